@@ -1,0 +1,36 @@
+package transport
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/liveroom/liveroom/ring"
+	"github.com/liveroom/liveroom/rooms"
+)
+
+// Engine is what the HTTP API needs from the actor layer; actors.Node implements it.
+// Every method is safe for concurrent use. Errors are *rooms.Error where the contract
+// has a code for them; anything else is reported as `internal`.
+type Engine interface {
+	// Send offers one message to a room (stamping, moderation, upstream limit, cmid de-dup
+	// happen in the room). System notices are Send with Pri ring.System and FromAdmin.
+	Send(ctx context.Context, room string, req rooms.SendRequest) (rooms.Stamp, error)
+	// NoticeAll sends the same system notice to every active room and returns how many.
+	NoticeAll(ctx context.Context, kind string, body json.RawMessage) (int, error)
+	// Pull returns the window (since, next] of PROTOCOL.md section 4 (limit already clamped
+	// to 1..pull_limit by the caller) and the room's epoch. The window's messages are
+	// shared and must not be modified.
+	Pull(ctx context.Context, room string, since int64, limit int) (epoch string, w ring.Window, err error)
+	// WaitNew returns nil as soon as the room has a message with ts > since, or ctx's error.
+	WaitNew(ctx context.Context, room string, since int64) error
+	// Info returns the room's state, config and stats (online summed over nodes).
+	Info(ctx context.Context, room string) (rooms.Info, error)
+	// SetConfig applies a config patch and returns the whole new config.
+	SetConfig(ctx context.Context, room string, patch rooms.ConfigPatch) (rooms.Config, error)
+	// Moderate changes a moderation list; a ban also kicks the uid's sessions from the room.
+	Moderate(ctx context.Context, room string, op rooms.ModOp) error
+	// KickViewer kicks every session of uid from the room (kick reason "kicked").
+	KickViewer(ctx context.Context, room, uid string) error
+	// Ready reports whether the node has joined its cluster and reaches its store.
+	Ready(ctx context.Context) error
+}
