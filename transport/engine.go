@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/liveroom/liveroom/actors"
 	"github.com/liveroom/liveroom/ring"
 	"github.com/liveroom/liveroom/rooms"
 )
@@ -33,4 +34,15 @@ type Engine interface {
 	KickViewer(ctx context.Context, room, uid string) error
 	// Ready reports whether the node has joined its cluster and reaches its store.
 	Ready(ctx context.Context) error
+
+	// The WebSocket session side.
+
+	// Connect registers a new session (per-uid session cap: the oldest is kicked "replaced").
+	Connect(sess actors.Session) error
+	// Disconnect unregisters a closed session (after it left its rooms).
+	Disconnect(sess actors.Session)
+	// Join adds the session to a room; since < 0 means not given.
+	Join(ctx context.Context, sess actors.Session, room string, since int64) (actors.JoinResult, error)
+	// Leave removes a membership.
+	Leave(m *actors.Member)
 }

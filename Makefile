@@ -1,0 +1,31 @@
+# liveroom: see README.md. `make run` and `make test` are the two set-up commands.
+GO      ?= go
+ADDR    ?= :8080
+PROTOC  ?= protoc
+
+.PHONY: run test test-short bench lint proto loadtest build
+
+run: ## start liveroomd --dev on :8080 (in-memory store, one node) and print how to connect
+	$(GO) run ./cmd/liveroomd --dev --addr $(ADDR)
+
+test: ## everything CI runs: vet, gofmt check, all tests with -race
+	$(MAKE) lint
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-short: ## quick tests (skips the browser test and long end-to-end cases)
+	$(GO) test -short -count=1 ./...
+
+bench: ## micro-benchmarks of the hot paths (rings, rooms, dispatch)
+	$(GO) test -run '^$$' -bench . -benchmem ./ring/ ./rooms/ ./actors/ ./transport/
+
+lint: ## go vet + gofmt check
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+proto: ## regenerate actors/pb from messages.proto (needs protoc: apt-get install protobuf-compiler)
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(PROTOC) --go_out=. --go_opt=module=github.com/liveroom/liveroom actors/pb/messages.proto
+
+build: ## build the binaries into ./bin
+	$(GO) build -o bin/ ./cmd/...

@@ -1,0 +1,71 @@
+package actors
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/liveroom/liveroom/metrics"
+	"github.com/liveroom/liveroom/rooms"
+)
+
+// Config configures a Node. The zero value of every field means its default.
+type Config struct {
+	Node        string           // this node's name; default "n1"
+	ClusterName string           // default "liveroom"
+	BindHost    string           // actor-remote listen host; default "127.0.0.1"
+	BindPort    int              // actor-remote listen port; default 0 (any free port)
+	Store       rooms.Store      // default an in-memory store
+	Metrics     *metrics.Metrics // default metrics.New()
+	Logger      *slog.Logger     // default slog.Default()
+
+	FlushInterval    time.Duration // how often a room grain sends its batched deltas; default 5ms
+	DispatchInterval time.Duration // how often a replica runs a notify round; default 50ms
+	NotifyRetry      time.Duration // re-notify a session whose pull mark is older; default 2s
+	KickAfter        int           // unanswered notifies before the unresponsive kick; default 3
+	RenewInterval    time.Duration // replica -> grain subscription renewal; default 2s
+	RoomIdle         time.Duration // a grain with no subscribers passivates after; default 2m
+	ReplicaIdle      time.Duration // a replica with no members and no pulls stops after; default 30s
+	RequestTimeout   time.Duration // grain request timeout; default 5s
+	SessionsPerUID   int           // per-uid session cap on this node; default 5
+	SaveInterval     time.Duration // a grain saves dirty state at most this often; default 1s
+}
+
+func (c *Config) applyDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.Node == "" {
+		c.Node = "n1"
+	}
+	if c.ClusterName == "" {
+		c.ClusterName = "liveroom"
+	}
+	if c.BindHost == "" {
+		c.BindHost = "127.0.0.1"
+	}
+	if c.Store == nil {
+		c.Store = rooms.NewMemoryStore()
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.New()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	def(&c.FlushInterval, 5*time.Millisecond)
+	def(&c.DispatchInterval, 50*time.Millisecond)
+	def(&c.NotifyRetry, 2*time.Second)
+	def(&c.RenewInterval, 2*time.Second)
+	def(&c.RoomIdle, 2*time.Minute)
+	def(&c.ReplicaIdle, 30*time.Second)
+	def(&c.RequestTimeout, 5*time.Second)
+	def(&c.SaveInterval, time.Second)
+	if c.KickAfter <= 0 {
+		c.KickAfter = 3
+	}
+	if c.SessionsPerUID <= 0 {
+		c.SessionsPerUID = 5
+	}
+}

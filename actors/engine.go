@@ -1,0 +1,238 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/liveroom/liveroom/actors/pb"
+	"github.com/liveroom/liveroom/ring"
+	"github.com/liveroom/liveroom/rooms"
+)
+
+// This file implements transport.Engine on Node.
+
+// Send offers one message to the room grain.
+func (n *Node) Send(ctx context.Context, room string, req rooms.SendRequest) (rooms.Stamp, error) {
+	res, err := n.request(ctx, room, &pb.SendRequest{Uid: req.UID, Kind: req.Kind, Pri: int32(req.Pri), Body: req.Body,
+		Cmid: req.CMID, Source: int32(req.Source)})
+	if err != nil {
+		return rooms.Stamp{}, unavailable(err)
+	}
+	reply, ok := res.(*pb.SendReply)
+	if !ok {
+		return rooms.Stamp{}, errUnexpected(res)
+	}
+	if err := errFromPB(reply.Error); err != nil {
+		return rooms.Stamp{}, err
+	}
+	if !reply.Dup {
+		if r := n.localReplica(room); r != nil {
+			r.expect(reply.Seq)
+		}
+	}
+	return rooms.Stamp{TS: reply.Ts, Seq: reply.Seq, Dup: reply.Dup}, nil
+}
+
+// NoticeAll sends a system notice to every room active on this node.
+func (n *Node) NoticeAll(ctx context.Context, kind string, body json.RawMessage) (int, error) {
+	n.mu.Lock()
+	ids := make([]string, 0, len(n.grains))
+	for id := range n.grains {
+		ids = append(ids, id)
+	}
+	n.mu.Unlock()
+	count := 0
+	for _, id := range ids {
+		if _, err := n.Send(ctx, id, rooms.SendRequest{Kind: kind, Pri: ring.System, Body: body, Source: rooms.FromAdmin}); err != nil {
+			if ctx.Err() != nil {
+				return count, unavailable(ctx.Err())
+			}
+			n.log.Warn("notice not delivered to room", "room", id, "err", err)
+			continue
+		}
+		count++
+	}
+	return count, nil
+}
+
+// Pull serves a pull from this node's replica of the room (started on demand).
+func (n *Node) Pull(ctx context.Context, room string, since int64, limit int) (string, ring.Window, error) {
+	r, err := n.acquireReplica(ctx, room)
+	if err != nil {
+		return "", ring.Window{}, unavailable(err)
+	}
+	defer n.releaseReplica(r)
+	r.catchUp(ctx)
+	r.pulls.Add(1)
+	var w ring.Window
+	r.mu.RLock()
+	r.set.Window(since, limit, &w)
+	epoch := r.epoch
+	r.mu.RUnlock()
+	r.dropped.Add(w.Dropped)
+	return epoch, w, nil
+}
+
+// WaitNew returns once the room has a message newer than since.
+func (n *Node) WaitNew(ctx context.Context, room string, since int64) error {
+	r, err := n.acquireReplica(ctx, room)
+	if err != nil {
+		return unavailable(err)
+	}
+	defer n.releaseReplica(r)
+	return r.waitNew(ctx, since)
+}
+
+// Info returns the room's state; online counts this node's live viewers.
+func (n *Node) Info(ctx context.Context, room string) (rooms.Info, error) {
+	var info rooms.Info
+	res, err := n.request(ctx, room, &pb.InfoRequest{Node: n.cfg.Node})
+	if err != nil {
+		return info, unavailable(err)
+	}
+	reply, ok := res.(*pb.InfoReply)
+	if !ok {
+		return info, errUnexpected(res)
+	}
+	if err := json.Unmarshal(reply.InfoJson, &info); err != nil {
+		return info, err
+	}
+	if r := n.localReplica(room); r != nil {
+		info.Online += r.local.Load() - reply.NodeViewers
+	} else {
+		info.Online -= reply.NodeViewers
+	}
+	info.Online = max(info.Online, 0)
+	return info, nil
+}
+
+// SetConfig patches the room's config and returns the whole new config.
+func (n *Node) SetConfig(ctx context.Context, room string, patch rooms.ConfigPatch) (rooms.Config, error) {
+	var cfg rooms.Config
+	b, err := json.Marshal(patch)
+	if err != nil {
+		return cfg, err
+	}
+	if string(b) == "{}" || string(b) == `{"rate":null,"ring":null}` {
+		b = nil // nothing to change: read
+	}
+	res, err := n.request(ctx, room, &pb.ConfigRequest{PatchJson: b})
+	if err != nil {
+		return cfg, unavailable(err)
+	}
+	reply, ok := res.(*pb.ConfigReply)
+	if !ok {
+		return cfg, errUnexpected(res)
+	}
+	if err := errFromPB(reply.Error); err != nil {
+		return cfg, err
+	}
+	return cfg, json.Unmarshal(reply.ConfigJson, &cfg)
+}
+
+// Moderate changes a moderation list of the room; a ban kicks the uid on every node.
+func (n *Node) Moderate(ctx context.Context, room string, op rooms.ModOp) error {
+	res, err := n.request(ctx, room, &pb.ModerateRequest{List: int32(op.List), Uid: op.UID, Set: op.Set, TtlMs: op.TTL.Milliseconds()})
+	if err != nil {
+		return unavailable(err)
+	}
+	return ackErr(res)
+}
+
+// KickViewer kicks the uid's sessions from the room on every node.
+func (n *Node) KickViewer(ctx context.Context, room, uid string) error {
+	res, err := n.request(ctx, room, &pb.KickRequest{Uid: uid})
+	if err != nil {
+		return unavailable(err)
+	}
+	return ackErr(res)
+}
+
+// Ready reports whether the node is a cluster member and its store answers.
+func (n *Node) Ready(ctx context.Context) error {
+	n.mu.Lock()
+	closed := n.closed
+	n.mu.Unlock()
+	if closed {
+		return rooms.Errorf(rooms.CodeUnavailable, "shutting down")
+	}
+	if err := n.cfg.Store.Ping(ctx); err != nil {
+		return rooms.Errorf(rooms.CodeUnavailable, "store: "+err.Error())
+	}
+	if len(n.cluster.MemberList.Members().Members()) == 0 {
+		return rooms.Errorf(rooms.CodeUnavailable, "not a cluster member yet")
+	}
+	return nil
+}
+
+func ackErr(res any) error {
+	ack, ok := res.(*pb.Ack)
+	if !ok {
+		return errUnexpected(res)
+	}
+	return errFromPB(ack.Error)
+}
+
+// unavailable wraps a failure to reach a room in the contract's `unavailable` code.
+func unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := err.(*rooms.Error); ok {
+		return err
+	}
+	return rooms.Errorf(rooms.CodeUnavailable, err.Error())
+}
+
+// JoinResult is the answer to a session's join.
+type JoinResult struct {
+	Member    *Member
+	Epoch     string
+	TS        int64
+	Seq       uint64
+	Online    int64
+	NotifyNow bool // since was given and newer messages exist: send the notify right after joined
+}
+
+// Join adds sess to room (PROTOCOL.md section 3 `join`). since < 0 means not given.
+func (n *Node) Join(ctx context.Context, sess Session, room string, since int64) (JoinResult, error) {
+	res, err := n.request(ctx, room, &pb.JoinCheck{Uid: sess.UID(), Node: n.cfg.Node})
+	if err != nil {
+		return JoinResult{}, unavailable(err)
+	}
+	jr, ok := res.(*pb.JoinReply)
+	if !ok {
+		return JoinResult{}, errUnexpected(res)
+	}
+	if err := errFromPB(jr.Error); err != nil {
+		return JoinResult{}, err
+	}
+	r, err := n.acquireReplica(ctx, room)
+	if err != nil {
+		return JoinResult{}, unavailable(err)
+	}
+	m := &Member{r: r, sess: sess, idx: -1}
+	out := JoinResult{Member: m, Epoch: jr.Epoch, TS: jr.Ts, Seq: jr.Seq}
+	if since >= 0 {
+		m.pulledTS.Store(since)
+		if since < jr.Ts {
+			out.NotifyNow = true
+			m.markAt.Store(time.Now().UnixNano())
+		}
+	} else {
+		m.pulledTS.Store(jr.Ts)
+	}
+	local := r.local.Add(1)
+	r.lastUse.Store(time.Now().UnixNano())
+	out.Online = max(jr.Online-jr.NodeViewers, 0) + local
+	n.system.Root.Send(r.pid, m)
+	return out, nil
+}
+
+// Leave removes a member (the session left the room or closed).
+func (n *Node) Leave(m *Member) {
+	if n.retireMember(m) {
+		n.system.Root.Send(m.r.pid, m)
+	}
+}

@@ -1,0 +1,233 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
+	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
+	"github.com/asynkron/protoactor-go/remote"
+
+	"github.com/liveroom/liveroom/metrics"
+)
+
+// Node is one liveroom process in the actor cluster: the actor system, the cluster member, the
+// local replicas and user actors. It implements transport.Engine and the session side
+// (Connect, Join, Leave, Disconnect). Safe for concurrent use.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	system  *actor.ActorSystem
+	cluster *cluster.Cluster
+
+	mu       sync.Mutex
+	replicas map[string]*Replica
+	grains   map[string]*actor.PID // room grains active on this node
+	users    map[string]*userEntry
+	closed   bool
+}
+
+// NewNode starts the actor system and joins the cluster (a one-member cluster with the
+// in-memory provider: the embedded default).
+func NewNode(cfg Config) (*Node, error) {
+	cfg.applyDefaults()
+	n := &Node{
+		cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics,
+		replicas: make(map[string]*Replica), grains: make(map[string]*actor.PID), users: make(map[string]*userEntry),
+	}
+	// protoactor logs chatty info lines; ours keeps its warnings and errors.
+	paLog := slog.New(levelFloor{h: cfg.Logger.Handler(), min: slog.LevelWarn}).With("component", "protoactor")
+	n.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return paLog }))
+	kind := cluster.NewKind(roomKind, actor.PropsFromProducer(func() actor.Actor { return newRoomGrain(n) }))
+	ccfg := cluster.Configure(cfg.ClusterName, test.NewTestProvider(test.NewInMemAgent()), disthash.New(),
+		remote.Configure(cfg.BindHost, cfg.BindPort),
+		cluster.WithKinds(kind), cluster.WithRequestTimeout(cfg.RequestTimeout))
+	n.cluster = cluster.New(n.system, ccfg)
+	n.cluster.StartMember()
+	return n, nil
+}
+
+// Shutdown stops the room grains (they save their state) and leaves the cluster.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	grains := make([]*actor.PID, 0, len(n.grains))
+	for _, pid := range n.grains {
+		grains = append(grains, pid)
+	}
+	replicas := make([]*actor.PID, 0, len(n.replicas))
+	for _, r := range n.replicas {
+		if r.pid != nil {
+			replicas = append(replicas, r.pid)
+		}
+	}
+	n.mu.Unlock()
+	wait := func(pids []*actor.PID) {
+		futures := make([]*actor.Future, len(pids))
+		for i, pid := range pids {
+			futures[i] = n.system.Root.PoisonFuture(pid)
+		}
+		for _, f := range futures {
+			if ctx.Err() != nil {
+				return
+			}
+			_ = f.Wait()
+		}
+	}
+	wait(replicas)
+	wait(grains)
+	n.cluster.Shutdown(true)
+	return nil
+}
+
+// Name is this node's name.
+func (n *Node) Name() string { return n.cfg.Node }
+
+// Metrics returns the node's metrics (the transport exposes them).
+func (n *Node) Metrics() *metrics.Metrics { return n.metrics }
+
+func (n *Node) grainStarted(room string, pid *actor.PID) {
+	n.mu.Lock()
+	n.grains[room] = pid
+	n.metrics.Rooms.Set(float64(len(n.grains)))
+	n.mu.Unlock()
+}
+
+func (n *Node) grainStopped(room string, pid *actor.PID) {
+	n.mu.Lock()
+	if cur, ok := n.grains[room]; ok && cur.Equal(pid) {
+		delete(n.grains, room)
+	}
+	n.metrics.Rooms.Set(float64(len(n.grains)))
+	n.mu.Unlock()
+}
+
+// request sends msg to the room's grain and waits for the answer, bounded by ctx and the
+// configured request timeout. Options are passed on every call (protoactor's defaults are
+// process-wide).
+func (n *Node) request(ctx context.Context, room string, msg any) (any, error) {
+	timeout := n.cfg.RequestTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		if d := time.Until(dl); d < timeout {
+			timeout = d
+		}
+	}
+	if timeout <= 0 {
+		return nil, ctx.Err()
+	}
+	res, err := n.cluster.Request(room, roomKind, msg, cluster.WithTimeout(timeout), cluster.WithRetryCount(3))
+	if err != nil {
+		return nil, fmt.Errorf("room %s: %w", room, err)
+	}
+	return res, nil
+}
+
+// acquireReplica returns the room's replica on this node, starting it if needed, with one
+// reference taken; release it with releaseReplica.
+func (n *Node) acquireReplica(ctx context.Context, room string) (*Replica, error) {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil, errShuttingDown
+	}
+	r := n.replicas[room]
+	if r == nil {
+		r = newReplica(n, room)
+		n.replicas[room] = r
+		r.refs++
+		n.mu.Unlock()
+		props := actor.PropsFromProducer(func() actor.Actor { return &replicaActor{r: r} })
+		if _, err := n.system.Root.SpawnNamed(props, "replica/"+room+"/"+strconv.FormatInt(time.Now().UnixNano(), 36)); err != nil {
+			r.readyErr = err
+			close(r.ready)
+		}
+	} else {
+		r.refs++
+		n.mu.Unlock()
+	}
+	select {
+	case <-r.ready:
+	case <-ctx.Done():
+		n.releaseReplica(r)
+		return nil, ctx.Err()
+	}
+	if r.readyErr != nil {
+		n.mu.Lock()
+		if n.replicas[room] == r {
+			delete(n.replicas, room)
+		}
+		n.mu.Unlock()
+		return nil, fmt.Errorf("room %s: %w", room, r.readyErr)
+	}
+	return r, nil
+}
+
+func (n *Node) releaseReplica(r *Replica) {
+	r.lastUse.Store(time.Now().UnixNano())
+	n.mu.Lock()
+	r.refs--
+	n.mu.Unlock()
+}
+
+// localReplica returns the room's replica if this node has one (no reference taken).
+func (n *Node) localReplica(room string) *Replica {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.replicas[room]
+}
+
+// retireReplica removes an idle replica from the registry; false if it is in use again.
+func (n *Node) retireReplica(r *Replica) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if r.refs > 0 || r.retired {
+		return false
+	}
+	r.retired = true
+	if n.replicas[r.room] == r {
+		delete(n.replicas, r.room)
+	}
+	return true
+}
+
+// retireMember marks m gone and drops its reference; only the first caller gets true.
+func (n *Node) retireMember(m *Member) bool {
+	if !m.gone.CompareAndSwap(false, true) {
+		return false
+	}
+	m.r.local.Add(-1)
+	n.releaseReplica(m.r)
+	return true
+}
+
+var errShuttingDown = fmt.Errorf("node is shutting down")
+
+func errUnexpected(v any) error { return fmt.Errorf("unexpected answer %T", v) }
+
+// levelFloor is a slog handler that drops records below min.
+type levelFloor struct {
+	h   slog.Handler
+	min slog.Level
+}
+
+func (l levelFloor) Enabled(ctx context.Context, lv slog.Level) bool {
+	return lv >= l.min && l.h.Enabled(ctx, lv)
+}
+func (l levelFloor) Handle(ctx context.Context, r slog.Record) error { return l.h.Handle(ctx, r) }
+func (l levelFloor) WithAttrs(a []slog.Attr) slog.Handler {
+	return levelFloor{h: l.h.WithAttrs(a), min: l.min}
+}
+func (l levelFloor) WithGroup(g string) slog.Handler {
+	return levelFloor{h: l.h.WithGroup(g), min: l.min}
+}

@@ -1,0 +1,238 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/liveroom/liveroom/ring"
+	"github.com/liveroom/liveroom/rooms"
+)
+
+// fakeSession records what the actors tell a session.
+type fakeSession struct {
+	uid      string
+	mu       sync.Mutex
+	notifies []string // frames
+	kicks    []string // "room/reason"
+	busy     atomic.Bool
+}
+
+func (s *fakeSession) UID() string { return s.uid }
+func (s *fakeSession) Notify(f *SharedFrame) bool {
+	if s.busy.Load() {
+		return false
+	}
+	s.mu.Lock()
+	s.notifies = append(s.notifies, string(f.Data))
+	s.mu.Unlock()
+	return true
+}
+func (s *fakeSession) Kick(room, reason string) {
+	s.mu.Lock()
+	s.kicks = append(s.kicks, room+"/"+reason)
+	s.mu.Unlock()
+}
+func (s *fakeSession) counts() (int, []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.notifies), append([]string(nil), s.kicks...)
+}
+
+// waitFor polls cond until it holds or fails the test after timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func testNode(t *testing.T, mod func(*Config)) *Node {
+	t.Helper()
+	cfg := Config{
+		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+		DispatchInterval: 10 * time.Millisecond,
+		NotifyRetry:      150 * time.Millisecond,
+		FlushInterval:    2 * time.Millisecond,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	n, err := NewNode(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = n.Shutdown(ctx)
+	})
+	return n
+}
+
+func chat(uid, text string) rooms.SendRequest {
+	b, _ := json.Marshal(map[string]string{"text": text})
+	return rooms.SendRequest{UID: uid, Kind: "chat", Pri: ring.Normal, Body: b, Source: rooms.FromServer}
+}
+
+// The whole actor path on one node: every node-level behaviour that a single test can show
+// without a network. Subtests share one node (starting a cluster member takes ~1 s).
+func TestNode(t *testing.T) {
+	n := testNode(t, nil)
+	ctx := context.Background()
+
+	t.Run("notify merged until pull", func(t *testing.T) {
+		s := &fakeSession{uid: "v1"}
+		if err := n.Connect(s); err != nil {
+			t.Fatal(err)
+		}
+		defer n.Disconnect(s)
+		j, err := n.Join(ctx, s, "r-merge", -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Online != 1 || j.NotifyNow {
+			t.Fatalf("join = %+v", j)
+		}
+		for i := 0; i < 5; i++ {
+			if _, err := n.Send(ctx, "r-merge", chat("u", fmt.Sprint(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitFor(t, 2*time.Second, "first notify", func() bool { c, _ := s.counts(); return c == 1 })
+		// More messages while the pull is pending: no further notify before the retry.
+		if _, err := n.Send(ctx, "r-merge", chat("u", "late")); err != nil {
+			t.Fatal(err)
+		}
+		res := j.Member.Pull(ctx, j.TS, 100)
+		var w struct {
+			Msgs    []json.RawMessage `json:"msgs"`
+			Dropped uint64            `json:"dropped"`
+		}
+		if err := json.Unmarshal(append([]byte("{"), res.Body...), &w); err != nil {
+			t.Fatalf("body %s: %v", res.Body, err)
+		}
+		if len(w.Msgs) != 6 || w.Dropped != 0 {
+			t.Fatalf("pull got %d msgs, dropped %d: %s", len(w.Msgs), w.Dropped, res.Body)
+		}
+		if c, _ := s.counts(); c != 1 {
+			t.Fatalf("notifies before pull = %d, want 1 (merged)", c)
+		}
+		if _, err := n.Send(ctx, "r-merge", chat("u", "after")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 2*time.Second, "notify after pull", func() bool { c, _ := s.counts(); return c == 2 })
+	})
+
+	t.Run("retry then kick unresponsive", func(t *testing.T) {
+		s := &fakeSession{uid: "v2"}
+		_ = n.Connect(s)
+		defer n.Disconnect(s)
+		if _, err := n.Join(ctx, s, "r-kick", -1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.Send(ctx, "r-kick", chat("u", "x")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 5*time.Second, "unresponsive kick", func() bool { _, k := s.counts(); return len(k) == 1 })
+		c, k := s.counts()
+		if k[0] != "/unresponsive" || c != 3 {
+			t.Fatalf("notifies %d kicks %v; want 3 notifies then /unresponsive", c, k)
+		}
+	})
+
+	t.Run("join with since notifies at once", func(t *testing.T) {
+		st, err := n.Send(ctx, "r-since", chat("u", "old"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &fakeSession{uid: "v3"}
+		_ = n.Connect(s)
+		defer n.Disconnect(s)
+		j, err := n.Join(ctx, s, "r-since", st.TS-1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !j.NotifyNow {
+			t.Fatal("join with an older since did not ask for a notify")
+		}
+		res := j.Member.Pull(ctx, st.TS-1, 10)
+		if res.Count != 1 || res.Next != st.TS {
+			t.Fatalf("pull = %+v", res)
+		}
+	})
+
+	t.Run("ban kicks and blocks join", func(t *testing.T) {
+		s := &fakeSession{uid: "bad"}
+		_ = n.Connect(s)
+		defer n.Disconnect(s)
+		if _, err := n.Join(ctx, s, "r-ban", -1); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Moderate(ctx, "r-ban", rooms.ModOp{List: rooms.Bans, UID: "bad", Set: true}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 2*time.Second, "ban kick", func() bool { _, k := s.counts(); return len(k) == 1 })
+		if _, k := s.counts(); k[0] != "r-ban/banned" {
+			t.Fatalf("kicks = %v", k)
+		}
+		_, err := n.Join(ctx, s, "r-ban", -1)
+		if rooms.CodeOf(err) != rooms.CodeBanned {
+			t.Fatalf("join after ban: %v", err)
+		}
+	})
+
+	t.Run("session cap replaces the oldest", func(t *testing.T) {
+		var ss []*fakeSession
+		for i := 0; i < 6; i++ {
+			s := &fakeSession{uid: "many"}
+			ss = append(ss, s)
+			_ = n.Connect(s)
+		}
+		waitFor(t, 2*time.Second, "replaced kick", func() bool { _, k := ss[0].counts(); return len(k) == 1 })
+		if _, k := ss[0].counts(); k[0] != "/replaced" {
+			t.Fatalf("oldest kicks = %v", k)
+		}
+		for _, s := range ss[1:] {
+			if _, k := s.counts(); len(k) != 0 {
+				t.Fatalf("a newer session was kicked: %v", k)
+			}
+		}
+		for _, s := range ss {
+			n.Disconnect(s)
+		}
+	})
+
+	t.Run("read your writes and info", func(t *testing.T) {
+		for i := 0; i < 3; i++ {
+			st, err := n.Send(ctx, "r-info", chat("u", "m"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, w, err := n.Pull(ctx, "r-info", 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(w.Msgs) != i+1 || w.Next != st.TS {
+				t.Fatalf("pull after send %d: %d msgs, next %d want %d", i, len(w.Msgs), w.Next, st.TS)
+			}
+		}
+		info, err := n.Info(ctx, "r-info")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Seq != 3 || info.Stats.Accepted != 3 || info.Online != 0 {
+			t.Fatalf("info = %+v", info)
+		}
+	})
+}

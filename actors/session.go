@@ -1,0 +1,53 @@
+package actors
+
+import (
+	"strconv"
+	"sync/atomic"
+)
+
+// Session is a viewer's connection as the actors see it (transport implements it).
+// Every method must be safe for concurrent use and must not block for long: Notify is called
+// from a replica's dispatch round for every dirty member in turn.
+type Session interface {
+	// UID is the authenticated user id.
+	UID() string
+	// Notify writes the shared notify frame f. It returns false if the frame was not written
+	// (the session is busy writing or closed); the round then tries again next time.
+	Notify(f *SharedFrame) bool
+	// Kick tells the session it was removed: from room with reason, or, with room "", that the
+	// whole session must close (reasons: banned, kicked, unresponsive, replaced, shutdown).
+	Kick(room, reason string)
+}
+
+// SharedFrame is an encoded server frame that many sessions write unchanged (one notify per
+// room per round). Prepared lets the transport cache its own prepared form of Data once.
+type SharedFrame struct {
+	Data     []byte
+	Prepared atomic.Value
+}
+
+func notifyFrame(room string, ts int64) *SharedFrame {
+	b := make([]byte, 0, 40+len(room))
+	b = append(b, `{"op":"notify","room":"`...)
+	b = append(b, room...) // room ids are [A-Za-z0-9_.:-]: no escaping needed
+	b = append(b, `","ts":`...)
+	b = strconv.AppendInt(b, ts, 10)
+	b = append(b, '}')
+	return &SharedFrame{Data: b}
+}
+
+// Member is one session's membership of one room on this node. The session holds it between
+// join and leave and pulls through it.
+type Member struct {
+	r    *Replica
+	sess Session
+	idx  int // position in the replica actor's member slice; owned by that actor
+
+	pulledTS   atomic.Int64 // newest ts the session has covered (pull's next, or the join point)
+	markAt     atomic.Int64 // unix nanos of the unanswered notify; 0 = no pull in progress
+	unanswered atomic.Int32 // notify retries since the last pull
+	gone       atomic.Bool  // left or kicked; set once by whoever removes it
+}
+
+// Room returns the room id.
+func (m *Member) Room() string { return m.r.room }

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/peterbourgon/ff/v3"
+
+	"github.com/liveroom/liveroom/actors"
+	"github.com/liveroom/liveroom/metrics"
+	"github.com/liveroom/liveroom/transport"
+)
+
+// options are the command line; every flag also reads LIVEROOM_<FLAG> from the environment.
+type options struct {
+	addr, jwtSecret, apiKey, adminKey string
+	redis, node, clusterBind          string
+	clusterSeeds, etcd, advertise     string
+	dev                               bool
+	logLevel                          string
+}
+
+func parse(args []string) (options, error) {
+	var o options
+	host, _ := os.Hostname()
+	fs := flag.NewFlagSet("liveroomd", flag.ContinueOnError)
+	fs.StringVar(&o.addr, "addr", ":8080", "HTTP + WebSocket listen address")
+	fs.BoolVar(&o.dev, "dev", false, "dev mode: ?uid= logins, /v1/dev/token, the demo page at /, generated keys printed at start")
+	fs.StringVar(&o.jwtSecret, "jwt-secret", "", "HS256 secret for viewer tokens (required unless --dev)")
+	fs.StringVar(&o.apiKey, "api-key", "", "server key for the app's backend (required unless --dev)")
+	fs.StringVar(&o.adminKey, "admin-key", "", "admin key (required unless --dev)")
+	fs.StringVar(&o.redis, "redis", "", "Redis URL (redis://127.0.0.1:6379/0); empty = in-memory store")
+	fs.StringVar(&o.node, "node", host, "this node's name")
+	fs.StringVar(&o.clusterBind, "cluster-bind", "127.0.0.1:0", "actor-remote listen address")
+	fs.StringVar(&o.clusterSeeds, "cluster-seeds", "", "other nodes' actor addresses (static cluster)")
+	fs.StringVar(&o.etcd, "etcd", "", "etcd endpoints for cluster membership")
+	fs.StringVar(&o.advertise, "advertise", "", "public ws://host:port/v1/ws URL returned by /v1/route (default: derived from the request)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM"))
+	return o, err
+}
+
+func main() {
+	o, err := parse(os.Args[1:])
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "liveroomd:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "liveroomd:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if o.redis != "" || o.clusterSeeds != "" || o.etcd != "" {
+		return errors.New("--redis, --cluster-seeds and --etcd are not supported by this build yet (single node, in-memory store)")
+	}
+	bindHost, bindPort, err := splitHostPort(o.clusterBind)
+	if err != nil {
+		return fmt.Errorf("--cluster-bind: %w", err)
+	}
+	if o.dev {
+		genIfEmpty(&o.apiKey, "api-key")
+		genIfEmpty(&o.adminKey, "admin-key")
+		genIfEmpty(&o.jwtSecret, "jwt-secret")
+	}
+	m := metrics.New()
+	node, err := actors.NewNode(actors.Config{Node: o.node, BindHost: bindHost, BindPort: bindPort, Metrics: m, Logger: log})
+	if err != nil {
+		return err
+	}
+	srv, err := transport.New(transport.Config{
+		Addr: o.addr, Dev: o.dev, JWTSecret: o.jwtSecret, APIKey: o.apiKey, AdminKey: o.adminKey,
+		Node: o.node, Advertise: o.advertise,
+	}, node, m, log)
+	if err != nil {
+		_ = node.Shutdown(context.Background())
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		_ = node.Shutdown(context.Background())
+		return err
+	}
+	log.Info("liveroomd listening", "addr", ln.Addr().String(), "node", o.node, "dev", o.dev)
+	if o.dev {
+		printDevHelp(ln.Addr().String(), o)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		log.Info("shutting down")
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if e := srv.Shutdown(shutCtx); e != nil {
+		log.Warn("transport shutdown", "err", e)
+	}
+	if e := node.Shutdown(shutCtx); e != nil {
+		log.Warn("node shutdown", "err", e)
+	}
+	log.Info("stopped")
+	return err
+}
+
+// genIfEmpty fills an unset dev-mode secret with a random one.
+func genIfEmpty(v *string, name string) {
+	if *v != "" {
+		return
+	}
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	*v = "dev-" + name + "-" + hex.EncodeToString(b)
+}
+
+func splitHostPort(s string) (string, int, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", 0, err
+	}
+	var p int
+	if _, err := fmt.Sscanf(port, "%d", &p); err != nil || p < 0 || p > 65535 {
+		return "", 0, fmt.Errorf("bad port %q", port)
+	}
+	return host, p, nil
+}
+
+// printDevHelp tells a new user how to connect to a --dev server.
+func printDevHelp(addr string, o options) {
+	host := addr
+	if strings.HasPrefix(host, "[::]") || strings.HasPrefix(host, "0.0.0.0") || strings.HasPrefix(host, ":") {
+		_, port, _ := net.SplitHostPort(addr)
+		host = "127.0.0.1:" + port
+	}
+	fmt.Fprintf(os.Stderr, `
+liveroom is running in dev mode.
+  demo page:        http://%[1]s/?room=demo
+  admin page:       http://%[1]s/admin
+  a viewer token:   curl 'http://%[1]s/v1/dev/token?uid=alice'
+  WebSocket (dev):  ws://%[1]s/v1/ws?uid=alice
+  post a message:   curl -H 'Authorization: Bearer %[2]s' -d '{"uid":"alice","kind":"chat","body":{"text":"hi"}}' http://%[1]s/v1/rooms/demo/messages
+  post a notice:    curl -H 'Authorization: Bearer %[3]s' -d '{"body":{"text":"welcome"}}' http://%[1]s/v1/rooms/demo/notices
+  (keys generated for this run; pass --api-key / --admin-key / --jwt-secret to choose your own)
+
+`, host, o.apiKey, o.adminKey)
+}

@@ -1,0 +1,337 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/fasthttp/websocket"
+
+	"github.com/liveroom/liveroom/actors"
+	"github.com/liveroom/liveroom/ring"
+	"github.com/liveroom/liveroom/rooms"
+)
+
+// wsSession is one viewer WebSocket. One goroutine reads and answers frames (readLoop); the
+// replica's dispatch rounds write notifies through Notify. Writes are serialised by wmu and
+// bounded by a deadline; a notify that finds the session busy is skipped (the round retries).
+type wsSession struct {
+	hub    *wsHub
+	conn   *websocket.Conn
+	viewer Viewer
+	id     uint64
+
+	wmu sync.Mutex // serialises writes to conn
+
+	mu     sync.Mutex // guards rooms and closed
+	rooms  map[string]*actors.Member
+	closed bool
+}
+
+func newSession(h *wsHub, conn *websocket.Conn, v Viewer) *wsSession {
+	return &wsSession{hub: h, conn: conn, viewer: v, id: h.nextID.Add(1)}
+}
+
+// UID implements actors.Session.
+func (s *wsSession) UID() string { return s.viewer.UID }
+
+// Notify implements actors.Session: write the shared frame unless a write is in progress.
+func (s *wsSession) Notify(f *actors.SharedFrame) bool {
+	if !s.wmu.TryLock() {
+		return false
+	}
+	defer s.wmu.Unlock()
+	pm, _ := f.Prepared.Load().(*websocket.PreparedMessage)
+	if pm == nil {
+		var err error
+		if pm, err = websocket.NewPreparedMessage(websocket.TextMessage, f.Data); err != nil {
+			return false
+		}
+		f.Prepared.Store(pm)
+	}
+	_ = s.conn.SetWriteDeadline(time.Now().Add(s.hub.s.cfg.WriteTimeout))
+	if err := s.conn.WritePreparedMessage(pm); err != nil {
+		go s.closeWith(CloseNormal, "write failed")
+		return false
+	}
+	return true
+}
+
+// Kick implements actors.Session. The caller has already removed the membership.
+func (s *wsSession) Kick(room, reason string) {
+	if room == "" {
+		go s.kickSession(reason)
+		return
+	}
+	s.mu.Lock()
+	delete(s.rooms, room)
+	s.mu.Unlock()
+	frame := frameBuf(nil).op("kick").str("room", room).str("reason", reason).end()
+	go s.write(frame)
+}
+
+// kickSession sends a kick without room and closes the session with the reason's code.
+func (s *wsSession) kickSession(reason string) {
+	_ = s.write(frameBuf(nil).op("kick").str("reason", reason).end())
+	s.closeWith(closeCodeFor(reason), reason)
+}
+
+// write sends one text frame, bounded by the write timeout.
+func (s *wsSession) write(b []byte) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_ = s.conn.SetWriteDeadline(time.Now().Add(s.hub.s.cfg.WriteTimeout))
+	return s.conn.WriteMessage(websocket.TextMessage, b)
+}
+
+// closeWith leaves every room, unregisters the session, sends a close frame and closes the
+// connection; the reader goroutine then ends. Safe to call more than once.
+func (s *wsSession) closeWith(code int, text string) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	members := s.rooms
+	s.rooms = nil
+	s.mu.Unlock()
+	eng := s.hub.s.eng
+	for _, m := range members {
+		eng.Leave(m)
+	}
+	eng.Disconnect(s)
+	s.hub.remove(s)
+	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+	_ = s.conn.Close()
+}
+
+// readLoop reads frames until the connection ends. It owns the request/reply half of the
+// protocol; every reply is written from here.
+func (s *wsSession) readLoop() {
+	defer s.hub.wg.Done()
+	cfg := &s.hub.s.cfg
+	s.conn.SetReadLimit(int64(cfg.MaxFrame))
+	hello := frameBuf(nil).op("hello").str("uid", s.viewer.UID).str("node", cfg.Node).
+		int("server_ts", time.Now().UnixMicro())
+	hello = append(hello, `,"limits":{"max_body":`...)
+	hello = frameBuf(appendInt(hello, int64(cfg.MaxBody)))
+	hello = append(hello, `,"max_rooms":`...)
+	hello = frameBuf(appendInt(hello, int64(cfg.MaxRooms)))
+	hello = append(hello, `,"pull_limit":`...)
+	hello = frameBuf(appendInt(hello, int64(cfg.PullLimit)))
+	hello = append(hello, '}')
+	if err := s.write(hello.end()); err != nil {
+		s.closeWith(CloseNormal, "")
+		return
+	}
+	for {
+		typ, data, err := s.conn.ReadMessage()
+		if err != nil {
+			code := CloseNormal
+			if errors.Is(err, websocket.ErrReadLimit) {
+				code = CloseTooLarge
+			}
+			s.closeWith(code, "")
+			return
+		}
+		if typ != websocket.TextMessage {
+			_ = s.write(errorFrame(nil, rooms.Errorf(rooms.CodeBadRequest, "frames must be JSON text")))
+			continue
+		}
+		if reply := s.handle(data); reply != nil {
+			if err := s.write(reply); err != nil {
+				s.closeWith(CloseNormal, "write failed")
+				return
+			}
+		}
+	}
+}
+
+// handle answers one client frame; it returns the reply frame to write.
+func (s *wsSession) handle(data []byte) []byte {
+	f, err := parseFrame(data)
+	if err != nil {
+		return errorFrame(f.ID, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var reply []byte
+	switch f.Op {
+	case "ping":
+		reply = frameBuf(nil).op("pong").id(f.ID).int("server_ts", time.Now().UnixMicro()).end()
+	case "join":
+		reply, err = s.join(ctx, &f)
+	case "leave":
+		reply, err = s.leave(&f)
+	case "pull":
+		reply, err = s.pull(ctx, &f)
+	case "send":
+		reply, err = s.send(ctx, &f)
+	case "":
+		err = rooms.Errorf(rooms.CodeBadRequest, "missing op")
+	default:
+		err = rooms.Errorf(rooms.CodeBadRequest, "unknown op "+quoteShort(f.Op))
+	}
+	if err != nil {
+		return errorFrame(f.ID, err)
+	}
+	return reply
+}
+
+func (s *wsSession) roomArg(f *inFrame) (string, error) {
+	if f.Room == nil || !ValidID(*f.Room) {
+		return "", rooms.Errorf(rooms.CodeBadRequest, "room must match [A-Za-z0-9_.:-]{1,128}")
+	}
+	return *f.Room, nil
+}
+
+func (s *wsSession) member(room string) *actors.Member {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rooms[room]
+}
+
+func (s *wsSession) join(ctx context.Context, f *inFrame) ([]byte, error) {
+	room, err := s.roomArg(f)
+	if err != nil {
+		return nil, err
+	}
+	if !s.viewer.Allows(room) {
+		return nil, rooms.Errorf(rooms.CodeForbidden, "the token does not allow this room")
+	}
+	since := int64(-1)
+	if f.Since != nil {
+		if *f.Since < 0 {
+			return nil, rooms.Errorf(rooms.CodeBadRequest, "since must be >= 0")
+		}
+		since = *f.Since
+	}
+	s.mu.Lock()
+	old, already := s.rooms[room]
+	n := len(s.rooms)
+	s.mu.Unlock()
+	if !already && n >= s.hub.s.cfg.MaxRooms {
+		return nil, rooms.Errorf(rooms.CodeTooManyRooms, "a session may join at most max_rooms rooms")
+	}
+	res, err := s.hub.s.eng.Join(ctx, s, room, since)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.hub.s.eng.Leave(res.Member)
+		return nil, rooms.Errorf(rooms.CodeUnavailable, "session closed")
+	}
+	if s.rooms == nil {
+		s.rooms = make(map[string]*actors.Member)
+	}
+	s.rooms[room] = res.Member
+	s.mu.Unlock()
+	if already { // a repeated join replaces the membership (new since)
+		s.hub.s.eng.Leave(old)
+	}
+	joined := frameBuf(nil).op("joined").str("room", room).str("epoch", res.Epoch).int("ts", res.TS).
+		uint("seq", res.Seq).int("online", res.Online).id(f.ID).end()
+	if !res.NotifyNow {
+		return joined, nil
+	}
+	if err := s.write(joined); err != nil {
+		return nil, err
+	}
+	return frameBuf(nil).op("notify").str("room", room).int("ts", res.TS).end(), nil
+}
+
+func (s *wsSession) leave(f *inFrame) ([]byte, error) {
+	room, err := s.roomArg(f)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	m := s.rooms[room]
+	delete(s.rooms, room)
+	s.mu.Unlock()
+	if m == nil {
+		return nil, rooms.Errorf(rooms.CodeNotJoined, "not joined to "+room)
+	}
+	s.hub.s.eng.Leave(m)
+	return frameBuf(nil).op("left").str("room", room).id(f.ID).end(), nil
+}
+
+func (s *wsSession) pull(ctx context.Context, f *inFrame) ([]byte, error) {
+	room, err := s.roomArg(f)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &s.hub.s.cfg
+	var since int64
+	if f.Since != nil {
+		if *f.Since < 0 {
+			return nil, rooms.Errorf(rooms.CodeBadRequest, "since must be >= 0")
+		}
+		since = *f.Since
+	}
+	limit := cfg.DefaultPullLimit
+	if f.Limit != nil {
+		if *f.Limit < 1 {
+			return nil, rooms.Errorf(rooms.CodeBadRequest, "limit must be >= 1")
+		}
+		limit = min(*f.Limit, cfg.PullLimit)
+	}
+	m := s.member(room)
+	if m == nil {
+		return nil, rooms.Errorf(rooms.CodeNotJoined, "not joined to "+room)
+	}
+	res := m.Pull(ctx, since, limit)
+	b := frameBuf(make([]byte, 0, 64+len(room)+len(res.Body))).op("msgs").str("room", room).id(f.ID).
+		str("epoch", res.Epoch)
+	b = append(b, ',')
+	return append(b, res.Body...), nil
+}
+
+func (s *wsSession) send(ctx context.Context, f *inFrame) ([]byte, error) {
+	room, err := s.roomArg(f)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &s.hub.s.cfg
+	req := rooms.SendRequest{UID: s.viewer.UID, Pri: ring.Normal, Source: rooms.FromViewer}
+	if f.Kind == nil || len(*f.Kind) < 1 || len(*f.Kind) > 32 {
+		return nil, rooms.Errorf(rooms.CodeBadRequest, "kind must be 1-32 characters")
+	}
+	req.Kind = *f.Kind
+	if f.Pri != nil {
+		p, ok := ring.ParsePriority(*f.Pri)
+		if !ok {
+			return nil, rooms.Errorf(rooms.CodeBadRequest, "pri must be system, high, normal or low")
+		}
+		req.Pri = p
+	}
+	if len(f.Body) == 0 {
+		return nil, rooms.Errorf(rooms.CodeBadRequest, "body is required")
+	}
+	if len(f.Body) > cfg.MaxBody {
+		return nil, rooms.Errorf(rooms.CodeTooLarge, "body is over max_body bytes")
+	}
+	req.Body = compactJSON(f.Body)
+	if f.CMID != nil {
+		if len(*f.CMID) > 128 {
+			return nil, rooms.Errorf(rooms.CodeBadRequest, "cmid must be at most 128 characters")
+		}
+		req.CMID = *f.CMID
+	}
+	if s.member(room) == nil {
+		return nil, rooms.Errorf(rooms.CodeNotJoined, "join the room before sending")
+	}
+	st, err := s.hub.s.eng.Send(ctx, room, req)
+	if err != nil {
+		return nil, err
+	}
+	b := frameBuf(nil).op("sent").str("room", room).int("ts", st.TS).uint("seq", st.Seq).id(f.ID)
+	if st.Dup {
+		b = append(b, `,"dup":true`...)
+	}
+	return b.end(), nil
+}
