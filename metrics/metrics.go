@@ -1,0 +1,61 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+)
+
+// Metrics are the server's collectors. Create them with New.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	Accepted       prometheus.Counter     // messages accepted by rooms on this node
+	RateLimited    prometheus.Counter     // messages rejected by an upstream limit
+	Evicted        prometheus.Counter     // messages pushed out of a full ring
+	DroppedInPull  prometheus.Counter     // messages counted as dropped in pull answers
+	NotifiesSent   prometheus.Counter     // notify frames written
+	NotifiesMerged prometheus.Counter     // notifies held back because a pull was in progress
+	Pulls          prometheus.Counter     // pulls served
+	Kicks          *prometheus.CounterVec // kicks by reason
+	Sessions       prometheus.Gauge       // open WebSocket sessions
+	Rooms          prometheus.Gauge       // room grains active on this node
+	ConnRejected   *prometheus.CounterVec // refused connection attempts by why
+}
+
+// New creates the collectors on a fresh registry, with the Go and process collectors.
+func New() *Metrics {
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "liveroom", Name: name, Help: help})
+	}
+	gauge := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "liveroom", Name: name, Help: help})
+	}
+	m := &Metrics{
+		Registry:       prometheus.NewRegistry(),
+		Accepted:       counter("accepted_total", "Messages accepted by rooms on this node."),
+		RateLimited:    counter("rate_limited_total", "Messages rejected by a room's upstream limit."),
+		Evicted:        counter("evicted_total", "Messages evicted from a full ring."),
+		DroppedInPull:  counter("dropped_in_pull_total", "Messages reported as dropped in pull answers."),
+		NotifiesSent:   counter("notifies_sent_total", "Notify frames written to sessions."),
+		NotifiesMerged: counter("notifies_merged_total", "Notifies held back because the session's pull was in progress."),
+		Pulls:          counter("pulls_total", "Pulls served."),
+		Kicks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "liveroom", Name: "kicks_total",
+			Help: "Sessions kicked, by reason."}, []string{"reason"}),
+		Sessions: gauge("sessions", "Open WebSocket sessions."),
+		Rooms:    gauge("rooms", "Room grains active on this node."),
+		ConnRejected: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "liveroom", Name: "conn_rejected_total",
+			Help: "Connection attempts refused, by why."}, []string{"why"}),
+	}
+	m.Registry.MustRegister(m.Accepted, m.RateLimited, m.Evicted, m.DroppedInPull, m.NotifiesSent, m.NotifiesMerged,
+		m.Pulls, m.Kicks, m.Sessions, m.Rooms, m.ConnRejected,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() fasthttp.RequestHandler {
+	return fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+}
