@@ -1,0 +1,75 @@
+package ring
+
+import "sort"
+
+// MaxIndex is the number of accepted messages whose ts the history index keeps: within it a
+// window's Dropped is exact.
+const MaxIndex = 65536
+
+// tsIndex is the ts of every accepted message by seq, for the last MaxIndex messages. It grows
+// on demand (doubling) so that a quiet room stays small.
+type tsIndex struct {
+	ts       []int64 // ring buffer; ts of seq s is at (s - 1) % len(ts) while indexed
+	firstSeq uint64  // oldest indexed seq; the index holds firstSeq .. lastSeq
+	lastSeq  uint64  // newest indexed seq (firstSeq-1 when empty)
+}
+
+func (x *tsIndex) len() int { return int(x.lastSeq + 1 - x.firstSeq) }
+
+func (x *tsIndex) at(seq uint64) int64 { return x.ts[(seq-1)%uint64(len(x.ts))] }
+
+// add records the ts of seq, which must be lastSeq+1.
+func (x *tsIndex) add(seq uint64, ts int64) {
+	n := x.len()
+	if n == len(x.ts) {
+		if len(x.ts) < MaxIndex {
+			x.grow(min(max(2*len(x.ts), 64), MaxIndex))
+		} else {
+			x.firstSeq++ // overwrite the oldest
+		}
+	}
+	x.lastSeq = seq
+	x.ts[(seq-1)%uint64(len(x.ts))] = ts
+}
+
+func (x *tsIndex) grow(size int) {
+	buf := make([]int64, size)
+	for s := x.firstSeq; s <= x.lastSeq && x.len() > 0; s++ {
+		buf[(s-1)%uint64(size)] = x.at(s)
+	}
+	x.ts = buf
+}
+
+// reset makes the index empty, continuing after lastSeq.
+func (x *tsIndex) reset(lastSeq uint64) {
+	x.firstSeq, x.lastSeq = lastSeq+1, lastSeq
+	x.ts = x.ts[:0:0]
+}
+
+// base returns the seq of the newest message with ts <= since: exact while since is within
+// the index, else the seq just before the oldest indexed one.
+func (x *tsIndex) base(since int64) uint64 {
+	n := x.len()
+	// i = number of indexed messages with ts <= since (ts increases with seq).
+	i := sort.Search(n, func(i int) bool { return x.at(x.firstSeq+uint64(i)) > since })
+	return x.firstSeq - 1 + uint64(i)
+}
+
+// seqOf returns the seq whose ts is ts, and whether it is indexed.
+func (x *tsIndex) seqOf(ts int64) (uint64, bool) {
+	n := x.len()
+	i := sort.Search(n, func(i int) bool { return x.at(x.firstSeq+uint64(i)) >= ts })
+	if i < n && x.at(x.firstSeq+uint64(i)) == ts {
+		return x.firstSeq + uint64(i), true
+	}
+	return 0, false
+}
+
+// export copies the indexed ts, oldest first.
+func (x *tsIndex) export() (firstSeq uint64, ts []int64) {
+	out := make([]int64, x.len())
+	for i := range out {
+		out[i] = x.at(x.firstSeq + uint64(i))
+	}
+	return x.firstSeq, out
+}
