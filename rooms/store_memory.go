@@ -1,0 +1,47 @@
+package rooms
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+)
+
+// MemoryStore is the in-memory Store: the embedded default. Nothing survives a restart.
+type MemoryStore struct {
+	mu    sync.Mutex
+	rooms map[string][]byte // JSON, so callers never alias stored state
+}
+
+// NewMemoryStore returns an empty store.
+func NewMemoryStore() *MemoryStore { return &MemoryStore{rooms: make(map[string][]byte)} }
+
+// LoadRoom implements Store.
+func (s *MemoryStore) LoadRoom(_ context.Context, room string) (State, bool, error) {
+	s.mu.Lock()
+	b, ok := s.rooms[room]
+	s.mu.Unlock()
+	var st State
+	if !ok {
+		return st, false, nil
+	}
+	err := json.Unmarshal(b, &st)
+	return st, err == nil, err
+}
+
+// SaveRoom implements Store.
+func (s *MemoryStore) SaveRoom(_ context.Context, room string, st State) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.rooms[room] = b
+	s.mu.Unlock()
+	return nil
+}
+
+// Ping implements Store.
+func (s *MemoryStore) Ping(context.Context) error { return nil }
+
+// Close implements Store.
+func (s *MemoryStore) Close() error { return nil }
