@@ -1,0 +1,134 @@
+package transport
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/valyala/fasthttp"
+
+	"github.com/liveroom/liveroom/rooms"
+)
+
+// Viewer is an authenticated viewer.
+type Viewer struct {
+	UID   string
+	Rooms []string // the token's `rooms` claim; nil = any room
+}
+
+// Allows reports whether the viewer's token allows room.
+func (v Viewer) Allows(room string) bool {
+	if v.Rooms == nil {
+		return true
+	}
+	for _, r := range v.Rooms {
+		if r == room {
+			return true
+		}
+	}
+	return false
+}
+
+// Role is what a key may do.
+type Role int
+
+const (
+	RoleNone   Role = iota
+	RoleServer      // the server key: the app's backend
+	RoleAdmin       // the admin key: everything the server key can, and more
+)
+
+// Auth checks viewer tokens and keys.
+type Auth struct {
+	secret   []byte
+	apiKey   [32]byte // sha256 of the keys: compared in constant time, lengths do not leak
+	adminKey [32]byte
+	dev      bool
+	parser   *jwt.Parser
+}
+
+type claims struct {
+	Rooms []string `json:"rooms,omitempty"`
+	jwt.RegisteredClaims
+}
+
+func newAuth(cfg *Config) *Auth {
+	return &Auth{
+		secret: []byte(cfg.JWTSecret), apiKey: sha256.Sum256([]byte(cfg.APIKey)), adminKey: sha256.Sum256([]byte(cfg.AdminKey)),
+		dev:    cfg.Dev,
+		parser: jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithLeeway(5*time.Second)),
+	}
+}
+
+func bearer(ctx *fasthttp.RequestCtx) string {
+	h := string(ctx.Request.Header.Peek("Authorization"))
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+var errUnauthorized = rooms.Errorf(rooms.CodeUnauthorized, "a valid token is required")
+
+// Viewer authenticates a viewer from `?token=` or `Authorization: Bearer`, or `?uid=` in dev
+// mode.
+func (a *Auth) Viewer(ctx *fasthttp.RequestCtx) (Viewer, error) {
+	tok := string(ctx.QueryArgs().Peek("token"))
+	if tok == "" {
+		tok = bearer(ctx)
+	}
+	if tok == "" {
+		if uid := string(ctx.QueryArgs().Peek("uid")); a.dev && uid != "" {
+			if !ValidID(uid) {
+				return Viewer{}, rooms.Errorf(rooms.CodeUnauthorized, "uid must match [A-Za-z0-9_.:-]{1,128}")
+			}
+			return Viewer{UID: uid}, nil
+		}
+		return Viewer{}, errUnauthorized
+	}
+	return a.ParseToken(tok)
+}
+
+// ParseToken validates a viewer JWT.
+func (a *Auth) ParseToken(tok string) (Viewer, error) {
+	var c claims
+	_, err := a.parser.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return a.secret, nil })
+	if err != nil {
+		msg := "invalid token"
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			msg = "token expired"
+		}
+		return Viewer{}, rooms.Errorf(rooms.CodeUnauthorized, msg)
+	}
+	if !ValidID(c.Subject) {
+		return Viewer{}, rooms.Errorf(rooms.CodeUnauthorized, "token sub must be a valid uid")
+	}
+	return Viewer{UID: c.Subject, Rooms: c.Rooms}, nil
+}
+
+// IssueToken signs a viewer token (the dev endpoint and tests use it).
+func (a *Auth) IssueToken(uid string, ttl time.Duration, rooms []string) (string, error) {
+	now := time.Now()
+	c := claims{Rooms: rooms, RegisteredClaims: jwt.RegisteredClaims{
+		Subject: uid, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl))}}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(a.secret)
+}
+
+// Role returns what the request's bearer key may do.
+func (a *Auth) Role(ctx *fasthttp.RequestCtx) Role {
+	k := bearer(ctx)
+	if k == "" {
+		return RoleNone
+	}
+	h := sha256.Sum256([]byte(k))
+	if subtle.ConstantTimeCompare(h[:], a.adminKey[:]) == 1 {
+		return RoleAdmin
+	}
+	if subtle.ConstantTimeCompare(h[:], a.apiKey[:]) == 1 {
+		return RoleServer
+	}
+	return RoleNone
+}

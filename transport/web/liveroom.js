@@ -1,0 +1,1 @@
+// liveroom JS client
