@@ -1,0 +1,312 @@
+//go:build !race
+
+// End-to-end tests of the contract over real WebSocket and HTTP against an in-process node.
+// They start a protoactor cluster member, whose internals race under -race (DESIGN.md
+// section 4): `make test` runs them in its non-race pass.
+
+package transport_test
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/liveroom/liveroom/actors"
+	"github.com/liveroom/liveroom/transport"
+)
+
+func TestHelloJoinNotifyPull(t *testing.T) {
+	s := startServer(t, nil, nil)
+	c := s.dial(t, "uid=alice")
+	hello := c.next(t, "hello", 2*time.Second)
+	lim, _ := hello["limits"].(map[string]any)
+	if hello["uid"] != "alice" || num(lim["max_body"]) != 4096 || num(lim["max_rooms"]) != 8 || num(lim["pull_limit"]) != 200 || num(hello["server_ts"]) == 0 {
+		t.Fatalf("hello = %v", hello)
+	}
+	j := c.call(t, map[string]any{"op": "join", "room": "r1"})
+	if j["op"] != "joined" || j["room"] != "r1" || num(j["online"]) != 1 || j["epoch"] == "" {
+		t.Fatalf("joined = %v", j)
+	}
+	since := num(j["ts"])
+	for i := 0; i < 5; i++ {
+		code, body := s.api(t, "POST", "/v1/rooms/r1/messages", apiKey, fmt.Sprintf(`{"uid":"bob","kind":"chat","body":{"n":%d}}`, i))
+		if code != 200 || num(body["seq"]) != int64(i+1) {
+			t.Fatalf("post %d: %d %v", i, code, body)
+		}
+	}
+	n := c.next(t, "notify", 2*time.Second)
+	if n["room"] != "r1" || num(n["ts"]) <= since {
+		t.Fatalf("notify = %v", n)
+	}
+	c.none(t, "notify", 100*time.Millisecond) // merged: one notify, pull pending
+	m := c.call(t, map[string]any{"op": "pull", "room": "r1", "since": since, "limit": 3})
+	msgs, _ := m["msgs"].([]any)
+	if m["op"] != "msgs" || len(msgs) != 3 || num(m["dropped"]) != 2 || m["more"] != false || m["epoch"] != j["epoch"] {
+		t.Fatalf("msgs = %v", m)
+	}
+	last := msgs[2].(map[string]any)
+	if num(last["seq"]) != 5 || num(m["next"]) != num(last["ts"]) || last["uid"] != "bob" || last["pri"] != "normal" {
+		t.Fatalf("newest kept? %v", m)
+	}
+	// A send through the WebSocket, then the notify for it.
+	sent := c.call(t, map[string]any{"op": "send", "room": "r1", "kind": "chat", "body": map[string]any{"t": "hi"}, "cmid": "c1"})
+	if sent["op"] != "sent" || num(sent["seq"]) != 6 {
+		t.Fatalf("sent = %v", sent)
+	}
+	dup := c.call(t, map[string]any{"op": "send", "room": "r1", "kind": "chat", "body": map[string]any{"t": "hi"}, "cmid": "c1"})
+	if dup["dup"] != true || num(dup["seq"]) != 6 || num(dup["ts"]) != num(sent["ts"]) {
+		t.Fatalf("dup = %v", dup)
+	}
+	c.next(t, "notify", 2*time.Second)
+	m = c.call(t, map[string]any{"op": "pull", "room": "r1", "since": num(m["next"])})
+	if msgs, _ := m["msgs"].([]any); len(msgs) != 1 || num(m["dropped"]) != 0 {
+		t.Fatalf("second pull = %v", m)
+	}
+	if r := c.call(t, map[string]any{"op": "ping"}); r["op"] != "pong" || num(r["server_ts"]) == 0 {
+		t.Fatalf("pong = %v", r)
+	}
+	if r := c.call(t, map[string]any{"op": "leave", "room": "r1"}); r["op"] != "left" {
+		t.Fatalf("left = %v", r)
+	}
+	if r := c.call(t, map[string]any{"op": "pull", "room": "r1", "since": 0}); r["code"] != "not_joined" {
+		t.Fatalf("pull after leave = %v", r)
+	}
+}
+
+func TestJoinSinceNotifiesAtOnce(t *testing.T) {
+	s := startServer(t, nil, nil)
+	_, first := s.api(t, "POST", "/v1/rooms/r2/messages", apiKey, `{"uid":"bob","kind":"chat","body":1}`)
+	s.api(t, "POST", "/v1/rooms/r2/messages", apiKey, `{"uid":"bob","kind":"chat","body":2}`)
+	c := s.dial(t, "uid=alice")
+	c.call(t, map[string]any{"op": "join", "room": "r2", "since": num(first["ts"])})
+	n := c.next(t, "notify", time.Second)
+	m := c.call(t, map[string]any{"op": "pull", "room": "r2", "since": num(first["ts"])})
+	if msgs, _ := m["msgs"].([]any); len(msgs) != 1 || num(m["next"]) != num(n["ts"]) {
+		t.Fatalf("pull = %v (notify %v)", m, n)
+	}
+}
+
+func TestRetryThenKickUnresponsive(t *testing.T) {
+	s := startServer(t, nil, func(c *actors.Config) { c.NotifyRetry = 200 * time.Millisecond })
+	c := s.dial(t, "uid=sleepy")
+	c.call(t, map[string]any{"op": "join", "room": "r3"})
+	s.api(t, "POST", "/v1/rooms/r3/messages", apiKey, `{"uid":"bob","kind":"chat","body":1}`)
+	for i := 0; i < 3; i++ {
+		c.next(t, "notify", 2*time.Second)
+	}
+	k := c.next(t, "kick", 2*time.Second)
+	if k["reason"] != "unresponsive" {
+		t.Fatalf("kick = %v", k)
+	}
+	if code := c.waitClosed(t, 2*time.Second); code != transport.CloseUnresponsive {
+		t.Fatalf("close code %d, want 4008", code)
+	}
+}
+
+func TestBadInputKeepsSession(t *testing.T) {
+	s := startServer(t, nil, nil)
+	c := s.dial(t, "uid=alice")
+	c.next(t, "hello", time.Second)
+	f := func(frame string, wantCode string) {
+		t.Helper()
+		if err := c.conn.WriteMessage(1, []byte(frame)); err != nil {
+			t.Fatal(err)
+		}
+		e := c.next(t, "error", 2*time.Second)
+		if e["code"] != wantCode {
+			t.Errorf("%s: error %v, want %s", frame, e, wantCode)
+		}
+	}
+	f(`{not json`, "bad_request")
+	f(`[1,2]`, "bad_request")
+	f(`{"op":"dance","id":1}`, "bad_request")
+	f(`{"op":"join","room":"bad room!","id":2}`, "bad_request")
+	f(`{"op":"join","room":42,"id":3}`, "bad_request")
+	f(`{"op":"pull","room":"nope","since":0,"id":4}`, "not_joined")
+	f(`{"op":"send","room":"nope","kind":"chat","body":1,"id":5}`, "not_joined")
+	c.call(t, map[string]any{"op": "join", "room": "ok"})
+	f(`{"op":"send","room":"ok","kind":"chat","body":"`+strings.Repeat("x", 5000)+`","id":6}`, "too_large")
+	f(`{"op":"send","room":"ok","kind":"chat","pri":"system","body":1,"id":7}`, "forbidden")
+	f(`{"op":"send","room":"ok","kind":"","body":1,"id":8}`, "bad_request")
+	f(`{"op":"pull","room":"ok","since":-1,"id":9}`, "bad_request")
+	f(`{"op":"pull","room":"ok","since":"x","id":10}`, "bad_request")
+	for i := 0; i < 8; i++ {
+		c.call(t, map[string]any{"op": "join", "room": fmt.Sprintf("room%d", i)})
+	}
+	f(`{"op":"join","room":"one-too-many","id":11}`, "too_many_rooms")
+	// The error echoes the id.
+	if e := c.call(t, map[string]any{"op": "nope", "id": 77}); num(e["id"]) != 77 {
+		t.Errorf("error did not echo id: %v", e)
+	}
+	// Still alive.
+	if r := c.call(t, map[string]any{"op": "ping"}); r["op"] != "pong" {
+		t.Fatal(r)
+	}
+	// A frame over max_frame closes with 1009.
+	_ = c.conn.WriteMessage(1, []byte(`{"op":"ping","pad":"`+strings.Repeat("x", 9000)+`"}`))
+	if code := c.waitClosed(t, 2*time.Second); code != transport.CloseTooLarge {
+		t.Fatalf("close code %d, want 1009", code)
+	}
+}
+
+func TestAuthAndConnectionLimits(t *testing.T) {
+	s := startServer(t, func(c *transport.Config) { c.Dev = false; c.ConnPerUID = 3; c.ConnPerIP = 1000 }, nil)
+	if _, err := s.tryDial("uid=alice"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("dev uid login outside dev mode: %v", err)
+	}
+	if _, err := s.tryDial("token=garbage"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("bad token: %v", err)
+	}
+	tok, err := s.srv.IssueToken("carol", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		c := s.dial(t, "token="+tok)
+		c.next(t, "hello", time.Second)
+	}
+	if _, err := s.tryDial("token=" + tok); err == nil || !strings.Contains(err.Error(), "429") {
+		t.Fatalf("4th connection in the window: %v", err)
+	}
+}
+
+func TestSystemNoticesSurviveFlood(t *testing.T) {
+	s := startServer(t, nil, nil)
+	code, _ := s.api(t, "PUT", "/v1/rooms/flood/config", adminKey, `{"rate":{"normal":100000},"ring":{"normal":50}}`)
+	if code != 200 {
+		t.Fatal(code)
+	}
+	c := s.dial(t, "uid=viewer")
+	j := c.call(t, map[string]any{"op": "join", "room": "flood"})
+	var notices []int64
+	for i := 0; i < 600; i++ {
+		if i%100 == 50 {
+			_, st := s.api(t, "POST", "/v1/rooms/flood/notices", adminKey, fmt.Sprintf(`{"body":{"n":%d}}`, i))
+			notices = append(notices, num(st["seq"]))
+			continue
+		}
+		if code, b := s.api(t, "POST", "/v1/rooms/flood/messages", apiKey, `{"uid":"spam","kind":"chat","body":1}`); code != 200 {
+			t.Fatalf("post: %d %v", code, b)
+		}
+	}
+	// Pull with a small limit: every notice arrives, and msgs + dropped accounts every seq.
+	since, seen, accounted := num(j["ts"]), map[int64]bool{}, int64(0)
+	for {
+		m := c.call(t, map[string]any{"op": "pull", "room": "flood", "since": since, "limit": 4})
+		msgs, _ := m["msgs"].([]any)
+		for _, x := range msgs {
+			mm := x.(map[string]any)
+			if mm["pri"] == "system" {
+				seen[num(mm["seq"])] = true
+			}
+		}
+		accounted += int64(len(msgs)) + num(m["dropped"])
+		if num(m["next"]) == since {
+			break
+		}
+		since = num(m["next"])
+	}
+	for _, seq := range notices {
+		if !seen[seq] {
+			t.Errorf("system notice seq %d lost", seq)
+		}
+	}
+	if accounted != 600 {
+		t.Errorf("accounted %d seqs, want 600", accounted)
+	}
+}
+
+func TestModerationAndKicks(t *testing.T) {
+	s := startServer(t, nil, nil)
+	c := s.dial(t, "uid=mallory")
+	c.call(t, map[string]any{"op": "join", "room": "mod"})
+	if code, _ := s.api(t, "PUT", "/v1/rooms/mod/mutes/mallory", apiKey, ""); code != 200 {
+		t.Fatal(code)
+	}
+	if r := c.call(t, map[string]any{"op": "send", "room": "mod", "kind": "chat", "body": 1}); r["code"] != "muted" {
+		t.Fatalf("muted send = %v", r)
+	}
+	s.api(t, "DELETE", "/v1/rooms/mod/mutes/mallory", apiKey, "")
+	if r := c.call(t, map[string]any{"op": "send", "room": "mod", "kind": "chat", "body": 1}); r["op"] != "sent" {
+		t.Fatalf("unmuted send = %v", r)
+	}
+	s.api(t, "PUT", "/v1/rooms/mod/whitelist/mallory", apiKey, `{"ttl_s":60}`)
+	r := c.call(t, map[string]any{"op": "send", "room": "mod", "kind": "chat", "body": 1})
+	c.next(t, "notify", 2*time.Second)
+	m := c.call(t, map[string]any{"op": "pull", "room": "mod", "since": num(r["ts"]) - 1})
+	if msgs, _ := m["msgs"].([]any); len(msgs) != 1 || msgs[0].(map[string]any)["pri"] != "high" {
+		t.Fatalf("whitelisted message = %v", m)
+	}
+	if code, _ := s.api(t, "PUT", "/v1/rooms/mod/bans/mallory", apiKey, `{"ttl_s":600}`); code != 200 {
+		t.Fatal(code)
+	}
+	k := c.next(t, "kick", 2*time.Second)
+	if k["room"] != "mod" || k["reason"] != "banned" {
+		t.Fatalf("kick = %v", k)
+	}
+	if r := c.call(t, map[string]any{"op": "join", "room": "mod"}); r["code"] != "banned" {
+		t.Fatalf("join after ban = %v", r)
+	}
+	// The session lives on in other rooms; a kick by the server names the room.
+	c.call(t, map[string]any{"op": "join", "room": "other"})
+	s.api(t, "DELETE", "/v1/rooms/other/viewers/mallory", apiKey, "")
+	if k := c.next(t, "kick", 2*time.Second); k["room"] != "other" || k["reason"] != "kicked" {
+		t.Fatalf("kick = %v", k)
+	}
+}
+
+func TestSessionCapAndShutdown(t *testing.T) {
+	s := startServer(t, nil, nil)
+	var cs []*wsClientT
+	for i := 0; i < 6; i++ {
+		c := s.dial(t, "uid=many")
+		c.next(t, "hello", time.Second)
+		cs = append(cs, c)
+	}
+	if k := cs[0].next(t, "kick", 2*time.Second); k["reason"] != "replaced" {
+		t.Fatalf("kick = %v", k)
+	}
+	if code := cs[0].waitClosed(t, 2*time.Second); code != transport.CloseTooManyConns {
+		t.Fatalf("replaced close %d", code)
+	}
+	other := s.dial(t, "uid=other")
+	other.next(t, "hello", time.Second)
+	go func() { _ = s.srv.Shutdown(t.Context()) }()
+	if k := other.next(t, "kick", 5*time.Second); k["reason"] != "shutdown" {
+		t.Fatalf("kick = %v", k)
+	}
+	if code := other.waitClosed(t, 5*time.Second); code != transport.CloseGoingAway {
+		t.Fatalf("shutdown close %d, want 1001", code)
+	}
+}
+
+type wsClientT = wsClient
+
+func TestNoGoroutineGrowthAfterSessionsClose(t *testing.T) {
+	s := startServer(t, nil, nil)
+	// Warm up: the room, its replica and the pools exist before the baseline.
+	w := s.dial(t, "uid=warm")
+	w.call(t, map[string]any{"op": "join", "room": "leak"})
+	_ = w.conn.Close()
+	waitFor(t, 5*time.Second, "warm-up session gone", func() bool { return s.srv.Sessions() == 0 })
+	base := runtime.NumGoroutine()
+	for i := 0; i < 1000; i++ {
+		c, err := s.tryDial(fmt.Sprintf("uid=u%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.next(t, "hello", 2*time.Second)
+		c.call(t, map[string]any{"op": "join", "room": "leak"})
+		_ = c.conn.Close()
+		<-c.closed
+	}
+	waitFor(t, 10*time.Second, "sessions closed", func() bool { return s.srv.Sessions() == 0 })
+	waitFor(t, 10*time.Second, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= base+5 })
+	_, info := s.api(t, "GET", "/v1/rooms/leak", apiKey, "")
+	waitFor(t, 5*time.Second, "online back to 0", func() bool {
+		_, info = s.api(t, "GET", "/v1/rooms/leak", apiKey, "")
+		return num(info["online"]) == 0
+	})
+}
