@@ -52,6 +52,9 @@ var (
 	renewMsg = &renewCheck{}
 )
 
+// The periodic check must not keep an idle grain alive.
+func (renewCheck) NotInfluenceReceiveTimeout() {}
+
 func newRoomGrain(n *Node) actor.Actor { return &roomGrain{node: n} }
 
 func (g *roomGrain) Receive(ctx actor.Context) {

@@ -242,3 +242,52 @@ func TestNode(t *testing.T) {
 		}
 	})
 }
+
+// A room grain with no subscribers passivates (saving its state) and re-activates on the next
+// request with the same epoch, seq continuing, protected messages and moderation kept.
+func TestPassivationKeepsHistory(t *testing.T) {
+	n := testNode(t, func(c *Config) {
+		c.RoomIdle = 150 * time.Millisecond
+		c.ReplicaIdle = 50 * time.Millisecond
+	})
+	ctx := context.Background()
+	notice := rooms.SendRequest{Kind: "notice", Pri: ring.System, Body: []byte(`{"n":1}`), Source: rooms.FromAdmin}
+	first, err := n.Send(ctx, "r-passive", notice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Send(ctx, "r-passive", chat("u", "x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Moderate(ctx, "r-passive", rooms.ModOp{List: rooms.Mutes, UID: "m", Set: true}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := n.Info(ctx, "r-passive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "grain passivated", func() bool {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		_, active := n.grains["r-passive"]
+		return !active
+	})
+	st, err := n.Send(ctx, "r-passive", chat("u", "after"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := n.Info(ctx, "r-passive")
+	if after.Epoch != before.Epoch || st.Seq != 3 || st.TS <= before.TS {
+		t.Fatalf("after re-activation: epoch %s (was %s), seq %d, ts %d (was %d)", after.Epoch, before.Epoch, st.Seq, st.TS, before.TS)
+	}
+	if _, err := n.Send(ctx, "r-passive", chat("m", "muted?")); rooms.CodeOf(err) != rooms.CodeMuted {
+		t.Fatalf("mute lost: %v", err)
+	}
+	_, w, err := n.Pull(ctx, "r-passive", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.Msgs) != 2 || w.Msgs[0].Seq != first.Seq || w.Msgs[0].Pri != ring.System || w.Dropped != 1 {
+		t.Fatalf("window after re-activation: %d msgs, dropped %d", len(w.Msgs), w.Dropped)
+	}
+}

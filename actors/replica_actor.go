@@ -214,6 +214,7 @@ func (a *replicaActor) kick(uid, reason string) {
 
 func (a *replicaActor) tick(ctx actor.Context, now time.Time) {
 	a.round(now)
+	a.reportStats(ctx)
 	r := a.r
 	if a.r.local.Load() != a.reported || now.Sub(a.lastRenw) >= r.node.cfg.RenewInterval {
 		a.renew(ctx, now)

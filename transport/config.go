@@ -24,7 +24,7 @@ type Config struct {
 	ConnPerIP        int           // connection attempts per IP per ConnWindow; default 20
 	ConnPerUID       int           // connection attempts per uid per ConnWindow; default 10
 	ConnWindow       time.Duration // default 10s
-	BlockFor         time.Duration // block after exceeding a connection limit (extended by retries); default 30s
+	BlockFor         time.Duration // block after exceeding a connection limit (extended by retries); default 10s
 	WriteTimeout     time.Duration // a session write's deadline; default 10s
 	ReadBufferSize   int           // WebSocket read buffer; default 256
 	WriteBufferSize  int           // WebSocket write buffer (pooled); default 256
@@ -56,7 +56,7 @@ func (c *Config) applyDefaults() {
 	setI(&c.ConnPerIP, 20)
 	setI(&c.ConnPerUID, 10)
 	setD(&c.ConnWindow, 10*time.Second)
-	setD(&c.BlockFor, 30*time.Second)
+	setD(&c.BlockFor, 10*time.Second)
 	setD(&c.WriteTimeout, 10*time.Second)
 	setI(&c.ReadBufferSize, 256)
 	setI(&c.WriteBufferSize, 256)
