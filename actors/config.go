@@ -28,6 +28,10 @@ type Config struct {
 	RequestTimeout   time.Duration // grain request timeout; default 5s
 	SessionsPerUID   int           // per-uid session cap on this node; default 5
 	SaveInterval     time.Duration // a grain saves dirty state at most this often; default 1s
+
+	// PushEach turns the replica into a plain push broadcaster: one `push` frame per message
+	// to every member, no notify, no merging. It exists only as the load test's baseline.
+	PushEach bool
 }
 
 func (c *Config) applyDefaults() {

@@ -3,6 +3,8 @@ package actors
 import (
 	"strconv"
 	"sync/atomic"
+
+	"github.com/liveroom/liveroom/ring"
 )
 
 // Session is a viewer's connection as the actors see it (transport implements it).
@@ -14,6 +16,8 @@ type Session interface {
 	// Notify writes the shared notify frame f. It returns false if the frame was not written
 	// (the session is busy writing or closed); the round then tries again next time.
 	Notify(f *SharedFrame) bool
+	// Push writes f and waits for the write (the push-each baseline mode only).
+	Push(f *SharedFrame) bool
 	// Kick tells the session it was removed: from room with reason, or, with room "", that the
 	// whole session must close (reasons: banned, kicked, unresponsive, replaced, shutdown).
 	Kick(room, reason string)
@@ -32,6 +36,16 @@ func notifyFrame(room string, ts int64) *SharedFrame {
 	b = append(b, room...) // room ids are [A-Za-z0-9_.:-]: no escaping needed
 	b = append(b, `","ts":`...)
 	b = strconv.AppendInt(b, ts, 10)
+	b = append(b, '}')
+	return &SharedFrame{Data: b}
+}
+
+func pushFrame(room string, m *ring.Message) *SharedFrame {
+	b := make([]byte, 0, 32+len(room)+len(m.Encoded))
+	b = append(b, `{"op":"push","room":"`...)
+	b = append(b, room...)
+	b = append(b, `","msg":`...)
+	b = append(b, m.Encoded...)
 	b = append(b, '}')
 	return &SharedFrame{Data: b}
 }

@@ -42,6 +42,12 @@ func (s *wsSession) Notify(f *actors.SharedFrame) bool {
 		return false
 	}
 	defer s.wmu.Unlock()
+	return s.writeShared(f)
+}
+
+// writeShared writes a frame shared by many sessions in its prepared form (built once per
+// frame, whichever session writes it first). The caller holds wmu.
+func (s *wsSession) writeShared(f *actors.SharedFrame) bool {
 	pm, _ := f.Prepared.Load().(*websocket.PreparedMessage)
 	if pm == nil {
 		var err error
@@ -56,6 +62,13 @@ func (s *wsSession) Notify(f *actors.SharedFrame) bool {
 		return false
 	}
 	return true
+}
+
+// Push implements actors.Session (the push-each baseline): a blocking write of f.
+func (s *wsSession) Push(f *actors.SharedFrame) bool {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.writeShared(f)
 }
 
 // Kick implements actors.Session. The caller has already removed the membership.

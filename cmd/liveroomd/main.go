@@ -27,8 +27,9 @@ type options struct {
 	addr, jwtSecret, apiKey, adminKey string
 	redis, node, clusterBind          string
 	clusterSeeds, etcd, advertise     string
-	dev                               bool
+	dev, pushEach                     bool
 	logLevel                          string
+	connPerIP, connPerUID             int
 }
 
 func parse(args []string) (options, error) {
@@ -47,6 +48,9 @@ func parse(args []string) (options, error) {
 	fs.StringVar(&o.etcd, "etcd", "", "etcd endpoints for cluster membership")
 	fs.StringVar(&o.advertise, "advertise", "", "public ws://host:port/v1/ws URL returned by /v1/route (default: derived from the request)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&o.connPerIP, "conn-per-ip", 20, "WebSocket connection attempts per IP per 10 s")
+	fs.IntVar(&o.connPerUID, "conn-per-uid", 10, "WebSocket connection attempts per uid per 10 s")
+	fs.BoolVar(&o.pushEach, "push-each", false, "baseline for load tests: push every message to every viewer (no notify/pull)")
 	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM"))
 	return o, err
 }
@@ -87,13 +91,14 @@ func run(ctx context.Context, o options) error {
 		genIfEmpty(&o.jwtSecret, "jwt-secret")
 	}
 	m := metrics.New()
-	node, err := actors.NewNode(actors.Config{Node: o.node, BindHost: bindHost, BindPort: bindPort, Metrics: m, Logger: log})
+	node, err := actors.NewNode(actors.Config{Node: o.node, BindHost: bindHost, BindPort: bindPort, Metrics: m, Logger: log,
+		PushEach: o.pushEach})
 	if err != nil {
 		return err
 	}
 	srv, err := transport.New(transport.Config{
 		Addr: o.addr, Dev: o.dev, JWTSecret: o.jwtSecret, APIKey: o.apiKey, AdminKey: o.adminKey,
-		Node: o.node, Advertise: o.advertise,
+		Node: o.node, Advertise: o.advertise, ConnPerIP: o.connPerIP, ConnPerUID: o.connPerUID,
 	}, node, m, log)
 	if err != nil {
 		_ = node.Shutdown(context.Background())
