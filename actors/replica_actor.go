@@ -23,6 +23,7 @@ type replicaActor struct {
 	frame    *SharedFrame
 	reported int64 // viewers last reported to the grain
 	lastRenw time.Time
+	lastRnd  time.Time
 	stop     chan struct{}
 }
 
@@ -230,7 +231,11 @@ func (a *replicaActor) kick(uid, reason string) {
 }
 
 func (a *replicaActor) tick(ctx actor.Context, now time.Time) {
-	a.round(now)
+	cfg := &a.r.node.cfg
+	if every := max(cfg.DispatchInterval, time.Duration(len(a.members))*cfg.RoundPerMember); now.Sub(a.lastRnd) >= every-cfg.DispatchInterval/2 {
+		a.lastRnd = now
+		a.round(now)
+	}
 	a.reportStats(ctx)
 	r := a.r
 	if a.r.local.Load() != a.reported || now.Sub(a.lastRenw) >= r.node.cfg.RenewInterval {

@@ -1,0 +1,137 @@
+// Command liveroom-loadtest is liveroom's load generator: it opens N viewer sessions (in
+// several worker processes when N needs it), drives senders over the HTTP API, and prints and
+// writes the result (JSON, self-contained HTML). It exits non-zero when a --fail-if budget is
+// exceeded. Traffic goes only to a loopback --url; every run is bounded by --duration.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/peterbourgon/ff/v3"
+
+	"github.com/liveroom/liveroom/loadtest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "--worker" {
+		var cfg loadtest.Config
+		if err := json.Unmarshal([]byte(os.Getenv(loadtest.WorkerEnv)), &cfg); err != nil {
+			fmt.Fprintln(os.Stderr, "worker: bad config:", err)
+			os.Exit(2)
+		}
+		if err := loadtest.RunWorker(ctx, cfg, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	os.Exit(run(ctx, os.Args[1:]))
+}
+
+func run(ctx context.Context, args []string) int {
+	var cfg loadtest.Config
+	var rates, out, html, failIf, mode string
+	fs := flag.NewFlagSet("liveroom-loadtest", flag.ContinueOnError)
+	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "the server's base URL (loopback only)")
+	fs.IntVar(&cfg.Viewers, "viewers", 2000, "viewer sessions")
+	fs.IntVar(&cfg.Rooms, "rooms", 1, "rooms (viewer i joins room i % rooms)")
+	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long the senders run")
+	fs.StringVar(&rates, "rate", "normal=200,system=1", "msg/s per room per priority: low=,normal=,high=,system=")
+	fs.Float64Var(&cfg.Slow, "slow", 0, "fraction of slow viewers (0..1)")
+	fs.StringVar(&cfg.SlowMode, "slow-mode", "late", "late: pull 0.5-3 s after a notify; never: never pull (kicked, then resume)")
+	fs.StringVar(&cfg.APIKey, "api-key", "", "the server key (senders)")
+	fs.StringVar(&cfg.AdminKey, "admin-key", "", "the admin key (system notices)")
+	fs.StringVar(&cfg.JWTSecret, "jwt-secret", "", "sign viewer tokens with this HS256 secret; empty = --dev ?uid= logins")
+	fs.IntVar(&cfg.SrcIPs, "src-ips", 0, "source addresses 127.0.0.2.. to spread viewers over (default: viewers/20000+1)")
+	fs.IntVar(&cfg.PerWorker, "per-worker", 15000, "viewers per worker process (a process holds at most ~19.9k files here)")
+	fs.IntVar(&cfg.PullLimit, "pull-limit", 100, "limit of each pull")
+	fs.IntVar(&cfg.Connect, "connect-rate", 2000, "connection attempts per second")
+	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "wait after the senders stop before the loss check")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's pid: report its CPU and RSS from /proc")
+	fs.StringVar(&out, "out", "", "write the JSON result here")
+	fs.StringVar(&html, "html", "", "write the HTML report here")
+	fs.StringVar(&failIf, "fail-if", "", `exit 1 unless these hold, e.g. "p99<1s,lost=0,acct=0"`)
+	fs.StringVar(&mode, "mode", "notify-pull", "label of the server's mode in the report (notify-pull or push-each)")
+	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM_LOADTEST")); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	var err error
+	if cfg.Rates, err = parseRates(rates); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	res, err := loadtest.Run(ctx, cfg, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "liveroom-loadtest:", err)
+		return 1
+	}
+	res.Mode = mode
+	if failIf != "" {
+		if err := res.Check(failIf); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+	}
+	res.Summary(os.Stdout)
+	if out != "" {
+		if err := writeFile(out, res.WriteJSON); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	if html != "" {
+		if err := writeFile(html, res.WriteHTML); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	if len(res.Failed) > 0 {
+		return 1
+	}
+	return 0
+}
+
+func parseRates(s string) (map[string]float64, error) {
+	out := map[string]float64{}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			return nil, fmt.Errorf("--rate: %q is not pri=rate", kv)
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			return nil, fmt.Errorf("--rate: bad rate %q", v)
+		}
+		out[k] = f
+	}
+	return out, nil
+}
+
+func writeFile(path string, write func(w io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

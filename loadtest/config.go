@@ -1,0 +1,126 @@
+package loadtest
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Config is one load test run. The driver passes it to its workers as JSON.
+type Config struct {
+	URL       string             `json:"url"`        // the server's base URL, http://127.0.0.1:8080
+	Viewers   int                `json:"viewers"`    // sessions to open
+	Rooms     int                `json:"rooms"`      // rooms; viewer i joins room i % Rooms
+	Duration  time.Duration      `json:"duration"`   // how long the senders run
+	Rates     map[string]float64 `json:"rates"`      // msg/s per room per priority (low, normal, high, system)
+	Slow      float64            `json:"slow"`       // fraction of viewers that are slow
+	SlowMode  string             `json:"slow_mode"`  // late (pull 0.5-3 s after notify) or never
+	APIKey    string             `json:"api_key"`    // server key for the senders
+	AdminKey  string             `json:"admin_key"`  // admin key for system notices
+	JWTSecret string             `json:"jwt_secret"` // viewers get HS256 tokens; empty = dev ?uid= logins
+	SrcIPs    int                `json:"src_ips"`    // source addresses 127.0.0.2 .. (each holds ~28k conns)
+	PerWorker int                `json:"per_worker"` // viewers per worker process (the file limit is ~19.9k)
+	PullLimit int                `json:"pull_limit"` // limit of each pull
+	Connect   int                `json:"connect"`    // connection attempts per second, all workers
+	Drain     time.Duration      `json:"drain"`      // after the senders stop, before the loss check
+	ServerPID int                `json:"server_pid"` // read the server's CPU and RSS from /proc
+	Prefix    string             `json:"prefix"`     // room and uid prefix (unique per run)
+
+	// Set by the driver for each worker.
+	First int `json:"first"` // first viewer index
+	Count int `json:"count"` // viewers in this worker
+}
+
+func (c *Config) applyDefaults() {
+	if c.URL == "" {
+		c.URL = "http://127.0.0.1:8080"
+	}
+	if c.Viewers <= 0 {
+		c.Viewers = 2000
+	}
+	if c.Rooms <= 0 {
+		c.Rooms = 1
+	}
+	if c.Duration <= 0 {
+		c.Duration = 30 * time.Second
+	}
+	if c.Rates == nil {
+		c.Rates = map[string]float64{"normal": 200, "system": 1}
+	}
+	if c.SlowMode == "" {
+		c.SlowMode = "late"
+	}
+	if c.PerWorker <= 0 {
+		c.PerWorker = 15000
+	}
+	if c.SrcIPs <= 0 {
+		c.SrcIPs = c.Viewers/20000 + 1
+	}
+	if c.PullLimit <= 0 {
+		c.PullLimit = 100
+	}
+	if c.Connect <= 0 {
+		c.Connect = 2000
+	}
+	if c.Drain <= 0 {
+		c.Drain = 5 * time.Second
+	}
+	if c.Prefix == "" {
+		c.Prefix = fmt.Sprintf("lt%d", time.Now().Unix()%100000)
+	}
+}
+
+func (c *Config) validate() error {
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("--url must be http://host:port")
+	}
+	host, _, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		return fmt.Errorf("--url: %w", err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("--url must point at a loopback address (127.0.0.0/8): load tests stay on this machine")
+	}
+	if c.APIKey == "" || c.AdminKey == "" {
+		return fmt.Errorf("--api-key and --admin-key are required")
+	}
+	for p := range c.Rates {
+		if !strings.Contains("low normal high system", p) {
+			return fmt.Errorf("--rate: unknown priority %q", p)
+		}
+	}
+	if c.Slow < 0 || c.Slow > 1 || (c.SlowMode != "late" && c.SlowMode != "never") {
+		return fmt.Errorf("--slow must be 0..1 and --slow-mode late or never")
+	}
+	if c.SrcIPs > 250 {
+		return fmt.Errorf("--src-ips at most 250")
+	}
+	return nil
+}
+
+func (c *Config) room(i int) string { return fmt.Sprintf("%s-r%d", c.Prefix, i%c.Rooms) }
+
+func (c *Config) uid(i int) string { return fmt.Sprintf("%s-v%d", c.Prefix, i) }
+
+// wsURL returns viewer uid's WebSocket URL, with a token or a dev login.
+func (c *Config) wsURL(uid string) string {
+	u, _ := url.Parse(c.URL)
+	q := "uid=" + uid
+	if c.JWTSecret != "" {
+		tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": uid, "exp": time.Now().Add(24 * time.Hour).Unix()}).
+			SignedString([]byte(c.JWTSecret))
+		q = "token=" + tok
+	}
+	return "ws://" + u.Host + "/v1/ws?" + q
+}
+
+// localAddr spreads viewers over 127.0.0.2, 127.0.0.3, ...: one source address holds about
+// 28k connections to one server port.
+func (c *Config) localAddr(i int) *net.TCPAddr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%c.SrcIPs))}
+}

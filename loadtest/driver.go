@@ -1,0 +1,477 @@
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/schollz/progressbar/v3"
+	"github.com/valyala/fasthttp"
+)
+
+// WorkerEnv is the environment variable that carries a worker's Config.
+const WorkerEnv = "LIVEROOM_LOADTEST_WORKER"
+
+// Second is one second of the run, summed over workers.
+type Second struct {
+	T          int                `json:"t"` // seconds since the senders started (negative: connecting)
+	Totals     Totals             `json:"delta"`
+	Latency    map[string]float64 `json:"p99_ms"`
+	Sent       int64              `json:"sent"`
+	ServerCPU  float64            `json:"server_cpu_s"`
+	Deliveries int64              `json:"deliveries"`
+}
+
+// Result is the JSON result of a run.
+type Result struct {
+	Config           Config               `json:"config"`
+	Mode             string               `json:"mode"`
+	ConnectSeconds   float64              `json:"connect_seconds"`
+	ConnectRate      float64              `json:"connects_per_second"`
+	Connected        int64                `json:"connected_at_start"`
+	Sent             map[string]int64     `json:"sent"`
+	SendErrors       map[string]int64     `json:"send_errors"`
+	Latency          map[string]Quantiles `json:"latency"`
+	Totals           Totals               `json:"totals"`
+	DeliveriesPerS   float64              `json:"deliveries_per_second"`
+	FramesPerS       float64              `json:"frames_per_second"`
+	NotifiesPerVS    float64              `json:"notifies_per_viewer_second"`
+	PullsPerVS       float64              `json:"pulls_per_viewer_second"`
+	DroppedShare     map[string]float64   `json:"dropped_share"`
+	LostProtected    int64                `json:"lost_protected"`
+	LostViewers      int64                `json:"viewers_with_loss"`
+	ExpectedNotices  int64                `json:"expected_notice_deliveries"`
+	ServerCPU        float64              `json:"server_cpu_seconds"`
+	DeliveriesPerCPU float64              `json:"deliveries_per_server_cpu_second"`
+	ServerRSSIdle    int64                `json:"server_rss_idle_bytes"`
+	ServerRSSBase    int64                `json:"server_rss_before_bytes"`
+	ServerRSSEnd     int64                `json:"server_rss_end_bytes"`
+	BytesPerViewer   float64              `json:"server_bytes_per_viewer"`
+	Seconds          []Second             `json:"seconds"`
+	Failed           []string             `json:"failed_budgets,omitempty"`
+}
+
+type workerProc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	ticks chan workerMsg
+	final chan workerMsg
+	last  Totals
+}
+
+// Run drives a whole load test: workers, senders, the loss check and the result.
+func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
+	cfg.applyDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	res := &Result{Config: cfg, Mode: "notify-pull", Sent: map[string]int64{}, SendErrors: map[string]int64{},
+		Latency: map[string]Quantiles{}, DroppedShare: map[string]float64{}}
+	res.ServerRSSBase = procRSS(cfg.ServerPID)
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	var workers []*workerProc
+	for first := 0; first < cfg.Viewers; first += cfg.PerWorker {
+		wc := cfg
+		wc.First, wc.Count = first, min(cfg.PerWorker, cfg.Viewers-first)
+		wp, err := startWorker(ctx, self, wc)
+		if err != nil {
+			return nil, err
+		}
+		workers = append(workers, wp)
+	}
+	defer func() {
+		for _, wp := range workers {
+			_ = wp.stdin.Close()
+			_ = wp.cmd.Wait()
+		}
+	}()
+	// Connect phase: wait until every viewer joined (or a deadline).
+	start := time.Now()
+	bar := progressbar.NewOptions(cfg.Viewers, progressbar.OptionSetWriter(progress), progressbar.OptionSetDescription("connecting"),
+		progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond))
+	deadline := time.Now().Add(time.Duration(cfg.Viewers/max(cfg.Connect, 1))*time.Second + 60*time.Second)
+	for {
+		joined := collect(workers, nil).FirstJoins
+		_ = bar.Set(int(joined))
+		if joined >= int64(cfg.Viewers) || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_ = bar.Finish()
+	fmt.Fprintln(progress)
+	t := collect(workers, nil)
+	res.ConnectSeconds = time.Since(start).Seconds()
+	if t.FirstJoins > 0 {
+		res.ConnectRate = float64(t.FirstJoins) / res.ConnectSeconds
+	}
+	res.Connected = t.Connected
+	time.Sleep(2 * time.Second) // let the server settle before the idle RSS reading
+	res.ServerRSSIdle = procRSS(cfg.ServerPID)
+	if cfg.Viewers > 0 && res.ServerRSSIdle > 0 {
+		res.BytesPerViewer = float64(res.ServerRSSIdle-res.ServerRSSBase) / float64(cfg.Viewers)
+	}
+
+	// Send phase.
+	cpu0 := procCPU(cfg.ServerPID)
+	sctx, stopSend := context.WithTimeout(ctx, cfg.Duration)
+	snd := newSenders(cfg)
+	var sendWG sync.WaitGroup
+	sendWG.Add(1)
+	go func() { defer sendWG.Done(); snd.run(sctx) }()
+	bar = progressbar.NewOptions(int(cfg.Duration.Seconds()), progressbar.OptionSetWriter(progress),
+		progressbar.OptionSetDescription("sending"), progressbar.OptionShowCount(), progressbar.OptionThrottle(500*time.Millisecond))
+	sendStart := time.Now()
+	prev, prevCPU := collect(workers, nil), cpu0
+	tick := time.NewTicker(time.Second)
+	for sec := 1; ; sec++ {
+		select {
+		case <-tick.C:
+		case <-sctx.Done():
+		}
+		lat := map[string]*hdrhistogram.Histogram{}
+		cur := collect(workers, lat)
+		cpu := procCPU(cfg.ServerPID)
+		d := cur.sub(prev)
+		var deliveries int64
+		for _, v := range d.Deliveries {
+			deliveries += v
+		}
+		s := Second{T: sec, Totals: d, Latency: map[string]float64{}, Sent: snd.total(), ServerCPU: cpu - prevCPU, Deliveries: deliveries}
+		for p, h := range lat {
+			s.Latency[p] = float64(h.ValueAtQuantile(99)) / 1000
+		}
+		res.Seconds = append(res.Seconds, s)
+		prev, prevCPU = cur, cpu
+		_ = bar.Set(sec)
+		if sctx.Err() != nil {
+			break
+		}
+	}
+	tick.Stop()
+	stopSend()
+	sendWG.Wait()
+	sendSeconds := time.Since(sendStart).Seconds()
+	res.ServerCPU = procCPU(cfg.ServerPID) - cpu0
+	res.ServerRSSEnd = procRSS(cfg.ServerPID)
+	_ = bar.Finish()
+	fmt.Fprintf(progress, "\ndraining %v\n", cfg.Drain)
+	select {
+	case <-time.After(cfg.Drain):
+	case <-ctx.Done():
+	}
+
+	// Finish: the loss check needs the notices' ts.
+	fin, _ := json.Marshal(driverMsg{Type: "finish", Notices: snd.noticeTS()})
+	fin = append(fin, '\n')
+	hists := map[string]*hdrhistogram.Histogram{}
+	for _, wp := range workers {
+		if _, err := wp.stdin.Write(fin); err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+	}
+	for _, wp := range workers {
+		select {
+		case m := <-wp.final:
+			res.Totals.add(m.Totals)
+			res.LostProtected += m.Lost
+			res.LostViewers += m.LostBy
+			res.ExpectedNotices += m.Expected
+			for p, enc := range m.Lat {
+				h := hists[p]
+				if h == nil {
+					h = newHist()
+					hists[p] = h
+				}
+				h.Merge(decodeHist(enc))
+			}
+		case <-time.After(60 * time.Second):
+			return nil, fmt.Errorf("a worker did not report")
+		}
+	}
+	for p, h := range hists {
+		if h.TotalCount() > 0 {
+			res.Latency[p] = quantiles(h)
+		}
+	}
+	res.Sent, res.SendErrors = snd.counts()
+	var deliveries int64
+	for _, v := range res.Totals.Deliveries {
+		deliveries += v
+	}
+	span := sendSeconds + cfg.Drain.Seconds()
+	res.DeliveriesPerS = float64(deliveries) / span
+	res.FramesPerS = float64(res.Totals.Frames) / span
+	res.NotifiesPerVS = float64(res.Totals.Notifies) / span / float64(cfg.Viewers)
+	res.PullsPerVS = float64(res.Totals.Pulls) / span / float64(cfg.Viewers)
+	if res.ServerCPU > 0 {
+		res.DeliveriesPerCPU = float64(deliveries) / res.ServerCPU
+	}
+	for _, p := range priNames {
+		// Each accepted message of priority p could be delivered to every viewer of its room.
+		possible := float64(res.Sent[p]) * float64(cfg.Viewers) / float64(cfg.Rooms)
+		if possible > 0 {
+			res.DroppedShare[p] = 1 - float64(res.Totals.Deliveries[p])/possible
+		}
+	}
+	return res, nil
+}
+
+func startWorker(ctx context.Context, self string, cfg Config) (*workerProc, error) {
+	b, _ := json.Marshal(cfg)
+	cmd := exec.CommandContext(ctx, self, "--worker")
+	cmd.Env = append(os.Environ(), WorkerEnv+"="+string(b))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	wp := &workerProc{cmd: cmd, stdin: stdin, ticks: make(chan workerMsg, 1024), final: make(chan workerMsg, 1)}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		for sc.Scan() {
+			var m workerMsg
+			if json.Unmarshal(sc.Bytes(), &m) != nil {
+				continue
+			}
+			if m.Type == "final" {
+				wp.final <- m
+				return
+			}
+			select {
+			case wp.ticks <- m:
+			default:
+			}
+		}
+	}()
+	return wp, nil
+}
+
+// collect drains the workers' ticks and returns the summed latest totals; lat, if not nil,
+// receives the merged per-second latency histograms.
+func collect(workers []*workerProc, lat map[string]*hdrhistogram.Histogram) Totals {
+	var sum Totals
+	for _, wp := range workers {
+	drain:
+		for {
+			select {
+			case m := <-wp.ticks:
+				wp.last = m.Totals
+				if lat != nil {
+					for p, enc := range m.Lat {
+						h := lat[p]
+						if h == nil {
+							h = newHist()
+							lat[p] = h
+						}
+						h.Merge(decodeHist(enc))
+					}
+				}
+			default:
+				break drain
+			}
+		}
+		sum.add(wp.last)
+	}
+	return sum
+}
+
+// procCPU returns a process's user+system CPU seconds from /proc (0 if unknown).
+func procCPU(pid int) float64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ is 100 on Linux
+}
+
+// procRSS returns a process's resident set in bytes from /proc (0 if unknown).
+func procRSS(pid int) int64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}
+
+// senders post messages over the HTTP API at fixed rates per room and priority.
+type senders struct {
+	cfg    Config
+	client *fasthttp.Client
+	mu     sync.Mutex
+	sent   map[string]int64
+	errs   map[string]int64
+	notice map[string][]int64
+}
+
+func newSenders(cfg Config) *senders {
+	return &senders{cfg: cfg, client: &fasthttp.Client{MaxConnsPerHost: 64, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second},
+		sent: map[string]int64{}, errs: map[string]int64{}, notice: map[string][]int64{}}
+}
+
+func (s *senders) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	pris := make([]string, 0, len(s.cfg.Rates))
+	for p := range s.cfg.Rates {
+		pris = append(pris, p)
+	}
+	sort.Strings(pris)
+	for _, p := range pris {
+		rate := s.cfg.Rates[p] * float64(s.cfg.Rooms)
+		if rate <= 0 {
+			continue
+		}
+		wg.Add(1)
+		go func(p string, rate float64) {
+			defer wg.Done()
+			interval := time.Duration(float64(time.Second) / rate)
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			sem := make(chan struct{}, 32) // bounded requests in flight
+			var inflight sync.WaitGroup
+			for i := 0; ; i++ {
+				select {
+				case <-ctx.Done():
+					inflight.Wait()
+					return
+				case <-t.C:
+				}
+				select {
+				case sem <- struct{}{}:
+				default:
+					s.count(p, false) // the server is not keeping up: counts as an error
+					continue
+				}
+				inflight.Add(1)
+				go func(i int) {
+					defer inflight.Done()
+					defer func() { <-sem }()
+					s.post(p, s.cfg.room(i), i)
+				}(i)
+			}
+		}(p, rate)
+	}
+	wg.Wait()
+}
+
+func (s *senders) post(pri, room string, n int) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod("POST")
+	req.Header.SetContentType("application/json")
+	if pri == "system" {
+		req.SetRequestURI(s.cfg.URL + "/v1/rooms/" + room + "/notices")
+		req.Header.Set("Authorization", "Bearer "+s.cfg.AdminKey)
+		req.SetBodyString(`{"kind":"notice","body":{"n":` + strconv.Itoa(n) + `}}`)
+	} else {
+		req.SetRequestURI(s.cfg.URL + "/v1/rooms/" + room + "/messages")
+		req.Header.Set("Authorization", "Bearer "+s.cfg.APIKey)
+		req.SetBodyString(`{"uid":"` + s.cfg.Prefix + `-sender","kind":"chat","pri":"` + pri + `","body":{"n":` + strconv.Itoa(n) + `}}`)
+	}
+	if err := s.client.DoTimeout(req, resp, 10*time.Second); err != nil || resp.StatusCode() != 200 {
+		s.count(pri, false)
+		return
+	}
+	if pri == "system" {
+		var st struct {
+			TS int64 `json:"ts"`
+		}
+		if json.Unmarshal(resp.Body(), &st) == nil {
+			s.mu.Lock()
+			s.notice[room] = append(s.notice[room], st.TS)
+			s.mu.Unlock()
+		}
+	}
+	s.count(pri, true)
+}
+
+func (s *senders) count(pri string, ok bool) {
+	s.mu.Lock()
+	if ok {
+		s.sent[pri]++
+	} else {
+		s.errs[pri]++
+	}
+	s.mu.Unlock()
+}
+
+func (s *senders) total() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for _, v := range s.sent {
+		n += v
+	}
+	return n
+}
+
+func (s *senders) counts() (map[string]int64, map[string]int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, b := map[string]int64{}, map[string]int64{}
+	for k, v := range s.sent {
+		a[k] = v
+	}
+	for k, v := range s.errs {
+		b[k] = v
+	}
+	return a, b
+}
+
+func (s *senders) noticeTS() map[string][]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string][]int64{}
+	for k, v := range s.notice {
+		out[k] = append([]int64(nil), v...)
+	}
+	return out
+}

@@ -1,0 +1,223 @@
+package loadtest
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// WriteJSON writes the result as indented JSON.
+func (r *Result) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// Summary writes the human-readable result.
+func (r *Result) Summary(w io.Writer) {
+	c := r.Config
+	fmt.Fprintf(w, "liveroom-loadtest: %d viewers, %d room(s), %v, rates %v, slow %.0f%% (%s), mode %s\n",
+		c.Viewers, c.Rooms, c.Duration, c.Rates, c.Slow*100, c.SlowMode, r.Mode)
+	fmt.Fprintf(w, "connect: %d joined in %.1fs (%.0f/s)\n", r.Totals.FirstJoins, r.ConnectSeconds, r.ConnectRate)
+	fmt.Fprintf(w, "sent: %v  errors: %v\n", r.Sent, r.SendErrors)
+	pris := make([]string, 0, len(r.Latency))
+	for p := range r.Latency {
+		pris = append(pris, p)
+	}
+	sort.Strings(pris)
+	for _, p := range pris {
+		q := r.Latency[p]
+		fmt.Fprintf(w, "latency %-6s n=%-10d p50 %7.1fms  p90 %7.1fms  p99 %7.1fms  max %7.1fms  dropped share %.1f%%\n",
+			p, q.Count, q.P50, q.P90, q.P99, q.Max, 100*r.DroppedShare[p])
+	}
+	fmt.Fprintf(w, "deliveries %.0f/s  frames %.0f/s  notifies %.2f/viewer/s  pulls %.2f/viewer/s  kicks %d  reconnects %d\n",
+		r.DeliveriesPerS, r.FramesPerS, r.NotifiesPerVS, r.PullsPerVS, r.Totals.Kicks, r.Totals.Reconnects)
+	fmt.Fprintf(w, "lost protected: %d (of %d expected notice deliveries, %d viewers)  accounting errors: %d\n",
+		r.LostProtected, r.ExpectedNotices, r.LostViewers, r.Totals.AcctErrors)
+	if r.ServerCPU > 0 {
+		fmt.Fprintf(w, "server: %.1f CPU-s, %.0f deliveries per CPU-second, RSS idle %.1f MB (%.0f B/viewer over the %.1f MB before), end %.1f MB\n",
+			r.ServerCPU, r.DeliveriesPerCPU, mb(r.ServerRSSIdle), r.BytesPerViewer, mb(r.ServerRSSBase), mb(r.ServerRSSEnd))
+	}
+	if len(r.Failed) > 0 {
+		fmt.Fprintf(w, "FAILED budgets: %s\n", strings.Join(r.Failed, ", "))
+	}
+}
+
+func mb(b int64) float64 { return float64(b) / (1 << 20) }
+
+// Check evaluates a budget like "p99<1s,lost=0,acct=0" and records what failed.
+// Metrics: p50, p90, p99, max (worst over priorities, as durations), lost, acct, kicks,
+// dpc (deliveries per server CPU-second), bpv (server bytes per viewer).
+func (r *Result) Check(budget string) error {
+	r.Failed = nil
+	for _, term := range strings.Split(budget, ",") {
+		term = strings.TrimSpace(term)
+		if term == "" {
+			continue
+		}
+		i := strings.IndexAny(term, "<>=")
+		if i <= 0 {
+			return fmt.Errorf("budget %q: want metric<op>value", term)
+		}
+		name := term[:i]
+		opEnd := i + 1
+		if opEnd < len(term) && term[opEnd] == '=' {
+			opEnd++
+		}
+		opStr, valStr := term[i:opEnd], term[opEnd:]
+		got, isDur, err := r.metric(name)
+		if err != nil {
+			return err
+		}
+		var want float64
+		if isDur {
+			d, err := time.ParseDuration(valStr)
+			if err != nil {
+				return fmt.Errorf("budget %q: %v", term, err)
+			}
+			want = float64(d) / float64(time.Millisecond)
+		} else if want, err = strconv.ParseFloat(valStr, 64); err != nil {
+			return fmt.Errorf("budget %q: %v", term, err)
+		}
+		ok := false
+		switch opStr {
+		case "<":
+			ok = got < want
+		case "<=":
+			ok = got <= want
+		case "=", "==":
+			ok = got == want
+		case ">":
+			ok = got > want
+		case ">=":
+			ok = got >= want
+		default:
+			return fmt.Errorf("budget %q: unknown operator %q", term, opStr)
+		}
+		if !ok {
+			r.Failed = append(r.Failed, fmt.Sprintf("%s (got %g)", term, got))
+		}
+	}
+	return nil
+}
+
+func (r *Result) metric(name string) (float64, bool, error) {
+	worst := func(f func(Quantiles) float64) float64 {
+		var m float64
+		for _, q := range r.Latency {
+			m = max(m, f(q))
+		}
+		return m
+	}
+	switch name {
+	case "p50":
+		return worst(func(q Quantiles) float64 { return q.P50 }), true, nil
+	case "p90":
+		return worst(func(q Quantiles) float64 { return q.P90 }), true, nil
+	case "p99":
+		return worst(func(q Quantiles) float64 { return q.P99 }), true, nil
+	case "max":
+		return worst(func(q Quantiles) float64 { return q.Max }), true, nil
+	case "lost":
+		return float64(r.LostProtected), false, nil
+	case "acct":
+		return float64(r.Totals.AcctErrors), false, nil
+	case "kicks":
+		return float64(r.Totals.Kicks), false, nil
+	case "dpc":
+		return r.DeliveriesPerCPU, false, nil
+	case "bpv":
+		return r.BytesPerViewer, false, nil
+	}
+	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv)", name)
+}
+
+// WriteHTML writes a self-contained report: the summary and PNG plots inlined as data URIs.
+func (r *Result) WriteHTML(w io.Writer) error {
+	var sum bytes.Buffer
+	r.Summary(&sum)
+	type img struct{ Title, Data string }
+	var imgs []img
+	add := func(title, ylabel string, series map[string]func(Second) float64) error {
+		p := plot.New()
+		p.Title.Text = title
+		p.X.Label.Text = "seconds"
+		p.Y.Label.Text = ylabel
+		var args []any
+		names := make([]string, 0, len(series))
+		for n := range series {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			pts := make(plotter.XYs, 0, len(r.Seconds))
+			for _, s := range r.Seconds {
+				pts = append(pts, plotter.XY{X: float64(s.T), Y: series[n](s)})
+			}
+			args = append(args, n, pts)
+		}
+		if err := plotutil.AddLinePoints(p, args...); err != nil {
+			return err
+		}
+		wt, err := p.WriterTo(8*vg.Inch, 3*vg.Inch, "png")
+		if err != nil {
+			return err
+		}
+		var b bytes.Buffer
+		if _, err := wt.WriteTo(&b); err != nil {
+			return err
+		}
+		imgs = append(imgs, img{title, base64.StdEncoding.EncodeToString(b.Bytes())})
+		return nil
+	}
+	lat := map[string]func(Second) float64{}
+	for _, p := range priNames {
+		p := p
+		lat[p] = func(s Second) float64 { return s.Latency[p] }
+	}
+	if err := add("p99 latency per second", "ms", lat); err != nil {
+		return err
+	}
+	if err := add("deliveries and frames per second", "per second", map[string]func(Second) float64{
+		"deliveries": func(s Second) float64 { return float64(s.Deliveries) },
+		"frames":     func(s Second) float64 { return float64(s.Totals.Frames) },
+	}); err != nil {
+		return err
+	}
+	if err := add("dropped in pulls, notifies, pulls per second", "per second", map[string]func(Second) float64{
+		"dropped":  func(s Second) float64 { return float64(s.Totals.Dropped) },
+		"notifies": func(s Second) float64 { return float64(s.Totals.Notifies) },
+		"pulls":    func(s Second) float64 { return float64(s.Totals.Pulls) },
+	}); err != nil {
+		return err
+	}
+	if err := add("server CPU per second", "CPU-s", map[string]func(Second) float64{
+		"server": func(s Second) float64 { return s.ServerCPU },
+	}); err != nil {
+		return err
+	}
+	raw, _ := json.MarshalIndent(r, "", "  ")
+	return reportTmpl.Execute(w, map[string]any{"Summary": sum.String(), "Imgs": imgs, "JSON": string(raw)})
+}
+
+var reportTmpl = template.Must(template.New("r").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>liveroom load test</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}pre{background:#f4f4f4;padding:1em;overflow:auto}img{max-width:100%}</style>
+</head><body><h1>liveroom load test</h1>
+<pre>{{.Summary}}</pre>
+{{range .Imgs}}<h2>{{.Title}}</h2><img alt="{{.Title}}" src="data:image/png;base64,{{.Data}}">{{end}}
+<details><summary>raw result</summary><pre>{{.JSON}}</pre></details>
+</body></html>
+`))

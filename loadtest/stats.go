@@ -1,0 +1,176 @@
+package loadtest
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Priority names, indexed as in msgInfo.pri.
+var priNames = [4]string{"low", "normal", "high", "system"}
+
+// counters are a worker's running totals (atomics: every viewer goroutine adds to them).
+type counters struct {
+	deliveries [4]atomic.Int64 // messages received, by priority
+	dropped    atomic.Int64    // `dropped` reported by pulls
+	frames     atomic.Int64    // frames received
+	notifies   atomic.Int64
+	pulls      atomic.Int64
+	kicks      atomic.Int64
+	reconnects atomic.Int64
+	acctErrors atomic.Int64
+	connected  atomic.Int64 // sessions currently joined
+	dialFails  atomic.Int64
+	connectNs  atomic.Int64 // summed time from dial to joined of first connections
+	firstJoins atomic.Int64
+}
+
+// Totals is the JSON form of counters.
+type Totals struct {
+	Deliveries map[string]int64 `json:"deliveries"`
+	Dropped    int64            `json:"dropped"`
+	Frames     int64            `json:"frames"`
+	Notifies   int64            `json:"notifies"`
+	Pulls      int64            `json:"pulls"`
+	Kicks      int64            `json:"kicks"`
+	Reconnects int64            `json:"reconnects"`
+	AcctErrors int64            `json:"accounting_errors"`
+	Connected  int64            `json:"connected"`
+	DialFails  int64            `json:"dial_failures"`
+	FirstJoins int64            `json:"first_joins"`
+	ConnectNs  int64            `json:"connect_ns_sum"`
+}
+
+func (c *counters) totals() Totals {
+	t := Totals{Deliveries: map[string]int64{}, Dropped: c.dropped.Load(), Frames: c.frames.Load(),
+		Notifies: c.notifies.Load(), Pulls: c.pulls.Load(), Kicks: c.kicks.Load(), Reconnects: c.reconnects.Load(),
+		AcctErrors: c.acctErrors.Load(), Connected: c.connected.Load(), DialFails: c.dialFails.Load(),
+		FirstJoins: c.firstJoins.Load(), ConnectNs: c.connectNs.Load()}
+	for i, n := range priNames {
+		t.Deliveries[n] = c.deliveries[i].Load()
+	}
+	return t
+}
+
+// add sums b into t.
+func (t *Totals) add(b Totals) {
+	if t.Deliveries == nil {
+		t.Deliveries = map[string]int64{}
+	}
+	for k, v := range b.Deliveries {
+		t.Deliveries[k] += v
+	}
+	t.Dropped += b.Dropped
+	t.Frames += b.Frames
+	t.Notifies += b.Notifies
+	t.Pulls += b.Pulls
+	t.Kicks += b.Kicks
+	t.Reconnects += b.Reconnects
+	t.AcctErrors += b.AcctErrors
+	t.Connected += b.Connected
+	t.DialFails += b.DialFails
+	t.FirstJoins += b.FirstJoins
+	t.ConnectNs += b.ConnectNs
+}
+
+// sub returns t - b (per-second deltas; Connected is a gauge and is kept).
+func (t Totals) sub(b Totals) Totals {
+	d := Totals{Deliveries: map[string]int64{}, Dropped: t.Dropped - b.Dropped, Frames: t.Frames - b.Frames,
+		Notifies: t.Notifies - b.Notifies, Pulls: t.Pulls - b.Pulls, Kicks: t.Kicks - b.Kicks,
+		Reconnects: t.Reconnects - b.Reconnects, AcctErrors: t.AcctErrors - b.AcctErrors, Connected: t.Connected,
+		DialFails: t.DialFails - b.DialFails, FirstJoins: t.FirstJoins - b.FirstJoins, ConnectNs: t.ConnectNs - b.ConnectNs}
+	for k, v := range t.Deliveries {
+		d.Deliveries[k] = v - b.Deliveries[k]
+	}
+	return d
+}
+
+// Latency histograms: microseconds from a message's ts to its receipt, 1 us .. 10 min.
+func newHist() *hdrhistogram.Histogram {
+	return hdrhistogram.New(1, int64(10*time.Minute/time.Microsecond), 3)
+}
+
+// latencies is sharded so that thousands of viewer goroutines do not queue on one mutex.
+type latencies struct {
+	shards [32]latShard
+}
+
+type latShard struct {
+	mu     sync.Mutex
+	total  [4]*hdrhistogram.Histogram
+	second [4]*hdrhistogram.Histogram
+}
+
+func newLatencies() *latencies {
+	l := &latencies{}
+	for i := range l.shards {
+		for p := 0; p < 4; p++ {
+			l.shards[i].total[p] = newHist()
+			l.shards[i].second[p] = newHist()
+		}
+	}
+	return l
+}
+
+// record adds one batch of messages received at recv by viewer id.
+func (l *latencies) record(id int, msgs []msgInfo, recvUS int64) {
+	sh := &l.shards[id%len(l.shards)]
+	sh.mu.Lock()
+	for _, m := range msgs {
+		v := max(recvUS-m.ts, 1)
+		_ = sh.total[m.pri].RecordValue(v)
+		_ = sh.second[m.pri].RecordValue(v)
+	}
+	sh.mu.Unlock()
+}
+
+// takeSecond merges and resets the per-second histograms.
+func (l *latencies) takeSecond() [4]*hdrhistogram.Histogram {
+	var out [4]*hdrhistogram.Histogram
+	for p := range out {
+		out[p] = newHist()
+	}
+	for i := range l.shards {
+		sh := &l.shards[i]
+		sh.mu.Lock()
+		for p := 0; p < 4; p++ {
+			out[p].Merge(sh.second[p])
+			sh.second[p].Reset()
+		}
+		sh.mu.Unlock()
+	}
+	return out
+}
+
+func (l *latencies) totals() [4]*hdrhistogram.Histogram {
+	var out [4]*hdrhistogram.Histogram
+	for p := range out {
+		out[p] = newHist()
+	}
+	for i := range l.shards {
+		sh := &l.shards[i]
+		sh.mu.Lock()
+		for p := 0; p < 4; p++ {
+			out[p].Merge(sh.total[p])
+		}
+		sh.mu.Unlock()
+	}
+	return out
+}
+
+// Quantiles summarises a histogram in milliseconds.
+type Quantiles struct {
+	Count int64   `json:"count"`
+	P50   float64 `json:"p50_ms"`
+	P90   float64 `json:"p90_ms"`
+	P99   float64 `json:"p99_ms"`
+	Max   float64 `json:"max_ms"`
+}
+
+func quantiles(h *hdrhistogram.Histogram) Quantiles {
+	ms := func(us int64) float64 { return float64(us) / 1000 }
+	return Quantiles{Count: h.TotalCount(), P50: ms(h.ValueAtQuantile(50)), P90: ms(h.ValueAtQuantile(90)),
+		P99: ms(h.ValueAtQuantile(99)), Max: ms(h.Max())}
+}

@@ -1,0 +1,305 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/fasthttp/websocket"
+)
+
+// Slow modes of a viewer.
+const (
+	slowNone  = iota
+	slowLate  // pulls a random 0.5-3 s after each notify: exercises merging and retries
+	slowNever // never pulls: gets kicked as unresponsive and comes back
+)
+
+// viewer is one simulated client. Its goroutine reads the connection and writes the pulls;
+// a late viewer's delayed pulls are written from a timer, hence wmu.
+type viewer struct {
+	w    *worker
+	id   int
+	uid  string
+	room string
+	slow int
+
+	conn *websocket.Conn
+	wmu  sync.Mutex
+
+	since     int64  // the next pull's since (last next)
+	accounted uint64 // seq accounted for so far (msgs + dropped)
+	epoch     string
+	everIn    bool    // joined at least once
+	joinedAt  int64   // room head ts at the first join: notices after it must all arrive
+	sysTS     []int64 // ts of the system notices received
+	pending   bool    // a pull is in flight
+	pullID    int64
+	frame     msgsFrame
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// run connects, joins, and serves notifies until ctx ends; it reconnects with backoff.
+func (v *viewer) run(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	first := true
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := v.session(ctx, first, start)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil && first {
+			v.w.c.dialFails.Add(1)
+		}
+		if !first || err == nil {
+			v.w.c.reconnects.Add(1)
+		}
+		// Exponential backoff with full jitter, reset after a session that got going.
+		sleep := time.Duration(rand.Int64N(int64(backoff)))
+		backoff = min(backoff*2, 5*time.Second)
+		if err == nil {
+			backoff = 100 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(sleep):
+		}
+	}
+}
+
+// session runs one connection. It returns nil if the session was joined before it ended.
+func (v *viewer) session(ctx context.Context, first bool, start time.Time) error {
+	d := websocket.Dialer{
+		ReadBufferSize: 1024, WriteBufferSize: 512, HandshakeTimeout: 10 * time.Second,
+		NetDialContext: (&net.Dialer{LocalAddr: v.w.localAddr(v.id), Timeout: 10 * time.Second}).DialContext,
+	}
+	conn, _, err := d.DialContext(ctx, v.w.cfg.wsURL(v.uid), nil)
+	if err != nil {
+		return err
+	}
+	v.conn = conn
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stop()
+	defer conn.Close()
+	joined := false
+	defer func() {
+		if joined {
+			v.w.c.connected.Add(-1)
+		}
+	}()
+	join := []byte(`{"op":"join","room":"` + v.room + `","id":1`)
+	if v.epoch != "" {
+		join = append(join, `,"since":`...)
+		join = strconv.AppendInt(join, v.since, 10)
+	}
+	join = append(join, '}')
+	v.pending = false
+	for {
+		_, r, err := conn.NextReader()
+		if err != nil {
+			if joined {
+				return nil
+			}
+			return err
+		}
+		bp := bufPool.Get().(*[]byte)
+		b, err := readAll((*bp)[:0], r)
+		if err != nil {
+			*bp = b[:0]
+			bufPool.Put(bp)
+			if joined {
+				return nil
+			}
+			return err
+		}
+		v.w.c.frames.Add(1)
+		switch string(op(b)) {
+		case "hello":
+			err = v.write(join)
+		case "joined":
+			joined = true
+			v.w.c.connected.Add(1)
+			if first {
+				v.w.c.firstJoins.Add(1)
+				v.w.c.connectNs.Add(int64(time.Since(start)))
+			}
+			v.onJoined(b)
+		case "notify":
+			v.w.c.notifies.Add(1)
+			err = v.onNotify()
+		case "msgs":
+			err = v.onMsgs(b)
+		case "push":
+			v.onPush(b)
+		case "kick":
+			v.w.c.kicks.Add(1)
+		}
+		*bp = b[:0]
+		bufPool.Put(bp)
+		if err != nil {
+			return nil
+		}
+	}
+}
+
+func readAll(b []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+func (v *viewer) write(b []byte) error { return v.writeTo(v.conn, b) }
+
+func (v *viewer) writeTo(conn *websocket.Conn, b []byte) error {
+	v.wmu.Lock()
+	defer v.wmu.Unlock()
+	_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	return conn.WriteMessage(websocket.TextMessage, b)
+}
+
+func (v *viewer) onJoined(b []byte) {
+	epoch := string(strField(b, keyEpoch))
+	ts, _ := intField(b, keyTS)
+	seq, _ := intField(b, []byte(`"seq":`))
+	switch {
+	case v.epoch == "": // first join: the accounting starts at the room's head
+		v.since, v.accounted, v.joinedAt, v.everIn = ts, uint64(seq), ts, true
+	case epoch != v.epoch: // the room lost its history: seq restarts, since stays valid
+		v.accounted = 0
+	}
+	v.epoch = epoch
+}
+
+func (v *viewer) onNotify() error {
+	if v.pending {
+		return nil
+	}
+	switch v.slow {
+	case slowNever:
+		return nil
+	case slowLate:
+		// The delayed write uses only values captured now: the reader goroutine keeps the
+		// viewer's state, and no other pull is sent while this one is pending.
+		frame, conn := v.pullFrame(), v.conn
+		delay := 500*time.Millisecond + time.Duration(rand.Int64N(int64(2500*time.Millisecond)))
+		time.AfterFunc(delay, func() { _ = v.writeTo(conn, frame) })
+		return nil
+	}
+	return v.write(v.pullFrame())
+}
+
+// pullFrame marks a pull in flight and builds its frame.
+func (v *viewer) pullFrame() []byte {
+	v.pending = true
+	v.pullID++
+	v.w.c.pulls.Add(1)
+	b := make([]byte, 0, 96)
+	b = append(b, `{"op":"pull","room":"`...)
+	b = append(b, v.room...)
+	b = append(b, `","since":`...)
+	b = strconv.AppendInt(b, v.since, 10)
+	b = append(b, `,"limit":`...)
+	b = strconv.AppendInt(b, int64(v.w.cfg.PullLimit), 10)
+	b = append(b, `,"id":`...)
+	b = strconv.AppendInt(b, v.pullID, 10)
+	return append(b, '}')
+}
+
+// onMsgs accounts a pull answer: len(msgs) + dropped must equal the seq advance.
+func (v *viewer) onMsgs(b []byte) error {
+	recv := time.Now().UnixMicro()
+	f := &v.frame
+	if !parseMsgs(b, f) {
+		v.w.c.acctErrors.Add(1)
+		v.pending = false
+		return nil
+	}
+	if string(f.epoch) != v.epoch {
+		v.epoch = string(f.epoch)
+		v.accounted = 0
+	}
+	v.accounted += uint64(len(f.msgs)) + f.dropped
+	if n := len(f.msgs); n > 0 {
+		last := f.msgs[n-1]
+		if last.ts == f.next && last.seq != v.accounted {
+			v.w.c.acctErrors.Add(1)
+			v.accounted = last.seq
+		}
+		for _, m := range f.msgs {
+			v.w.c.deliveries[m.pri].Add(1)
+			if m.pri == 3 {
+				v.sysTS = append(v.sysTS, m.ts)
+			}
+		}
+		v.w.lat.record(v.id, f.msgs, recv)
+	}
+	v.w.c.dropped.Add(int64(f.dropped))
+	if f.next > v.since {
+		v.since = f.next
+	}
+	v.pending = false
+	if f.more {
+		return v.write(v.pullFrame())
+	}
+	return nil
+}
+
+// onPush handles the push-each baseline's frames: one message each.
+func (v *viewer) onPush(b []byte) {
+	recv := time.Now().UnixMicro()
+	i := bytes.Index(b, []byte(`"msg":`))
+	if i < 0 {
+		return
+	}
+	var f msgsFrame
+	if !parseMsgs(append(append([]byte(nil), b[i+6:len(b)-1]...), `],"dropped":0,"next":0,"more":false`...), &f) || len(f.msgs) != 1 {
+		return
+	}
+	m := f.msgs[0]
+	if v.accounted != 0 && m.seq != v.accounted+1 {
+		v.w.c.acctErrors.Add(1)
+	}
+	v.accounted = m.seq
+	v.since = m.ts
+	v.w.c.deliveries[m.pri].Add(1)
+	if m.pri == 3 {
+		v.sysTS = append(v.sysTS, m.ts)
+	}
+	v.w.lat.record(v.id, f.msgs, recv)
+}
+
+// lostOf counts the notices (by ts) this viewer should have received and did not.
+func (v *viewer) lostOf(notices []int64) int64 {
+	if !v.everIn {
+		return 0
+	}
+	got := make(map[int64]bool, len(v.sysTS))
+	for _, ts := range v.sysTS {
+		got[ts] = true
+	}
+	var lost int64
+	for _, ts := range notices {
+		if ts > v.joinedAt && !got[ts] {
+			lost++
+		}
+	}
+	return lost
+}
