@@ -25,14 +25,14 @@ type Config struct {
 	// frames (notify, pull, msgs; ~12 us of server CPU each on loopback), so this bounds the
 	// dispatch CPU of a room whatever its size. Default 40us (10k viewers: a round per 400 ms).
 	RoundPerMember time.Duration
-	NotifyRetry      time.Duration // re-notify a session whose pull mark is older; default 2s
-	KickAfter        int           // unanswered notifies before the unresponsive kick; default 3
-	RenewInterval    time.Duration // replica -> grain subscription renewal; default 2s
-	RoomIdle         time.Duration // a grain with no subscribers passivates after; default 2m
-	ReplicaIdle      time.Duration // a replica with no members and no pulls stops after; default 30s
-	RequestTimeout   time.Duration // grain request timeout; default 5s
-	SessionsPerUID   int           // per-uid session cap on this node; default 5
-	SaveInterval     time.Duration // a grain saves dirty state at most this often; default 1s
+	NotifyRetry    time.Duration // re-notify a session whose pull mark is older; default 2s
+	KickAfter      int           // unanswered notifies before the unresponsive kick; default 3
+	RenewInterval  time.Duration // replica -> grain subscription renewal; default 2s
+	RoomIdle       time.Duration // a grain with no subscribers passivates after; default 2m
+	ReplicaIdle    time.Duration // a replica with no members and no pulls stops after; default 30s
+	RequestTimeout time.Duration // grain request timeout; default 5s
+	SessionsPerUID int           // per-uid session cap on this node; default 5
+	SaveInterval   time.Duration // a grain saves dirty state at most this often; default 1s
 
 	// PushEach turns the replica into a plain push broadcaster: one `push` frame per message
 	// to every member, no notify, no merging. It exists only as the load test's baseline.
