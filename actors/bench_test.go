@@ -69,8 +69,9 @@ func BenchmarkDispatchRound(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					b.StopTimer()
 					appendMsgs(a, k, &ts)
-					for _, m := range members { // every viewer pulled last round
+					for _, m := range members { // every viewer pulled, long enough ago
 						m.markAt.Store(0)
+						m.notifiedAt = 0
 					}
 					b.StartTimer()
 					a.round(time.Now())
@@ -96,6 +97,9 @@ func BenchmarkRoundWithPulls(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				appendMsgs(a, 20, &ts)
+				for _, m := range members {
+					m.notifiedAt = 0
+				}
 				a.round(time.Now())
 				for _, m := range members {
 					m.Pull(ctx, since, 100)

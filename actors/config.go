@@ -19,11 +19,11 @@ type Config struct {
 	Logger      *slog.Logger     // default slog.Default()
 
 	FlushInterval    time.Duration // how often a room grain sends its batched deltas; default 5ms
-	DispatchInterval time.Duration // the shortest time between two notify rounds of a replica; default 50ms
-	// RoundPerMember spaces the rounds of big rooms: a round starts at most every
-	// max(DispatchInterval, members x RoundPerMember). Each round costs a member about three
-	// frames (notify, pull, msgs; ~12 us of server CPU each on loopback), so this bounds the
-	// dispatch CPU of a room whatever its size. Default 40us (10k viewers: a round per 400 ms).
+	DispatchInterval time.Duration // how often a replica runs a notify round; default 50ms
+	// RoundPerMember paces members of big rooms: a member is notified at most once per
+	// max(DispatchInterval, members x RoundPerMember). Each notify costs about three frames
+	// (notify, pull, msgs; ~12 us of server CPU each on loopback), so this bounds the dispatch
+	// CPU of a room whatever its size. Default 50us (10k viewers: a notify per 500 ms).
 	RoundPerMember time.Duration
 	NotifyRetry    time.Duration // re-notify a session whose pull mark is older; default 2s
 	KickAfter      int           // unanswered notifies before the unresponsive kick; default 3
@@ -65,7 +65,7 @@ func (c *Config) applyDefaults() {
 	}
 	def(&c.FlushInterval, 5*time.Millisecond)
 	def(&c.DispatchInterval, 50*time.Millisecond)
-	def(&c.RoundPerMember, 40*time.Microsecond)
+	def(&c.RoundPerMember, 50*time.Microsecond)
 	def(&c.NotifyRetry, 2*time.Second)
 	def(&c.RenewInterval, 2*time.Second)
 	def(&c.RoomIdle, 2*time.Minute)

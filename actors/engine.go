@@ -63,7 +63,7 @@ func (n *Node) Pull(ctx context.Context, room string, since int64, limit int) (s
 		return "", ring.Window{}, unavailable(err)
 	}
 	defer n.releaseReplica(r)
-	r.catchUp(ctx)
+	r.catchUp(ctx, r.expectSeq.Load())
 	r.pulls.Add(1)
 	var w ring.Window
 	r.mu.RLock()

@@ -96,9 +96,8 @@ func (r *Replica) expect(seq uint64) {
 	}
 }
 
-// catchUp waits (bounded) until the replica holds every message stamped through this node.
-func (r *Replica) catchUp(ctx context.Context) {
-	want := r.expectSeq.Load()
+// catchUp waits (bounded) until the replica holds the message with seq want (0: no wait).
+func (r *Replica) catchUp(ctx context.Context, want uint64) {
 	if want == 0 {
 		return
 	}
@@ -124,9 +123,10 @@ func (r *Replica) catchUp(ctx context.Context) {
 	}
 }
 
-// pull serves the window (since, next] from the local copy, encoded once per ring state.
-func (r *Replica) pull(ctx context.Context, since int64, limit int) PullResult {
-	r.catchUp(ctx)
+// pull serves the window (since, next] from the local copy, encoded once per ring state,
+// after waiting (bounded) for seq want to arrive.
+func (r *Replica) pull(ctx context.Context, since int64, limit int, want uint64) PullResult {
+	r.catchUp(ctx, want)
 	r.lastUse.Store(time.Now().UnixNano())
 	r.pulls.Add(1)
 	r.mu.RLock()
@@ -176,9 +176,20 @@ func (r *Replica) waitNew(ctx context.Context, since int64) error {
 // other nodes last reported to the grain.
 func (r *Replica) online() int64 { return r.local.Load() + r.remoteOnline.Load() }
 
+// Sent records that the session's own send was stamped seq: its next pull waits for it
+// (read-your-writes). Pulls answering notifies never wait.
+func (m *Member) Sent(seq uint64) {
+	for {
+		cur := m.sentSeq.Load()
+		if seq <= cur || m.sentSeq.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
+}
+
 // Pull answers a session's pull and clears its pull-in-progress mark (PROTOCOL.md section 3).
 func (m *Member) Pull(ctx context.Context, since int64, limit int) PullResult {
-	res := m.r.pull(ctx, since, limit)
+	res := m.r.pull(ctx, since, limit, m.sentSeq.Swap(0))
 	if res.Next > m.pulledTS.Load() {
 		m.pulledTS.Store(res.Next)
 	}

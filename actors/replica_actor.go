@@ -23,7 +23,6 @@ type replicaActor struct {
 	frame    *SharedFrame
 	reported int64 // viewers last reported to the grain
 	lastRenw time.Time
-	lastRnd  time.Time
 	stop     chan struct{}
 }
 
@@ -231,11 +230,7 @@ func (a *replicaActor) kick(uid, reason string) {
 }
 
 func (a *replicaActor) tick(ctx actor.Context, now time.Time) {
-	cfg := &a.r.node.cfg
-	if every := max(cfg.DispatchInterval, time.Duration(len(a.members))*cfg.RoundPerMember); now.Sub(a.lastRnd) >= every-cfg.DispatchInterval/2 {
-		a.lastRnd = now
-		a.round(now)
-	}
+	a.round(now)
 	a.reportStats(ctx)
 	r := a.r
 	if a.r.local.Load() != a.reported || now.Sub(a.lastRenw) >= r.node.cfg.RenewInterval {
@@ -277,7 +272,9 @@ func (a *replicaActor) reportStats(ctx actor.Context) {
 
 // round is one notify dispatch round (PROTOCOL.md section 3): at most one notify per member,
 // none while its pull is in progress, a retry after notify_retry, the kick after kick_after.
-// Per member it is a few atomic loads and at most one write of the shared frame.
+// A member is notified at most once per pace (DispatchInterval, or members x RoundPerMember in
+// big rooms), so a room's dispatch CPU stays bounded whatever its size. Per member a round is
+// a few atomic loads and at most one write of the shared frame.
 func (a *replicaActor) round(now time.Time) {
 	latest := a.lastTS
 	fresh := latest != a.roundTS
@@ -289,20 +286,28 @@ func (a *replicaActor) round(now time.Time) {
 		a.frame = notifyFrame(a.r.room, latest)
 	}
 	cfg := &a.r.node.cfg
+	pace := max(cfg.DispatchInterval, time.Duration(len(a.members))*cfg.RoundPerMember).Nanoseconds()
 	nowN, retry, kickAfter := now.UnixNano(), cfg.NotifyRetry.Nanoseconds(), int32(cfg.KickAfter)
 	var sent, merged, marked int
 	for i := 0; i < len(a.members); i++ {
 		m := a.members[i]
 		mark := m.markAt.Load()
 		if mark == 0 {
-			if m.pulledTS.Load() < latest && m.markAt.CompareAndSwap(0, nowN) {
+			if m.pulledTS.Load() >= latest {
+				continue
+			}
+			if nowN-m.notifiedAt < pace {
+				marked++ // paced: look again next round even if nothing new arrives
+				continue
+			}
+			if m.markAt.CompareAndSwap(0, nowN) {
 				if m.sess.Notify(a.frame) {
+					m.notifiedAt = nowN
 					sent++
-					marked++
 				} else {
-					m.markAt.CompareAndSwap(nowN, 0)
-					marked++ // busy: look again next round even if nothing new arrives
+					m.markAt.CompareAndSwap(nowN, 0) // busy: try again next round
 				}
+				marked++
 			}
 			continue
 		}
@@ -324,6 +329,7 @@ func (a *replicaActor) round(now time.Time) {
 			continue
 		}
 		if m.markAt.CompareAndSwap(mark, nowN) && m.sess.Notify(a.frame) {
+			m.notifiedAt = nowN
 			sent++
 		}
 	}

@@ -57,10 +57,12 @@ type Member struct {
 	sess Session
 	idx  int // position in the replica actor's member slice; owned by that actor
 
-	pulledTS   atomic.Int64 // newest ts the session has covered (pull's next, or the join point)
-	markAt     atomic.Int64 // unix nanos of the unanswered notify; 0 = no pull in progress
-	unanswered atomic.Int32 // notify retries since the last pull
-	gone       atomic.Bool  // left or kicked; set once by whoever removes it
+	pulledTS   atomic.Int64  // newest ts the session has covered (pull's next, or the join point)
+	markAt     atomic.Int64  // unix nanos of the unanswered notify; 0 = no pull in progress
+	notifiedAt int64         // unix nanos of the last notify; owned by the replica actor
+	unanswered atomic.Int32  // notify retries since the last pull
+	sentSeq    atomic.Uint64 // the session's own last send, not yet covered by a pull
+	gone       atomic.Bool   // left or kicked; set once by whoever removes it
 }
 
 // Room returns the room id.

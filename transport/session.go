@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"io"
 	"sync"
 	"time"
 
@@ -27,7 +28,16 @@ type wsSession struct {
 	mu     sync.Mutex // guards rooms and closed
 	rooms  map[string]*actors.Member
 	closed bool
+
+	pooled *[]byte // the reply being written came from replyPool (reader goroutine only)
 }
+
+// Pools for the reader goroutine: frames read, and pull replies (a window can be tens of KB;
+// allocating one per pull was a fifth of the server's CPU in GC under load).
+var (
+	readPool  = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+	replyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+)
 
 func newSession(h *wsHub, conn *websocket.Conn, v Viewer) *wsSession {
 	return &wsSession{hub: h, conn: conn, viewer: v, id: h.nextID.Add(1)}
@@ -140,7 +150,7 @@ func (s *wsSession) readLoop() {
 		return
 	}
 	for {
-		typ, data, err := s.conn.ReadMessage()
+		typ, data, rp, err := s.read()
 		if err != nil {
 			code := CloseNormal
 			if errors.Is(err, websocket.ErrReadLimit) {
@@ -149,15 +159,53 @@ func (s *wsSession) readLoop() {
 			s.closeWith(code, "")
 			return
 		}
+		var reply []byte
 		if typ != websocket.TextMessage {
-			_ = s.write(errorFrame(nil, rooms.Errorf(rooms.CodeBadRequest, "frames must be JSON text")))
+			reply = errorFrame(nil, rooms.Errorf(rooms.CodeBadRequest, "frames must be JSON text"))
+		} else {
+			reply = s.handle(data)
+		}
+		*rp = data[:0]
+		readPool.Put(rp)
+		if reply == nil {
 			continue
 		}
-		if reply := s.handle(data); reply != nil {
-			if err := s.write(reply); err != nil {
-				s.closeWith(CloseNormal, "write failed")
-				return
+		err = s.write(reply)
+		if bp := s.pooled; bp != nil {
+			s.pooled = nil
+			*bp = (*bp)[:0]
+			if cap(*bp) <= 64<<10 { // do not keep the rare huge buffer
+				replyPool.Put(bp)
 			}
+		}
+		if err != nil {
+			s.closeWith(CloseNormal, "write failed")
+			return
+		}
+	}
+}
+
+// read reads one frame into a pooled buffer; the caller puts rp back.
+func (s *wsSession) read() (int, []byte, *[]byte, error) {
+	typ, r, err := s.conn.NextReader()
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	rp := readPool.Get().(*[]byte)
+	b := (*rp)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return typ, b, rp, nil
+		}
+		if err != nil {
+			*rp = b[:0]
+			readPool.Put(rp)
+			return 0, nil, nil, err
 		}
 	}
 }
@@ -298,10 +346,13 @@ func (s *wsSession) pull(ctx context.Context, f *inFrame) ([]byte, error) {
 		return nil, rooms.Errorf(rooms.CodeNotJoined, "not joined to "+room)
 	}
 	res := m.Pull(ctx, since, limit)
-	b := frameBuf(make([]byte, 0, 64+len(room)+len(res.Body))).op("msgs").str("room", room).id(f.ID).
-		str("epoch", res.Epoch)
+	bp := replyPool.Get().(*[]byte)
+	b := frameBuf((*bp)[:0]).op("msgs").str("room", room).id(f.ID).str("epoch", res.Epoch)
 	b = append(b, ',')
-	return append(b, res.Body...), nil
+	b = append(b, res.Body...)
+	*bp = b
+	s.pooled = bp // readLoop returns it to the pool once written
+	return b, nil
 }
 
 func (s *wsSession) send(ctx context.Context, f *inFrame) ([]byte, error) {
@@ -341,6 +392,9 @@ func (s *wsSession) send(ctx context.Context, f *inFrame) ([]byte, error) {
 	st, err := s.hub.s.eng.Send(ctx, room, req)
 	if err != nil {
 		return nil, err
+	}
+	if m := s.member(room); m != nil && !st.Dup {
+		m.Sent(st.Seq) // the session's next pull sees its own message
 	}
 	b := frameBuf(nil).op("sent").str("room", room).int("ts", st.TS).uint("seq", st.Seq).id(f.ID)
 	if st.Dup {

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof" // served only with --pprof
 	"os"
 	"os/signal"
 	"strings"
@@ -30,6 +32,7 @@ type options struct {
 	dev, pushEach                     bool
 	logLevel                          string
 	connPerIP, connPerUID             int
+	pprof                             string
 }
 
 func parse(args []string) (options, error) {
@@ -50,6 +53,7 @@ func parse(args []string) (options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&o.connPerIP, "conn-per-ip", 20, "WebSocket connection attempts per IP per 10 s")
 	fs.IntVar(&o.connPerUID, "conn-per-uid", 10, "WebSocket connection attempts per uid per 10 s")
+	fs.StringVar(&o.pprof, "pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); empty = off")
 	fs.BoolVar(&o.pushEach, "push-each", false, "baseline for load tests: push every message to every viewer (no notify/pull)")
 	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM"))
 	return o, err
@@ -89,6 +93,14 @@ func run(ctx context.Context, o options) error {
 		genIfEmpty(&o.apiKey, "api-key")
 		genIfEmpty(&o.adminKey, "admin-key")
 		genIfEmpty(&o.jwtSecret, "jwt-secret")
+	}
+	if o.pprof != "" {
+		go func() {
+			// DefaultServeMux carries net/http/pprof's handlers.
+			if err := http.ListenAndServe(o.pprof, nil); err != nil {
+				log.Warn("pprof listener", "err", err)
+			}
+		}()
 	}
 	m := metrics.New()
 	node, err := actors.NewNode(actors.Config{Node: o.node, BindHost: bindHost, BindPort: bindPort, Metrics: m, Logger: log,
