@@ -177,7 +177,7 @@ func (r *Replica) waitNew(ctx context.Context, since int64) error {
 func (r *Replica) online() int64 { return r.local.Load() + r.remoteOnline.Load() }
 
 // Sent records that the session's own send was stamped seq: its next pull waits for it
-// (read-your-writes). Pulls answering notifies never wait.
+// (read-your-writes).
 func (m *Member) Sent(seq uint64) {
 	for {
 		cur := m.sentSeq.Load()
@@ -188,8 +188,15 @@ func (m *Member) Sent(seq uint64) {
 }
 
 // Pull answers a session's pull and clears its pull-in-progress mark (PROTOCOL.md section 3).
+// A pull that answers a notify never waits (the notify came from the replica's own state);
+// a spontaneous one waits (bounded) for the sends stamped through this node, so that a pull
+// right after a send sees it.
 func (m *Member) Pull(ctx context.Context, since int64, limit int) PullResult {
-	res := m.r.pull(ctx, since, limit, m.sentSeq.Swap(0))
+	want := m.sentSeq.Swap(0)
+	if m.markAt.Load() == 0 {
+		want = max(want, m.r.expectSeq.Load())
+	}
+	res := m.r.pull(ctx, since, limit, want)
 	if res.Next > m.pulledTS.Load() {
 		m.pulledTS.Store(res.Next)
 	}
