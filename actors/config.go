@@ -34,6 +34,8 @@ type Config struct {
 	SessionsPerUID int           // per-uid session cap on this node; default 5
 	SaveInterval   time.Duration // a grain saves dirty state at most this often; default 1s
 
+	PushLimit int // the limit of the windows pushed to members that joined with push; default 100
+
 	// PushEach turns the replica into a plain push broadcaster: one `push` frame per message
 	// to every member, no notify, no merging. It exists only as the load test's baseline.
 	PushEach bool
@@ -72,6 +74,9 @@ func (c *Config) applyDefaults() {
 	def(&c.ReplicaIdle, 30*time.Second)
 	def(&c.RequestTimeout, 5*time.Second)
 	def(&c.SaveInterval, time.Second)
+	if c.PushLimit <= 0 {
+		c.PushLimit = 100
+	}
 	if c.KickAfter <= 0 {
 		c.KickAfter = 3
 	}

@@ -195,8 +195,10 @@ type JoinResult struct {
 	NotifyNow bool // since was given and newer messages exist: send the notify right after joined
 }
 
-// Join adds sess to room (PROTOCOL.md section 3 `join`). since < 0 means not given.
-func (n *Node) Join(ctx context.Context, sess Session, room string, since int64) (JoinResult, error) {
+// Join adds sess to room (PROTOCOL.md section 3 `join`). since < 0 means not given. With
+// push the replica writes the window itself each round (a `msgs` frame without id) instead of
+// a notify: one frame per round instead of three (see docs/decisions.md).
+func (n *Node) Join(ctx context.Context, sess Session, room string, since int64, push bool) (JoinResult, error) {
 	res, err := n.request(ctx, room, &pb.JoinCheck{Uid: sess.UID(), Node: n.cfg.Node})
 	if err != nil {
 		return JoinResult{}, unavailable(err)
@@ -212,11 +214,11 @@ func (n *Node) Join(ctx context.Context, sess Session, room string, since int64)
 	if err != nil {
 		return JoinResult{}, unavailable(err)
 	}
-	m := &Member{r: r, sess: sess, idx: -1}
+	m := &Member{r: r, sess: sess, idx: -1, push: push}
 	out := JoinResult{Member: m, Epoch: jr.Epoch, TS: jr.Ts, Seq: jr.Seq}
 	if since >= 0 {
 		m.pulledTS.Store(since)
-		if since < jr.Ts {
+		if since < jr.Ts && !push {
 			out.NotifyNow = true
 			m.markAt.Store(time.Now().UnixNano())
 		}

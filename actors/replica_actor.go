@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -270,6 +271,26 @@ func (a *replicaActor) reportStats(ctx actor.Context) {
 	}
 }
 
+// pushWindow is one round's window for the push members at the same since.
+type pushWindow struct {
+	frame   *SharedFrame
+	next    int64
+	dropped uint64
+}
+
+// pushWindow encodes the window (since, latest] once as a `msgs` frame without id.
+func (a *replicaActor) pushWindow(since int64) *pushWindow {
+	res := a.r.pull(context.Background(), since, a.r.node.cfg.PushLimit, 0)
+	b := make([]byte, 0, 48+len(a.r.room)+len(res.Epoch)+len(res.Body))
+	b = append(b, `{"op":"msgs","room":"`...)
+	b = append(b, a.r.room...)
+	b = append(b, `","epoch":"`...)
+	b = append(b, res.Epoch...)
+	b = append(b, `",`...)
+	b = append(b, res.Body...)
+	return &pushWindow{frame: &SharedFrame{Data: b}, next: res.Next, dropped: res.Dropped}
+}
+
 // round is one notify dispatch round (PROTOCOL.md section 3): at most one notify per member,
 // none while its pull is in progress, a retry after notify_retry, the kick after kick_after.
 // A member is notified at most once per pace (DispatchInterval, or members x RoundPerMember in
@@ -289,8 +310,35 @@ func (a *replicaActor) round(now time.Time) {
 	pace := max(cfg.DispatchInterval, time.Duration(len(a.members))*cfg.RoundPerMember).Nanoseconds()
 	nowN, retry, kickAfter := now.UnixNano(), cfg.NotifyRetry.Nanoseconds(), int32(cfg.KickAfter)
 	var sent, merged, marked int
+	var pushed map[int64]*pushWindow // this round's windows by since: shared by the push members
 	for i := 0; i < len(a.members); i++ {
 		m := a.members[i]
+		if m.push {
+			since := m.pulledTS.Load()
+			if since >= latest {
+				continue
+			}
+			marked++ // until its window is written
+			if nowN-m.notifiedAt < pace {
+				continue
+			}
+			if pushed == nil {
+				pushed = make(map[int64]*pushWindow, 2)
+			}
+			pw := pushed[since]
+			if pw == nil {
+				pw = a.pushWindow(since)
+				pushed[since] = pw
+			}
+			if m.sess.Notify(pw.frame) {
+				m.notifiedAt = nowN
+				m.pulledTS.Store(pw.next)
+				a.r.dropped.Add(pw.dropped)
+				sent++
+				marked--
+			}
+			continue
+		}
 		mark := m.markAt.Load()
 		if mark == 0 {
 			if m.pulledTS.Load() >= latest {

@@ -55,7 +55,8 @@ func pushFrame(room string, m *ring.Message) *SharedFrame {
 type Member struct {
 	r    *Replica
 	sess Session
-	idx  int // position in the replica actor's member slice; owned by that actor
+	idx  int  // position in the replica actor's member slice; owned by that actor
+	push bool // the replica pushes windows to this member instead of notifying
 
 	pulledTS   atomic.Int64  // newest ts the session has covered (pull's next, or the join point)
 	markAt     atomic.Int64  // unix nanos of the unanswered notify; 0 = no pull in progress

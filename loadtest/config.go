@@ -29,6 +29,7 @@ type Config struct {
 	Drain     time.Duration      `json:"drain"`      // after the senders stop, before the loss check
 	ServerPID int                `json:"server_pid"` // read the server's CPU and RSS from /proc
 	Prefix    string             `json:"prefix"`     // room and uid prefix (unique per run)
+	Push      bool               `json:"push"`       // join with "push":true: the server pushes windows
 
 	// Set by the driver for each worker.
 	First int `json:"first"` // first viewer index

@@ -96,6 +96,9 @@ func (v *viewer) session(ctx context.Context, first bool, start time.Time) error
 		}
 	}()
 	join := []byte(`{"op":"join","room":"` + v.room + `","id":1`)
+	if v.w.cfg.Push {
+		join = append(join, `,"push":true`...)
+	}
 	if v.epoch != "" {
 		join = append(join, `,"since":`...)
 		join = strconv.AppendInt(join, v.since, 10)

@@ -310,3 +310,31 @@ func TestNoGoroutineGrowthAfterSessionsClose(t *testing.T) {
 		return num(info["online"]) == 0
 	})
 }
+
+// A join with "push":true gets each round's window as a msgs frame without id, with the same
+// accounting as a pull, and no notify.
+func TestPushMode(t *testing.T) {
+	s := startServer(t, nil, nil)
+	c := s.dial(t, "uid=pushy")
+	j := c.call(t, map[string]any{"op": "join", "room": "push", "push": true})
+	for i := 0; i < 3; i++ {
+		s.api(t, "POST", "/v1/rooms/push/messages", apiKey, fmt.Sprintf(`{"uid":"bob","kind":"chat","body":%d}`, i))
+	}
+	got, since := int64(0), num(j["ts"])
+	for got < 3 {
+		m := c.next(t, "msgs", 2*time.Second)
+		if _, hasID := m["id"]; hasID {
+			t.Fatalf("pushed window has an id: %v", m)
+		}
+		msgs, _ := m["msgs"].([]any)
+		got += int64(len(msgs)) + num(m["dropped"])
+		if len(msgs) > 0 && num(msgs[0].(map[string]any)["ts"]) <= since {
+			t.Fatalf("window repeats what was pushed before: %v", m)
+		}
+		since = num(m["next"])
+	}
+	if got != 3 {
+		t.Fatalf("accounted %d, want 3", got)
+	}
+	c.none(t, "notify", 100*time.Millisecond)
+}

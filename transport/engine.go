@@ -41,8 +41,9 @@ type Engine interface {
 	Connect(sess actors.Session) error
 	// Disconnect unregisters a closed session (after it left its rooms).
 	Disconnect(sess actors.Session)
-	// Join adds the session to a room; since < 0 means not given.
-	Join(ctx context.Context, sess actors.Session, room string, since int64) (actors.JoinResult, error)
+	// Join adds the session to a room; since < 0 means not given; push asks the server to
+	// push each round's window instead of notifying.
+	Join(ctx context.Context, sess actors.Session, room string, since int64, push bool) (actors.JoinResult, error)
 	// Leave removes a membership.
 	Leave(m *actors.Member)
 }

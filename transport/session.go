@@ -276,7 +276,7 @@ func (s *wsSession) join(ctx context.Context, f *inFrame) ([]byte, error) {
 	if !already && n >= s.hub.s.cfg.MaxRooms {
 		return nil, rooms.Errorf(rooms.CodeTooManyRooms, "a session may join at most max_rooms rooms")
 	}
-	res, err := s.hub.s.eng.Join(ctx, s, room, since)
+	res, err := s.hub.s.eng.Join(ctx, s, room, since, f.Push != nil && *f.Push)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ type inFrame struct {
 	Pri   *string         `json:"pri"`
 	Body  json.RawMessage `json:"body"`
 	CMID  *string         `json:"cmid"`
+	Push  *bool           `json:"push"` // join option: the server pushes windows (docs/decisions.md)
 }
 
 // parseFrame decodes a client frame. On a decode error it still tries to recover the id so

@@ -64,7 +64,8 @@ func run(ctx context.Context, args []string) int {
 	fs.StringVar(&out, "out", "", "write the JSON result here")
 	fs.StringVar(&html, "html", "", "write the HTML report here")
 	fs.StringVar(&failIf, "fail-if", "", `exit 1 unless these hold, e.g. "p99<1s,lost=0,acct=0"`)
-	fs.StringVar(&mode, "mode", "notify-pull", "label of the server's mode in the report (notify-pull or push-each)")
+	fs.StringVar(&mode, "mode", "", "label of the server's mode in the report (default notify-pull, or push-window with --push)")
+	fs.BoolVar(&cfg.Push, "push", false, `viewers join with "push":true (the server pushes each round's window)`)
 	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM_LOADTEST")); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -83,6 +84,12 @@ func run(ctx context.Context, args []string) int {
 		return 1
 	}
 	res.Mode = mode
+	if res.Mode == "" {
+		res.Mode = "notify-pull"
+		if cfg.Push {
+			res.Mode = "push-window"
+		}
+	}
 	if failIf != "" {
 		if err := res.Check(failIf); err != nil {
 			fmt.Fprintln(os.Stderr, err)
