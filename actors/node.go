@@ -32,6 +32,8 @@ type Node struct {
 	grains   map[string]*actor.PID // room grains active on this node
 	users    map[string]*userEntry
 	closed   bool
+
+	userProps *actor.Props // one Props for every user actor
 }
 
 // NewNode starts the actor system and joins the cluster (a one-member cluster with the
@@ -44,6 +46,7 @@ func NewNode(cfg Config) (*Node, error) {
 	}
 	// protoactor logs chatty info lines; ours keeps its warnings and errors.
 	paLog := slog.New(levelFloor{h: cfg.Logger.Handler(), min: slog.LevelWarn}).With("component", "protoactor")
+	n.userProps = actor.PropsFromProducer(func() actor.Actor { return &userActor{cap: cfg.SessionsPerUID, node: n} })
 	n.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return paLog }))
 	kind := cluster.NewKind(roomKind, actor.PropsFromProducer(func() actor.Actor { return newRoomGrain(n) }))
 	ccfg := cluster.Configure(cfg.ClusterName, test.NewTestProvider(test.NewInMemAgent()), disthash.New(),

@@ -52,8 +52,7 @@ func (n *Node) Connect(sess Session) error {
 	uid := sess.UID()
 	e := n.users[uid]
 	if e == nil {
-		props := actor.PropsFromProducer(func() actor.Actor { return &userActor{cap: n.cfg.SessionsPerUID, node: n} })
-		e = &userEntry{pid: n.system.Root.Spawn(props)}
+		e = &userEntry{pid: n.system.Root.Spawn(n.userProps)}
 		n.users[uid] = e
 	}
 	e.count++

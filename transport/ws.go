@@ -77,6 +77,9 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 			sess.closeWith(CloseGoingAway, "shutting down")
 			return
 		}
+		if !sess.sayHello() {
+			return
+		}
 		h.add(sess)
 		// The hijacking goroutine carries the HTTP handler's grown stack; a fresh goroutine
 		// reading the session keeps the per-connection memory small.
