@@ -31,5 +31,9 @@ proto: ## regenerate actors/pb from messages.proto (needs protoc: apt-get instal
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(PROTOC) --go_out=. --go_opt=module=github.com/liveroom/liveroom actors/pb/messages.proto
 
+loadtest: ## 2k viewers, 1 room, 200 normal msg/s + 1 notice/s for 30 s against a fresh liveroomd; fails over budget
+	scripts/loadtest.sh --viewers 2000 --duration 30s --rate normal=200,system=1 \
+		--out loadtest-result.json --html loadtest-report.html --fail-if 'p99<1s,lost=0,acct=0'
+
 build: ## build the binaries into ./bin
 	$(GO) build -o bin/ ./cmd/...

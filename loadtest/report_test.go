@@ -1,0 +1,67 @@
+package loadtest
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestCheckBudgets(t *testing.T) {
+	r := &Result{
+		Latency:       map[string]Quantiles{"normal": {P50: 100, P99: 900, Max: 1500}, "system": {P99: 1200}},
+		LostProtected: 0, Totals: Totals{AcctErrors: 2}, DeliveriesPerCPU: 2e6,
+	}
+	f := func(budget string, wantFailed int) {
+		t.Helper()
+		if err := r.Check(budget); err != nil {
+			t.Fatalf("%s: %v", budget, err)
+		}
+		if len(r.Failed) != wantFailed {
+			t.Errorf("%s: failed %v, want %d failures", budget, r.Failed, wantFailed)
+		}
+	}
+	f("lost=0", 0)
+	f("p99<1s", 1) // the worst priority counts: system 1200 ms
+	f("p99<2s,lost=0,dpc>=1500000", 0)
+	f("acct=0", 1)
+	f("max<=1500ms,p50<101ms", 0)
+	for _, bad := range []string{"p99", "nope<1", "p99<fast", "lost=x"} {
+		if err := r.Check(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestReportRenders(t *testing.T) {
+	r := &Result{Config: Config{Viewers: 10, Rooms: 1}, Latency: map[string]Quantiles{"normal": {Count: 5, P99: 12}},
+		Seconds: []Second{{T: 1, Latency: map[string]float64{"normal": 10}, Deliveries: 50}, {T: 2, Deliveries: 70}}}
+	var txt, html bytes.Buffer
+	r.Summary(&txt)
+	if !strings.Contains(txt.String(), "latency normal") {
+		t.Errorf("summary: %s", txt.String())
+	}
+	if err := r.WriteHTML(&html); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(html.String(), "data:image/png;base64,") || strings.Contains(html.String(), "http") {
+		t.Error("the HTML report is not self-contained PNG plots")
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	f := func(mod func(*Config), ok bool) {
+		t.Helper()
+		c := Config{APIKey: "k", AdminKey: "a"}
+		mod(&c)
+		c.applyDefaults()
+		if err := c.validate(); (err == nil) != ok {
+			t.Errorf("%+v: err %v", c, err)
+		}
+	}
+	f(func(*Config) {}, true)
+	f(func(c *Config) { c.URL = "http://10.0.0.1:8080" }, false)  // never leave the machine
+	f(func(c *Config) { c.URL = "http://localhost:8080" }, false) // an IP is required
+	f(func(c *Config) { c.APIKey = "" }, false)
+	f(func(c *Config) { c.Rates = map[string]float64{"urgent": 1} }, false)
+	f(func(c *Config) { c.Slow = 2 }, false)
+}
