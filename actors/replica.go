@@ -34,6 +34,7 @@ type Replica struct {
 	dropped      atomic.Uint64
 	encodes      atomic.Uint64 // windows encoded (cache misses): shows encode-once in benchmarks
 	lastUse      atomic.Int64  // unix nanos of the last join, leave or pull
+	tickQueued   atomic.Bool   // a round tick is in the actor's mailbox
 
 	refs    int // members + pulls in flight; guarded by node.mu
 	retired bool

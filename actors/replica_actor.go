@@ -40,6 +40,7 @@ func (a *replicaActor) Receive(ctx actor.Context) {
 	case *pb.Delta:
 		a.apply(ctx, msg)
 	case *roundTick:
+		a.r.tickQueued.Store(false)
 		a.tick(ctx, time.Now())
 	case *Member:
 		if msg.gone.Load() {
@@ -80,7 +81,11 @@ func (a *replicaActor) start(ctx actor.Context) {
 			case <-stop:
 				return
 			case <-t.C:
-				root.Send(self, roundMsg)
+				// At most one tick waits in the mailbox: a round slower than the tick (a big
+				// room under load) must not pile ticks up in front of the deltas.
+				if r.tickQueued.CompareAndSwap(false, true) {
+					root.Send(self, roundMsg)
+				}
 			}
 		}
 	}(a.stop, ctx.Self(), ctx.ActorSystem().Root, r.node.cfg.DispatchInterval)

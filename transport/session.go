@@ -176,6 +176,13 @@ func (s *wsSession) serveOne() bool {
 		s.closeWith(code, "")
 		return false
 	}
+	// Pulls and pings, the hot frames, are answered here with the shallow parser; anything
+	// else goes to a short-lived goroutine.
+	if typ == websocket.TextMessage {
+		if f, ok := parseFlat(data); ok && (f.Op == "pull" || f.Op == "ping") {
+			return s.finish(s.handleFrame(f), data, rp)
+		}
+	}
 	ok := make(chan bool, 1)
 	go func() { ok <- s.answer(typ, data, rp) }()
 	return <-ok
@@ -189,6 +196,11 @@ func (s *wsSession) answer(typ int, data []byte, rp *[]byte) bool {
 	} else {
 		reply = s.handle(data)
 	}
+	return s.finish(reply, data, rp)
+}
+
+// finish returns the read buffer, writes the reply and recycles a pooled reply buffer.
+func (s *wsSession) finish(reply, data []byte, rp *[]byte) bool {
 	*rp = data[:0]
 	readPool.Put(rp)
 	if reply == nil {
@@ -240,6 +252,12 @@ func (s *wsSession) handle(data []byte) []byte {
 	if err != nil {
 		return errorFrame(f.ID, err)
 	}
+	return s.handleFrame(f)
+}
+
+// handleFrame answers a decoded frame.
+func (s *wsSession) handleFrame(f inFrame) []byte {
+	var err error
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var reply []byte

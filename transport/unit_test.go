@@ -213,3 +213,45 @@ func TestStatusOf(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseFlat: whenever the shallow parser accepts a frame, encoding/json agrees on every field.
+func FuzzParseFlat(f *testing.F) {
+	f.Add([]byte(`{"op":"pull","room":"r1","since":1795367030882822,"limit":100,"id":7}`))
+	f.Add([]byte(` { "op" : "ping" , "id" : -3 } `))
+	f.Add([]byte(`{"op":"pull","room":"r\u0031"}`))
+	f.Add([]byte(`{"op":"pull","op":"ping"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, ok := parseFlat(b)
+		if !ok {
+			return
+		}
+		full, err := parseFrame(b)
+		if err != nil {
+			t.Fatalf("flat accepted what json rejects: %q: %v", b, err)
+		}
+		same := func(a, b any) bool { x, _ := json.Marshal(a); y, _ := json.Marshal(b); return string(x) == string(y) }
+		if fast.Op != full.Op || !same(fast.Room, full.Room) || !same(fast.Since, full.Since) || !same(fast.Limit, full.Limit) || !same(fast.ID, full.ID) {
+			t.Fatalf("%q: flat %+v, json %+v", b, fast, full)
+		}
+	})
+}
+
+func TestParseFlat(t *testing.T) {
+	f := func(in string, ok bool) {
+		t.Helper()
+		if _, got := parseFlat([]byte(in)); got != ok {
+			t.Errorf("%s: ok=%v", in, got)
+		}
+	}
+	f(`{"op":"pull","room":"r","since":5,"limit":10,"id":1}`, true)
+	f(`{"op":"ping"}`, true)
+	f(`{"room":"r"}`, false)                // no op
+	f(`{"op":"pull","since":1.5}`, false)   // float: the full decoder decides
+	f(`{"op":"pull","room":"a\"b"}`, false) // escapes
+	f(`{"op":"pull","body":{}}`, false)     // other keys
+	f(`{"op":"pull","id":1,"id":2}`, false) // duplicates
+	f(`{"op":"pull",}`, false)              // trailing comma
+	f(`{"op":"pull"} x`, false)             // trailing data
+	f(`{"op":"pull","since":01}`, false)    // leading zero
+	f(`{"op":"pull","since":99999999999999999999}`, false)
+}

@@ -1,0 +1,123 @@
+package transport
+
+import "strconv"
+
+// parseFlat decodes the common shape of hot client frames without encoding/json: a flat object
+// whose values are plain strings (no escapes) or integers, e.g.
+// {"op":"pull","room":"R","since":123,"limit":100,"id":7}. It returns ok=false for anything
+// else (other keys, nesting, escapes, floats, duplicates), and the caller falls back to the
+// full decoder, so both paths accept exactly the same frames. It is shallow and allocation-
+// light on purpose: it runs on the session's reader goroutine (see serveOne).
+func parseFlat(b []byte) (f inFrame, ok bool) {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return f, false
+	}
+	i = skipWS(b, i+1)
+	seen := 0
+	for i < len(b) && b[i] != '}' {
+		key, j, ok := flatString(b, i)
+		if !ok {
+			return f, false
+		}
+		i = skipWS(b, j)
+		if i >= len(b) || b[i] != ':' {
+			return f, false
+		}
+		i = skipWS(b, i+1)
+		var bit int
+		switch key {
+		case "op", "room":
+			s, j, ok := flatString(b, i)
+			if !ok {
+				return f, false
+			}
+			if key == "op" {
+				bit, f.Op = 1, s
+			} else {
+				bit, f.Room = 2, &s
+			}
+			i = j
+		case "since", "limit", "id":
+			n, j, ok := flatInt(b, i)
+			if !ok {
+				return f, false
+			}
+			switch key {
+			case "since":
+				bit, f.Since = 4, &n
+			case "limit":
+				bit = 8
+				if n != int64(int(n)) {
+					return f, false
+				}
+				l := int(n)
+				f.Limit = &l
+			case "id":
+				bit, f.ID = 16, &n
+			}
+			i = j
+		default:
+			return f, false
+		}
+		if seen&bit != 0 {
+			return f, false
+		}
+		seen |= bit
+		i = skipWS(b, i)
+		switch {
+		case i < len(b) && b[i] == ',':
+			i = skipWS(b, i+1)
+			if i >= len(b) || b[i] == '}' {
+				return f, false // trailing comma
+			}
+		case i < len(b) && b[i] == '}':
+		default:
+			return f, false
+		}
+	}
+	if i >= len(b) || skipWS(b, i+1) != len(b) {
+		return f, false
+	}
+	return f, seen&1 != 0
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// flatString reads a JSON string without escapes or control characters.
+func flatString(b []byte, i int) (string, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return "", i, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return string(b[i+1 : j]), j + 1, true
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return "", i, false
+		}
+	}
+	return "", i, false
+}
+
+// flatInt reads a JSON integer (no fraction or exponent) that fits an int64.
+func flatInt(b []byte, i int) (int64, int, bool) {
+	j := i
+	if j < len(b) && b[j] == '-' {
+		j++
+	}
+	start := j
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+		j++
+	}
+	if j == start || (b[start] == '0' && j-start > 1) || (j < len(b) && (b[j] == '.' || b[j] == 'e' || b[j] == 'E')) {
+		return 0, i, false
+	}
+	n, err := strconv.ParseInt(string(b[i:j]), 10, 64)
+	return n, j, err == nil
+}
