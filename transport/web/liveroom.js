@@ -1,1 +1,232 @@
-// liveroom JS client
+// liveroom.js: a small, dependency-free client for liveroom (PROTOCOL.md), as an ES module.
+//
+//   import { LiveRoom } from "/v1/sdk/liveroom.js";
+//   const lr = new LiveRoom({ url: "ws://host/v1/ws", token });     // or { baseURL, uid } with
+//   lr.on("message", (room, msg) => ...);                             //   /v1/route, or devUid
+//   lr.on("dropped", (room, n) => ...);    // messages the server skipped for this viewer
+//   lr.on("state", (s) => ...);            // "connecting" | "open" | "closed"
+//   lr.on("kick", (room, reason) => ...);  lr.on("joined", (room, info) => ...);
+//   lr.connect(); lr.join("demo");
+//   await lr.send("demo", { kind: "chat", body: { text: "hi" } });
+//
+// Behaviour: notify -> pull with the last `next` (again at once while `more`); every seq is
+// accounted (msgs + dropped); after a disconnect it reconnects with exponential backoff and
+// jitter and resumes each room with join + since; sends carry a generated cmid, reused when the
+// send is retried, so a retry is never a duplicate.
+
+/** @typedef {{ts:number, seq:number, pri:string, kind:string, uid:string, cmid?:string, body:any}} Message */
+
+export class LiveRoom {
+  /**
+   * @param {{url?:string, baseURL?:string, uid?:string, token?:string, devUid?:string,
+   *          pullLimit?:number, maxBackoffMs?:number}} opts
+   */
+  constructor(opts) {
+    this.opts = Object.assign({ pullLimit: 100, maxBackoffMs: 10000 }, opts || {});
+    this.handlers = {};
+    this.rooms = new Map(); // room -> {since, seq, epoch, pulling, joined}
+    this.pending = new Map(); // id -> {resolve, reject, timer}
+    this.nextId = 1;
+    this.ws = null;
+    this.backoff = 250;
+    this.closedByUser = false;
+    this.state = "closed";
+    this.stats = { messages: 0, dropped: 0, notifies: 0, pulls: 0 };
+  }
+
+  /** Subscribe to an event. */
+  on(event, fn) {
+    (this.handlers[event] = this.handlers[event] || []).push(fn);
+    return this;
+  }
+
+  emit(event, ...args) {
+    for (const fn of this.handlers[event] || []) {
+      try { fn(...args); } catch (e) { console.error("liveroom handler", e); }
+    }
+  }
+
+  setState(s) {
+    if (this.state !== s) { this.state = s; this.emit("state", s); }
+  }
+
+  /** Open the connection (and keep it open until close()). */
+  async connect() {
+    this.closedByUser = false;
+    this.setState("connecting");
+    let url;
+    try {
+      url = await this.wsURL();
+    } catch (e) {
+      this.scheduleReconnect();
+      return;
+    }
+    const ws = new WebSocket(url);
+    this.ws = ws;
+    ws.onmessage = (ev) => this.onFrame(ev.data);
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      for (const [, p] of this.pending) { clearTimeout(p.timer); p.reject(new Error("connection closed")); }
+      this.pending.clear();
+      for (const r of this.rooms.values()) { r.joined = false; r.pulling = false; }
+      this.setState("closed");
+      this.emit("close", ev.code, ev.reason);
+      if (!this.closedByUser) this.scheduleReconnect();
+    };
+  }
+
+  async wsURL() {
+    const o = this.opts;
+    let base = o.url;
+    if (!base && o.baseURL) {
+      const r = await fetch(`${o.baseURL.replace(/\/$/, "")}/v1/route?uid=${encodeURIComponent(o.uid || o.devUid)}`);
+      if (!r.ok) throw new Error(`route: HTTP ${r.status}`);
+      base = (await r.json()).ws;
+    }
+    if (!base) throw new Error("liveroom: give url, or baseURL and uid");
+    const q = o.token ? `token=${encodeURIComponent(o.token)}` : `uid=${encodeURIComponent(o.devUid || o.uid)}`;
+    return base + (base.includes("?") ? "&" : "?") + q;
+  }
+
+  scheduleReconnect() {
+    const delay = Math.random() * this.backoff; // full jitter
+    this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs);
+    setTimeout(() => { if (!this.closedByUser) this.connect(); }, delay);
+  }
+
+  /** Close for good (no reconnect). */
+  close() {
+    this.closedByUser = true;
+    if (this.ws) this.ws.close(1000);
+  }
+
+  request(frame, timeoutMs = 10000) {
+    return new Promise((resolve, reject) => {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) { reject(new Error("not connected")); return; }
+      const id = this.nextId++;
+      frame.id = id;
+      const timer = setTimeout(() => { this.pending.delete(id); reject(new Error("timeout")); }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      this.ws.send(JSON.stringify(frame));
+    });
+  }
+
+  /** Join a room; `since` resumes from a ts (new messages after it are pulled). */
+  join(room, opts = {}) {
+    if (!this.rooms.has(room)) this.rooms.set(room, { since: opts.since ?? null, seq: null, epoch: null, pulling: false, joined: false });
+    if (this.state === "open") return this.doJoin(room);
+    return Promise.resolve(null);
+  }
+
+  async doJoin(room) {
+    const r = this.rooms.get(room);
+    const frame = { op: "join", room };
+    if (r.since !== null) frame.since = r.since;
+    const j = await this.request(frame);
+    if (j.op !== "joined") { this.emit("error", room, j); return j; }
+    if (r.epoch !== null && r.epoch !== j.epoch) r.seq = null; // the room's history restarted
+    if (r.since === null) { r.since = j.ts; r.seq = j.seq; }
+    if (r.seq === null) r.seq = 0;
+    r.epoch = j.epoch;
+    r.joined = true;
+    this.emit("joined", room, j);
+    return j;
+  }
+
+  /** Leave a room. */
+  async leave(room) {
+    this.rooms.delete(room);
+    if (this.state === "open") return this.request({ op: "leave", room });
+  }
+
+  /** Send a message; retried sends reuse their cmid. */
+  async send(room, { kind = "chat", body, pri, cmid } = {}) {
+    const frame = { op: "send", room, kind, body, cmid: cmid || newCmid() };
+    if (pri) frame.pri = pri;
+    let lastErr;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const r = await this.request(frame);
+        if (r.op === "error") throw Object.assign(new Error(r.message), { code: r.code });
+        return r;
+      } catch (e) {
+        lastErr = e;
+        if (e.code) throw e; // the server answered: do not retry
+        await sleep(250 * (attempt + 1));
+      }
+    }
+    throw lastErr;
+  }
+
+  async pull(room) {
+    const r = this.rooms.get(room);
+    if (!r || r.pulling || !r.joined) return;
+    r.pulling = true;
+    try {
+      for (;;) {
+        this.stats.pulls++;
+        const m = await this.request({ op: "pull", room, since: r.since, limit: this.opts.pullLimit });
+        if (m.op !== "msgs") break;
+        this.onWindow(room, r, m);
+        if (!m.more) break;
+      }
+    } catch (e) {
+      // the connection dropped: resume after reconnect
+    } finally {
+      r.pulling = false;
+    }
+  }
+
+  onWindow(room, r, m) {
+    if (r.epoch !== m.epoch) { r.epoch = m.epoch; r.seq = 0; }
+    if (m.dropped > 0) { this.stats.dropped += m.dropped; this.emit("dropped", room, m.dropped); }
+    for (const msg of m.msgs) {
+      this.stats.messages++;
+      this.emit("message", room, msg);
+      if (msg.pri === "system") this.emit("notice", room, msg);
+    }
+    r.seq += m.msgs.length + m.dropped;
+    if (m.next > r.since) r.since = m.next;
+  }
+
+  onFrame(data) {
+    let f;
+    try { f = JSON.parse(data); } catch (e) { return; }
+    if (f.id !== undefined && this.pending.has(f.id)) {
+      const p = this.pending.get(f.id);
+      this.pending.delete(f.id);
+      clearTimeout(p.timer);
+      p.resolve(f);
+      return;
+    }
+    switch (f.op) {
+      case "hello":
+        this.backoff = 250;
+        this.hello = f;
+        this.setState("open");
+        for (const room of this.rooms.keys()) this.doJoin(room).catch(() => {});
+        break;
+      case "notify":
+        this.stats.notifies++;
+        this.pull(f.room);
+        break;
+      case "msgs": { // a pushed window (join with push)
+        const r = this.rooms.get(f.room);
+        if (r) this.onWindow(f.room, r, f);
+        break;
+      }
+      case "kick":
+        if (f.room) { const r = this.rooms.get(f.room); if (r) r.joined = false; }
+        this.emit("kick", f.room || null, f.reason);
+        break;
+    }
+  }
+}
+
+function newCmid() {
+  if (globalThis.crypto && crypto.randomUUID) return crypto.randomUUID();
+  return Date.now().toString(36) + Math.random().toString(36).slice(2);
+}
+
+function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
