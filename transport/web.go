@@ -11,8 +11,8 @@ import (
 //go:embed web
 var webFS embed.FS
 
-// serveWeb serves the embedded files: the JS client always, the demo and admin pages in dev
-// mode only.
+// serveWeb serves the embedded files: the JS client and the admin page always (every action of
+// the admin page needs the admin key), the demo page in dev mode only (it logs in with ?uid=).
 func (s *Server) serveWeb(ctx *fasthttp.RequestCtx, path string) {
 	var name, ctype string
 	switch path {
@@ -23,8 +23,8 @@ func (s *Server) serveWeb(ctx *fasthttp.RequestCtx, path string) {
 	case "/admin":
 		name, ctype = "web/admin.html", "text/html; charset=utf-8"
 	}
-	if name != "web/liveroom.js" && !s.cfg.Dev {
-		writeError(ctx, rooms.Errorf(rooms.CodeNotFound, "the demo pages are served in --dev mode only"))
+	if name == "web/index.html" && !s.cfg.Dev {
+		writeError(ctx, rooms.Errorf(rooms.CodeNotFound, "the demo page is served in --dev mode only"))
 		return
 	}
 	b, err := webFS.ReadFile(name)

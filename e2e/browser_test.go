@@ -1,0 +1,171 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+const chromium = "/usr/bin/chromium"
+
+// server is a liveroomd process on a fixed port (so it can be restarted on the same one).
+type server struct {
+	bin, addr string
+	cmd       *exec.Cmd
+}
+
+func (s *server) start(t *testing.T) {
+	t.Helper()
+	s.cmd = exec.Command(s.bin, "--dev", "--addr", s.addr, "--api-key", "K", "--admin-key", "A", "--jwt-secret", "S",
+		"--log-level", "warn")
+	s.cmd.Stderr = os.Stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if r, err := http.Get("http://" + s.addr + "/healthz"); err == nil {
+			r.Body.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("liveroomd did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *server) kill() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(syscall.SIGKILL)
+		_ = s.cmd.Wait()
+	}
+}
+
+func (s *server) post(t *testing.T, path, key, body string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+s.addr+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("POST %s: %v %v", path, resp, err)
+	}
+	resp.Body.Close()
+}
+
+// waitJS polls a JS boolean expression in a tab until it is true.
+func waitJS(t *testing.T, ctx context.Context, what, expr string) {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	ok, err := chromedp.Run(c, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond)))
+	if err != nil || !ok {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// Two demo pages in headless Chromium: a comment sent from one appears on the other, a notice
+// posted through the HTTP API is pinned, and after the server is killed and restarted the pages
+// reconnect and show new comments.
+func TestDemoPageInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium")
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skip("needs Debian's chromium (.ci/run installs it)")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "liveroomd")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/liveroomd").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &server{bin: bin, addr: ln.Addr().String()}
+	ln.Close()
+	srv.start(t)
+	defer srv.kill()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.WindowSize(1280, 720))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	alice, cancelA := chromedp.NewContext(actx)
+	defer cancelA()
+	if err := chromedp.Do(alice); err != nil { // start the browser before opening a second tab
+		t.Fatal(err)
+	}
+	bob, cancelB := chromedp.NewContext(alice) // a second tab of the same browser
+	defer cancelB()
+	page := func(uid string) string { return fmt.Sprintf("http://%s/?room=browser&uid=%s", srv.addr, uid) }
+	if err := chromedp.Do(alice, chromedp.Navigate(page("alice"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(bob, chromedp.Navigate(page("bob"))); err != nil {
+		t.Fatal(err)
+	}
+	joined := `document.getElementById('state').textContent === 'open' && document.getElementById('online').textContent !== '-'`
+	waitJS(t, alice, "alice joined", joined)
+	waitJS(t, bob, "bob joined", joined)
+
+	// A comment typed on one page shows on the other.
+	if err := chromedp.Do(alice, chromedp.SendKeys(chromedp.CSS("#text"), "hello from alice"),
+		chromedp.Click(chromedp.CSS("#sendForm button"))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, bob, "alice's comment on bob's page", `document.getElementById('chat').textContent.includes('hello from alice')`)
+
+	// A system notice from the HTTP API is pinned.
+	srv.post(t, "/v1/rooms/browser/notices", "A", `{"body":{"text":"pinned notice"}}`)
+	waitJS(t, bob, "pinned notice", `[...document.querySelectorAll('#notices .notice')].some(n => n.textContent.includes('pinned notice'))`)
+
+	// Kill the server, restart it on the same port: the pages reconnect and resume.
+	srv.kill()
+	waitJS(t, bob, "bob noticed the outage", `document.getElementById('state').textContent !== 'open'`)
+	srv.start(t)
+	waitJS(t, bob, "bob reconnected", `document.getElementById('state').textContent === 'open'`)
+	waitJS(t, alice, "alice reconnected", `document.getElementById('state').textContent === 'open'`)
+	// The page rejoins right after the hello; post until a comment shows (a post may land just
+	// before the rejoin, which the page then does not see).
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 0; ; i++ {
+		srv.post(t, "/v1/rooms/browser/messages", "K", fmt.Sprintf(`{"uid":"carol","kind":"chat","body":{"text":"after restart %d"}}`, i))
+		c, cancel := context.WithTimeout(bob, 2*time.Second)
+		ok, err := chromedp.Run(c, chromedp.Poll[bool](`document.getElementById('chat').textContent.includes('after restart')`,
+			chromedp.WithPollingInterval(50*time.Millisecond)))
+		cancel()
+		if err == nil && ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no comment shown after the restart")
+		}
+	}
+
+	png, err := chromedp.Run(bob, chromedp.FullScreenshot(100)) // quality 100: PNG
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(t.TempDir(), "demo.png")
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p := os.Getenv("LIVEROOM_SCREENSHOT"); p != "" {
+		_ = os.WriteFile(p, png, 0o644)
+	}
+	t.Logf("screenshot: %s (%d bytes)", shot, len(png))
+}
