@@ -21,6 +21,7 @@ import (
 
 	"github.com/liveroom/liveroom/actors"
 	"github.com/liveroom/liveroom/metrics"
+	"github.com/liveroom/liveroom/rooms"
 	"github.com/liveroom/liveroom/transport"
 )
 
@@ -82,8 +83,19 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if o.redis != "" || o.clusterSeeds != "" || o.etcd != "" {
-		return errors.New("--redis, --cluster-seeds and --etcd are not supported by this build yet (single node, in-memory store)")
+	if o.clusterSeeds != "" || o.etcd != "" {
+		return errors.New("--cluster-seeds and --etcd are not supported by this build yet (one node)")
+	}
+	var store rooms.Store = rooms.NewMemoryStore()
+	if o.redis != "" {
+		c, cancel := context.WithTimeout(ctx, 10*time.Second)
+		rs, err := rooms.NewRedisStore(c, o.redis)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("--redis: %w", err)
+		}
+		defer rs.Close()
+		store = rs
 	}
 	bindHost, bindPort, err := splitHostPort(o.clusterBind)
 	if err != nil {
@@ -104,7 +116,7 @@ func run(ctx context.Context, o options) error {
 	}
 	m := metrics.New()
 	node, err := actors.NewNode(actors.Config{Node: o.node, BindHost: bindHost, BindPort: bindPort, Metrics: m, Logger: log,
-		PushEach: o.pushEach})
+		Store: store, PushEach: o.pushEach})
 	if err != nil {
 		return err
 	}

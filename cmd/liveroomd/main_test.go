@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/fasthttp/websocket"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/liveroom/liveroom/internal/testredis"
 )
 
 // buildBinary builds liveroomd once per test run.
@@ -148,4 +151,78 @@ func TestParseFlagsAndEnv(t *testing.T) {
 	if _, err := parse([]string{"--no-such-flag"}); err == nil {
 		t.Error("unknown flag accepted")
 	}
+}
+
+// startBinary runs liveroomd with args and waits until it is healthy.
+func startBinary(t *testing.T, bin, addr string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"--addr", addr, "--jwt-secret", "S", "--api-key", "K", "--admin-key", "A",
+		"--log-level", "warn"}, args...)...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+	waitHealthy(t, addr)
+	return cmd
+}
+
+func apiJSON(t *testing.T, method, url, key, body string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%s %s: %d %v", method, url, resp.StatusCode, err)
+	}
+	return out
+}
+
+// With --redis a room survives a restart: same epoch, seq continues, ts keeps increasing,
+// the system notice and the moderation are still there.
+func TestBinaryRedisRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	url := testredis.Start(t)
+	bin := buildBinary(t)
+	addr := freeAddr(t)
+	base := "http://" + addr
+	cmd := startBinary(t, bin, addr, "--redis", url)
+	n1 := apiJSON(t, "POST", base+"/v1/rooms/keep/notices", "A", `{"body":{"t":"remember me"}}`)
+	apiJSON(t, "POST", base+"/v1/rooms/keep/messages", "K", `{"uid":"u","kind":"chat","body":1}`)
+	apiJSON(t, "PUT", base+"/v1/rooms/keep/mutes/m", "K", "")
+	before := apiJSON(t, "GET", base+"/v1/rooms/keep", "K", "")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cmd.Process.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	startBinary(t, bin, addr, "--redis", url)
+	after := apiJSON(t, "GET", base+"/v1/rooms/keep", "K", "")
+	if after["epoch"] != before["epoch"] || after["seq"] != before["seq"] {
+		t.Fatalf("after restart %v, before %v", after, before)
+	}
+	st := apiJSON(t, "POST", base+"/v1/rooms/keep/messages", "K", `{"uid":"u","kind":"chat","body":2}`)
+	if st["seq"].(float64) != before["seq"].(float64)+1 || st["ts"].(float64) <= before["ts"].(float64) {
+		t.Fatalf("stamp after restart %v (before %v)", st, before)
+	}
+	w := apiJSON(t, "GET", base+"/v1/rooms/keep/messages?since=0", "K", "")
+	msgs, _ := w["msgs"].([]any)
+	if len(msgs) == 0 || msgs[0].(map[string]any)["seq"] != n1["seq"] {
+		t.Fatalf("the notice did not survive: %v", w)
+	}
+	req, _ := http.NewRequest("POST", base+"/v1/rooms/keep/messages", strings.NewReader(`{"uid":"m","kind":"chat","body":3}`))
+	req.Header.Set("Authorization", "Bearer K")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 403 {
+		t.Fatalf("the mute did not survive: %v %v", resp, err)
+	}
+	resp.Body.Close()
 }
