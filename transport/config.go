@@ -26,6 +26,7 @@ type Config struct {
 	ConnWindow       time.Duration // default 10s
 	BlockFor         time.Duration // block after exceeding a connection limit (extended by retries); default 10s
 	WriteTimeout     time.Duration // a session write's deadline; default 10s
+	PingInterval     time.Duration // WebSocket ping to every session; silent for 3 intervals = closed; default 30s
 	ReadBufferSize   int           // WebSocket read buffer; default 256
 	WriteBufferSize  int           // WebSocket write buffer (pooled); default 256
 }
@@ -58,6 +59,7 @@ func (c *Config) applyDefaults() {
 	setD(&c.ConnWindow, 10*time.Second)
 	setD(&c.BlockFor, 10*time.Second)
 	setD(&c.WriteTimeout, 10*time.Second)
+	setD(&c.PingInterval, 30*time.Second)
 	setI(&c.ReadBufferSize, 256)
 	setI(&c.WriteBufferSize, 256)
 	c.DefaultPullLimit = min(c.DefaultPullLimit, c.PullLimit)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fasthttp/websocket"
+
 	"github.com/liveroom/liveroom/actors"
 	"github.com/liveroom/liveroom/transport"
 )
@@ -337,4 +339,22 @@ func TestPushMode(t *testing.T) {
 		t.Fatalf("accounted %d, want 3", got)
 	}
 	c.none(t, "notify", 100*time.Millisecond)
+}
+
+// Sessions are pinged; one that answers (its reader runs) stays, one that never reads is
+// closed after three silent intervals.
+func TestKeepalive(t *testing.T) {
+	s := startServer(t, func(c *transport.Config) { c.PingInterval = 100 * time.Millisecond }, nil)
+	alive := s.dial(t, "uid=alive") // its reader answers pings
+	alive.next(t, "hello", time.Second)
+	conn, _, err := websocket.DefaultDialer.Dial("ws://"+s.addr+"/v1/ws?uid=silent", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close() // never read: pings go unanswered
+	waitFor(t, 2*time.Second, "both sessions open", func() bool { return s.srv.Sessions() == 2 })
+	waitFor(t, 5*time.Second, "the silent session closed", func() bool { return s.srv.Sessions() == 1 })
+	if r := alive.call(t, map[string]any{"op": "ping"}); r["op"] != "pong" {
+		t.Fatalf("the answering session: %v", r)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -29,7 +30,8 @@ type wsSession struct {
 	rooms  map[string]*actors.Member
 	closed bool
 
-	pooled *[]byte // the reply being written came from replyPool (reader goroutine only)
+	pooled   *[]byte      // the reply being written came from replyPool (reader goroutine only)
+	lastRead atomic.Int64 // unix nanos of the last frame read (pongs included): keepalive
 }
 
 // Pools for the reader goroutine: frames read, and pull replies (a window can be tens of KB;
@@ -40,7 +42,19 @@ var (
 )
 
 func newSession(h *wsHub, conn *websocket.Conn, v Viewer) *wsSession {
-	return &wsSession{hub: h, conn: conn, viewer: v, id: h.nextID.Add(1)}
+	s := &wsSession{hub: h, conn: conn, viewer: v, id: h.nextID.Add(1)}
+	s.lastRead.Store(time.Now().UnixNano())
+	conn.SetPongHandler(func(string) error { s.lastRead.Store(time.Now().UnixNano()); return nil })
+	return s
+}
+
+// ping writes a WebSocket ping unless a write is in progress.
+func (s *wsSession) ping() {
+	if !s.wmu.TryLock() {
+		return
+	}
+	defer s.wmu.Unlock()
+	_ = s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second))
 }
 
 // UID implements actors.Session.
@@ -227,6 +241,7 @@ func (s *wsSession) read() (int, []byte, *[]byte, error) {
 	if err != nil {
 		return 0, nil, nil, err
 	}
+	s.lastRead.Store(time.Now().UnixNano())
 	rp := readPool.Get().(*[]byte)
 	b := (*rp)[:0]
 	for {

@@ -21,6 +21,8 @@ type wsHub struct {
 	shards   [64]sessionShard
 	wg       sync.WaitGroup // one per open session's reader goroutine
 	closing  atomic.Bool
+	stop     chan struct{} // ends the keepalive sweeper
+	swept    chan struct{} // closed when the sweeper has returned
 }
 
 type sessionShard struct {
@@ -29,7 +31,7 @@ type sessionShard struct {
 }
 
 func newWSHub(s *Server) *wsHub {
-	h := &wsHub{s: s}
+	h := &wsHub{s: s, stop: make(chan struct{}), swept: make(chan struct{})}
 	for i := range h.shards {
 		h.shards[i].m = make(map[uint64]*wsSession)
 	}
@@ -42,7 +44,44 @@ func newWSHub(s *Server) *wsHub {
 		HandshakeTimeout: 10 * time.Second,
 		CheckOrigin:      func(*fasthttp.RequestCtx) bool { return true }, // auth is the token, not the origin
 	}
+	go h.keepalive(s.cfg.PingInterval)
 	return h
+}
+
+// keepalive pings every session each interval (a WebSocket ping, answered by the client's
+// pong) and closes those that sent nothing for three intervals: peers that vanished without a
+// FIN do not hold a session forever. One goroutine for all sessions; a session busy writing is
+// skipped this time.
+func (h *wsHub) keepalive(every time.Duration) {
+	defer close(h.swept)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var all []*wsSession
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		}
+		dead := time.Now().Add(-3 * every).UnixNano()
+		for i := range h.shards {
+			sh := &h.shards[i]
+			all = all[:0]
+			sh.mu.Lock()
+			for _, sess := range sh.m {
+				all = append(all, sess)
+			}
+			sh.mu.Unlock()
+			for _, sess := range all {
+				if sess.lastRead.Load() < dead {
+					go sess.closeWith(CloseNormal, "no traffic")
+					continue
+				}
+				sess.ping()
+			}
+		}
+		clear(all)
+	}
 }
 
 func (h *wsHub) shard(id uint64) *sessionShard { return &h.shards[id%uint64(len(h.shards))] }
@@ -120,7 +159,10 @@ func (h *wsHub) count() int {
 // shutdown kicks every session with reason "shutdown" (close 1001) and waits for their
 // goroutines, or for ctx.
 func (h *wsHub) shutdown(ctx context.Context) {
-	h.closing.Store(true)
+	if h.closing.CompareAndSwap(false, true) {
+		close(h.stop)
+	}
+	<-h.swept
 	var all []*wsSession
 	for i := range h.shards {
 		sh := &h.shards[i]
