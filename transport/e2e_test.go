@@ -294,6 +294,10 @@ func TestNoGoroutineGrowthAfterSessionsClose(t *testing.T) {
 	_ = w.conn.Close()
 	waitFor(t, 5*time.Second, "warm-up session gone", func() bool { return s.srv.Sessions() == 0 })
 	base := runtime.NumGoroutine()
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	heap0 := ms.HeapInuse
 	for i := 0; i < 1000; i++ {
 		c, err := s.tryDial(fmt.Sprintf("uid=u%d", i))
 		if err != nil {
@@ -306,6 +310,12 @@ func TestNoGoroutineGrowthAfterSessionsClose(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "sessions closed", func() bool { return s.srv.Sessions() == 0 })
 	waitFor(t, 10*time.Second, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= base+5 })
+	// Nothing per session is kept: 1,000 leaked sessions would hold several MB.
+	waitFor(t, 10*time.Second, "heap back near its baseline", func() bool {
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return ms.HeapInuse < heap0+2<<20
+	})
 	_, info := s.api(t, "GET", "/v1/rooms/leak", apiKey, "")
 	waitFor(t, 5*time.Second, "online back to 0", func() bool {
 		_, info = s.api(t, "GET", "/v1/rooms/leak", apiKey, "")
