@@ -1,0 +1,603 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fasthttp/websocket"
+)
+
+// DialOptions configures Dial. Zero values take the documented defaults.
+type DialOptions struct {
+	// Token is the viewer JWT, sent as ?token=.
+	Token string
+	// DevUID logs in as this uid on a --dev server, sent as ?uid=.
+	DevUID string
+	// LocalAddr is the source address to bind, an IP ("127.0.0.2") or IP:port. Load tests use
+	// several loopback source IPs to get past one IP's ephemeral ports. Empty: the system's.
+	LocalAddr string
+	// Header holds extra headers for the upgrade request (e.g. Authorization).
+	Header http.Header
+
+	// ReadBufferSize is the connection's bufio reader size (default 512; at least 125).
+	// It is held for the connection's life; larger frames are read through it in pieces.
+	ReadBufferSize int
+	// WriteBufferSize is the size of a write buffer (default 4096). Write buffers come from a
+	// process-wide pool and are held only while a frame is written, so an idle connection
+	// holds none; a frame larger than this is sent as several WebSocket fragments.
+	WriteBufferSize int
+	// HandshakeTimeout bounds the upgrade and the wait for hello (default 10s).
+	HandshakeTimeout time.Duration
+	// WriteTimeout is the deadline of each frame write (default 10s).
+	WriteTimeout time.Duration
+	// CloseTimeout is how long Close lets the server answer the close frame before the
+	// connection is torn down (default 1s).
+	CloseTimeout time.Duration
+	// MaxFrameSize is the largest frame accepted from the server (default 4 MiB: a full
+	// window of 200 messages with 4 KiB bodies is ~0.9 MiB). A larger one ends the connection.
+	MaxFrameSize int64
+
+	// OnNotify is called for each notify frame.
+	OnNotify func(room string, ts int64)
+	// OnKick is called for each kick frame; room is "" when the whole session is kicked (the
+	// server then closes it, and OnClose follows).
+	OnKick func(room, reason string)
+	// OnClose is called once when the connection has ended, with the server's close code and
+	// text, CloseNormal after a local Close the server did not answer, or CloseAbnormal.
+	OnClose func(code int, text string)
+	// OnError is called for an error frame that answers no pending request (no id, or the
+	// request already gave up).
+	OnError func(err *ServerError)
+}
+
+func (o *DialOptions) withDefaults() DialOptions {
+	d := *o
+	if d.ReadBufferSize <= 0 {
+		d.ReadBufferSize = 512
+	}
+	if d.WriteBufferSize <= 0 {
+		d.WriteBufferSize = 4096
+	}
+	if d.HandshakeTimeout <= 0 {
+		d.HandshakeTimeout = 10 * time.Second
+	}
+	if d.WriteTimeout <= 0 {
+		d.WriteTimeout = 10 * time.Second
+	}
+	if d.CloseTimeout <= 0 {
+		d.CloseTimeout = time.Second
+	}
+	if d.MaxFrameSize <= 0 {
+		d.MaxFrameSize = 4 << 20
+	}
+	return d
+}
+
+// Conn is one WebSocket session. See the package doc for its concurrency contract.
+type Conn struct {
+	ws    *websocket.Conn
+	hello Hello
+
+	onNotify     func(room string, ts int64)
+	onKick       func(room, reason string)
+	onClose      func(code int, text string)
+	onError      func(err *ServerError)
+	writeTimeout time.Duration
+	closeTimeout time.Duration
+
+	nextID atomic.Uint64
+
+	pmu     sync.Mutex
+	pending map[uint64]*call
+	ended   *CloseError // set under pmu when the reader has ended
+
+	wmu     sync.Mutex
+	closing bool // under wmu: no more frames may be written
+	byUser  bool // under wmu: Close sent a close frame
+
+	badFrames atomic.Uint64
+	done      chan struct{}
+	end       CloseError // valid once done is closed
+}
+
+// call is one request waiting for its reply. Calls are pooled: ch has room for the single
+// reply (or failure), so the reader never blocks on it.
+type call struct {
+	ch  chan struct{}
+	f   frame
+	err error
+}
+
+var callPool = sync.Pool{New: func() any { return &call{ch: make(chan struct{}, 1)} }}
+
+// writePools holds one pool of write buffers per WriteBufferSize.
+var writePools sync.Map // int -> *sync.Pool
+
+func writePool(size int) websocket.BufferPool {
+	if p, ok := writePools.Load(size); ok {
+		return p.(*sync.Pool)
+	}
+	p, _ := writePools.LoadOrStore(size, &sync.Pool{})
+	return p.(*sync.Pool)
+}
+
+func localAddr(s string) (net.Addr, error) {
+	if s == "" {
+		return nil, nil
+	}
+	host, port := s, "0"
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		host, port = h, p
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return nil, fmt.Errorf("liveroom client: LocalAddr %q is not an IP or IP:port", s)
+	}
+	a, err := net.ResolveTCPAddr("tcp", net.JoinHostPort(ip.String(), port))
+	if err != nil {
+		return nil, fmt.Errorf("liveroom client: LocalAddr %q: %w", s, err)
+	}
+	return a, nil
+}
+
+// Dial opens a session: it upgrades wsURL (ws:// or wss://, normally ending in /v1/ws), reads
+// the hello frame and starts the reader. A refused upgrade is a *HandshakeError; a session
+// closed before hello is a *CloseError.
+func Dial(ctx context.Context, wsURL string, opts DialOptions) (*Conn, error) {
+	o := opts.withDefaults()
+	u, err := url.Parse(wsURL)
+	if err != nil {
+		return nil, fmt.Errorf("liveroom client: bad url: %w", err)
+	}
+	if u.Scheme != "ws" && u.Scheme != "wss" {
+		return nil, fmt.Errorf("liveroom client: bad url %q: scheme must be ws or wss", wsURL)
+	}
+	if o.Token != "" || o.DevUID != "" {
+		q := u.Query()
+		if o.Token != "" {
+			q.Set("token", o.Token)
+		}
+		if o.DevUID != "" {
+			q.Set("uid", o.DevUID)
+		}
+		u.RawQuery = q.Encode()
+	}
+	la, err := localAddr(o.LocalAddr)
+	if err != nil {
+		return nil, err
+	}
+	nd := &net.Dialer{}
+	if la != nil {
+		nd.LocalAddr = la
+	}
+	d := websocket.Dialer{
+		NetDialContext:   nd.DialContext,
+		HandshakeTimeout: o.HandshakeTimeout,
+		ReadBufferSize:   o.ReadBufferSize,
+		WriteBufferSize:  o.WriteBufferSize,
+		WriteBufferPool:  writePool(o.WriteBufferSize),
+	}
+	ws, resp, err := d.DialContext(ctx, u.String(), o.Header)
+	if err != nil {
+		if errors.Is(err, websocket.ErrBadHandshake) && resp != nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+			return nil, &HandshakeError{Status: resp.StatusCode, Body: string(body)}
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("liveroom client: dial %s: %w", u.Redacted(), err)
+	}
+	hello, err := readHello(ctx, ws, o.HandshakeTimeout)
+	if err != nil {
+		_ = ws.Close()
+		return nil, err
+	}
+	ws.SetReadLimit(o.MaxFrameSize)
+	c := &Conn{
+		ws:           ws,
+		hello:        hello,
+		onNotify:     o.OnNotify,
+		onKick:       o.OnKick,
+		onClose:      o.OnClose,
+		onError:      o.OnError,
+		writeTimeout: o.WriteTimeout,
+		closeTimeout: o.CloseTimeout,
+		pending:      make(map[uint64]*call),
+		done:         make(chan struct{}),
+	}
+	go c.readLoop()
+	return c, nil
+}
+
+// readHello reads the first frame on the dialing goroutine, before the reader starts.
+func readHello(ctx context.Context, ws *websocket.Conn, timeout time.Duration) (Hello, error) {
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	_ = ws.SetReadDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { _ = ws.SetReadDeadline(time.Unix(1, 0)) })
+	bp := getBuf()
+	defer putBuf(bp)
+	var f frame
+	_, r, err := ws.NextReader()
+	if err == nil {
+		*bp, err = readAll(r, (*bp)[:0])
+	}
+	if !stop() {
+		// ctx ended: the deadline is (or is about to be) in the past, the conn is unusable.
+		return Hello{}, ctx.Err()
+	}
+	if err != nil {
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return Hello{}, &CloseError{Code: ce.Code, Text: ce.Text}
+		}
+		return Hello{}, fmt.Errorf("liveroom client: waiting for hello: %w", err)
+	}
+	if err := decodeFrame(*bp, &f, nil); err != nil {
+		return Hello{}, fmt.Errorf("liveroom client: bad hello frame: %w", err)
+	}
+	switch f.Op {
+	case "hello":
+	case "error":
+		return Hello{}, &ServerError{Code: f.Code, Message: f.Message, ID: f.ID}
+	default:
+		return Hello{}, fmt.Errorf("liveroom client: first frame is %q, want hello", f.Op)
+	}
+	_ = ws.SetReadDeadline(time.Time{})
+	return Hello{UID: f.UID, Node: f.Node, ServerTS: f.ServerTS, Limits: f.Limits}, nil
+}
+
+// readAll reads r to its end, appending to b.
+func readAll(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				return b, nil
+			}
+			return b, err
+		}
+	}
+}
+
+// Hello returns the server's hello frame.
+func (c *Conn) Hello() Hello { return c.hello }
+
+// Done is closed when the connection has ended and OnClose has returned.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// CloseReason returns how the connection ended (code and text as given to OnClose). It is
+// valid once Done is closed; before that it returns 0, "".
+func (c *Conn) CloseReason() (code int, text string) {
+	select {
+	case <-c.done:
+		return c.end.Code, c.end.Text
+	default:
+		return 0, ""
+	}
+}
+
+// BadFrames counts server frames that were not valid JSON objects (they are skipped).
+func (c *Conn) BadFrames() uint64 { return c.badFrames.Load() }
+
+// LocalAddr is the connection's local address.
+func (c *Conn) LocalAddr() net.Addr { return c.ws.LocalAddr() }
+
+func (c *Conn) readLoop() {
+	var (
+		f   frame
+		in  interner
+		err error
+	)
+	for {
+		var r io.Reader
+		if _, r, err = c.ws.NextReader(); err != nil {
+			break
+		}
+		bp := getBuf()
+		*bp, err = readAll(r, (*bp)[:0])
+		if err != nil {
+			putBuf(bp)
+			break
+		}
+		if derr := decodeFrame(*bp, &f, &in); derr != nil {
+			c.badFrames.Add(1)
+		} else {
+			c.dispatch(&f)
+		}
+		putBuf(bp)
+	}
+	c.finish(err)
+}
+
+func (c *Conn) dispatch(f *frame) {
+	if f.ID != 0 && c.complete(f) {
+		return
+	}
+	switch f.Op {
+	case "notify":
+		if c.onNotify != nil {
+			c.onNotify(f.Room, f.TS)
+		}
+	case "kick":
+		if c.onKick != nil {
+			c.onKick(f.Room, f.Reason)
+		}
+	case "error":
+		if c.onError != nil {
+			c.onError(&ServerError{Code: f.Code, Message: f.Message, ID: f.ID})
+		}
+	}
+	// Anything else (a late reply, an op this client does not know) is skipped.
+}
+
+// complete hands a reply to the request waiting for its id.
+func (c *Conn) complete(f *frame) bool {
+	c.pmu.Lock()
+	cl, ok := c.pending[f.ID]
+	if ok {
+		delete(c.pending, f.ID)
+	}
+	c.pmu.Unlock()
+	if !ok {
+		return false
+	}
+	cl.f = *f
+	f.Msgs = nil // now owned by the caller
+	cl.ch <- struct{}{}
+	return true
+}
+
+func (c *Conn) finish(err error) {
+	end := CloseError{Code: CloseAbnormal}
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce):
+		end = CloseError{Code: ce.Code, Text: ce.Text}
+	case c.closedByUser():
+		end = CloseError{Code: CloseNormal, Text: "closed by client"}
+	case err != nil:
+		end.Text = err.Error()
+	}
+	c.pmu.Lock()
+	c.ended = &end
+	for id, cl := range c.pending {
+		delete(c.pending, id)
+		cl.err = c.ended
+		cl.ch <- struct{}{}
+	}
+	c.pmu.Unlock()
+	_ = c.ws.Close()
+	c.end = end
+	if c.onClose != nil {
+		c.onClose(end.Code, end.Text)
+	}
+	close(c.done)
+}
+
+func (c *Conn) closedByUser() bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.byUser
+}
+
+// Close sends a normal close frame and lets the server answer it for up to CloseTimeout; it
+// does not wait for the reader (watch Done for that), so a callback may call it. Requests
+// made after Close fail with ErrClosed. Close is idempotent.
+func (c *Conn) Close() error {
+	c.wmu.Lock()
+	if c.closing {
+		c.wmu.Unlock()
+		return nil
+	}
+	c.closing = true
+	select {
+	case <-c.done:
+		c.wmu.Unlock()
+		return nil
+	default:
+	}
+	c.byUser = true
+	err := c.ws.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(CloseNormal, ""), time.Now().Add(c.writeTimeout))
+	c.wmu.Unlock()
+	if err != nil {
+		return c.ws.Close() // the reader ends at once
+	}
+	return c.ws.SetReadDeadline(time.Now().Add(c.closeTimeout))
+}
+
+// Abort drops the TCP connection without a close frame, as a network failure would.
+func (c *Conn) Abort() {
+	c.wmu.Lock()
+	c.closing = true
+	c.wmu.Unlock()
+	_ = c.ws.Close()
+}
+
+// WriteRaw writes b as one text frame, as is. It exists for tests of the server's handling of
+// bad input; replies without a known id reach OnError.
+func (c *Conn) WriteRaw(b []byte) error { return c.write(b) }
+
+// write sends one text frame. A failed write (deadline, broken pipe) leaves the WebSocket
+// unusable, so it ends the connection: the reader stops and OnClose reports it.
+func (c *Conn) write(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closing {
+		return ErrClosed
+	}
+	err := c.ws.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+	if err == nil {
+		err = c.ws.WriteMessage(websocket.TextMessage, b)
+	}
+	if err != nil {
+		c.closing = true
+		_ = c.ws.Close()
+		return fmt.Errorf("liveroom client: write: %w", err)
+	}
+	return nil
+}
+
+// begin registers a request and returns its id.
+func (c *Conn) begin() (*call, uint64, error) {
+	cl := callPool.Get().(*call)
+	id := c.nextID.Add(1)
+	c.pmu.Lock()
+	if c.ended != nil {
+		err := c.ended
+		c.pmu.Unlock()
+		callPool.Put(cl)
+		return nil, 0, err
+	}
+	c.pending[id] = cl
+	c.pmu.Unlock()
+	return cl, id, nil
+}
+
+// roundTrip writes the encoded request and waits for its reply in cl.f. The caller must
+// release cl.
+func (c *Conn) roundTrip(ctx context.Context, cl *call, id uint64, req []byte, want string) error {
+	if err := c.write(req); err != nil {
+		c.abandon(cl, id)
+		return err
+	}
+	select {
+	case <-cl.ch:
+	case <-ctx.Done():
+		c.abandon(cl, id)
+		return ctx.Err()
+	}
+	if cl.err != nil {
+		return cl.err
+	}
+	switch cl.f.Op {
+	case want:
+		return nil
+	case "error":
+		return &ServerError{Code: cl.f.Code, Message: cl.f.Message, ID: cl.f.ID}
+	}
+	return fmt.Errorf("%w: got %q, want %q", ErrUnexpectedReply, cl.f.Op, want)
+}
+
+// abandon withdraws a request; if the reader already took it, its reply is awaited (it is
+// being delivered) so that the call can be reused safely.
+func (c *Conn) abandon(cl *call, id uint64) {
+	c.pmu.Lock()
+	_, ok := c.pending[id]
+	delete(c.pending, id)
+	c.pmu.Unlock()
+	if !ok {
+		<-cl.ch
+	}
+}
+
+func release(cl *call) {
+	cl.f = frame{}
+	cl.err = nil
+	callPool.Put(cl)
+}
+
+func (c *Conn) request(ctx context.Context, want string, enc func(b []byte, id uint64) []byte) (*call, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cl, id, err := c.begin()
+	if err != nil {
+		return nil, err
+	}
+	bp := getBuf()
+	*bp = enc((*bp)[:0], id)
+	err = c.roundTrip(ctx, cl, id, *bp, want)
+	putBuf(bp)
+	if err != nil {
+		release(cl)
+		return nil, err
+	}
+	return cl, nil
+}
+
+// Join joins room. With since set, the server sends a notify at once if the room has messages
+// newer than it (resume after a reconnect).
+func (c *Conn) Join(ctx context.Context, room string, since *int64) (Joined, error) {
+	cl, err := c.request(ctx, "joined", func(b []byte, id uint64) []byte {
+		return encodeJoin(b, id, room, since)
+	})
+	if err != nil {
+		return Joined{}, err
+	}
+	j := Joined{Room: cl.f.Room, Epoch: cl.f.Epoch, TS: cl.f.TS, Seq: cl.f.Seq, Online: cl.f.Online}
+	release(cl)
+	return j, nil
+}
+
+// Leave leaves room.
+func (c *Conn) Leave(ctx context.Context, room string) error {
+	cl, err := c.request(ctx, "left", func(b []byte, id uint64) []byte {
+		return encodeLeave(b, id, room)
+	})
+	if err != nil {
+		return err
+	}
+	release(cl)
+	return nil
+}
+
+// Pull asks for the window (since, next] of room; limit <= 0 leaves it to the server
+// (default 100).
+func (c *Conn) Pull(ctx context.Context, room string, since int64, limit int) (Msgs, error) {
+	cl, err := c.request(ctx, "msgs", func(b []byte, id uint64) []byte {
+		return encodePull(b, id, room, since, limit)
+	})
+	if err != nil {
+		return Msgs{}, err
+	}
+	m := Msgs{Room: cl.f.Room, Epoch: cl.f.Epoch, Msgs: cl.f.Msgs, Dropped: cl.f.Dropped,
+		Next: cl.f.Next, More: cl.f.More}
+	release(cl)
+	return m, nil
+}
+
+// Send sends a message to room. A repeated CMID comes back with Dup set and the original
+// ts/seq.
+func (c *Conn) Send(ctx context.Context, room string, m Outgoing) (Sent, error) {
+	if len(m.Body) > 0 && !json.Valid(m.Body) {
+		return Sent{}, errors.New("liveroom client: Outgoing.Body is not valid JSON")
+	}
+	cl, err := c.request(ctx, "sent", func(b []byte, id uint64) []byte {
+		return encodeSend(b, id, room, &m)
+	})
+	if err != nil {
+		return Sent{}, err
+	}
+	s := Sent{TS: cl.f.TS, Seq: cl.f.Seq, Dup: cl.f.Dup}
+	release(cl)
+	return s, nil
+}
+
+// Ping asks the server for its clock (microseconds since the Unix epoch).
+func (c *Conn) Ping(ctx context.Context) (serverTS int64, err error) {
+	cl, err := c.request(ctx, "pong", encodePing)
+	if err != nil {
+		return 0, err
+	}
+	ts := cl.f.ServerTS
+	release(cl)
+	return ts, nil
+}

@@ -1,0 +1,39 @@
+// Package client is liveroom's Go client, written from PROTOCOL.md sections 3-5 alone. It is
+// what the project's end-to-end tests and the load tester (liveroom-loadtest) speak, so the
+// cost of an idle connection is kept small: a load tester opens ~19k of them per process.
+//
+// It has three parts:
+//
+//   - Conn (conn.go): one WebSocket session. Dial upgrades, reads the server's hello, then
+//     starts exactly one reader goroutine. Join, Leave, Pull, Send and Ping write a frame with
+//     a fresh id and wait for the reply carrying that id (or for ctx, or for the connection to
+//     end). Server-initiated frames (notify, kick, close) are handed to the callbacks of
+//     DialOptions.
+//   - Viewer (viewer.go, account.go): a well-behaved viewer built on Conn. It joins rooms,
+//     pulls on notify by its last next, accounts every seq (len(msgs)+dropped must equal the
+//     seq advance), survives epoch changes, and reconnects with exponential backoff and
+//     jitter, resuming each room with join since = last next.
+//   - API (api.go): the HTTP API of section 5 for the app's backend and admins.
+//
+// Per-connection cost: no writer goroutine (writes happen on the caller's goroutine under a
+// mutex with a write deadline), a ReadBufferSize (default 512 B) bufio reader, write buffers
+// and frame read buffers taken from process-wide pools only while a frame is in flight. The
+// reader decodes the flat frames (notify, kick, pong, joined, sent, ...) with a shallow
+// parser checked against encoding/json by a fuzz test, and only msgs and hello with
+// encoding/json.
+//
+// Concurrency contract:
+//
+//   - Conn's methods may be called from any number of goroutines at once. Writes are
+//     serialised by a mutex; replies are matched to callers by id.
+//   - OnNotify, OnKick, OnClose and OnError are called on the connection's reader goroutine,
+//     one at a time, in frame order. They must not block and must not wait for a reply on the
+//     same Conn (the reply could only be read by the goroutine they are blocking). Calling
+//     Close from a callback is allowed: Close never waits for the reader.
+//   - OnClose is called exactly once per Conn, after the last frame callback.
+//   - Viewer: Run may be called once. It owns its goroutines (the Run goroutine itself and the
+//     current Conn's reader) and returns when ctx is done and both have ended. Stats and the
+//     accessors may be read from any goroutine while Run is going. OnMessage is called on the
+//     Run goroutine; it may block only as long as the caller accepts pulls being delayed.
+//   - API is safe for concurrent use; one API value should be shared.
+package client
