@@ -354,7 +354,7 @@ func TestPushMode(t *testing.T) {
 // Sessions are pinged; one that answers (its reader runs) stays, one that never reads is
 // closed after three silent intervals.
 func TestKeepalive(t *testing.T) {
-	s := startServer(t, func(c *transport.Config) { c.PingInterval = 100 * time.Millisecond }, nil)
+	s := startServer(t, func(c *transport.Config) { c.PingInterval = 250 * time.Millisecond }, nil)
 	alive := s.dial(t, "uid=alive") // its reader answers pings
 	alive.next(t, "hello", time.Second)
 	conn, _, err := websocket.DefaultDialer.Dial("ws://"+s.addr+"/v1/ws?uid=silent", nil)
