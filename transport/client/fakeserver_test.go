@@ -130,24 +130,34 @@ func (fs *fakeServer) serveHTTP(ctx *fasthttp.RequestCtx) {
 			_ = ws.Close()
 			fs.wg.Done()
 		}()
+		fs.mu.Lock()
+		helloFn, handler := fs.hello, fs.handler
+		fs.mu.Unlock()
 		var hello any = map[string]any{"op": "hello", "uid": uid, "node": fs.node,
 			"server_ts": time.Now().UnixMicro(),
 			"limits":    map[string]int{"max_body": 4096, "max_rooms": 8, "pull_limit": 200}}
-		if fs.hello != nil {
-			hello = fs.hello(uid)
+		if helloFn != nil {
+			hello = helloFn(uid)
 		}
 		if hello != nil {
 			if err := s.send(hello); err != nil {
 				return
 			}
 		}
-		if fs.handler != nil {
-			fs.handler(s)
+		if handler != nil {
+			handler(s)
 		}
 	})
 	if err != nil {
 		return
 	}
+}
+
+// set replaces the hello and the handler for sessions that start from now on.
+func (fs *fakeServer) set(hello func(uid string) any, handler func(s *fakeSession)) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.hello, fs.handler = hello, handler
 }
 
 func (fs *fakeServer) dialCount() int {
