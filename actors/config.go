@@ -14,6 +14,10 @@ type Config struct {
 	ClusterName string           // default "liveroom"
 	BindHost    string           // actor-remote listen host; default "127.0.0.1"
 	BindPort    int              // actor-remote listen port; default 0 (any free port)
+	// Seeds are the other nodes' actor addresses (host:port) of a static cluster; empty = a
+	// one-member cluster. Membership is protoactor's automanaged provider, which serves and
+	// polls an HTTP health endpoint on each node's actor port + 1 (so BindPort must be set).
+	Seeds []string
 	Store       rooms.Store      // default an in-memory store
 	Metrics     *metrics.Metrics // default metrics.New()
 	Logger      *slog.Logger     // default slog.Default()

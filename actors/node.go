@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
@@ -49,12 +51,40 @@ func NewNode(cfg Config) (*Node, error) {
 	n.userProps = actor.PropsFromProducer(func() actor.Actor { return &userActor{cap: cfg.SessionsPerUID, node: n} })
 	n.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return paLog }))
 	kind := cluster.NewKind(roomKind, actor.PropsFromProducer(func() actor.Actor { return newRoomGrain(n) }))
-	ccfg := cluster.Configure(cfg.ClusterName, test.NewTestProvider(test.NewInMemAgent()), disthash.New(),
+	provider, err := membership(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	ccfg := cluster.Configure(cfg.ClusterName, provider, disthash.New(),
 		remote.Configure(cfg.BindHost, cfg.BindPort),
 		cluster.WithKinds(kind), cluster.WithRequestTimeout(cfg.RequestTimeout))
 	n.cluster = cluster.New(n.system, ccfg)
 	n.cluster.StartMember()
 	return n, nil
+}
+
+// membership picks the cluster provider: in-memory for one node, automanaged (static seeds)
+// for several.
+func membership(cfg *Config) (cluster.ClusterProvider, error) {
+	if len(cfg.Seeds) == 0 {
+		return test.NewTestProvider(test.NewInMemAgent()), nil
+	}
+	if cfg.BindPort == 0 {
+		return nil, fmt.Errorf("a static cluster needs a fixed actor port (--cluster-bind host:port)")
+	}
+	hosts := []string{net.JoinHostPort(cfg.BindHost, strconv.Itoa(cfg.BindPort+1))}
+	for _, s := range cfg.Seeds {
+		host, port, err := net.SplitHostPort(s)
+		if err != nil {
+			return nil, fmt.Errorf("seed %q: %w", s, err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return nil, fmt.Errorf("seed %q: bad port", s)
+		}
+		hosts = append(hosts, net.JoinHostPort(host, strconv.Itoa(p+1)))
+	}
+	return automanaged.NewWithConfig(time.Second, cfg.BindPort+1, hosts...), nil
 }
 
 // Shutdown stops the room grains (they save their state) and leaves the cluster.

@@ -83,8 +83,14 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if o.clusterSeeds != "" || o.etcd != "" {
-		return errors.New("--cluster-seeds and --etcd are not supported by this build yet (one node)")
+	if o.etcd != "" {
+		return errors.New("--etcd is not supported by this build yet (use --cluster-seeds)")
+	}
+	var seeds []string
+	for _, s := range strings.Split(o.clusterSeeds, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			seeds = append(seeds, s)
+		}
 	}
 	var store rooms.Store = rooms.NewMemoryStore()
 	if o.redis != "" {
@@ -116,7 +122,7 @@ func run(ctx context.Context, o options) error {
 	}
 	m := metrics.New()
 	node, err := actors.NewNode(actors.Config{Node: o.node, BindHost: bindHost, BindPort: bindPort, Metrics: m, Logger: log,
-		Store: store, PushEach: o.pushEach})
+		Store: store, PushEach: o.pushEach, Seeds: seeds})
 	if err != nil {
 		return err
 	}

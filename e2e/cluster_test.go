@@ -1,0 +1,183 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// freePorts returns n loopback ports p such that p and p+1 are free (a node's actor port and
+// its membership port).
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var out []int
+	for len(out) < n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := ln.Addr().(*net.TCPAddr).Port
+		ln2, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1))
+		ln.Close()
+		if err != nil {
+			continue
+		}
+		ln2.Close()
+		out = append(out, p)
+	}
+	return out
+}
+
+func getJSON(t *testing.T, url, key string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return out
+}
+
+// Three liveroomd processes form a static cluster: viewers of one room on every node get every
+// system notice posted on one node, with exact accounting, and `online` sums the nodes.
+func TestThreeNodeCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three liveroomd processes")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "liveroomd")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/liveroomd").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	actorPorts := freePorts(t, 3)
+	var httpAddrs []string
+	for i := range 3 {
+		var seeds []string
+		for j, p := range actorPorts {
+			if j != i {
+				seeds = append(seeds, fmt.Sprintf("127.0.0.1:%d", p))
+			}
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		httpAddrs = append(httpAddrs, addr)
+		cmd := exec.Command(bin, "--addr", addr, "--jwt-secret", "S", "--api-key", "K", "--admin-key", "A",
+			"--node", fmt.Sprintf("n%d", i+1), "--cluster-bind", fmt.Sprintf("127.0.0.1:%d", actorPorts[i]),
+			"--cluster-seeds", strings.Join(seeds, ","), "--log-level", "warn")
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	}
+	for _, a := range httpAddrs {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if r, err := http.Get("http://" + a + "/readyz"); err == nil {
+				r.Body.Close()
+				if r.StatusCode == 200 {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %s not ready", a)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	// One viewer per node, all in room "c".
+	type viewer struct {
+		conn  *websocket.Conn
+		since int64
+	}
+	var vs []*viewer
+	for i, a := range httpAddrs {
+		tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": fmt.Sprintf("v%d", i), "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte("S"))
+		conn, _, err := websocket.DefaultDialer.Dial("ws://"+a+"/v1/ws?token="+tok, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+		var f map[string]any
+		if err := conn.ReadJSON(&f); err != nil || f["op"] != "hello" {
+			t.Fatalf("hello: %v %v", f, err)
+		}
+		_ = conn.WriteJSON(map[string]any{"op": "join", "room": "c", "id": 1})
+		if err := conn.ReadJSON(&f); err != nil || f["op"] != "joined" {
+			t.Fatalf("joined: %v %v", f, err)
+		}
+		vs = append(vs, &viewer{conn: conn, since: int64(f["ts"].(float64))})
+	}
+	// online sums the nodes (renewals reach the grain within a dispatch round or two).
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		info := getJSON(t, "http://"+httpAddrs[1]+"/v1/rooms/c", "K")
+		if n, _ := info["online"].(float64); n == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("online never reached 3: %v", info)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Five notices posted on node 1 reach every viewer, each accounting every seq.
+	var seqs []float64
+	for i := range 5 {
+		req, _ := http.NewRequest("POST", "http://"+httpAddrs[0]+"/v1/rooms/c/notices", strings.NewReader(fmt.Sprintf(`{"body":{"n":%d}}`, i)))
+		req.Header.Set("Authorization", "Bearer A")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("notice: %v %v", resp, err)
+		}
+		var st map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		seqs = append(seqs, st["seq"].(float64))
+	}
+	for i, v := range vs {
+		got := map[float64]bool{}
+		for len(got) < len(seqs) {
+			var f map[string]any
+			if err := v.conn.ReadJSON(&f); err != nil {
+				t.Fatalf("viewer on node %d: %v (got %v)", i+1, err, got)
+			}
+			switch f["op"] {
+			case "notify":
+				_ = v.conn.WriteJSON(map[string]any{"op": "pull", "room": "c", "since": v.since, "id": 2})
+			case "msgs":
+				msgs, _ := f["msgs"].([]any)
+				if f["dropped"].(float64) != 0 {
+					t.Fatalf("node %d: dropped %v", i+1, f["dropped"])
+				}
+				for _, m := range msgs {
+					got[m.(map[string]any)["seq"].(float64)] = true
+				}
+				v.since = int64(f["next"].(float64))
+			}
+		}
+		for _, s := range seqs {
+			if !got[s] {
+				t.Errorf("viewer on node %d lost notice seq %v", i+1, s)
+			}
+		}
+	}
+}
