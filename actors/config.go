@@ -10,17 +10,17 @@ import (
 
 // Config configures a Node. The zero value of every field means its default.
 type Config struct {
-	Node        string           // this node's name; default "n1"
-	ClusterName string           // default "liveroom"
-	BindHost    string           // actor-remote listen host; default "127.0.0.1"
-	BindPort    int              // actor-remote listen port; default 0 (any free port)
+	Node        string // this node's name; default "n1"
+	ClusterName string // default "liveroom"
+	BindHost    string // actor-remote listen host; default "127.0.0.1"
+	BindPort    int    // actor-remote listen port; default 0 (any free port)
 	// Seeds are the other nodes' actor addresses (host:port) of a static cluster; empty = a
 	// one-member cluster. Membership is protoactor's automanaged provider, which serves and
 	// polls an HTTP health endpoint on each node's actor port + 1 (so BindPort must be set).
-	Seeds []string
-	Store       rooms.Store      // default an in-memory store
-	Metrics     *metrics.Metrics // default metrics.New()
-	Logger      *slog.Logger     // default slog.Default()
+	Seeds   []string
+	Store   rooms.Store      // default an in-memory store
+	Metrics *metrics.Metrics // default metrics.New()
+	Logger  *slog.Logger     // default slog.Default()
 
 	FlushInterval    time.Duration // how often a room grain sends its batched deltas; default 5ms
 	DispatchInterval time.Duration // how often a replica runs a notify round; default 50ms
