@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +34,8 @@ type fakeServer struct {
 	mu       sync.Mutex
 	sessions map[*fakeSession]struct{}
 	dials    int
+	refused  int
+	refuse   atomic.Int32 // refuse this many upgrades with 503
 	wg       sync.WaitGroup
 }
 
@@ -85,7 +88,9 @@ func startFakeServer(handler func(s *fakeSession)) (*fakeServer, error) {
 		WriteBufferSize: 512,
 		CheckOrigin:     func(*fasthttp.RequestCtx) bool { return true },
 	}
-	fs.srv = &fasthttp.Server{Handler: fs.serveHTTP, Concurrency: 1 << 20}
+	// KeepHijackedConns makes NetConn().Close() really drop the connection (tests simulate
+	// network failures with it); the session's deferred ws.Close does the cleanup.
+	fs.srv = &fasthttp.Server{Handler: fs.serveHTTP, Concurrency: 1 << 20, KeepHijackedConns: true}
 	go func() { _ = fs.srv.Serve(ln) }()
 	return fs, nil
 }
@@ -103,6 +108,14 @@ func (fs *fakeServer) serveHTTP(ctx *fasthttp.RequestCtx) {
 		if uid, ok = strings.CutPrefix(tok, "tok-"); !ok {
 			uid = ""
 		}
+	}
+	if fs.refuse.Load() > 0 {
+		fs.refuse.Add(-1)
+		fs.mu.Lock()
+		fs.refused++
+		fs.mu.Unlock()
+		ctx.Error(`{"error":{"code":"unavailable","message":"refused for the test"}}`, 503)
+		return
 	}
 	switch uid {
 	case "":

@@ -1,0 +1,345 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// startViewer runs a viewer until the returned stop is called (or the test ends); stop
+// returns once Run has returned.
+func startViewer(t *testing.T, o ViewerOptions) (*Viewer, func()) {
+	t.Helper()
+	if o.BackoffMin == 0 {
+		o.BackoffMin, o.BackoffMax = 5*time.Millisecond, 100*time.Millisecond
+	}
+	v, err := NewViewer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- v.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run did not return after cancel")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return v, stop
+}
+
+func joinedRoom(v *Viewer, room string) func() bool {
+	return func() bool { rs, _ := v.Room(room); return rs.Joined }
+}
+
+func TestViewerPullsAndAccounts(t *testing.T) {
+	hub := newFakeHub()
+	fs := newFakeServer(t, hub.serveRooms)
+	var (
+		mu   sync.Mutex
+		seen = map[string][]Message{}
+	)
+	v, stop := startViewer(t, ViewerOptions{URL: fs.url, Dial: DialOptions{DevUID: "v1"},
+		Rooms: []string{"R", "S"}, PullLimit: 3, KeepProtected: true,
+		OnMessage: func(room string, m *Message, recvAt time.Time) {
+			if recvAt.IsZero() {
+				t.Error("zero recvAt")
+			}
+			mu.Lock()
+			seen[room] = append(seen[room], *m)
+			mu.Unlock()
+		}})
+	waitFor(t, "joins", func() bool { return joinedRoom(v, "R")() && joinedRoom(v, "S")() })
+
+	// One by one: every message arrives.
+	var posted []Message
+	for i := range 5 {
+		posted = append(posted, hub.add("R", PriNormal, "chat", "u", fmt.Sprintf(`{"i":%d}`, i)))
+	}
+	sys := hub.add("S", PriSystem, "notice", "", `{"text":"hello"}`)
+	waitFor(t, "five chats", func() bool { return v.Stats().MsgsNormal+v.Stats().Dropped == 5 })
+	waitFor(t, "the notice", func() bool { return v.Stats().MsgsSystem == 1 })
+
+	// A burst behind one notify: limit 3 keeps both system notices and the newest chat.
+	hub.mu.Lock()
+	hub.noNote = true
+	hub.mu.Unlock()
+	for i := range 10 {
+		hub.add("R", PriNormal, "chat", "u", fmt.Sprintf(`{"b":%d}`, i))
+	}
+	n1 := hub.add("R", PriSystem, "notice", "", `{"n":1}`)
+	hub.add("R", PriNormal, "chat", "u", `{"late":1}`)
+	n2 := hub.add("R", PriHigh, "gift", "w", `{"n":2}`)
+	last := hub.add("R", PriNormal, "chat", "u", `{"last":1}`)
+	// Protected messages beyond the limit: the viewer must pull again at once (more).
+	var more []Message
+	for i := range 4 {
+		more = append(more, hub.add("S", PriSystem, "notice", "", fmt.Sprintf(`{"m":%d}`, i)))
+	}
+	hub.mu.Lock()
+	hub.noNote = false
+	hub.mu.Unlock()
+	like := hub.add("R", PriLow, "like", "u", `{}`)
+	hub.add("S", PriLow, "like", "u", `{}`)
+
+	waitFor(t, "the burst", func() bool {
+		rs, _ := v.Room("S")
+		return v.Stats().MsgsLow == 2 && rs.MaxTS[3] > 0
+	})
+	st := v.Stats()
+	if st.AccountingErrors != 0 || st.OrderErrors != 0 || st.EpochChanges != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	// R's burst window: 15 accepted, 3 kept (n1, n2 and the newest, the like).
+	if st.Msgs()+st.Dropped != uint64(len(posted)+1+10+4+4+2) {
+		t.Fatalf("msgs %d + dropped %d != accepted %d", st.Msgs(), st.Dropped, len(posted)+1+10+4+4+2)
+	}
+	if st.Notifies == 0 || st.Pulls < 4 || st.Joins != 2 || st.Connects != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	wantProt := append([]Message{sys}, more...)
+	gotProt := v.Protected("S")
+	if len(gotProt) != len(wantProt) {
+		t.Fatalf("protected in S: %d, want %d", len(gotProt), len(wantProt))
+	}
+	for i := range wantProt {
+		if gotProt[i].TS != wantProt[i].TS || gotProt[i].Seq != wantProt[i].Seq {
+			t.Fatalf("protected[%d] = %+v, want %+v", i, gotProt[i], wantProt[i])
+		}
+	}
+	if p := v.Protected("R"); len(p) != 2 || p[0].TS != n1.TS || p[1].TS != n2.TS {
+		t.Fatalf("protected in R: %+v", p)
+	}
+	rs, _ := v.Room("R")
+	if rs.MaxTS[0] != n1.TS || rs.MaxTS[1] != n2.TS || rs.MaxTS[2] != posted[4].TS || rs.MaxTS[3] != like.TS ||
+		rs.Next != like.TS || last.TS >= like.TS || rs.Epoch != "R-e1" {
+		t.Fatalf("room state %+v", rs)
+	}
+	mu.Lock()
+	if len(seen["R"])+len(seen["S"]) != int(st.Msgs()) {
+		t.Fatalf("OnMessage saw %d, stats %d", len(seen["R"])+len(seen["S"]), st.Msgs())
+	}
+	mu.Unlock()
+
+	// Run returns on cancel with its connection closed and its reader gone.
+	c := v.Conn()
+	stop()
+	select {
+	case <-c.Done():
+	default:
+		t.Fatal("Run returned before its connection's reader ended")
+	}
+	if v.Conn() != nil {
+		t.Fatal("Conn after Run")
+	}
+	if err := v.Run(context.Background()); err == nil {
+		t.Fatal("second Run accepted")
+	}
+	waitFor(t, "server side gone", func() bool { return hub.members("R") == 0 })
+}
+
+func TestViewerEpochChangeAndEviction(t *testing.T) {
+	hub := newFakeHub()
+	fs := newFakeServer(t, hub.serveRooms)
+	v, _ := startViewer(t, ViewerOptions{URL: fs.url, Dial: DialOptions{DevUID: "v1"}, Rooms: []string{"R"}})
+	waitFor(t, "join", joinedRoom(v, "R"))
+	hub.add("R", PriNormal, "chat", "u", `1`)
+	waitFor(t, "first", func() bool { return v.Stats().MsgsNormal == 1 })
+
+	// Evicted before the viewer pulls: counted as dropped, no accounting error.
+	hub.mu.Lock()
+	hub.noNote = true
+	hub.mu.Unlock()
+	for range 5 {
+		hub.add("R", PriNormal, "chat", "u", `2`)
+	}
+	hub.evict("R", 4)
+	hub.mu.Lock()
+	hub.noNote = false
+	hub.mu.Unlock()
+	hub.add("R", PriNormal, "chat", "u", `3`)
+	waitFor(t, "after eviction", func() bool { return v.Stats().MsgsNormal+v.Stats().Dropped == 7 })
+	if st := v.Stats(); st.Dropped != 3 || st.AccountingErrors != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+
+	// The room loses its history: seq restarts, the viewer's since stays valid.
+	hub.restart("R")
+	hub.add("R", PriNormal, "chat", "u", `4`)
+	hub.add("R", PriSystem, "notice", "", `5`)
+	waitFor(t, "new epoch", func() bool { return v.Stats().MsgsSystem == 1 })
+	st := v.Stats()
+	if st.EpochChanges != 1 || st.AccountingErrors != 0 || st.OrderErrors != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	if rs, _ := v.Room("R"); rs.Epoch != "R-e2" {
+		t.Fatalf("epoch %q", rs.Epoch)
+	}
+}
+
+func TestViewerCountsAccountingError(t *testing.T) {
+	hub := newFakeHub()
+	fs := newFakeServer(t, hub.serveRooms)
+	v, _ := startViewer(t, ViewerOptions{URL: fs.url, Dial: DialOptions{DevUID: "v1"}, Rooms: []string{"R"}})
+	waitFor(t, "join", joinedRoom(v, "R"))
+	hub.mu.Lock()
+	hub.lieNext = 1 // one window claims a drop that never happened
+	hub.mu.Unlock()
+	hub.add("R", PriNormal, "chat", "u", `1`)
+	waitFor(t, "first", func() bool { return v.Stats().MsgsNormal == 1 })
+	for i := range 3 {
+		hub.add("R", PriNormal, "chat", "u", fmt.Sprint(i))
+		waitFor(t, "next", func() bool { return v.Stats().MsgsNormal == uint64(2+i) })
+	}
+	if st := v.Stats(); st.AccountingErrors != 1 || st.OrderErrors != 0 {
+		t.Fatalf("stats %+v, want exactly one accounting error", st)
+	}
+}
+
+func TestViewerRejoinsAfterKickAndStopsWhenBanned(t *testing.T) {
+	hub := newFakeHub()
+	fs := newFakeServer(t, hub.serveRooms)
+	v, _ := startViewer(t, ViewerOptions{URL: fs.url, Dial: DialOptions{DevUID: "v1"},
+		Rooms: []string{"R", "S"}, KeepProtected: true})
+	waitFor(t, "joins", func() bool { return joinedRoom(v, "R")() && joinedRoom(v, "S")() })
+	hub.add("R", PriNormal, "chat", "u", `1`)
+	waitFor(t, "first", func() bool { return v.Stats().MsgsNormal == 1 })
+	before, _ := v.Room("R")
+
+	hub.mu.Lock()
+	hub.noNote = true // nothing tells the viewer: it must find these by its resume
+	hub.mu.Unlock()
+	notice := hub.add("R", PriSystem, "notice", "", `"while kicked"`)
+	if hub.kick("R", "v1", "kicked") != 1 {
+		t.Fatal("kick missed")
+	}
+	hub.mu.Lock()
+	hub.noNote = false
+	hub.mu.Unlock()
+	waitFor(t, "notice after rejoin", func() bool { return v.Stats().MsgsSystem == 1 })
+	if p := v.Protected("R"); len(p) != 1 || p[0].TS != notice.TS {
+		t.Fatalf("protected %+v", p)
+	}
+	var rejoin *fakeJoin
+	for _, j := range hub.joinLog() {
+		if j.Room == "R" && j.Since != nil {
+			rejoin = &j
+		}
+	}
+	if rejoin == nil || *rejoin.Since != before.Next {
+		t.Fatalf("rejoin %+v, want since %d", rejoin, before.Next)
+	}
+	if st := v.Stats(); st.Kicks != 1 || st.Joins != 3 || st.AccountingErrors != 0 || st.Connects != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+
+	// Banned: the rejoin is refused and the viewer stops asking.
+	hub.mu.Lock()
+	hub.banned["S/v1"] = true
+	hub.mu.Unlock()
+	hub.kick("S", "v1", "banned")
+	waitFor(t, "stopped", func() bool { rs, _ := v.Room("S"); return rs.Stopped != nil })
+	if rs, _ := v.Room("S"); !IsCode(rs.Stopped, CodeBanned) || rs.Joined {
+		t.Fatalf("room S %+v", rs)
+	}
+	joins := len(hub.joinLog())
+	hub.add("R", PriNormal, "chat", "u", `2`) // R goes on
+	waitFor(t, "R still watched", func() bool { return v.Stats().MsgsNormal == 2 })
+	if len(hub.joinLog()) != joins || v.Stats().JoinErrors != 1 {
+		t.Fatalf("joins after a ban: %d -> %d, join errors %d", joins, len(hub.joinLog()), v.Stats().JoinErrors)
+	}
+}
+
+func TestViewerReconnectsAndResumes(t *testing.T) {
+	hub := newFakeHub()
+	fs := newFakeServer(t, hub.serveRooms)
+	var resolves atomic.Int32
+	v, _ := startViewer(t, ViewerOptions{
+		Resolve: func(context.Context) (string, error) { resolves.Add(1); return fs.url, nil },
+		Dial:    DialOptions{DevUID: "v1"}, Rooms: []string{"R"}, KeepProtected: true})
+	waitFor(t, "join", joinedRoom(v, "R"))
+	hub.add("R", PriNormal, "chat", "u", `1`)
+	waitFor(t, "first", func() bool { return v.Stats().MsgsNormal == 1 })
+	before, _ := v.Room("R")
+
+	// The network drops and the server refuses the next 3 attempts.
+	fs.refuse.Store(3)
+	fs.sessionList()[0].ws.NetConn().Close()
+	waitFor(t, "refusals", func() bool {
+		fs.mu.Lock()
+		defer fs.mu.Unlock()
+		return fs.refused == 3
+	})
+	notice := hub.add("R", PriSystem, "notice", "", `"during the outage"`)
+	hub.add("R", PriNormal, "chat", "u", `2`)
+	waitFor(t, "resumed", func() bool { return v.Stats().MsgsSystem == 1 && v.Stats().MsgsNormal == 2 })
+
+	st := v.Stats()
+	if st.Reconnects != 1 || st.Connects != 2 || st.DialErrors != 3 || st.AccountingErrors != 0 || st.OrderErrors != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	if resolves.Load() != 5 {
+		t.Fatalf("Resolve called %d times, want 5 (1 + 3 refused + 1)", resolves.Load())
+	}
+	log := hub.joinLog()
+	if last := log[len(log)-1]; last.Since == nil || *last.Since != before.Next {
+		t.Fatalf("resume join %+v, want since %d", last, before.Next)
+	}
+	if p := v.Protected("R"); len(p) != 1 || p[0].TS != notice.TS {
+		t.Fatalf("protected %+v", p)
+	}
+}
+
+func TestViewerBackoff(t *testing.T) {
+	v, err := NewViewer(ViewerOptions{URL: "ws://x", Rooms: []string{"R"},
+		BackoffMin: 10 * time.Millisecond, BackoffMax: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(attempt int, hard bool, lo, hi time.Duration) {
+		t.Helper()
+		for range 200 {
+			if d := v.backoff(attempt, hard); d < lo || d > hi {
+				t.Fatalf("backoff(%d, %v) = %v, want [%v, %v]", attempt, hard, d, lo, hi)
+			}
+		}
+	}
+	f(0, false, 5*time.Millisecond, 10*time.Millisecond)
+	f(1, false, 10*time.Millisecond, 20*time.Millisecond)
+	f(3, false, 40*time.Millisecond, 80*time.Millisecond)
+	f(10, false, 500*time.Millisecond, time.Second)
+	f(1000, false, 500*time.Millisecond, time.Second)
+	f(0, true, 500*time.Millisecond, time.Second)
+
+	if !refusedHard(&HandshakeError{Status: 429}) || refusedHard(&HandshakeError{Status: 503}) ||
+		!refusedHard(&CloseError{Code: CloseTooManyConns}) || refusedHard(errors.New("x")) {
+		t.Fatal("refusedHard")
+	}
+}
+
+func TestNewViewerBadOptions(t *testing.T) {
+	f := func(o ViewerOptions) {
+		t.Helper()
+		if _, err := NewViewer(o); err == nil {
+			t.Fatalf("NewViewer(%+v) accepted", o)
+		}
+	}
+	f(ViewerOptions{Rooms: []string{"R"}})
+	f(ViewerOptions{URL: "ws://x"})
+	f(ViewerOptions{URL: "ws://x", Rooms: []string{"R", "R"}})
+	f(ViewerOptions{URL: "ws://x", Rooms: []string{""}})
+}
