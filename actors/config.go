@@ -38,6 +38,11 @@ type Config struct {
 	SessionsPerUID int           // per-uid session cap on this node; default 5
 	SaveInterval   time.Duration // a grain saves dirty state at most this often; default 1s
 
+	// DurableStamps: accepted messages are acknowledged and delivered only after the flush has
+	// saved the room's last stamp (and any protected message) to the Store, so a room that
+	// moves after a crash continues its seq. Set it with a shared store (Redis).
+	DurableStamps bool
+
 	PushLimit int // the limit of the windows pushed to members that joined with push; default 100
 
 	// PushEach turns the replica into a plain push broadcaster: one `push` frame per message

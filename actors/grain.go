@@ -36,11 +36,18 @@ type roomGrain struct {
 	subs map[string]*subscriber
 
 	pending     []*pb.Msg // accepted since the last flush
+	waiting     []waiter  // durable mode: senders answered once the flush has saved the head
 	capsChanged bool
 	flushArmed  bool
 	dirty       bool // protected messages or config/moderation changed since the last save
 	lastSave    time.Time
 	stopped     bool
+}
+
+// waiter is a sender whose accepted message is acknowledged at the next flush.
+type waiter struct {
+	to    *actor.PID
+	reply *pb.SendReply
 }
 
 // Internal self-messages. Pointers to package-level values: sending them allocates nothing.
@@ -62,7 +69,9 @@ func (g *roomGrain) Receive(ctx actor.Context) {
 	case *cluster.ClusterInit:
 		g.init(ctx, msg.Identity.Identity)
 	case *pb.SendRequest:
-		ctx.Respond(g.send(ctx, msg))
+		if r := g.send(ctx, msg); r != nil {
+			ctx.Respond(r)
+		}
 	case *flushTick:
 		g.flushArmed = false
 		g.flush(ctx)
@@ -160,7 +169,12 @@ func (g *roomGrain) send(ctx actor.Context, req *pb.SendRequest) *pb.SendReply {
 	}
 	g.pending = append(g.pending, toPB(m))
 	g.armFlush(ctx)
-	return &pb.SendReply{Ts: stamp.TS, Seq: stamp.Seq}
+	reply := &pb.SendReply{Ts: stamp.TS, Seq: stamp.Seq}
+	if g.node.cfg.DurableStamps && ctx.Sender() != nil {
+		g.waiting = append(g.waiting, waiter{to: ctx.Sender(), reply: reply})
+		return nil
+	}
+	return reply
 }
 
 // armFlush schedules one flush tick; messages accepted until it fires share one delta.
@@ -178,6 +192,9 @@ func (g *roomGrain) flush(ctx actor.Context) {
 	if len(g.pending) == 0 && !g.capsChanged {
 		return
 	}
+	if g.node.cfg.DurableStamps && len(g.pending) > 0 {
+		g.saveHead()
+	}
 	d := &pb.Delta{Epoch: g.room.Epoch(), Msgs: g.pending, Online: g.online()}
 	if g.capsChanged {
 		d.Caps = capsToPB(g.room.Config().Caps())
@@ -187,8 +204,31 @@ func (g *roomGrain) flush(ctx actor.Context) {
 	for _, s := range g.subs {
 		ctx.Send(s.pid, d)
 	}
+	for _, w := range g.waiting {
+		ctx.Send(w.to, w.reply)
+	}
+	clear(g.waiting)
+	g.waiting = g.waiting[:0]
 	if g.dirty && time.Since(g.lastSave) >= g.node.cfg.SaveInterval {
 		g.save()
+	}
+}
+
+// saveHead makes the batch's stamps durable before they are acknowledged or delivered (durable
+// mode: a shared store). Protected messages in the batch are saved with the whole state. A
+// failing store is logged and traffic goes on: availability first, as DESIGN.md asks.
+func (g *roomGrain) saveHead() {
+	if g.dirty {
+		g.save()
+		if !g.dirty {
+			return
+		}
+	}
+	c, cancel := context.WithTimeout(context.Background(), g.node.cfg.RequestTimeout)
+	defer cancel()
+	err := g.node.cfg.Store.SaveHead(c, g.id, rooms.Head{Epoch: g.room.Epoch(), LastTS: g.set.LastTS(), LastSeq: g.set.LastSeq()})
+	if err != nil {
+		g.log.Warn("room head not saved", "err", err)
 	}
 }
 
@@ -300,7 +340,7 @@ func (g *roomGrain) broadcast(ctx actor.Context, msg any) {
 
 func (g *roomGrain) info(req *pb.InfoRequest) *pb.InfoReply {
 	info := rooms.Info{
-		Room: g.id, Epoch: g.room.Epoch(), Online: g.online(), TS: g.set.LastTS(), Seq: g.set.LastSeq(),
+		Room: g.id, Node: g.node.cfg.Node, Epoch: g.room.Epoch(), Online: g.online(), TS: g.set.LastTS(), Seq: g.set.LastSeq(),
 		Config: g.room.Config(), Stats: *g.room.StatsRef(),
 	}
 	b, _ := json.Marshal(info)
@@ -323,13 +363,7 @@ func (g *roomGrain) stop(ctx actor.Context) {
 
 // save writes the room's durable state: config, moderation, protected messages, last ts/seq.
 func (g *roomGrain) save() {
-	sn := g.set.Snapshot()
-	protected := sn.Msgs[:0:0]
-	for _, m := range sn.Msgs {
-		if m.Pri.Protected() {
-			protected = append(protected, m)
-		}
-	}
+	protected := g.set.Protected()
 	c, cancel := context.WithTimeout(context.Background(), g.node.cfg.RequestTimeout)
 	defer cancel()
 	if err := g.node.cfg.Store.SaveRoom(c, g.id, g.room.State(protected, time.Now())); err != nil {

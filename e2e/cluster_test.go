@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/fasthttp/websocket"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/liveroom/liveroom/internal/testredis"
 )
 
 // freePorts returns n loopback ports p such that p and p+1 are free (a node's actor port and
@@ -52,20 +53,23 @@ func getJSON(t *testing.T, url, key string) map[string]any {
 	return out
 }
 
-// Three liveroomd processes form a static cluster: viewers of one room on every node get every
-// system notice posted on one node, with exact accounting, and `online` sums the nodes.
-func TestThreeNodeCluster(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs three liveroomd processes")
-	}
+type node struct {
+	http string
+	cmd  *exec.Cmd
+}
+
+// startCluster runs n liveroomd processes as one static cluster (extra flags for all) and waits
+// until every one is ready.
+func startCluster(t *testing.T, n int, extra ...string) []*node {
+	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "liveroomd")
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/liveroomd").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	actorPorts := freePorts(t, 3)
-	var httpAddrs []string
-	for i := range 3 {
+	actorPorts := freePorts(t, n)
+	var nodes []*node
+	for i := range n {
 		var seeds []string
 		for j, p := range actorPorts {
 			if j != i {
@@ -78,30 +82,56 @@ func TestThreeNodeCluster(t *testing.T) {
 		}
 		addr := ln.Addr().String()
 		ln.Close()
-		httpAddrs = append(httpAddrs, addr)
-		cmd := exec.Command(bin, "--addr", addr, "--jwt-secret", "S", "--api-key", "K", "--admin-key", "A",
+		args := append([]string{"--addr", addr, "--jwt-secret", "S", "--api-key", "K", "--admin-key", "A",
 			"--node", fmt.Sprintf("n%d", i+1), "--cluster-bind", fmt.Sprintf("127.0.0.1:%d", actorPorts[i]),
-			"--cluster-seeds", strings.Join(seeds, ","), "--log-level", "warn")
-		cmd.Stderr = os.Stderr
+			"--cluster-seeds", strings.Join(seeds, ","), "--log-level", "error"}, extra...)
+		cmd := exec.Command(bin, args...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		nodes = append(nodes, &node{http: addr, cmd: cmd})
 	}
-	for _, a := range httpAddrs {
+	for _, nd := range nodes {
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			if r, err := http.Get("http://" + a + "/readyz"); err == nil {
+			if r, err := http.Get("http://" + nd.http + "/readyz"); err == nil {
 				r.Body.Close()
 				if r.StatusCode == 200 {
 					break
 				}
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("node %s not ready", a)
+				t.Fatalf("node %s not ready", nd.http)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
+	}
+	return nodes
+}
+
+func postJSON(url, key, body string) (map[string]any, int, error) {
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return out, resp.StatusCode, nil
+}
+
+// Three liveroomd processes form a static cluster: viewers of one room on every node get every
+// system notice posted on one node, with exact accounting, and `online` sums the nodes.
+func TestThreeNodeCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three liveroomd processes")
+	}
+	var httpAddrs []string
+	for _, nd := range startCluster(t, 3) {
+		httpAddrs = append(httpAddrs, nd.http)
 	}
 	// One viewer per node, all in room "c".
 	type viewer struct {
@@ -179,5 +209,64 @@ func TestThreeNodeCluster(t *testing.T) {
 				t.Errorf("viewer on node %d lost notice seq %v", i+1, s)
 			}
 		}
+	}
+}
+
+// kill -9 of the node hosting a room's grain: the room re-activates on a survivor from Redis with
+// the same epoch and seq continuing, and the survivors' viewers keep getting notices.
+func TestClusterFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three liveroomd processes and redis-server")
+	}
+	url := testredis.Start(t)
+	nodes := startCluster(t, 3, "--redis", url)
+	room := "http://" + nodes[0].http + "/v1/rooms/f"
+	var last map[string]any
+	for i := range 3 {
+		st, code, err := postJSON("http://"+nodes[i].http+"/v1/rooms/f/notices", "A", fmt.Sprintf(`{"body":{"n":%d}}`, i))
+		if err != nil || code != 200 {
+			t.Fatalf("notice: %v %v", code, err)
+		}
+		last = st
+	}
+	info := getJSON(t, room, "K")
+	var host *node
+	var survivor *node
+	for i, nd := range nodes {
+		if info["node"] == fmt.Sprintf("n%d", i+1) {
+			host = nd
+		} else {
+			survivor = nd
+		}
+	}
+	if host == nil {
+		t.Fatalf("no node hosts the room: %v", info)
+	}
+	start := time.Now()
+	_ = host.cmd.Process.Kill()
+	var st map[string]any
+	for {
+		var code int
+		var err error
+		st, code, err = postJSON("http://"+survivor.http+"/v1/rooms/f/notices", "A", `{"body":{"n":"after"}}`)
+		if err == nil && code == 200 {
+			break
+		}
+		if time.Since(start) > 60*time.Second {
+			t.Fatalf("the room did not recover: %v %v", code, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("recovery after kill -9: %v", time.Since(start).Round(time.Millisecond))
+	if st["seq"].(float64) != last["seq"].(float64)+1 || st["ts"].(float64) <= last["ts"].(float64) {
+		t.Fatalf("after failover %v, before %v", st, last)
+	}
+	after := getJSON(t, "http://"+survivor.http+"/v1/rooms/f", "K")
+	if after["epoch"] != info["epoch"] {
+		t.Fatalf("epoch changed: %v -> %v", info["epoch"], after["epoch"])
+	}
+	w := getJSON(t, "http://"+survivor.http+"/v1/rooms/f/messages?since=0", "K")
+	if msgs, _ := w["msgs"].([]any); len(msgs) != 4 {
+		t.Fatalf("notices after failover: %v", w)
 	}
 }

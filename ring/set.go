@@ -168,6 +168,17 @@ func (s *Set) base(since int64) uint64 {
 	return b
 }
 
+// Protected returns the retained system and high messages in ascending ts (a copy of the
+// slice; the messages are shared).
+func (s *Set) Protected() []*Message {
+	var from, to [NumPriorities]int
+	to[System], to[High] = s.rings[System].Len(), s.rings[High].Len()
+	from[Normal], from[Low] = 0, 0
+	w := Window{Msgs: make([]*Message, 0, to[System]+to[High])}
+	s.merge(&w, from, to, to[System]+to[High])
+	return w.Msgs
+}
+
 // Snapshot is a Set's content for a replica that starts late or a room that restarts.
 type Snapshot struct {
 	LastTS        int64

@@ -265,6 +265,19 @@ func testStore(t *testing.T, newStore func(t *testing.T) Store) {
 	if err != nil || !found || got.LastSeq != 3 || got.Epoch != "e1" || len(got.Moderation) != 1 || !got.Moderation[0].Until.Equal(t0) {
 		t.Fatalf("load = %+v %v %v", got, found, err)
 	}
+	// The head moves the last stamp forward, within the same epoch only.
+	if err := s.SaveHead(ctx, "r1", Head{Epoch: "e1", LastTS: 50, LastSeq: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := s.LoadRoom(ctx, "r1"); got.LastSeq != 9 || got.LastTS != 50 {
+		t.Fatalf("head not applied: %+v", got)
+	}
+	if err := s.SaveHead(ctx, "r1", Head{Epoch: "other", LastTS: 99, LastSeq: 99}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := s.LoadRoom(ctx, "r1"); got.LastSeq == 99 || got.Epoch != "e1" {
+		t.Fatalf("a head of another epoch was applied: %+v", got)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

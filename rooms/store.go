@@ -2,12 +2,30 @@ package rooms
 
 import "context"
 
+// Head is a room's last stamp.
+type Head struct {
+	Epoch   string `json:"epoch"`
+	LastTS  int64  `json:"last_ts"`
+	LastSeq uint64 `json:"last_seq"`
+}
+
+// apply moves st's last stamp forward to h when h belongs to st's history.
+func (h Head) apply(st *State) {
+	if h.Epoch == st.Epoch && h.LastSeq > st.LastSeq {
+		st.LastTS, st.LastSeq = h.LastTS, h.LastSeq
+	}
+}
+
 // Store keeps rooms' durable state. Implementations are safe for concurrent use.
 type Store interface {
 	// LoadRoom returns the room's state; found is false for a room never saved.
 	LoadRoom(ctx context.Context, room string) (st State, found bool, err error)
 	// SaveRoom replaces the room's state.
 	SaveRoom(ctx context.Context, room string, st State) error
+	// SaveHead records the room's last stamp (written once per flush tick, before the stamped
+	// messages are acknowledged or delivered). LoadRoom returns it in LastTS/LastSeq when it is
+	// newer than the state's and of the same epoch.
+	SaveHead(ctx context.Context, room string, h Head) error
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

@@ -10,21 +10,36 @@ import (
 type MemoryStore struct {
 	mu    sync.Mutex
 	rooms map[string][]byte // JSON, so callers never alias stored state
+	heads map[string]Head
 }
 
 // NewMemoryStore returns an empty store.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{rooms: make(map[string][]byte)} }
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{rooms: make(map[string][]byte), heads: make(map[string]Head)}
+}
+
+// SaveHead implements Store.
+func (s *MemoryStore) SaveHead(_ context.Context, room string, h Head) error {
+	s.mu.Lock()
+	s.heads[room] = h
+	s.mu.Unlock()
+	return nil
+}
 
 // LoadRoom implements Store.
 func (s *MemoryStore) LoadRoom(_ context.Context, room string) (State, bool, error) {
 	s.mu.Lock()
 	b, ok := s.rooms[room]
+	h, hok := s.heads[room]
 	s.mu.Unlock()
 	var st State
 	if !ok {
 		return st, false, nil
 	}
 	err := json.Unmarshal(b, &st)
+	if hok {
+		h.apply(&st)
+	}
 	return st, err == nil, err
 }
 

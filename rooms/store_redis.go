@@ -3,14 +3,13 @@ package rooms
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisStore keeps rooms' state in Redis (github.com/redis/go-redis/v9), one JSON value per
-// room under KeyPrefix + room. It is what several nodes share; see docs/decisions.md for what
+// RedisStore keeps rooms' state in Redis (github.com/redis/go-redis/v9): per room a JSON state
+// under liveroom:room:<id> and its last stamp under liveroom:head:<id>. It is what several nodes share; see docs/decisions.md for what
 // is written when.
 type RedisStore struct {
 	client *redis.Client
@@ -23,7 +22,7 @@ func NewRedisStore(ctx context.Context, url string) (*RedisStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis url: %w", err)
 	}
-	s := &RedisStore{client: redis.NewClient(opts), prefix: "liveroom:room:"}
+	s := &RedisStore{client: redis.NewClient(opts), prefix: "liveroom:"}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.client.Close()
 		return nil, err
@@ -34,15 +33,22 @@ func NewRedisStore(ctx context.Context, url string) (*RedisStore, error) {
 // LoadRoom implements Store.
 func (s *RedisStore) LoadRoom(ctx context.Context, room string) (State, bool, error) {
 	var st State
-	b, err := s.client.Get(ctx, s.prefix+room).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return st, false, nil
-	}
+	vals, err := s.client.MGet(ctx, s.prefix+"room:"+room, s.prefix+"head:"+room).Result()
 	if err != nil {
 		return st, false, fmt.Errorf("redis: load %s: %w", room, err)
 	}
-	if err := json.Unmarshal(b, &st); err != nil {
+	raw, ok := vals[0].(string)
+	if !ok {
+		return st, false, nil
+	}
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
 		return st, false, fmt.Errorf("redis: room %s: %w", room, err)
+	}
+	if hraw, ok := vals[1].(string); ok {
+		var h Head
+		if json.Unmarshal([]byte(hraw), &h) == nil {
+			h.apply(&st)
+		}
 	}
 	return st, true, nil
 }
@@ -53,8 +59,17 @@ func (s *RedisStore) SaveRoom(ctx context.Context, room string, st State) error 
 	if err != nil {
 		return err
 	}
-	if err := s.client.Set(ctx, s.prefix+room, b, 0).Err(); err != nil {
+	if err := s.client.Set(ctx, s.prefix+"room:"+room, b, 0).Err(); err != nil {
 		return fmt.Errorf("redis: save %s: %w", room, err)
+	}
+	return nil
+}
+
+// SaveHead implements Store.
+func (s *RedisStore) SaveHead(ctx context.Context, room string, h Head) error {
+	b, _ := json.Marshal(h)
+	if err := s.client.Set(ctx, s.prefix+"head:"+room, b, 0).Err(); err != nil {
+		return fmt.Errorf("redis: save head %s: %w", room, err)
 	}
 	return nil
 }

@@ -75,6 +75,7 @@ type Stats struct {
 // Info is the answer of `GET /v1/rooms/{room}`.
 type Info struct {
 	Room   string `json:"room"`
+	Node   string `json:"node,omitempty"` // the node hosting the room's grain
 	Epoch  string `json:"epoch"`
 	Online int64  `json:"online"`
 	TS     int64  `json:"ts"`
