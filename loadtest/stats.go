@@ -128,23 +128,15 @@ func (l *latencies) record(id int, msgs []msgInfo, recvUS int64) {
 
 // takeSecond merges and resets the per-second histograms.
 func (l *latencies) takeSecond() [4]*hdrhistogram.Histogram {
-	var out [4]*hdrhistogram.Histogram
-	for p := range out {
-		out[p] = newHist()
-	}
-	for i := range l.shards {
-		sh := &l.shards[i]
-		sh.mu.Lock()
-		for p := 0; p < 4; p++ {
-			out[p].Merge(sh.second[p])
-			sh.second[p].Reset()
-		}
-		sh.mu.Unlock()
-	}
-	return out
+	return l.merge(func(sh *latShard) *[4]*hdrhistogram.Histogram { return &sh.second }, true)
 }
 
+// totals merges the whole run's histograms.
 func (l *latencies) totals() [4]*hdrhistogram.Histogram {
+	return l.merge(func(sh *latShard) *[4]*hdrhistogram.Histogram { return &sh.total }, false)
+}
+
+func (l *latencies) merge(pick func(*latShard) *[4]*hdrhistogram.Histogram, reset bool) [4]*hdrhistogram.Histogram {
 	var out [4]*hdrhistogram.Histogram
 	for p := range out {
 		out[p] = newHist()
@@ -152,8 +144,11 @@ func (l *latencies) totals() [4]*hdrhistogram.Histogram {
 	for i := range l.shards {
 		sh := &l.shards[i]
 		sh.mu.Lock()
-		for p := 0; p < 4; p++ {
-			out[p].Merge(sh.total[p])
+		for p, h := range pick(sh) {
+			out[p].Merge(h)
+			if reset {
+				h.Reset()
+			}
 		}
 		sh.mu.Unlock()
 	}

@@ -244,13 +244,11 @@ func parsePost(raw []byte, maxBody int) (rooms.SendRequest, error) {
 		}
 		req.Pri = pri
 	}
-	if len(p.Body) == 0 || string(p.Body) == "null" {
-		return req, badRequest("body is required")
+	body, err := checkBody(p.Body, maxBody)
+	if err != nil {
+		return req, err
 	}
-	if len(p.Body) > maxBody {
-		return req, rooms.Errorf(rooms.CodeTooLarge, "body is over max_body ("+strconv.Itoa(maxBody)+" bytes)")
-	}
-	req.Body = compactJSON(p.Body)
+	req.Body = body
 	if p.CMID != nil {
 		if len(*p.CMID) > 128 {
 			return req, badRequest("cmid must be at most 128 characters")
@@ -270,6 +268,11 @@ func (s *Server) handlePost(ctx *fasthttp.RequestCtx, room string) {
 	if s.auth.Role(ctx) == RoleAdmin {
 		req.Source = rooms.FromAdmin
 	}
+	s.sendAndReply(ctx, room, req)
+}
+
+// sendAndReply offers req to the room and answers with its stamp or the error.
+func (s *Server) sendAndReply(ctx *fasthttp.RequestCtx, room string, req rooms.SendRequest) {
 	c, cancel := reqCtx()
 	defer cancel()
 	st, err := s.eng.Send(c, room, req)
@@ -278,6 +281,17 @@ func (s *Server) handlePost(ctx *fasthttp.RequestCtx, room string) {
 		return
 	}
 	writeJSON(ctx, st)
+}
+
+// checkBody validates a message body: present, not null, within max_body.
+func checkBody(body json.RawMessage, maxBody int) (json.RawMessage, error) {
+	if len(body) == 0 || string(body) == "null" {
+		return nil, badRequest("body is required")
+	}
+	if len(body) > maxBody {
+		return nil, rooms.Errorf(rooms.CodeTooLarge, "body is over max_body ("+strconv.Itoa(maxBody)+" bytes)")
+	}
+	return compactJSON(body), nil
 }
 
 // parseNotice validates a notice body: {"kind"?, "body"}.
@@ -296,13 +310,11 @@ func parseNotice(raw []byte, maxBody int) (rooms.SendRequest, error) {
 		}
 		req.Kind = *p.Kind
 	}
-	if len(p.Body) == 0 || string(p.Body) == "null" {
-		return req, badRequest("body is required")
+	body, err := checkBody(p.Body, maxBody)
+	if err != nil {
+		return req, err
 	}
-	if len(p.Body) > maxBody {
-		return req, rooms.Errorf(rooms.CodeTooLarge, "body is over max_body ("+strconv.Itoa(maxBody)+" bytes)")
-	}
-	req.Body = compactJSON(p.Body)
+	req.Body = body
 	return req, nil
 }
 
@@ -312,14 +324,7 @@ func (s *Server) handleNotice(ctx *fasthttp.RequestCtx, room string) {
 		writeError(ctx, err)
 		return
 	}
-	c, cancel := reqCtx()
-	defer cancel()
-	st, err := s.eng.Send(c, room, req)
-	if err != nil {
-		writeError(ctx, err)
-		return
-	}
-	writeJSON(ctx, st)
+	s.sendAndReply(ctx, room, req)
 }
 
 func (s *Server) handleNoticeAll(ctx *fasthttp.RequestCtx) {
