@@ -34,14 +34,26 @@ func (n *Node) Send(ctx context.Context, room string, req rooms.SendRequest) (ro
 	return rooms.Stamp{TS: reply.Ts, Seq: reply.Seq, Dup: reply.Dup}, nil
 }
 
-// NoticeAll sends a system notice to every room active on this node.
+// NoticeAll sends a system notice to every active room of the cluster: the rooms the store
+// lists as active, and this node's own.
 func (n *Node) NoticeAll(ctx context.Context, kind string, body json.RawMessage) (int, error) {
+	seen := map[string]bool{}
 	n.mu.Lock()
-	ids := make([]string, 0, len(n.grains))
 	for id := range n.grains {
-		ids = append(ids, id)
+		seen[id] = true
 	}
 	n.mu.Unlock()
+	listed, err := n.cfg.Store.ActiveRooms(ctx)
+	if err != nil {
+		n.log.Warn("active rooms not listed by the store; notice goes to this node's rooms", "err", err)
+	}
+	for _, id := range listed {
+		seen[id] = true
+	}
+	ids := make([]string, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
 	count := 0
 	for _, id := range ids {
 		if _, err := n.Send(ctx, id, rooms.SendRequest{Kind: kind, Pri: ring.System, Body: body, Source: rooms.FromAdmin}); err != nil {

@@ -135,6 +135,7 @@ func (g *roomGrain) init(ctx actor.Context, id string) {
 		g.set = ring.NewSet(g.room.Config().Caps())
 	}
 	g.lastSave = now
+	g.markActive(true)
 	g.node.grainStarted(id, ctx.Self())
 	ctx.SetReceiveTimeout(g.node.cfg.RoomIdle)
 	g.scheduleRenewCheck(ctx)
@@ -358,7 +359,17 @@ func (g *roomGrain) stop(ctx actor.Context) {
 	g.stopped = true
 	g.flush(ctx)
 	g.save()
+	g.markActive(false)
 	g.node.grainStopped(g.id, ctx.Self())
+}
+
+// markActive lists the room among the active ones (POST /v1/notices reaches them all).
+func (g *roomGrain) markActive(active bool) {
+	c, cancel := context.WithTimeout(context.Background(), g.node.cfg.RequestTimeout)
+	defer cancel()
+	if err := g.node.cfg.Store.MarkActive(c, g.id, active); err != nil {
+		g.log.Warn("room activity not recorded", "err", err)
+	}
 }
 
 // save writes the room's durable state: config, moderation, protected messages, last ts/seq.

@@ -229,6 +229,17 @@ func TestClusterFailover(t *testing.T) {
 		}
 		last = st
 	}
+	// POST /v1/notices reaches every active room of the cluster, wherever its grain lives.
+	for i := range 6 {
+		if _, code, err := postJSON(fmt.Sprintf("http://%s/v1/rooms/g%d/messages", nodes[i%3].http, i), "K", `{"uid":"u","kind":"chat","body":1}`); err != nil || code != 200 {
+			t.Fatalf("post: %v %v", code, err)
+		}
+	}
+	all, code, err := postJSON("http://"+nodes[2].http+"/v1/notices", "A", `{"body":{"t":"to all"}}`)
+	if err != nil || code != 200 || all["rooms"].(float64) != 7 {
+		t.Fatalf("notice to all rooms: %v %v %v", all, code, err)
+	}
+	last["seq"] = last["seq"].(float64) + 1 // room f got that notice too
 	info := getJSON(t, room, "K")
 	var host *node
 	var survivor *node
@@ -266,7 +277,7 @@ func TestClusterFailover(t *testing.T) {
 		t.Fatalf("epoch changed: %v -> %v", info["epoch"], after["epoch"])
 	}
 	w := getJSON(t, "http://"+survivor.http+"/v1/rooms/f/messages?since=0", "K")
-	if msgs, _ := w["msgs"].([]any); len(msgs) != 4 {
+	if msgs, _ := w["msgs"].([]any); len(msgs) != 5 {
 		t.Fatalf("notices after failover: %v", w)
 	}
 }

@@ -278,6 +278,16 @@ func testStore(t *testing.T, newStore func(t *testing.T) Store) {
 	if got, _, _ := s.LoadRoom(ctx, "r1"); got.LastSeq == 99 || got.Epoch != "e1" {
 		t.Fatalf("a head of another epoch was applied: %+v", got)
 	}
+	// Active rooms.
+	for _, r := range []string{"b", "a", "c"} {
+		if err := s.MarkActive(ctx, r, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = s.MarkActive(ctx, "c", false)
+	if got, err := s.ActiveRooms(ctx); err != nil || len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Fatalf("active rooms %v %v", got, err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

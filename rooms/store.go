@@ -26,6 +26,11 @@ type Store interface {
 	// messages are acknowledged or delivered). LoadRoom returns it in LastTS/LastSeq when it is
 	// newer than the state's and of the same epoch.
 	SaveHead(ctx context.Context, room string, h Head) error
+	// MarkActive records that a room's grain is active somewhere (true) or passivated (false).
+	MarkActive(ctx context.Context, room string, active bool) error
+	// ActiveRooms lists the rooms marked active (a node that crashed leaves its rooms listed
+	// until they re-activate elsewhere and passivate).
+	ActiveRooms(ctx context.Context) ([]string, error)
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

@@ -3,19 +3,45 @@ package rooms
 import (
 	"context"
 	"encoding/json"
+	"sort"
 	"sync"
 )
 
 // MemoryStore is the in-memory Store: the embedded default. Nothing survives a restart.
 type MemoryStore struct {
-	mu    sync.Mutex
-	rooms map[string][]byte // JSON, so callers never alias stored state
-	heads map[string]Head
+	mu     sync.Mutex
+	rooms  map[string][]byte // JSON, so callers never alias stored state
+	heads  map[string]Head
+	active map[string]bool
+}
+
+// MarkActive implements Store.
+func (s *MemoryStore) MarkActive(_ context.Context, room string, active bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if active {
+		s.active[room] = true
+	} else {
+		delete(s.active, room)
+	}
+	return nil
+}
+
+// ActiveRooms implements Store.
+func (s *MemoryStore) ActiveRooms(context.Context) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.active))
+	for r := range s.active {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // NewMemoryStore returns an empty store.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{rooms: make(map[string][]byte), heads: make(map[string]Head)}
+	return &MemoryStore{rooms: make(map[string][]byte), heads: make(map[string]Head), active: make(map[string]bool)}
 }
 
 // SaveHead implements Store.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -72,6 +73,30 @@ func (s *RedisStore) SaveHead(ctx context.Context, room string, h Head) error {
 		return fmt.Errorf("redis: save head %s: %w", room, err)
 	}
 	return nil
+}
+
+// MarkActive implements Store.
+func (s *RedisStore) MarkActive(ctx context.Context, room string, active bool) error {
+	var err error
+	if active {
+		err = s.client.SAdd(ctx, s.prefix+"active", room).Err()
+	} else {
+		err = s.client.SRem(ctx, s.prefix+"active", room).Err()
+	}
+	if err != nil {
+		return fmt.Errorf("redis: mark %s: %w", room, err)
+	}
+	return nil
+}
+
+// ActiveRooms implements Store.
+func (s *RedisStore) ActiveRooms(ctx context.Context) ([]string, error) {
+	rooms, err := s.client.SMembers(ctx, s.prefix+"active").Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis: active rooms: %w", err)
+	}
+	sort.Strings(rooms)
+	return rooms, nil
 }
 
 // Ping implements Store.
