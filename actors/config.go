@@ -17,10 +17,13 @@ type Config struct {
 	// Seeds are the other nodes' actor addresses (host:port) of a static cluster; empty = a
 	// one-member cluster. Membership is protoactor's automanaged provider, which serves and
 	// polls an HTTP health endpoint on each node's actor port + 1 (so BindPort must be set).
-	Seeds   []string
-	Store   rooms.Store      // default an in-memory store
-	Metrics *metrics.Metrics // default metrics.New()
-	Logger  *slog.Logger     // default slog.Default()
+	Seeds []string
+	// Advertise is this node's public WebSocket URL, announced in the store's node directory
+	// so that /v1/route can send a uid to any live node; empty = not announced.
+	Advertise string
+	Store     rooms.Store      // default an in-memory store
+	Metrics   *metrics.Metrics // default metrics.New()
+	Logger    *slog.Logger     // default slog.Default()
 
 	FlushInterval    time.Duration // how often a room grain sends its batched deltas; default 5ms
 	DispatchInterval time.Duration // how often a replica runs a notify round; default 50ms

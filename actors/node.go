@@ -15,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/liveroom/liveroom/metrics"
 )
@@ -36,6 +37,8 @@ type Node struct {
 	closed   bool
 
 	userProps *actor.Props // one Props for every user actor
+	stopBeat  chan struct{}
+	beatDone  chan struct{}
 }
 
 // NewNode starts the actor system and joins the cluster (a one-member cluster with the
@@ -60,7 +63,49 @@ func NewNode(cfg Config) (*Node, error) {
 		cluster.WithKinds(kind), cluster.WithRequestTimeout(cfg.RequestTimeout))
 	n.cluster = cluster.New(n.system, ccfg)
 	n.cluster.StartMember()
+	n.stopBeat, n.beatDone = make(chan struct{}), make(chan struct{})
+	go n.heartbeat()
 	return n, nil
+}
+
+// heartbeat announces the node in the store's directory every RenewInterval (if it has an
+// advertised URL) until Shutdown.
+func (n *Node) heartbeat() {
+	defer close(n.beatDone)
+	if n.cfg.Advertise == "" {
+		return
+	}
+	t := time.NewTicker(n.cfg.RenewInterval)
+	defer t.Stop()
+	for {
+		c, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+		if err := n.cfg.Store.Heartbeat(c, n.cfg.Node, n.cfg.Advertise, time.Now()); err != nil {
+			n.log.Warn("node heartbeat not recorded", "err", err)
+		}
+		cancel()
+		select {
+		case <-n.stopBeat:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Route picks the node for a uid by rendezvous hashing over the live nodes of the directory, so
+// a user's devices tend to land together. node is "" when the directory knows no node (one
+// node without --advertise): the caller answers with itself.
+func (n *Node) Route(ctx context.Context, uid string) (node, ws string, err error) {
+	nodes, err := n.cfg.Store.Nodes(ctx, time.Now().Add(-3*n.cfg.RenewInterval))
+	if err != nil {
+		return "", "", unavailable(err)
+	}
+	var best uint64
+	for name, url := range nodes {
+		if h := xxhash.Sum64String(uid + "\x00" + name); node == "" || h > best {
+			node, ws, best = name, url, h
+		}
+	}
+	return node, ws, nil
 }
 
 // membership picks the cluster provider: in-memory for one node, automanaged (static seeds)
@@ -95,6 +140,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	n.closed = true
+	close(n.stopBeat)
 	grains := make([]*actor.PID, 0, len(n.grains))
 	for _, pid := range n.grains {
 		grains = append(grains, pid)
@@ -118,6 +164,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			_ = f.Wait()
 		}
 	}
+	<-n.beatDone
 	wait(replicas)
 	wait(grains)
 	n.cluster.Shutdown(true)

@@ -84,7 +84,7 @@ func startCluster(t *testing.T, n int, extra ...string) []*node {
 		ln.Close()
 		args := append([]string{"--addr", addr, "--jwt-secret", "S", "--api-key", "K", "--admin-key", "A",
 			"--node", fmt.Sprintf("n%d", i+1), "--cluster-bind", fmt.Sprintf("127.0.0.1:%d", actorPorts[i]),
-			"--cluster-seeds", strings.Join(seeds, ","), "--log-level", "error"}, extra...)
+			"--cluster-seeds", strings.Join(seeds, ","), "--advertise", "ws://" + addr + "/v1/ws", "--log-level", "error"}, extra...)
 		cmd := exec.Command(bin, args...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -229,6 +229,24 @@ func TestClusterFailover(t *testing.T) {
 		}
 		last = st
 	}
+	// /v1/route agrees on every node and spreads uids over the nodes (the directory is in Redis).
+	picked := map[string]bool{}
+	for u := range 30 {
+		var first map[string]any
+		for _, nd := range nodes {
+			r := getJSON(t, fmt.Sprintf("http://%s/v1/route?uid=user%d", nd.http, u), "")
+			if first == nil {
+				first = r
+			} else if r["node"] != first["node"] || r["ws"] != first["ws"] {
+				t.Fatalf("nodes disagree on user%d: %v vs %v", u, r, first)
+			}
+		}
+		picked[first["node"].(string)] = true
+	}
+	if len(picked) < 2 {
+		t.Fatalf("30 uids all routed to %v", picked)
+	}
+
 	// POST /v1/notices reaches every active room of the cluster, wherever its grain lives.
 	for i := range 6 {
 		if _, code, err := postJSON(fmt.Sprintf("http://%s/v1/rooms/g%d/messages", nodes[i%3].http, i), "K", `{"uid":"u","kind":"chat","body":1}`); err != nil || code != 200 {

@@ -288,6 +288,12 @@ func testStore(t *testing.T, newStore func(t *testing.T) Store) {
 	if got, err := s.ActiveRooms(ctx); err != nil || len(got) != 2 || got[0] != "a" || got[1] != "b" {
 		t.Fatalf("active rooms %v %v", got, err)
 	}
+	// The node directory keeps the nodes heard from since a time.
+	_ = s.Heartbeat(ctx, "n1", "ws://a/v1/ws", t0)
+	_ = s.Heartbeat(ctx, "n2", "ws://b/v1/ws", t0.Add(10*time.Second))
+	if got, err := s.Nodes(ctx, t0.Add(5*time.Second)); err != nil || len(got) != 1 || got["n2"] != "ws://b/v1/ws" {
+		t.Fatalf("nodes %v %v", got, err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

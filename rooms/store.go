@@ -1,6 +1,9 @@
 package rooms
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Head is a room's last stamp.
 type Head struct {
@@ -31,6 +34,10 @@ type Store interface {
 	// ActiveRooms lists the rooms marked active (a node that crashed leaves its rooms listed
 	// until they re-activate elsewhere and passivate).
 	ActiveRooms(ctx context.Context) ([]string, error)
+	// Heartbeat records that node is alive and reachable at ws (its public WebSocket URL).
+	Heartbeat(ctx context.Context, node, ws string, now time.Time) error
+	// Nodes returns the nodes whose last heartbeat is newer than since, name -> ws URL.
+	Nodes(ctx context.Context, since time.Time) (map[string]string, error)
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

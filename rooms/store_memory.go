@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sort"
 	"sync"
+	"time"
 )
 
 // MemoryStore is the in-memory Store: the embedded default. Nothing survives a restart.
@@ -13,6 +14,33 @@ type MemoryStore struct {
 	rooms  map[string][]byte // JSON, so callers never alias stored state
 	heads  map[string]Head
 	active map[string]bool
+	nodes  map[string]nodeBeat
+}
+
+type nodeBeat struct {
+	WS   string `json:"ws"`
+	Seen int64  `json:"seen"` // unix nanos
+}
+
+// Heartbeat implements Store.
+func (s *MemoryStore) Heartbeat(_ context.Context, node, ws string, now time.Time) error {
+	s.mu.Lock()
+	s.nodes[node] = nodeBeat{WS: ws, Seen: now.UnixNano()}
+	s.mu.Unlock()
+	return nil
+}
+
+// Nodes implements Store.
+func (s *MemoryStore) Nodes(_ context.Context, since time.Time) (map[string]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for n, b := range s.nodes {
+		if b.Seen > since.UnixNano() {
+			out[n] = b.WS
+		}
+	}
+	return out, nil
 }
 
 // MarkActive implements Store.
@@ -41,7 +69,8 @@ func (s *MemoryStore) ActiveRooms(context.Context) ([]string, error) {
 
 // NewMemoryStore returns an empty store.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{rooms: make(map[string][]byte), heads: make(map[string]Head), active: make(map[string]bool)}
+	return &MemoryStore{rooms: make(map[string][]byte), heads: make(map[string]Head), active: make(map[string]bool),
+		nodes: make(map[string]nodeBeat)}
 }
 
 // SaveHead implements Store.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -97,6 +98,31 @@ func (s *RedisStore) ActiveRooms(ctx context.Context) ([]string, error) {
 	}
 	sort.Strings(rooms)
 	return rooms, nil
+}
+
+// Heartbeat implements Store.
+func (s *RedisStore) Heartbeat(ctx context.Context, node, ws string, now time.Time) error {
+	b, _ := json.Marshal(nodeBeat{WS: ws, Seen: now.UnixNano()})
+	if err := s.client.HSet(ctx, s.prefix+"nodes", node, b).Err(); err != nil {
+		return fmt.Errorf("redis: heartbeat: %w", err)
+	}
+	return nil
+}
+
+// Nodes implements Store.
+func (s *RedisStore) Nodes(ctx context.Context, since time.Time) (map[string]string, error) {
+	all, err := s.client.HGetAll(ctx, s.prefix+"nodes").Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis: nodes: %w", err)
+	}
+	out := map[string]string{}
+	for n, raw := range all {
+		var b nodeBeat
+		if json.Unmarshal([]byte(raw), &b) == nil && b.Seen > since.UnixNano() {
+			out[n] = b.WS
+		}
+	}
+	return out, nil
 }
 
 // Ping implements Store.

@@ -488,11 +488,20 @@ func (s *Server) handleRoute(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, badRequest("uid must match [A-Za-z0-9_.:-]{1,128}"))
 		return
 	}
-	ws := s.cfg.Advertise
-	if ws == "" {
-		ws = "ws://" + string(ctx.Host()) + "/v1/ws"
+	c, cancel := reqCtx()
+	defer cancel()
+	node, ws, err := s.eng.Route(c, uid)
+	if err != nil {
+		writeError(ctx, err)
+		return
 	}
-	writeJSON(ctx, map[string]string{"node": s.cfg.Node, "ws": ws})
+	if node == "" { // no directory: this node
+		node, ws = s.cfg.Node, s.cfg.Advertise
+		if ws == "" {
+			ws = "ws://" + string(ctx.Host()) + "/v1/ws"
+		}
+	}
+	writeJSON(ctx, map[string]string{"node": node, "ws": ws})
 }
 
 func (s *Server) handleDevToken(ctx *fasthttp.RequestCtx) {

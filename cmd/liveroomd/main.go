@@ -122,7 +122,7 @@ func run(ctx context.Context, o options) error {
 	}
 	m := metrics.New()
 	node, err := actors.NewNode(actors.Config{Node: o.node, BindHost: bindHost, BindPort: bindPort, Metrics: m, Logger: log,
-		Store: store, DurableStamps: o.redis != "", PushEach: o.pushEach, Seeds: seeds})
+		Store: store, DurableStamps: o.redis != "", PushEach: o.pushEach, Seeds: seeds, Advertise: o.advertise})
 	if err != nil {
 		return err
 	}
