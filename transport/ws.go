@@ -116,10 +116,16 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 			sess.closeWith(CloseGoingAway, "shutting down")
 			return
 		}
-		if !sess.sayHello() {
+		// Registered before the hello, so that a shutdown that starts once the client has seen
+		// the hello always finds (and kicks) the session.
+		if !h.add(sess) {
+			sess.kickSession("shutdown")
 			return
 		}
-		h.add(sess)
+		if !sess.sayHello() {
+			h.wg.Done()
+			return
+		}
 		// The hijacking goroutine carries the HTTP handler's grown stack; a fresh goroutine
 		// reading the session keeps the per-connection memory small.
 		go sess.readLoop()
@@ -129,12 +135,18 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-func (h *wsHub) add(sess *wsSession) {
-	h.wg.Add(1)
+// add registers a session; false once the hub is shutting down (checked under the shard lock
+// that shutdown's snapshot takes too, so no session slips between them).
+func (h *wsHub) add(sess *wsSession) bool {
 	sh := h.shard(sess.id)
 	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if h.closing.Load() {
+		return false
+	}
+	h.wg.Add(1)
 	sh.m[sess.id] = sess
-	sh.mu.Unlock()
+	return true
 }
 
 func (h *wsHub) remove(sess *wsSession) {
@@ -172,9 +184,19 @@ func (h *wsHub) shutdown(ctx context.Context) {
 		}
 		sh.mu.Unlock()
 	}
+	// Kick in parallel (bounded): one slow peer must not hold up everyone else's kick.
+	sem := make(chan struct{}, 64)
+	var kicks sync.WaitGroup
 	for _, sess := range all {
-		sess.kickSession("shutdown")
+		sem <- struct{}{}
+		kicks.Add(1)
+		go func(sess *wsSession) {
+			defer kicks.Done()
+			defer func() { <-sem }()
+			sess.kickSession("shutdown")
+		}(sess)
 	}
+	kicks.Wait()
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()
 	select {
