@@ -34,9 +34,10 @@ func NewAPI(baseURL, key string) *API {
 		base: strings.TrimRight(baseURL, "/"),
 		key:  key,
 		hc: &fasthttp.Client{
-			Name:                "liveroom-client",
-			MaxConnsPerHost:     1024,
-			MaxIdleConnDuration: 30 * time.Second,
+			Name:                   "liveroom-client",
+			MaxConnsPerHost:        1024,
+			MaxIdleConnDuration:    30 * time.Second,
+			DisablePathNormalizing: true, // keep escaped ids (%2F) as they are
 		},
 		Timeout: 10 * time.Second,
 	}

@@ -97,7 +97,7 @@ type Conn struct {
 	nextID atomic.Uint64
 
 	pmu     sync.Mutex
-	pending map[uint64]*call
+	pending pendingSet
 	ended   *CloseError // set under pmu when the reader has ended
 
 	wmu     sync.Mutex
@@ -212,7 +212,6 @@ func Dial(ctx context.Context, wsURL string, opts DialOptions) (*Conn, error) {
 		onError:      o.OnError,
 		writeTimeout: o.WriteTimeout,
 		closeTimeout: o.CloseTimeout,
-		pending:      make(map[uint64]*call),
 		done:         make(chan struct{}),
 	}
 	go c.readLoop()
@@ -299,12 +298,11 @@ func (c *Conn) BadFrames() uint64 { return c.badFrames.Load() }
 // LocalAddr is the connection's local address.
 func (c *Conn) LocalAddr() net.Addr { return c.ws.LocalAddr() }
 
+// framePool holds the reader's decode targets: an idle reader holds no frame.
+var framePool = sync.Pool{New: func() any { return new(frame) }}
+
 func (c *Conn) readLoop() {
-	var (
-		f   frame
-		in  interner
-		err error
-	)
+	var err error
 	for {
 		var r io.Reader
 		if _, r, err = c.ws.NextReader(); err != nil {
@@ -316,11 +314,14 @@ func (c *Conn) readLoop() {
 			putBuf(bp)
 			break
 		}
-		if derr := decodeFrame(*bp, &f, &in); derr != nil {
+		f := framePool.Get().(*frame)
+		if derr := decodeFrame(*bp, f, sharedStrings); derr != nil {
 			c.badFrames.Add(1)
 		} else {
-			c.dispatch(&f)
+			c.dispatch(f)
 		}
+		*f = frame{} // drop references (a skipped msgs window) before pooling
+		framePool.Put(f)
 		putBuf(bp)
 	}
 	c.finish(err)
@@ -350,12 +351,9 @@ func (c *Conn) dispatch(f *frame) {
 // complete hands a reply to the request waiting for its id.
 func (c *Conn) complete(f *frame) bool {
 	c.pmu.Lock()
-	cl, ok := c.pending[f.ID]
-	if ok {
-		delete(c.pending, f.ID)
-	}
+	cl := c.pending.take(f.ID)
 	c.pmu.Unlock()
-	if !ok {
+	if cl == nil {
 		return false
 	}
 	cl.f = *f
@@ -377,11 +375,10 @@ func (c *Conn) finish(err error) {
 	}
 	c.pmu.Lock()
 	c.ended = &end
-	for id, cl := range c.pending {
-		delete(c.pending, id)
+	c.pending.drain(func(cl *call) {
 		cl.err = c.ended
 		cl.ch <- struct{}{}
-	}
+	})
 	c.pmu.Unlock()
 	_ = c.ws.Close()
 	c.end = end
@@ -466,7 +463,7 @@ func (c *Conn) begin() (*call, uint64, error) {
 		callPool.Put(cl)
 		return nil, 0, err
 	}
-	c.pending[id] = cl
+	c.pending.add(id, cl)
 	c.pmu.Unlock()
 	return cl, id, nil
 }
@@ -500,10 +497,9 @@ func (c *Conn) roundTrip(ctx context.Context, cl *call, id uint64, req []byte, w
 // being delivered) so that the call can be reused safely.
 func (c *Conn) abandon(cl *call, id uint64) {
 	c.pmu.Lock()
-	_, ok := c.pending[id]
-	delete(c.pending, id)
+	mine := c.pending.take(id) != nil
 	c.pmu.Unlock()
-	if !ok {
+	if !mine {
 		<-cl.ch
 	}
 }

@@ -244,7 +244,7 @@ func TestRequestsMatchedByIDUnderConcurrency(t *testing.T) {
 		t.Error(err)
 	}
 	c.pmu.Lock()
-	left := len(c.pending)
+	left := c.pending.len()
 	c.pmu.Unlock()
 	if left != 0 {
 		t.Fatalf("%d pending calls left", left)
@@ -381,7 +381,7 @@ func TestContextTimeoutAndLateReply(t *testing.T) {
 	}
 	<-held
 	c.pmu.Lock()
-	n := len(c.pending)
+	n := c.pending.len()
 	c.pmu.Unlock()
 	if n != 0 {
 		t.Fatalf("%d pending after timeout", n)

@@ -8,7 +8,8 @@ import (
 
 // decodeFrame decodes one server frame into f (which it resets first). Flat frames (every
 // value a plain string, integer, bool or null: notify, kick, pong, joined, left, sent, error)
-// take the shallow parser, which allocates nothing for strings the interner already holds;
+// take the shallow parser, which allocates nothing for the room, epoch, reason and code
+// strings the interner already holds;
 // anything else (msgs, hello, escapes, floats, odd keys) goes to encoding/json. The shallow
 // parser gives exactly what encoding/json gives, or declines: FuzzFlatParser checks that.
 func decodeFrame(b []byte, f *frame, in *interner) error {
@@ -18,38 +19,6 @@ func decodeFrame(b []byte, f *frame, in *interner) error {
 	}
 	*f = frame{}
 	return json.Unmarshal(b, f)
-}
-
-// interner gives back the same string for the same bytes, so the reader does not allocate a
-// room id or an epoch per frame. It belongs to one reader goroutine; it stops growing at
-// internMax entries (a session sees a handful of rooms, epochs and codes).
-type interner struct {
-	m map[string]string
-}
-
-const (
-	internMax    = 64
-	internMaxLen = 128
-)
-
-func (in *interner) str(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	if in == nil || len(b) > internMaxLen {
-		return string(b)
-	}
-	if s, ok := in.m[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if in.m == nil {
-		in.m = make(map[string]string, 4)
-	}
-	if len(in.m) < internMax {
-		in.m[s] = s
-	}
-	return s
 }
 
 // op names as constants, so decoding "op" never allocates.
@@ -157,11 +126,11 @@ func setString(f *frame, idx int, v []byte, in *interner) {
 	case 0:
 		f.Op = opName(v, in)
 	case 3:
-		f.UID = in.str(v)
+		f.UID = string(v)
 	case 6:
 		f.Room = in.str(v)
 	case 7:
-		f.Node = in.str(v)
+		f.Node = string(v)
 	case 10:
 		f.Code = in.str(v)
 	case 11:
@@ -169,7 +138,7 @@ func setString(f *frame, idx int, v []byte, in *interner) {
 	case 13:
 		f.Reason = in.str(v)
 	case 15:
-		f.Message = in.str(v)
+		f.Message = string(v)
 	}
 }
 

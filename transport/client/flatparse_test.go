@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"unsafe"
 )
 
 var flatSeeds = []string{
@@ -50,7 +51,7 @@ func TestFlatParserAgreesWithEncodingJSON(t *testing.T) {
 	for _, s := range flatSeeds {
 		checkFlat(t, []byte(s))
 		var f frame
-		if parseFlat([]byte(s), &f, &interner{}) {
+		if parseFlat([]byte(s), &f, newInterner(8)) {
 			flat++
 		}
 	}
@@ -75,7 +76,7 @@ func TestFlatParserAgreesWithEncodingJSON(t *testing.T) {
 func checkFlat(t *testing.T, b []byte) {
 	t.Helper()
 	var got frame
-	if !parseFlat(b, &got, &interner{}) {
+	if !parseFlat(b, &got, newInterner(8)) {
 		return
 	}
 	var want frame
@@ -94,17 +95,17 @@ func FuzzFlatParser(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkFlat(t, b)
 		var fr frame
-		_ = decodeFrame(b, &fr, &interner{}) // never panics
+		_ = decodeFrame(b, &fr, newInterner(8)) // never panics
 	})
 }
 
 func TestDecodeNotifyAllocatesNothing(t *testing.T) {
 	b := []byte(`{"op":"notify","room":"room-1","ts":1732280000123456}`)
 	var f frame
-	var in interner
-	_ = decodeFrame(b, &f, &in)
+	in := newInterner(8)
+	_ = decodeFrame(b, &f, in)
 	allocs := testing.AllocsPerRun(100, func() {
-		if err := decodeFrame(b, &f, &in); err != nil || f.Room != "room-1" {
+		if err := decodeFrame(b, &f, in); err != nil || f.Room != "room-1" {
 			t.Fatal(f, err)
 		}
 	})
@@ -114,15 +115,27 @@ func TestDecodeNotifyAllocatesNothing(t *testing.T) {
 }
 
 func TestInternerIsBounded(t *testing.T) {
-	var in interner
+	in := newInterner(4)
 	for i := range 1000 {
-		s := in.str([]byte{byte(i), byte(i >> 8)})
-		if s != string([]byte{byte(i), byte(i >> 8)}) {
+		b := []byte{byte(i), byte(i >> 8)}
+		if s := in.str(b); s != string(b) {
 			t.Fatal("interner changed a string")
 		}
 	}
-	if len(in.m) != internMax {
-		t.Fatalf("interner holds %d, want %d", len(in.m), internMax)
+	if n := in.size(); n != 4*internShards {
+		t.Fatalf("interner holds %d, want %d", n, 4*internShards)
+	}
+	a, b := in.str([]byte{1, 0}), in.str([]byte{1, 0})
+	if unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Fatal("the same bytes gave two strings")
+	}
+	long := make([]byte, internMaxLen+1)
+	if in.str(long) != string(long) || in.str(nil) != "" {
+		t.Fatal("long or empty input")
+	}
+	var none *interner
+	if none.str([]byte("x")) != "x" {
+		t.Fatal("nil interner")
 	}
 }
 
