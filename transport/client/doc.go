@@ -4,11 +4,11 @@
 //
 // It has three parts:
 //
-//   - Conn (conn.go): one WebSocket session. Dial upgrades, reads the server's hello, then
-//     starts exactly one reader goroutine. Join, Leave, Pull, Send and Ping write a frame with
-//     a fresh id and wait for the reply carrying that id (or for ctx, or for the connection to
-//     end). Server-initiated frames (notify, kick, close) are handed to the callbacks of
-//     DialOptions.
+//   - Conn (conn.go, requests.go): one WebSocket session. Dial upgrades, reads the server's
+//     hello, then starts exactly one reader goroutine. Join, Leave, Pull, Send and Ping write
+//     a frame with a fresh id and wait for the reply carrying that id (or for ctx, or for the
+//     connection to end). Server-initiated frames (notify, kick, close) are handed to the
+//     callbacks of DialOptions.
 //   - Viewer (viewer.go, account.go): a well-behaved viewer built on Conn. It joins rooms,
 //     pulls on notify by its last next, accounts every seq (len(msgs)+dropped must equal the
 //     seq advance), survives epoch changes, and reconnects with exponential backoff and
@@ -16,11 +16,15 @@
 //   - API (api.go): the HTTP API of section 5 for the app's backend and admins.
 //
 // Per-connection cost: no writer goroutine (writes happen on the caller's goroutine under a
-// mutex with a write deadline), a ReadBufferSize (default 512 B) bufio reader, write buffers
-// and frame read buffers taken from process-wide pools only while a frame is in flight. The
-// reader decodes the flat frames (notify, kick, pong, joined, sent, ...) with a shallow
-// parser checked against encoding/json by a fuzz test, and only msgs and hello with
-// encoding/json.
+// mutex with a write deadline), a ReadBufferSize (default 512 B) bufio reader, and write
+// buffers, frame read buffers and decode targets taken from process-wide pools only while a
+// frame is in flight. BenchmarkIdleConns measures an idle, joined Conn at ~4.4 KB of Go
+// memory (2.3 KB heap, 2.1 KB reader stack) and 1 goroutine, kernel socket buffers aside.
+// The reader decodes the flat frames (notify, kick, pong, joined, sent, ...) with a shallow
+// parser checked against encoding/json by a fuzz test, interning room ids and epochs in one
+// process-wide table, so a notify costs no allocation; msgs and hello go to encoding/json.
+// What allocates per frame is fasthttp/websocket's own message reader/writer (4 small
+// allocations per request/reply round trip).
 //
 // Concurrency contract:
 //
