@@ -205,6 +205,7 @@ func (g *roomGrain) flush(ctx actor.Context) {
 	for _, s := range g.subs {
 		ctx.Send(s.pid, d)
 	}
+	g.node.metrics.DeltasSent.Add(float64(len(g.subs)))
 	for _, w := range g.waiting {
 		ctx.Send(w.to, w.reply)
 	}

@@ -3,10 +3,12 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,6 +125,24 @@ func postJSON(url, key, body string) (map[string]any, int, error) {
 	return out, resp.StatusCode, nil
 }
 
+// metricValue reads one counter from a node's /metrics.
+func metricValue(t *testing.T, addr, name string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
+}
+
 // Three liveroomd processes form a static cluster: viewers of one room on every node get every
 // system notice posted on one node, with exact accounting, and `online` sums the nodes.
 func TestThreeNodeCluster(t *testing.T) {
@@ -183,6 +203,15 @@ func TestThreeNodeCluster(t *testing.T) {
 		resp.Body.Close()
 		seqs = append(seqs, st["seq"].(float64))
 	}
+	defer func() {
+		// Cross-node cost: Delta messages per accepted message, summed over the nodes.
+		var deltas, accepted float64
+		for _, a := range httpAddrs {
+			deltas += metricValue(t, a, "liveroom_deltas_sent_total")
+			accepted += metricValue(t, a, "liveroom_accepted_total")
+		}
+		t.Logf("deltas sent %v for %v accepted messages: %.2f per accepted message (3 subscribed nodes)", deltas, accepted, deltas/accepted)
+	}()
 	for i, v := range vs {
 		got := map[float64]bool{}
 		for len(got) < len(seqs) {

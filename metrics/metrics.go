@@ -19,6 +19,7 @@ type Metrics struct {
 	NotifiesSent   prometheus.Counter     // notify frames written
 	NotifiesMerged prometheus.Counter     // notifies held back because a pull was in progress
 	Pulls          prometheus.Counter     // pulls served
+	DeltasSent     prometheus.Counter     // Delta messages room grains sent to subscribed nodes
 	Kicks          *prometheus.CounterVec // kicks by reason
 	Sessions       prometheus.Gauge       // open WebSocket sessions
 	Rooms          prometheus.Gauge       // room grains active on this node
@@ -42,6 +43,7 @@ func New() *Metrics {
 		NotifiesSent:   counter("notifies_sent_total", "Notify frames written to sessions."),
 		NotifiesMerged: counter("notifies_merged_total", "Notifies held back because the session's pull was in progress."),
 		Pulls:          counter("pulls_total", "Pulls served."),
+		DeltasSent:     counter("deltas_sent_total", "Delta messages sent by room grains to subscribed nodes (one per node per flush tick)."),
 		Kicks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "liveroom", Name: "kicks_total",
 			Help: "Sessions kicked, by reason."}, []string{"reason"}),
 		Sessions: gauge("sessions", "Open WebSocket sessions."),
@@ -50,7 +52,7 @@ func New() *Metrics {
 			Help: "Connection attempts refused, by why."}, []string{"why"}),
 	}
 	m.Registry.MustRegister(m.Accepted, m.RateLimited, m.Evicted, m.DroppedInPull, m.NotifiesSent, m.NotifiesMerged,
-		m.Pulls, m.Kicks, m.Sessions, m.Rooms, m.ConnRejected,
+		m.Pulls, m.DeltasSent, m.Kicks, m.Sessions, m.Rooms, m.ConnRejected,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
