@@ -34,6 +34,8 @@ func NewAPI(baseURL, key string) *API {
 		base: strings.TrimRight(baseURL, "/"),
 		key:  key,
 		hc: &fasthttp.Client{
+			// Retries are decided in do, where it is known which requests are safe to resend.
+			RetryIfErr:             func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
 			Name:                   "liveroom-client",
 			MaxConnsPerHost:        1024,
 			MaxIdleConnDuration:    30 * time.Second,
@@ -109,7 +111,8 @@ func (a *API) Post(ctx context.Context, room string, m PostMessage) (Sent, error
 		return Sent{}, errors.New("liveroom api: PostMessage.Body is not valid JSON")
 	}
 	var s Sent
-	err := a.Do(ctx, "POST", roomPath(room)+"/messages", m, &s)
+	// With a cmid, a resend is de-duplicated by the room: safe to retry on a stale connection.
+	err := a.do(ctx, "POST", roomPath(room)+"/messages", m, &s, 0, m.CMID != "")
 	return s, err
 }
 
@@ -224,7 +227,7 @@ func (a *API) Pull(ctx context.Context, room string, since int64, limit int, wai
 		extra = time.Duration(secs) * time.Second
 	}
 	var m Msgs
-	err := a.do(ctx, "GET", roomPath(room)+"/messages"+q, nil, &m, extra)
+	err := a.do(ctx, "GET", roomPath(room)+"/messages"+q, nil, &m, extra, true)
 	return m, err
 }
 
@@ -254,11 +257,15 @@ func (a *API) Ready(ctx context.Context) error { return a.Do(ctx, "GET", "/ready
 // and decodes a 2xx answer into out (skipped when nil). Other statuses are *APIError. It is
 // the building block of the methods above, exported for tests of other endpoints and of bad
 // input.
+//
+// A request that meets a kept-alive connection the server had closed (a server restart) is
+// sent once more, except a POST: a message or notice could then be accepted twice. Post
+// retries when the message has a cmid, which the room de-duplicates.
 func (a *API) Do(ctx context.Context, method, path string, body, out any) error {
-	return a.do(ctx, method, path, body, out, 0)
+	return a.do(ctx, method, path, body, out, 0, method != "POST")
 }
 
-func (a *API) do(ctx context.Context, method, path string, body, out any, extra time.Duration) error {
+func (a *API) do(ctx context.Context, method, path string, body, out any, extra time.Duration, retrySafe bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -287,7 +294,12 @@ func (a *API) do(ctx context.Context, method, path string, body, out any, extra 
 	if d, ok := ctx.Deadline(); ok {
 		deadline = d
 	}
-	if err := a.hc.DoDeadline(req, resp, deadline); err != nil {
+	err := a.hc.DoDeadline(req, resp, deadline)
+	if err != nil && retrySafe && errors.Is(err, fasthttp.ErrConnectionClosed) && ctx.Err() == nil {
+		resp.Reset()
+		err = a.hc.DoDeadline(req, resp, deadline)
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

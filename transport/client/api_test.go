@@ -1,16 +1,20 @@
 package client
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // apiRec is one request the fake API server saw.
@@ -234,5 +238,62 @@ func TestAPIErrors(t *testing.T) {
 	}
 	if err := api.Do(ctx, "POST", "/x", func() {}, nil); err == nil {
 		t.Fatal("unencodable body accepted")
+	}
+}
+
+// TestAPIRetriesOnlyWhatIsSafe: a server that drops every other connection before answering
+// (as a restarted server's stale kept-alive connections do).
+func TestAPIRetriesOnlyWhatIsSafe(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	var mu sync.Mutex
+	var served, dropped int
+	go func() {
+		for n := 0; ; n++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn, drop bool) {
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				_, _ = io.Copy(io.Discard, req.Body)
+				mu.Lock()
+				defer mu.Unlock()
+				if drop {
+					dropped++
+					return
+				}
+				served++
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 16\r\nConnection: close\r\n\r\n{\"ts\":1,\"seq\":2}")
+			}(c, n%2 == 0)
+		}
+	}()
+	api := NewAPI("http://"+ln.Addr().String(), "k")
+	ctx := testCtx(t)
+	counts := func() (int, int) { mu.Lock(); defer mu.Unlock(); return served, dropped }
+
+	// Attempt 1 is dropped, the retry answered.
+	if s, err := api.Post(ctx, "R", PostMessage{UID: "u", Kind: "chat", CMID: "c1"}); err != nil || s.Seq != 2 {
+		t.Fatalf("post with cmid: %+v %v", s, err)
+	}
+	if s, d := counts(); s != 1 || d != 1 {
+		t.Fatalf("served %d dropped %d", s, d)
+	}
+	if err := api.Kick(ctx, "R", "u"); err != nil { // DELETE: retried
+		t.Fatalf("kick: %v", err)
+	}
+	// Without a cmid a POST is not resent: the error comes back.
+	if _, err := api.Post(ctx, "R", PostMessage{UID: "u", Kind: "chat"}); !errors.Is(err, fasthttp.ErrConnectionClosed) {
+		t.Fatalf("post without cmid: %v", err)
+	}
+	if s, d := counts(); s != 2 || d != 3 {
+		t.Fatalf("served %d dropped %d", s, d)
 	}
 }
