@@ -1,23 +1,27 @@
 package rooms
 
-import lru "github.com/hashicorp/golang-lru/v2"
+import "github.com/hashicorp/golang-lru/v2/simplelru"
 
 // DedupSize is how many (uid, cmid) pairs a room remembers.
 const DedupSize = 10000
 
-// Dedup remembers the stamp of the last DedupSize (uid, cmid) pairs of a room.
+// dedupKey is a (uid, cmid) pair. A struct key cannot be ambiguous whatever bytes the ids hold
+// (a joined string would be if a separator could appear in them), and building it allocates
+// nothing.
+type dedupKey struct{ uid, cmid string }
+
+// Dedup remembers the stamps of the last DedupSize (uid, cmid) pairs of a room, least recently
+// used out first. Like the Room that owns it, it is not safe for concurrent use (hence the
+// lock-free simplelru rather than lru.Cache).
 type Dedup struct {
-	cache *lru.Cache[string, Stamp]
+	cache *simplelru.LRU[dedupKey, Stamp]
 }
 
 // NewDedup returns an empty cache of DedupSize entries.
 func NewDedup() *Dedup {
-	c, _ := lru.New[string, Stamp](DedupSize) // only fails for a size <= 0
+	c, _ := simplelru.NewLRU[dedupKey, Stamp](DedupSize, nil) // only fails for a size <= 0
 	return &Dedup{cache: c}
 }
-
-// key joins uid and cmid with a byte neither may contain unescaped in JSON ids.
-func key(uid, cmid string) string { return uid + "\x00" + cmid }
 
 // Get returns the stamp of an earlier message with this (uid, cmid). An empty cmid never
 // matches.
@@ -25,12 +29,15 @@ func (d *Dedup) Get(uid, cmid string) (Stamp, bool) {
 	if cmid == "" {
 		return Stamp{}, false
 	}
-	return d.cache.Get(key(uid, cmid))
+	return d.cache.Get(dedupKey{uid, cmid})
 }
 
-// Put remembers the stamp of an accepted message.
+// Put remembers the stamp of an accepted message; an empty cmid is not remembered.
 func (d *Dedup) Put(uid, cmid string, st Stamp) {
 	if cmid != "" {
-		d.cache.Add(key(uid, cmid), st)
+		d.cache.Add(dedupKey{uid, cmid}, st)
 	}
 }
+
+// Len returns how many pairs are remembered.
+func (d *Dedup) Len() int { return d.cache.Len() }

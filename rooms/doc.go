@@ -1,8 +1,11 @@
-// Package rooms is a room's domain logic without actors: config with defaults, token buckets
-// per priority (the upstream limit), moderation lists with TTL, cmid de-duplication, ts/seq
-// stamping, and the Store that keeps a room's durable state.
+// Package rooms is a room's domain logic without actors: config with defaults (config.go),
+// token buckets per priority, the upstream limit (bucket.go), moderation lists with TTL
+// (moderation.go), cmid de-duplication (dedup.go), ts/seq stamping and epochs (stamp.go),
+// the decision on each offered message (room.go, Room.Accept), the durable State
+// (state.go), and the Store that keeps it (store.go; memory and Redis implementations).
 //
-// Concurrency contract: a Room is not safe for concurrent use; it is owned by one room grain
-// and touched only inside its Receive. Store implementations are safe for concurrent use.
-// Nothing here reads the clock: callers pass now, so tests are deterministic.
+// Concurrency contract: a Room (with its Moderation, Dedup, Buckets and Stamper) is not safe
+// for concurrent use; it is owned by one room grain and touched only inside its Receive.
+// Store implementations are safe for concurrent use. Nothing here reads the clock: callers
+// pass now, so tests are deterministic.
 package rooms

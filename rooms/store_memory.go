@@ -9,9 +9,10 @@ import (
 )
 
 // MemoryStore is the in-memory Store: the embedded default. Nothing survives a restart.
+// States are kept as JSON, so neither a saved nor a loaded State aliases what the store holds.
 type MemoryStore struct {
 	mu     sync.Mutex
-	rooms  map[string][]byte // JSON, so callers never alias stored state
+	rooms  map[string][]byte // JSON
 	heads  map[string]Head
 	active map[string]bool
 	nodes  map[string]nodeBeat
@@ -20,6 +21,12 @@ type MemoryStore struct {
 type nodeBeat struct {
 	WS   string `json:"ws"`
 	Seen int64  `json:"seen"` // unix nanos
+}
+
+// NewMemoryStore returns an empty store.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{rooms: make(map[string][]byte), heads: make(map[string]Head), active: make(map[string]bool),
+		nodes: make(map[string]nodeBeat)}
 }
 
 // Heartbeat implements Store.
@@ -65,12 +72,6 @@ func (s *MemoryStore) ActiveRooms(context.Context) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
-}
-
-// NewMemoryStore returns an empty store.
-func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{rooms: make(map[string][]byte), heads: make(map[string]Head), active: make(map[string]bool),
-		nodes: make(map[string]nodeBeat)}
 }
 
 // SaveHead implements Store.

@@ -1,0 +1,117 @@
+package rooms
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testStore is the suite every Store passes. newStore may be called more than once; the stores
+// it returns may share their data (as Redis stores on one server do).
+func testStore(t *testing.T, newStore func(t *testing.T) Store) {
+	ctx := context.Background()
+	s := newStore(t)
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := s.LoadRoom(ctx, "none"); found || err != nil {
+		t.Fatalf("unknown room: found %v err %v", found, err)
+	}
+	state := func() State {
+		return State{Epoch: "e1", LastTS: 10, LastSeq: 3, Config: DefaultConfig(),
+			Moderation: []ModEntry{{List: Mutes, UID: "m", Until: t0}, {List: Bans, UID: "b"}},
+			Protected:  []StoredMessage{{TS: 9, Seq: 2, Pri: 3, Kind: "notice", Body: json.RawMessage(`{"a":"b"}`)}}}
+	}
+	st, want := state(), state()
+	must(t, s.SaveRoom(ctx, "r1", st))
+	// The store holds a copy, not the caller's value.
+	st.LastSeq = 99
+	st.Moderation[0].UID = "changed"
+	st.Protected[0].Body[2] = 'X'
+	got, found, err := s.LoadRoom(ctx, "r1")
+	if err != nil || !found {
+		t.Fatalf("load: found %v err %v", found, err)
+	}
+	if !got.Moderation[0].Until.Equal(t0) {
+		t.Errorf("until %v, want %v", got.Moderation[0].Until, t0)
+	}
+	got.Moderation[0].Until = t0 // only the time's location may differ
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("load\n got %+v\nwant %+v", got, want)
+	}
+	// Nor does a loaded value alias the store.
+	got.Moderation[1].UID = "changed"
+	if again, _, _ := s.LoadRoom(ctx, "r1"); again.Moderation[1].UID != "b" {
+		t.Fatal("a loaded state aliases the stored one")
+	}
+	// A save replaces.
+	must(t, s.SaveRoom(ctx, "r1", State{Epoch: "e1", LastTS: 20, LastSeq: 4, Config: DefaultConfig()}))
+	if got, _, _ := s.LoadRoom(ctx, "r1"); got.LastSeq != 4 || got.Moderation != nil || got.Protected != nil {
+		t.Fatalf("after a second save: %+v", got)
+	}
+
+	// The head moves the last stamp forward, within the same epoch only.
+	must(t, s.SaveHead(ctx, "r1", Head{Epoch: "e1", LastTS: 50, LastSeq: 9}))
+	if got, _, _ := s.LoadRoom(ctx, "r1"); got.LastSeq != 9 || got.LastTS != 50 {
+		t.Fatalf("head not applied: %+v", got)
+	}
+	must(t, s.SaveHead(ctx, "r1", Head{Epoch: "other", LastTS: 99, LastSeq: 99}))
+	if got, _, _ := s.LoadRoom(ctx, "r1"); got.LastSeq != 4 || got.Epoch != "e1" {
+		t.Fatalf("a head of another epoch was applied: %+v", got)
+	}
+	must(t, s.SaveHead(ctx, "headless", Head{Epoch: "e", LastTS: 1, LastSeq: 1}))
+	if _, found, err := s.LoadRoom(ctx, "headless"); found || err != nil {
+		t.Fatalf("a head alone made a room: found %v err %v", found, err)
+	}
+
+	// Active rooms.
+	for _, r := range []string{"b", "a", "c"} {
+		must(t, s.MarkActive(ctx, r, true))
+	}
+	must(t, s.MarkActive(ctx, "c", false))
+	if got, err := s.ActiveRooms(ctx); err != nil || fmt.Sprint(got) != "[a b]" {
+		t.Fatalf("active rooms %v %v", got, err)
+	}
+	// The node directory keeps the nodes heard from since a time.
+	must(t, s.Heartbeat(ctx, "n1", "ws://a/v1/ws", t0))
+	must(t, s.Heartbeat(ctx, "n2", "ws://b/v1/ws", t0.Add(10*time.Second)))
+	if got, err := s.Nodes(ctx, t0.Add(5*time.Second)); err != nil || len(got) != 1 || got["n2"] != "ws://b/v1/ws" {
+		t.Fatalf("nodes %v %v", got, err)
+	}
+
+	// Safe for concurrent use: rooms saved and loaded from several goroutines.
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			room := fmt.Sprintf("c%d", g)
+			for i := uint64(1); i <= 20; i++ {
+				if err := s.SaveRoom(ctx, room, State{Epoch: "e", LastSeq: i, Config: DefaultConfig()}); err != nil {
+					errs <- err
+					return
+				}
+				if got, found, err := s.LoadRoom(ctx, room); err != nil || !found || got.LastSeq != i {
+					errs <- fmt.Errorf("%s: load %d: %+v %v %v", room, i, got, found, err)
+					return
+				}
+				_ = s.MarkActive(ctx, room, i%2 == 0)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	must(t, s.Close())
+}
+
+func TestMemoryStore(t *testing.T) {
+	testStore(t, func(*testing.T) Store { return NewMemoryStore() })
+}
