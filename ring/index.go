@@ -7,7 +7,8 @@ import "sort"
 const MaxIndex = 65536
 
 // tsIndex is the ts of every accepted message by seq, for the last MaxIndex messages. It grows
-// on demand (doubling) so that a quiet room stays small.
+// on demand (from 64 entries, doubling) so that a quiet room stays small: 512 bytes until it
+// has had 64 messages, 512 KiB at most.
 type tsIndex struct {
 	ts       []int64 // ring buffer; ts of seq s is at (s - 1) % len(ts) while indexed
 	firstSeq uint64  // oldest indexed seq; the index holds firstSeq .. lastSeq
@@ -32,9 +33,10 @@ func (x *tsIndex) add(seq uint64, ts int64) {
 	x.ts[(seq-1)%uint64(len(x.ts))] = ts
 }
 
+// grow moves the indexed ts into a buffer of size entries (size >= len()).
 func (x *tsIndex) grow(size int) {
 	buf := make([]int64, size)
-	for s := x.firstSeq; s <= x.lastSeq && x.len() > 0; s++ {
+	for s := x.firstSeq; s <= x.lastSeq; s++ {
 		buf[(s-1)%uint64(size)] = x.at(s)
 	}
 	x.ts = buf
@@ -46,23 +48,16 @@ func (x *tsIndex) reset(lastSeq uint64) {
 	x.ts = x.ts[:0:0]
 }
 
-// base returns the seq of the newest message with ts <= since: exact while since is within
-// the index, else the seq just before the oldest indexed one.
+// base returns the seq of the newest message with ts <= since. It is exact while since is
+// within the index (since >= the ts of the oldest indexed message). A since older than that
+// gets the seq just before the oldest indexed one: exact when the oldest indexed seq is 1 or
+// the index never wrapped, else an approximation. That is the horizon of Dropped: a since
+// older than the last 65,536 messages counts dropped from the oldest indexed message.
 func (x *tsIndex) base(since int64) uint64 {
 	n := x.len()
 	// i = number of indexed messages with ts <= since (ts increases with seq).
 	i := sort.Search(n, func(i int) bool { return x.at(x.firstSeq+uint64(i)) > since })
 	return x.firstSeq - 1 + uint64(i)
-}
-
-// seqOf returns the seq whose ts is ts, and whether it is indexed.
-func (x *tsIndex) seqOf(ts int64) (uint64, bool) {
-	n := x.len()
-	i := sort.Search(n, func(i int) bool { return x.at(x.firstSeq+uint64(i)) >= ts })
-	if i < n && x.at(x.firstSeq+uint64(i)) == ts {
-		return x.firstSeq + uint64(i), true
-	}
-	return 0, false
 }
 
 // export copies the indexed ts, oldest first.

@@ -2,8 +2,11 @@ package ring
 
 import "sort"
 
-// Ring is a fixed-capacity ring of messages in ascending ts order: a slice and a growing total,
-// the newest at (total-1) % cap. Pushing into a full ring evicts the oldest.
+// Ring is a fixed-capacity ring of messages in ascending ts order (nats-server server/ring.go
+// style): a fixed slice and a growing total; message number k (from 0) lives at k % cap, so
+// the newest is at (total-1) % cap and the oldest retained one at (total-Len()) % cap.
+// Pushing into a full ring evicts the oldest. The caller pushes in ascending ts (Set.Append
+// checks it); firstAfter relies on it.
 type Ring struct {
 	buf   []*Message
 	total uint64 // messages ever pushed
@@ -31,7 +34,7 @@ func (r *Ring) Push(m *Message) (evicted *Message) {
 	return evicted
 }
 
-// At returns the i-th retained message, 0 being the oldest.
+// At returns the i-th retained message, 0 being the oldest, for 0 <= i < Len().
 func (r *Ring) At(i int) *Message {
 	start := r.total - uint64(r.Len())
 	return r.buf[(start+uint64(i))%uint64(len(r.buf))]
@@ -42,9 +45,13 @@ func (r *Ring) firstAfter(ts int64) int {
 	return sort.Search(r.Len(), func(i int) bool { return r.At(i).TS > ts })
 }
 
-// Resize changes the capacity, keeping the newest messages, and returns the evicted ones.
+// Resize changes the capacity (at least 1), keeping the newest messages, and returns the
+// evicted ones, oldest first.
 func (r *Ring) Resize(capacity int) (evicted []*Message) {
 	capacity = max(capacity, 1)
+	if capacity == len(r.buf) {
+		return nil
+	}
 	n := r.Len()
 	keep := min(n, capacity)
 	evicted = make([]*Message, 0, n-keep)

@@ -1,19 +1,22 @@
 package ring
 
-import (
-	"fmt"
-)
+import "fmt"
 
 // Set is a room's messages: one Ring per priority and the history index. See the package doc
 // for its concurrency contract.
+//
+// Invariants: every retained message has seq <= lastSeq and ts <= lastTS; ts and seq increase
+// together, within each ring and across the set; the index holds the ts of the seqs from
+// index.firstSeq to lastSeq.
 type Set struct {
-	rings   [NumPriorities]*Ring
+	rings   [NumPriorities]*Ring // indexed by Priority
 	index   tsIndex
-	lastTS  int64
-	lastSeq uint64
+	lastTS  int64  // ts of the newest accepted message; kept by Reset
+	lastSeq uint64 // seq of the newest accepted message
 }
 
-// NewSet returns an empty set with the given ring capacities, indexed by Priority.
+// NewSet returns an empty set with the given ring capacities, indexed by Priority (a capacity
+// below 1 counts as 1).
 func NewSet(caps [NumPriorities]int) *Set {
 	s := &Set{}
 	for p, c := range caps {
@@ -29,8 +32,13 @@ func (s *Set) LastTS() int64 { return s.lastTS }
 // LastSeq is the seq of the newest accepted message (0 if none).
 func (s *Set) LastSeq() uint64 { return s.lastSeq }
 
-// Len is the number of retained messages of priority p.
-func (s *Set) Len(p Priority) int { return s.rings[p].Len() }
+// Len is the number of retained messages of priority p (0 for an invalid p).
+func (s *Set) Len(p Priority) int {
+	if int(p) >= NumPriorities {
+		return 0
+	}
+	return s.rings[p].Len()
+}
 
 // Caps returns the ring capacities.
 func (s *Set) Caps() (c [NumPriorities]int) {
@@ -44,14 +52,18 @@ func (s *Set) Caps() (c [NumPriorities]int) {
 // It returns the message evicted from m's ring, if any. No allocation in the steady state
 // (the index grows on demand up to MaxIndex).
 func (s *Set) Append(m *Message) (evicted *Message, err error) {
+	if m == nil {
+		return nil, fmt.Errorf("ring: nil message")
+	}
 	if int(m.Pri) >= NumPriorities {
 		return nil, fmt.Errorf("ring: invalid priority %d", m.Pri)
 	}
 	if m.Seq != s.lastSeq+1 {
-		return nil, fmt.Errorf("ring: seq %d does not follow %d", m.Seq, s.lastSeq)
+		return nil, fmt.Errorf("ring: seq %d does not follow the last seq %d (want %d)",
+			m.Seq, s.lastSeq, s.lastSeq+1)
 	}
 	if m.TS <= s.lastTS {
-		return nil, fmt.Errorf("ring: ts %d is not after %d", m.TS, s.lastTS)
+		return nil, fmt.Errorf("ring: ts %d is not after the last ts %d", m.TS, s.lastTS)
 	}
 	if m.Encoded == nil {
 		m.Encode()
@@ -66,9 +78,7 @@ func (s *Set) Append(m *Message) (evicted *Message, err error) {
 // how many messages were evicted.
 func (s *Set) Resize(caps [NumPriorities]int) (evicted int) {
 	for p, c := range caps {
-		if s.rings[p].Cap() != max(c, 1) {
-			evicted += len(s.rings[p].Resize(c))
-		}
+		evicted += len(s.rings[p].Resize(c))
 	}
 	return evicted
 }
@@ -83,13 +93,15 @@ func (s *Set) Reset() {
 }
 
 // Window fills w with the pull window (since, w.Next] of PROTOCOL.md section 4, reusing
-// w.Msgs's backing array:
-//   - every system and high message in the window, in ascending ts;
-//   - if they alone exceed limit: the first limit of them, Next = the ts of the last one, More;
-//   - else Next = LastTS() and normal and low messages fill what is left of limit, newest kept;
-//   - Dropped = the number of seq values in (since, Next] not in Msgs.
+// w.Msgs's backing array (no allocation once it holds limit messages):
+//   - P = every retained system and high message with ts > since, ascending;
+//   - if len(P) > limit: the first limit of P, Next = the ts of the last of them, More;
+//   - else Next = LastTS() and the newest (limit - len(P)) retained normal and low messages of
+//     the window join P, all ascending;
+//   - Dropped = the number of seq values in (since, Next] not in Msgs (skipped or evicted).
 //
-// limit < 1 counts as 1. since >= LastTS() gives an empty window with Next = since.
+// limit < 1 counts as 1. since >= LastTS() gives an empty window with Next = since. since = 0
+// means from the oldest message: every seq up to Next not returned counts as dropped.
 func (s *Set) Window(since int64, limit int, w *Window) {
 	w.Msgs, w.Dropped, w.More = w.Msgs[:0], 0, false
 	limit = max(limit, 1)
@@ -97,41 +109,46 @@ func (s *Set) Window(since int64, limit int, w *Window) {
 		w.Next = since
 		return
 	}
-	var head [NumPriorities]int // first index after since, per ring
+	// from[p]..to[p] is the part of ring p that goes into the window.
+	var from, to [NumPriorities]int
 	for p, r := range s.rings {
-		head[p] = r.firstAfter(since)
+		from[p], to[p] = r.firstAfter(since), r.Len()
 	}
-	sy, hi, no, lo := s.rings[System], s.rings[High], s.rings[Normal], s.rings[Low]
-	protected := (sy.Len() - head[System]) + (hi.Len() - head[High])
-	end := [NumPriorities]int{System: sy.Len(), High: hi.Len()}
+	protected := (to[System] - from[System]) + (to[High] - from[High])
 	if protected > limit {
-		w.More = true // protected only, and only limit of them
-		s.merge(w, head, [NumPriorities]int{System: sy.Len(), High: hi.Len()}, limit)
+		// Protected only, and only the oldest limit of them: the client pulls again at once
+		// from Next and so never skips one.
+		to[Normal], to[Low] = from[Normal], from[Low]
+		s.merge(w, from, to, limit)
+		w.More = true
 		w.Next = w.Msgs[len(w.Msgs)-1].TS
 	} else {
-		w.Next = s.lastTS
-		// The newest (limit - protected) of normal and low: walk back from both ends.
-		jn, jl := no.Len(), lo.Len()
-		for k := limit - protected; k > 0 && (jn > head[Normal] || jl > head[Low]); k-- {
-			if jn > head[Normal] && (jl <= head[Low] || no.At(jn-1).TS > lo.At(jl-1).TS) {
+		// The newest (limit - protected) of normal and low: walk back from both ends, taking
+		// the newer of the two each time.
+		no, lo := s.rings[Normal], s.rings[Low]
+		jn, jl := to[Normal], to[Low]
+		for k := limit - protected; k > 0 && (jn > from[Normal] || jl > from[Low]); k-- {
+			if jn > from[Normal] && (jl <= from[Low] || no.At(jn-1).TS > lo.At(jl-1).TS) {
 				jn--
 			} else {
 				jl--
 			}
 		}
-		end[Normal], end[Low] = no.Len(), lo.Len()
-		head[Normal], head[Low] = jn, jl
-		s.merge(w, head, end, limit)
+		from[Normal], from[Low] = jn, jl
+		s.merge(w, from, to, limit)
+		w.Next = s.lastTS
 	}
-	lastSeq := s.lastSeq
+	// Seq is gapless, so the window holds nextSeq - base seq values. The message at Next is
+	// the newest of the window: the last one returned when More, else the last accepted.
+	nextSeq := s.lastSeq
 	if w.More {
-		lastSeq = w.Msgs[len(w.Msgs)-1].Seq
+		nextSeq = w.Msgs[len(w.Msgs)-1].Seq
 	}
-	inWindow := lastSeq - s.base(since)
-	w.Dropped = inWindow - uint64(len(w.Msgs))
+	w.Dropped = nextSeq - s.base(since, nextSeq) - uint64(len(w.Msgs))
 }
 
-// merge appends, in ascending ts, the messages of ring p from from[p] to to[p], at most n.
+// merge appends, in ascending ts, the messages of each ring p from from[p] to to[p], until w
+// holds n messages.
 func (s *Set) merge(w *Window, from, to [NumPriorities]int, n int) {
 	for len(w.Msgs) < n {
 		best := -1
@@ -151,13 +168,19 @@ func (s *Set) merge(w *Window, from, to [NumPriorities]int, n int) {
 	}
 }
 
-// base returns the seq of the newest accepted message with ts <= since (see the package doc
-// on exactness). It never exceeds the seq just before the oldest retained message after since.
-func (s *Set) base(since int64) uint64 {
+// base returns the seq of the newest accepted message with ts <= since, 0 for since <= 0.
+// It comes from the history index (see tsIndex.base for its horizon), bounded so that the
+// count of a window can never go below what it returns:
+//   - below nextSeq, the seq of the message at the window's Next, which is after since;
+//   - below the seq of every retained message after since. Both bounds only matter where the
+//     index does not reach (an old since, or the empty index of a restarted room).
+//
+// So Dropped never underflows, whatever the index holds.
+func (s *Set) base(since int64, nextSeq uint64) uint64 {
 	if since <= 0 {
 		return 0
 	}
-	b := s.index.base(since)
+	b := min(s.index.base(since), nextSeq-1)
 	for _, r := range s.rings {
 		if i := r.firstAfter(since); i < r.Len() {
 			if seq := r.At(i).Seq; seq <= b {
@@ -177,66 +200,4 @@ func (s *Set) Protected() []*Message {
 	w := Window{Msgs: make([]*Message, 0, to[System]+to[High])}
 	s.merge(&w, from, to, to[System]+to[High])
 	return w.Msgs
-}
-
-// Snapshot is a Set's content for a replica that starts late or a room that restarts.
-type Snapshot struct {
-	LastTS        int64
-	LastSeq       uint64
-	IndexFirstSeq uint64     // seq of IndexTS[0]
-	IndexTS       []int64    // ts of IndexFirstSeq, IndexFirstSeq+1, ... LastSeq
-	Msgs          []*Message // every retained message, ascending ts
-}
-
-// Snapshot copies the set's content.
-func (s *Set) Snapshot() Snapshot {
-	sn := Snapshot{LastTS: s.lastTS, LastSeq: s.lastSeq}
-	sn.IndexFirstSeq, sn.IndexTS = s.index.export()
-	n := 0
-	var from, to [NumPriorities]int
-	for p, r := range s.rings {
-		n += r.Len()
-		to[p] = r.Len()
-	}
-	w := Window{Msgs: make([]*Message, 0, n)}
-	s.merge(&w, from, to, n)
-	sn.Msgs = w.Msgs
-	return sn
-}
-
-// Import replaces the set's content with sn. Msgs may have seq gaps (after a restart only the
-// protected messages survive; IndexTS is then empty and IndexFirstSeq = LastSeq+1). Append
-// continues at LastSeq+1.
-func (s *Set) Import(sn Snapshot) error {
-	var prevTS int64
-	var prevSeq uint64
-	for _, m := range sn.Msgs {
-		if int(m.Pri) >= NumPriorities || m.TS <= prevTS || m.Seq <= prevSeq || m.TS > sn.LastTS || m.Seq > sn.LastSeq {
-			return fmt.Errorf("ring: snapshot message ts %d seq %d out of order", m.TS, m.Seq)
-		}
-		prevTS, prevSeq = m.TS, m.Seq
-	}
-	if n := uint64(len(sn.IndexTS)); n > 0 && (sn.IndexFirstSeq == 0 || sn.IndexFirstSeq+n-1 != sn.LastSeq || n > MaxIndex) {
-		return fmt.Errorf("ring: snapshot index %d+%d does not end at seq %d", sn.IndexFirstSeq, n, sn.LastSeq)
-	}
-	for _, r := range s.rings {
-		r.reset()
-	}
-	for _, m := range sn.Msgs {
-		if m.Encoded == nil {
-			m.Encode()
-		}
-		s.rings[m.Pri].Push(m)
-	}
-	s.index.reset(sn.LastSeq)
-	if len(sn.IndexTS) > 0 {
-		s.index.firstSeq = sn.IndexFirstSeq
-		s.index.lastSeq = sn.IndexFirstSeq - 1
-		s.index.ts = make([]int64, min(max(64, len(sn.IndexTS)), MaxIndex))
-		for i, ts := range sn.IndexTS {
-			s.index.add(sn.IndexFirstSeq+uint64(i), ts)
-		}
-	}
-	s.lastTS, s.lastSeq = sn.LastTS, sn.LastSeq
-	return nil
 }

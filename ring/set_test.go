@@ -1,263 +1,250 @@
 package ring
 
 import (
-	"fmt"
-	"math/rand"
-	"sort"
+	"slices"
+	"strings"
 	"testing"
 )
 
-// history is a reference model: every accepted message, and the caps that decide retention.
-type history struct {
-	caps [NumPriorities]int
-	all  []*Message
-}
-
-func (h *history) retained(p Priority) []*Message {
-	var out []*Message
-	for _, m := range h.all {
-		if m.Pri == p {
-			out = append(out, m)
-		}
-	}
-	if len(out) > h.caps[p] {
-		out = out[len(out)-h.caps[p]:]
-	}
-	return out
-}
-
-// want computes the window by brute force from the model.
-func (h *history) want(since int64, limit int) Window {
-	limit = max(limit, 1)
-	var w Window
-	if len(h.all) == 0 || h.all[len(h.all)-1].TS <= since {
-		w.Next = since
-		return w
-	}
-	var prot, rest []*Message
-	for p := Priority(0); p < NumPriorities; p++ {
-		for _, m := range h.retained(p) {
-			if m.TS > since {
-				if p.Protected() {
-					prot = append(prot, m)
-				} else {
-					rest = append(rest, m)
-				}
-			}
-		}
-	}
-	byTS := func(s []*Message) { sort.Slice(s, func(i, j int) bool { return s[i].TS < s[j].TS }) }
-	byTS(prot)
-	byTS(rest)
-	if len(prot) > limit {
-		w.Msgs, w.More, w.Next = prot[:limit], true, prot[limit-1].TS
-	} else {
-		w.Next = h.all[len(h.all)-1].TS
-		if k := limit - len(prot); len(rest) > k {
-			rest = rest[len(rest)-k:]
-		}
-		w.Msgs = append(append([]*Message{}, prot...), rest...)
-		byTS(w.Msgs)
-	}
-	var inWindow uint64
-	for _, m := range h.all {
-		if m.TS > since && m.TS <= w.Next {
-			inWindow++
-		}
-	}
-	w.Dropped = inWindow - uint64(len(w.Msgs))
-	return w
-}
-
-func (h *history) add(s *Set, pri Priority, ts int64) *Message {
-	m := &Message{TS: ts, Seq: uint64(len(h.all) + 1), Pri: pri, Kind: "chat", UID: "u", Body: []byte(`{}`)}
-	h.all = append(h.all, m)
-	if _, err := s.Append(m); err != nil {
-		panic(err)
-	}
-	return m
-}
-
-func sameWindow(got, want Window) error {
-	if got.Next != want.Next || got.Dropped != want.Dropped || got.More != want.More || len(got.Msgs) != len(want.Msgs) {
-		return fmt.Errorf("got next %d dropped %d more %v n %d; want next %d dropped %d more %v n %d",
-			got.Next, got.Dropped, got.More, len(got.Msgs), want.Next, want.Dropped, want.More, len(want.Msgs))
-	}
-	for i := range got.Msgs {
-		if got.Msgs[i] != want.Msgs[i] {
-			return fmt.Errorf("msg %d: got seq %d want seq %d", i, got.Msgs[i].Seq, want.Msgs[i].Seq)
-		}
-	}
-	return nil
-}
-
-func TestWindow(t *testing.T) {
-	// pris is a compact history: one letter per message, ts = 10, 20, 30, ...
-	f := func(name string, caps [NumPriorities]int, pris string, since int64, limit int) {
-		t.Helper()
-		h := &history{caps: caps}
-		s := NewSet(caps)
-		for i, c := range pris {
-			p := map[rune]Priority{'s': System, 'h': High, 'n': Normal, 'l': Low}[c]
-			h.add(s, p, int64(10*(i+1)))
-		}
-		var w Window
-		s.Window(since, limit, &w)
-		if err := sameWindow(w, h.want(since, limit)); err != nil {
-			t.Errorf("%s: %v", name, err)
-		}
-		if uint64(len(w.Msgs))+w.Dropped != countSeq(h.all, since, w.Next) {
-			t.Errorf("%s: len+dropped != seq count", name)
-		}
-	}
-	big := [NumPriorities]int{100, 100, 100, 100}
-	f("empty room", big, "", 0, 10)
-	f("since 0 takes all", big, "nnslh", 0, 10)
-	f("since at last ts", big, "nnn", 30, 10)
-	f("since after last ts", big, "nnn", 99, 10)
-	f("newest normal kept", big, "nnnnnnnn", 0, 3)
-	f("low and normal merge newest", big, "nlnlnlnl", 20, 3)
-	f("protected never skipped", big, "nsnnhnnnsn", 0, 4)
-	f("limit cut inside protected", big, "snhsnhsh", 0, 3)
-	f("limit equals protected", big, "snhn", 0, 2)
-	f("eviction counted as dropped", [NumPriorities]int{Low: 2, Normal: 3, High: 2, System: 2}, "nnnnnnnnnn", 0, 100)
-	f("since older than ring", [NumPriorities]int{Low: 2, Normal: 3, High: 2, System: 2}, "nnnnnnnnnn", 20, 100)
-	f("system survives normal flood", [NumPriorities]int{Low: 2, Normal: 3, High: 2, System: 2}, "snnnnnnnnnnnnn", 0, 2)
-	f("limit below 1 is 1", big, "nnn", 0, 0)
-}
-
-func countSeq(all []*Message, since, next int64) uint64 {
-	var n uint64
-	for _, m := range all {
-		if m.TS > since && m.TS <= next {
-			n++
-		}
-	}
-	return n
-}
-
 func TestAppendErrors(t *testing.T) {
 	s := NewSet([NumPriorities]int{4, 4, 4, 4})
-	if _, err := s.Append(&Message{TS: 10, Seq: 2, Pri: Normal}); err == nil {
-		t.Error("seq gap accepted")
-	}
 	if _, err := s.Append(&Message{TS: 10, Seq: 1, Pri: Normal}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Append(&Message{TS: 10, Seq: 2, Pri: Normal}); err == nil {
-		t.Error("equal ts accepted")
+	f := func(name string, m *Message, wantErr string) {
+		t.Helper()
+		_, err := s.Append(m)
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("%s: got error %v, want one containing %q", name, err, wantErr)
+		}
+		if s.LastSeq() != 1 || s.LastTS() != 10 || s.Len(Normal) != 1 || s.index.len() != 1 {
+			t.Errorf("%s: a refused append changed the set", name)
+		}
 	}
-	if _, err := s.Append(&Message{TS: 11, Seq: 2, Pri: 9}); err == nil {
-		t.Error("bad priority accepted")
+	f("seq gap", &Message{TS: 20, Seq: 3, Pri: Normal}, "seq 3 does not follow the last seq 1 (want 2)")
+	f("seq repeated", &Message{TS: 20, Seq: 1, Pri: Normal}, "seq 1 does not follow")
+	f("equal ts", &Message{TS: 10, Seq: 2, Pri: Normal}, "ts 10 is not after the last ts 10")
+	f("older ts", &Message{TS: 5, Seq: 2, Pri: Normal}, "ts 5 is not after")
+	f("invalid priority", &Message{TS: 20, Seq: 2, Pri: NumPriorities}, "invalid priority 4")
+	f("nil", nil, "nil message")
+}
+
+func TestAppend(t *testing.T) {
+	s := NewSet([NumPriorities]int{Low: 1, Normal: 2, High: 1, System: 0})
+	if c := s.Caps(); c != [NumPriorities]int{1, 2, 1, 1} {
+		t.Errorf("caps %v: a capacity below 1 should count as 1", c)
 	}
-	if s.LastSeq() != 1 || s.LastTS() != 10 {
-		t.Errorf("a refused append changed the set: %d %d", s.LastSeq(), s.LastTS())
+	var evicted []uint64
+	for i, p := range []Priority{Normal, Normal, Normal, System, System, Low} {
+		m := &Message{TS: int64(100 + i), Seq: uint64(i + 1), Pri: p, Kind: "k"}
+		ev, err := s.Append(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Encoded == nil {
+			t.Error("Append did not encode the message")
+		}
+		if ev != nil {
+			evicted = append(evicted, ev.Seq)
+		}
+	}
+	if !slices.Equal(evicted, []uint64{1, 4}) {
+		t.Errorf("evicted seqs %v, want [1 4]", evicted)
+	}
+	if s.LastSeq() != 6 || s.LastTS() != 105 {
+		t.Errorf("last seq %d ts %d, want 6 and 105", s.LastSeq(), s.LastTS())
+	}
+	for p, want := range [NumPriorities]int{1, 2, 0, 1} {
+		if s.Len(Priority(p)) != want {
+			t.Errorf("Len(%v) = %d, want %d", Priority(p), s.Len(Priority(p)), want)
+		}
+	}
+	if s.Len(NumPriorities) != 0 {
+		t.Error("Len of an invalid priority is not 0")
+	}
+	// A message built elsewhere keeps its encoding.
+	m := &Message{TS: 200, Seq: 7, Pri: Low, Encoded: []byte(`{"pre":1}`)}
+	if _, err := s.Append(m); err != nil || string(m.Encoded) != `{"pre":1}` {
+		t.Errorf("pre-encoded message: err %v, encoded %s", err, m.Encoded)
 	}
 }
 
-func TestResizeAndSnapshot(t *testing.T) {
-	caps := [NumPriorities]int{4, 4, 4, 4}
-	h := &history{caps: caps}
-	s := NewSet(caps)
-	for i := 0; i < 20; i++ {
-		h.add(s, Priority(i%NumPriorities), int64(100+i))
+func TestAppendNoAlloc(t *testing.T) {
+	s := NewSet([NumPriorities]int{4, 4, 4, 4})
+	msgs := make([]*Message, 200)
+	for i := range msgs {
+		msgs[i] = &Message{TS: int64(i + 1), Seq: uint64(i + 1), Pri: Priority(i % NumPriorities), Encoded: []byte("{}")}
 	}
+	for _, m := range msgs[:100] { // fill the rings and grow the index to 128 entries
+		if _, err := s.Append(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	i := 100
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := s.Append(msgs[i]); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("Append allocated %v times per message", allocs)
+	}
+}
+
+func TestReset(t *testing.T) {
+	s, _ := history(big, "nnsh")
+	s.Reset()
+	if s.LastSeq() != 0 || s.LastTS() != 40 || s.Len(Normal)+s.Len(System)+s.Len(High) != 0 {
+		t.Fatalf("after reset: last seq %d ts %d", s.LastSeq(), s.LastTS())
+	}
+	if _, err := s.Append(&Message{TS: 40, Seq: 1, Pri: Normal}); err == nil {
+		t.Error("a reset set accepted a ts that is not after the old last ts")
+	}
+	if _, err := s.Append(&Message{TS: 41, Seq: 1, Pri: Normal}); err != nil {
+		t.Fatal(err)
+	}
+	var w Window
+	s.Window(0, 10, &w)
+	if !slices.Equal(seqs(w.Msgs), []uint64{1}) || w.Dropped != 0 || w.Next != 41 {
+		t.Errorf("window of the new epoch: %v dropped %d next %d", seqs(w.Msgs), w.Dropped, w.Next)
+	}
+}
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	caps := [NumPriorities]int{4, 4, 4, 4}
+	s, h := history(caps, "snhlnnnnllllsshhnnnn")
 	sn := s.Snapshot()
-	if len(sn.Msgs) != 16 || sn.LastSeq != 20 || len(sn.IndexTS) != 20 || sn.IndexFirstSeq != 1 {
-		t.Fatalf("snapshot: %d msgs, last %d, index %d from %d", len(sn.Msgs), sn.LastSeq, len(sn.IndexTS), sn.IndexFirstSeq)
+	if len(sn.Msgs) != 14 || sn.LastSeq != 20 || sn.LastTS != 200 || len(sn.IndexTS) != 20 || sn.IndexFirstSeq != 1 {
+		t.Fatalf("snapshot: %d msgs, last seq %d ts %d, index %d from %d",
+			len(sn.Msgs), sn.LastSeq, sn.LastTS, len(sn.IndexTS), sn.IndexFirstSeq)
+	}
+	for i := 1; i < len(sn.Msgs); i++ {
+		if sn.Msgs[i].TS <= sn.Msgs[i-1].TS {
+			t.Fatal("snapshot messages not in ascending ts")
+		}
 	}
 	c := NewSet(caps)
+	if _, err := c.Append(&Message{TS: 1, Seq: 1, Pri: High}); err != nil { // replaced by the import
+		t.Fatal(err)
+	}
 	if err := c.Import(sn); err != nil {
 		t.Fatal(err)
 	}
-	for _, since := range []int64{0, 100, 105, 110, 119} {
-		var a, b Window
-		s.Window(since, 5, &a)
-		c.Window(since, 5, &b)
-		if err := sameWindow(b, a); err != nil {
-			t.Errorf("imported window since %d: %v", since, err)
+	if c.LastSeq() != 20 || c.LastTS() != 200 {
+		t.Fatalf("imported last seq %d ts %d", c.LastSeq(), c.LastTS())
+	}
+	sn.IndexTS[0] = -1 // the import copied the index
+	for since := int64(0); since <= 210; since += 5 {
+		for _, limit := range []int{1, 2, 5, 100} {
+			var a, b Window
+			s.Window(since, limit, &a)
+			c.Window(since, limit, &b)
+			if err := sameWindow(b, a); err != nil {
+				t.Errorf("imported window since %d limit %d: %v", since, limit, err)
+			}
+			if err := sameWindow(b, h.want(since, limit)); err != nil {
+				t.Errorf("imported window since %d limit %d against the model: %v", since, limit, err)
+			}
 		}
 	}
-	// Append continues after an import.
-	if _, err := c.Append(&Message{TS: 200, Seq: 21, Pri: Normal}); err != nil {
+	// Append continues after the import.
+	if _, err := c.Append(&Message{TS: 210, Seq: 21, Pri: Normal}); err != nil {
 		t.Fatal(err)
 	}
-	// Shrinking keeps the newest.
-	if ev := s.Resize([NumPriorities]int{2, 2, 4, 4}); ev != 4 {
-		t.Errorf("resize evicted %d, want 4", ev)
+	// Into smaller rings: each keeps its newest.
+	d := NewSet([NumPriorities]int{1, 1, 1, 1})
+	if err := d.Import(s.Snapshot()); err != nil {
+		t.Fatal(err)
 	}
-	h.caps = [NumPriorities]int{2, 2, 4, 4}
 	var w Window
-	s.Window(0, 100, &w)
-	if err := sameWindow(w, h.want(0, 100)); err != nil {
-		t.Errorf("after resize: %v", err)
+	d.Window(0, 100, &w)
+	if !slices.Equal(seqs(w.Msgs), []uint64{12, 14, 16, 20}) || w.Dropped != 16 {
+		t.Errorf("import into rings of 1: %v dropped %d", seqs(w.Msgs), w.Dropped)
 	}
 }
 
 func TestImportWithGaps(t *testing.T) {
-	// After a restart only protected messages survive, and the index is empty.
+	// After a restart only the protected messages survive, and the index is empty.
 	s := NewSet([NumPriorities]int{4, 4, 4, 4})
 	sys := &Message{TS: 50, Seq: 5, Pri: System, Body: []byte(`{}`)}
 	hi := &Message{TS: 70, Seq: 7, Pri: High, Body: []byte(`{}`)}
 	if err := s.Import(Snapshot{LastTS: 90, LastSeq: 9, IndexFirstSeq: 10, Msgs: []*Message{sys, hi}}); err != nil {
 		t.Fatal(err)
 	}
-	var w Window
-	s.Window(60, 10, &w)
-	if len(w.Msgs) != 1 || w.Msgs[0] != hi || w.Next != 90 || w.Dropped > 2 {
-		t.Fatalf("window after gapped import: %+v", w)
+	if sys.Encoded == nil {
+		t.Error("Import did not encode the message")
 	}
-	if _, err := s.Append(&Message{TS: 91, Seq: 10, Pri: Normal}); err != nil {
+	f := func(since int64, wantSeqs []uint64, dropped uint64, next int64) {
+		t.Helper()
+		var w Window
+		s.Window(since, 10, &w)
+		if got := seqs(w.Msgs); !slices.Equal(got, wantSeqs) || w.Dropped != dropped || w.Next != next || w.More {
+			t.Errorf("since %d: got %v dropped %d next %d more %v; want %v %d %d",
+				since, got, w.Dropped, w.Next, w.More, wantSeqs, dropped, next)
+		}
+	}
+	f(0, []uint64{5, 7}, 7, 90) // since 0: every seq from 1 counts
+	f(85, []uint64{}, 1, 90)    // seq 9 is at ts 90, the only one after 85
+	// The ts of seq 6 is unknown: counted from just before the oldest retained message after
+	// since (the fewest the room may have had).
+	f(60, []uint64{7}, 2, 90)
+	f(90, []uint64{}, 0, 90)
+	if _, err := s.Append(&Message{TS: 100, Seq: 10, Pri: Normal}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Import(Snapshot{LastTS: 10, LastSeq: 1, Msgs: []*Message{hi}}); err == nil {
-		t.Error("import of a message newer than LastTS accepted")
-	}
+	f(90, []uint64{10}, 0, 100) // exact again from the restart on
+	f(95, []uint64{10}, 0, 100)
+	f(0, []uint64{5, 7, 10}, 7, 100)
 }
 
-func TestIndexHorizon(t *testing.T) {
-	// Past MaxIndex messages the index wraps; windows within it stay exact.
-	caps := [NumPriorities]int{8, 8, 8, 8}
-	s := NewSet(caps)
-	n := MaxIndex + 100
-	for i := 1; i <= n; i++ {
-		if _, err := s.Append(&Message{TS: int64(i * 2), Seq: uint64(i), Pri: Normal, Encoded: []byte("{}")}); err != nil {
-			t.Fatal(err)
+func TestImportErrors(t *testing.T) {
+	ok := func() Snapshot {
+		return Snapshot{LastTS: 30, LastSeq: 3, IndexFirstSeq: 2, IndexTS: []int64{20, 30}, Msgs: []*Message{
+			{TS: 10, Seq: 1, Pri: High}, {TS: 20, Seq: 2, Pri: Normal}, {TS: 30, Seq: 3, Pri: System}}}
+	}
+	s, _ := history(big, "nn")
+	f := func(name string, edit func(sn *Snapshot), wantErr string) {
+		t.Helper()
+		sn := ok()
+		edit(&sn)
+		err := s.Import(sn)
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("%s: got error %v, want one containing %q", name, err, wantErr)
+		}
+		if s.LastSeq() != 2 || s.LastTS() != 20 || s.Len(Normal) != 2 || s.Len(High) != 0 {
+			t.Errorf("%s: a refused import changed the set", name)
 		}
 	}
-	var w Window
-	since := int64((n - 1000) * 2)
-	s.Window(since, 5, &w)
-	if got := uint64(len(w.Msgs)) + w.Dropped; got != 1000 {
-		t.Errorf("len+dropped = %d, want 1000", got)
-	}
-	if len(s.index.ts) != MaxIndex {
-		t.Errorf("index size %d, want %d", len(s.index.ts), MaxIndex)
-	}
+	f("nil message", func(sn *Snapshot) { sn.Msgs[1] = nil }, "message 1 is nil")
+	f("invalid priority", func(sn *Snapshot) { sn.Msgs[0].Pri = 7 }, "invalid priority 7")
+	f("ts not ascending", func(sn *Snapshot) { sn.Msgs[1].TS = 10 }, "ts 10 seq 2 is not after ts 10 seq 1")
+	f("seq not ascending", func(sn *Snapshot) { sn.Msgs[1].Seq = 1 }, "is not after")
+	f("message after last ts", func(sn *Snapshot) { sn.LastTS, sn.IndexTS[1] = 25, 25 }, "is after the last ts 25")
+	f("message after last seq", func(sn *Snapshot) { sn.IndexTS = nil; sn.LastSeq = 2 }, "is after the last ts 30 seq 2")
+	f("zero ts", func(sn *Snapshot) { sn.Msgs[0].TS = 0 }, "ts 0 seq 1 is not after")
+	f("negative last ts", func(sn *Snapshot) { sn.LastTS = -1 }, "negative")
+	f("index not ending at last seq", func(sn *Snapshot) { sn.IndexFirstSeq = 1 }, "does not end at seq 3")
+	f("index from seq 0", func(sn *Snapshot) { sn.IndexFirstSeq = 0 }, "does not end at seq 3")
+	f("index not ending at last ts", func(sn *Snapshot) { sn.IndexTS[1] = 29 }, "index ends at ts 29, not at the last ts 30")
+	f("index not ascending", func(sn *Snapshot) {
+		sn.IndexTS = []int64{25, 25, 30}
+		sn.IndexFirstSeq = 1
+	}, "index ts 25 of seq 2 is not after 25")
+	f("index disagrees with a message", func(sn *Snapshot) { sn.IndexTS[0] = 19 }, "seq 2 has ts 20, the index says 19")
+	f("index too long", func(sn *Snapshot) {
+		sn.IndexTS = make([]int64, MaxIndex+1)
+		for i := range sn.IndexTS {
+			sn.IndexTS[i] = int64(i + 1)
+		}
+		sn.LastSeq, sn.LastTS, sn.IndexFirstSeq = MaxIndex+1, MaxIndex+1, 1
+		sn.Msgs = nil
+	}, "more than 65536")
 }
 
-// FuzzWindow checks the window against the brute-force model on random histories.
-func FuzzWindow(f *testing.F) {
-	f.Add(int64(1), uint8(3), uint8(5), uint16(40), uint16(10), uint8(7))
-	f.Add(int64(7), uint8(1), uint8(1), uint16(300), uint16(0), uint8(1))
-	f.Fuzz(func(t *testing.T, seed int64, capA, capB uint8, n uint16, sinceAt uint16, limit uint8) {
-		rng := rand.New(rand.NewSource(seed))
-		caps := [NumPriorities]int{int(capA%16) + 1, int(capB%16) + 1, int(capA%7) + 1, int(capB%5) + 1}
-		h := &history{caps: caps}
-		s := NewSet(caps)
-		ts := int64(0)
-		for i := 0; i < int(n%500); i++ {
-			ts += int64(rng.Intn(3) + 1)
-			h.add(s, Priority(rng.Intn(NumPriorities)), ts)
-		}
-		since := int64(sinceAt) % (ts + 3)
-		var w Window
-		s.Window(since, int(limit), &w)
-		if err := sameWindow(w, h.want(since, int(limit))); err != nil {
-			t.Fatal(err)
-		}
-		if uint64(len(w.Msgs))+w.Dropped != countSeq(h.all, since, w.Next) {
-			t.Fatal("len(msgs)+dropped != seq values in the window")
-		}
-	})
+func TestProtected(t *testing.T) {
+	s, _ := history(small, "snhnlhhsnsh")
+	if got := seqs(s.Protected()); !slices.Equal(got, []uint64{7, 8, 10, 11}) {
+		t.Errorf("protected %v", got)
+	}
 }

@@ -1,0 +1,103 @@
+package ring
+
+import (
+	"slices"
+	"testing"
+)
+
+func ringSeqs(r *Ring) []uint64 {
+	out := []uint64{}
+	for i := 0; i < r.Len(); i++ {
+		out = append(out, r.At(i).Seq)
+	}
+	return out
+}
+
+func msg(seq uint64) *Message { return &Message{TS: int64(10 * seq), Seq: seq} }
+
+func TestRingPush(t *testing.T) {
+	r := NewRing(3)
+	f := func(push uint64, evicted uint64, want []uint64) {
+		t.Helper()
+		ev := r.Push(msg(push))
+		if (ev == nil) != (evicted == 0) || (ev != nil && ev.Seq != evicted) {
+			t.Errorf("push %d evicted %v, want seq %d", push, ev, evicted)
+		}
+		if got := ringSeqs(r); !slices.Equal(got, want) {
+			t.Errorf("push %d: ring holds %v, want %v", push, got, want)
+		}
+	}
+	if r.Len() != 0 || r.Cap() != 3 {
+		t.Fatalf("new ring: len %d cap %d", r.Len(), r.Cap())
+	}
+	f(1, 0, []uint64{1})
+	f(2, 0, []uint64{1, 2})
+	f(3, 0, []uint64{1, 2, 3})
+	f(4, 1, []uint64{2, 3, 4})
+	f(5, 2, []uint64{3, 4, 5})
+	f(6, 3, []uint64{4, 5, 6})
+	f(7, 4, []uint64{5, 6, 7})
+	if r.Len() != 3 || r.Cap() != 3 {
+		t.Errorf("full ring: len %d cap %d", r.Len(), r.Cap())
+	}
+	if c := NewRing(0).Cap(); c != 1 {
+		t.Errorf("NewRing(0) has capacity %d, want 1", c)
+	}
+	m := msg(8)
+	if allocs := testing.AllocsPerRun(100, func() { r.Push(m) }); allocs != 0 {
+		t.Errorf("Push allocated %v times", allocs)
+	}
+}
+
+func TestRingFirstAfter(t *testing.T) {
+	r := NewRing(4)
+	if r.firstAfter(0) != 0 {
+		t.Error("empty ring: firstAfter is not 0")
+	}
+	for s := uint64(1); s <= 6; s++ { // retains ts 30, 40, 50, 60
+		r.Push(msg(s))
+	}
+	f := func(ts int64, want int) {
+		t.Helper()
+		if got := r.firstAfter(ts); got != want {
+			t.Errorf("firstAfter(%d) = %d, want %d", ts, got, want)
+		}
+	}
+	f(0, 0)
+	f(29, 0)
+	f(30, 1)
+	f(35, 1)
+	f(59, 3)
+	f(60, 4)
+	f(1000, 4)
+}
+
+func TestRingResize(t *testing.T) {
+	f := func(capacity, pushed, newCap int, wantEvicted, wantKept []uint64) {
+		t.Helper()
+		r := NewRing(capacity)
+		for s := 1; s <= pushed; s++ {
+			r.Push(msg(uint64(s)))
+		}
+		ev := r.Resize(newCap)
+		if got := seqs(ev); !slices.Equal(got, wantEvicted) {
+			t.Errorf("cap %d, %d pushed, resize to %d: evicted %v, want %v", capacity, pushed, newCap, got, wantEvicted)
+		}
+		if got := ringSeqs(r); !slices.Equal(got, wantKept) || r.Cap() != max(newCap, 1) {
+			t.Errorf("cap %d, %d pushed, resize to %d: kept %v cap %d, want %v", capacity, pushed, newCap, got, r.Cap(), wantKept)
+		}
+		// The ring keeps working as a ring of the new capacity.
+		r.Push(msg(100))
+		want := append(slices.Clone(wantKept), 100)
+		want = want[max(len(want)-r.Cap(), 0):]
+		if got := ringSeqs(r); !slices.Equal(got, want) {
+			t.Errorf("push after resize: %v, want %v", got, want)
+		}
+	}
+	f(4, 6, 2, []uint64{3, 4}, []uint64{5, 6})
+	f(4, 6, 8, []uint64{}, []uint64{3, 4, 5, 6})
+	f(4, 2, 1, []uint64{1}, []uint64{2})
+	f(4, 6, 4, []uint64{}, []uint64{3, 4, 5, 6})
+	f(4, 0, 2, []uint64{}, []uint64{})
+	f(4, 3, 0, []uint64{1, 2}, []uint64{3})
+}
