@@ -87,6 +87,29 @@ func (h *model) count(since, next int64) uint64 {
 	return n
 }
 
+// known is the number of seqs from the oldest message retained in (since, next] (or the one at
+// next, which is always in the window) to the one at next: what a window counts at least.
+func (h *model) known(since, next int64) uint64 {
+	if since >= next {
+		return 0
+	}
+	var nextSeq uint64
+	for _, m := range h.all {
+		if m.TS == next {
+			nextSeq = m.Seq
+		}
+	}
+	oldest := nextSeq
+	for _, kept := range h.kept {
+		for _, m := range kept {
+			if m.TS > since && m.Seq < oldest {
+				oldest = m.Seq
+			}
+		}
+	}
+	return nextSeq - oldest + 1
+}
+
 func byTS(s []*Message) { sort.Slice(s, func(i, j int) bool { return s[i].TS < s[j].TS }) }
 
 // sameMsgs compares everything but Dropped.
