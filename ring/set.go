@@ -101,7 +101,8 @@ func (s *Set) Reset() {
 //   - Dropped = the number of seq values in (since, Next] not in Msgs (skipped or evicted).
 //
 // limit < 1 counts as 1. since >= LastTS() gives an empty window with Next = since. since = 0
-// means from the oldest message: every seq up to Next not returned counts as dropped.
+// takes the window from the oldest retained message, and every seq up to Next not returned
+// (evicted ones included) counts as dropped.
 func (s *Set) Window(since int64, limit int, w *Window) {
 	w.Msgs, w.Dropped, w.More = w.Msgs[:0], 0, false
 	limit = max(limit, 1)
@@ -169,13 +170,14 @@ func (s *Set) merge(w *Window, from, to [NumPriorities]int, n int) {
 }
 
 // base returns the seq of the newest accepted message with ts <= since, 0 for since <= 0.
-// It comes from the history index (see tsIndex.base for its horizon), bounded so that the
-// count of a window can never go below what it returns:
-//   - below nextSeq, the seq of the message at the window's Next, which is after since;
-//   - below the seq of every retained message after since. Both bounds only matter where the
-//     index does not reach (an old since, or the empty index of a restarted room).
+// It comes from the history index (see tsIndex.base for its horizon), kept below two seqs
+// that are known to be after since, so that the window's count nextSeq - base always covers
+// the messages it returns and Dropped never underflows, whatever the index holds:
+//   - nextSeq, the seq of the message at the window's Next;
+//   - the seq of every retained message with ts > since.
 //
-// So Dropped never underflows, whatever the index holds.
+// Both bounds only matter where the index does not reach (a since beyond its horizon, or the
+// empty index of a restarted room); within the index they change nothing.
 func (s *Set) base(since int64, nextSeq uint64) uint64 {
 	if since <= 0 {
 		return 0
@@ -196,7 +198,6 @@ func (s *Set) base(since int64, nextSeq uint64) uint64 {
 func (s *Set) Protected() []*Message {
 	var from, to [NumPriorities]int
 	to[System], to[High] = s.rings[System].Len(), s.rings[High].Len()
-	from[Normal], from[Low] = 0, 0
 	w := Window{Msgs: make([]*Message, 0, to[System]+to[High])}
 	s.merge(&w, from, to, to[System]+to[High])
 	return w.Msgs
