@@ -32,16 +32,28 @@ func (v Viewer) Allows(room string) bool {
 	return false
 }
 
-// Role is what a key may do.
+// Role is what a key may do; a higher Role can do everything a lower one can.
 type Role int
 
 const (
-	RoleNone   Role = iota
-	RoleServer      // the server key: the app's backend
-	RoleAdmin       // the admin key: everything the server key can, and more
+	RoleNone   Role = iota // no key, or a wrong one
+	RoleServer             // the server key: the app's backend
+	RoleAdmin              // the admin key: everything the server key can, and more
 )
 
-// Auth checks viewer tokens and keys.
+// String returns "none", "server" or "admin".
+func (r Role) String() string {
+	switch r {
+	case RoleServer:
+		return "server"
+	case RoleAdmin:
+		return "admin"
+	}
+	return "none"
+}
+
+// Auth checks viewer tokens (HS256 JWT: sub = uid, exp required, optional rooms) and the
+// server and admin keys. It is immutable after construction and safe for concurrent use.
 type Auth struct {
 	secret   []byte
 	apiKey   [32]byte // sha256 of the keys: compared in constant time, lengths do not leak
@@ -51,9 +63,12 @@ type Auth struct {
 }
 
 type claims struct {
-	Rooms []string `json:"rooms,omitempty"`
+	Rooms []string `json:"rooms,omitzero"` // nil: any room; empty: none
 	jwt.RegisteredClaims
 }
+
+// NewAuth builds the checker of cfg's JWTSecret, APIKey, AdminKey and Dev.
+func NewAuth(cfg Config) *Auth { return newAuth(&cfg) }
 
 func newAuth(cfg *Config) *Auth {
 	return &Auth{
@@ -73,8 +88,9 @@ func bearer(ctx *fasthttp.RequestCtx) string {
 
 var errUnauthorized = rooms.Errorf(rooms.CodeUnauthorized, "a valid token is required")
 
-// Viewer authenticates a viewer from `?token=` or `Authorization: Bearer`, or `?uid=` in dev
-// mode.
+// Viewer authenticates a viewer from `?token=` or `Authorization: Bearer <jwt>`, or from
+// `?uid=` in dev mode when no token is given. A failure is a *rooms.Error with code
+// unauthorized.
 func (a *Auth) Viewer(ctx *fasthttp.RequestCtx) (Viewer, error) {
 	tok := string(ctx.QueryArgs().Peek("token"))
 	if tok == "" {
@@ -92,7 +108,8 @@ func (a *Auth) Viewer(ctx *fasthttp.RequestCtx) (Viewer, error) {
 	return a.ParseToken(tok)
 }
 
-// ParseToken validates a viewer JWT.
+// ParseToken validates a viewer JWT: HS256 only, signed with the secret, exp required and not
+// passed (5 s leeway), sub a valid uid.
 func (a *Auth) ParseToken(tok string) (Viewer, error) {
 	var c claims
 	_, err := a.parser.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return a.secret, nil })
@@ -109,7 +126,8 @@ func (a *Auth) ParseToken(tok string) (Viewer, error) {
 	return Viewer{UID: c.Subject, Rooms: c.Rooms}, nil
 }
 
-// IssueToken signs a viewer token (the dev endpoint and tests use it).
+// IssueToken signs a viewer token for uid valid for ttl, limited to rooms (nil = any room).
+// The dev endpoint and tests use it.
 func (a *Auth) IssueToken(uid string, ttl time.Duration, rooms []string) (string, error) {
 	now := time.Now()
 	c := claims{Rooms: rooms, RegisteredClaims: jwt.RegisteredClaims{
@@ -117,7 +135,8 @@ func (a *Auth) IssueToken(uid string, ttl time.Duration, rooms []string) (string
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(a.secret)
 }
 
-// Role returns what the request's bearer key may do.
+// Role returns what the request's bearer key may do. Keys are compared as SHA-256 hashes in
+// constant time, so neither their bytes nor their lengths leak through timing.
 func (a *Auth) Role(ctx *fasthttp.RequestCtx) Role {
 	k := bearer(ctx)
 	if k == "" {

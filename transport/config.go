@@ -1,36 +1,49 @@
 package transport
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"os"
 	"time"
 )
 
-// Config configures a Server. Zero fields take the defaults written beside them.
+// Config configures a Server. A zero field takes the default written beside it; New applies
+// the defaults (flags and env map onto this struct in cmd/liveroomd only).
 type Config struct {
-	Addr      string // listen address; default ":8080"
-	Dev       bool   // dev mode: ?uid= logins, /v1/dev/token, the demo and admin pages
-	JWTSecret string // HS256 secret for viewer tokens; required
-	APIKey    string // the server key; required
-	AdminKey  string // the admin key; required
-	Node      string // this node's name; default "n1"
-	Advertise string // public ws URL for /v1/route; default derived from the request's Host
+	Addr string // listen address (cmd listens; Addr reports it); default ":8080"
+	// Dev turns on dev mode: ?uid= logins, /v1/dev/token, the demo page at /. Missing keys are
+	// then generated at random and logged once at info level. Default false.
+	Dev       bool
+	JWTSecret string // HS256 secret of viewer tokens; required unless Dev
+	APIKey    string // the server key (Authorization: Bearer); required unless Dev
+	AdminKey  string // the admin key; required unless Dev; must differ from APIKey
+	Node      string // this node's name; default the host name ("n1" if it has none)
+	// Advertise is the public WebSocket URL /v1/route returns for this node; default derived
+	// from each request's Host header: "ws://HOST/v1/ws".
+	Advertise string
 
-	MaxBody          int           // bytes of a message body; default 4096
-	MaxFrame         int           // bytes of a client frame; default 8192 (over: close 1009)
-	MaxRooms         int           // rooms per session; default 8
-	PullLimit        int           // largest pull; default 200
-	DefaultPullLimit int           // pull size when not given; default 100
-	MaxWait          time.Duration // longest HTTP long-poll; default 30s
-	ConnPerIP        int           // connection attempts per IP per ConnWindow; default 20
-	ConnPerUID       int           // connection attempts per uid per ConnWindow; default 10
-	ConnWindow       time.Duration // default 10s
-	BlockFor         time.Duration // block after exceeding a connection limit (extended by retries); default 10s
-	WriteTimeout     time.Duration // a session write's deadline; default 10s
-	PingInterval     time.Duration // WebSocket ping to every session; silent for 3 intervals = closed; default 30s
-	ReadBufferSize   int           // WebSocket read buffer; default 256
-	WriteBufferSize  int           // WebSocket write buffer (pooled); default 256
+	MaxBody          int           // bytes of an encoded message body; default 4096 (over: too_large)
+	MaxFrame         int           // bytes of a client WebSocket frame; default 8192 (over: close 1009)
+	MaxRooms         int           // rooms one session may join; default 8
+	PullLimit        int           // the largest pull; larger limits are clamped; default 200
+	DefaultPullLimit int           // pull size when none is given; default 100 (at most PullLimit)
+	MaxWait          time.Duration // longest HTTP long-poll (`wait`); longer waits are clamped; default 30s
+
+	ConnPerIP  int           // connection attempts per IP per ConnWindow; default 20
+	ConnPerUID int           // connection attempts per uid per ConnWindow; default 10
+	ConnWindow time.Duration // the window of ConnPerIP and ConnPerUID; default 10s
+	// BlockFor is how long an IP or uid over its limit is refused; every attempt while blocked
+	// extends it. Default 10s.
+	BlockFor time.Duration
+
+	WriteTimeout    time.Duration // deadline of one WebSocket write; default 10s
+	PingInterval    time.Duration // WebSocket ping to every session; silent for 3 intervals = closed; default 30s
+	ReadBufferSize  int           // WebSocket upgrader read buffer; default 256
+	WriteBufferSize int           // WebSocket upgrader write buffer (pooled); default 256
 }
 
+// applyDefaults sets every zero (or negative) field to its default.
 func (c *Config) applyDefaults() {
 	setI := func(v *int, d int) {
 		if *v <= 0 {
@@ -46,7 +59,7 @@ func (c *Config) applyDefaults() {
 		c.Addr = ":8080"
 	}
 	if c.Node == "" {
-		c.Node = "n1"
+		c.Node = hostName()
 	}
 	setI(&c.MaxBody, 4096)
 	setI(&c.MaxFrame, 8192)
@@ -65,6 +78,39 @@ func (c *Config) applyDefaults() {
 	c.DefaultPullLimit = min(c.DefaultPullLimit, c.PullLimit)
 }
 
+func hostName() string {
+	if h, err := os.Hostname(); err == nil && ValidID(h) {
+		return h
+	}
+	return "n1"
+}
+
+// generateDevKeys fills the missing keys of a Dev config with random ones and returns their
+// names and values (name, value, name, value...) for one log line; nil outside Dev.
+func (c *Config) generateDevKeys() []any {
+	if !c.Dev {
+		return nil
+	}
+	var made []any
+	for _, k := range []struct {
+		name string
+		v    *string
+	}{{"jwt_secret", &c.JWTSecret}, {"api_key", &c.APIKey}, {"admin_key", &c.AdminKey}} {
+		if *k.v == "" {
+			*k.v = "dev-" + randomHex(12)
+			made = append(made, k.name, *k.v)
+		}
+	}
+	return made
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b)
+}
+
+// validate reports a config New refuses: missing keys (outside Dev) or equal keys.
 func (c *Config) validate() error {
 	if c.JWTSecret == "" || c.APIKey == "" || c.AdminKey == "" {
 		return errors.New("--jwt-secret, --api-key and --admin-key are required (or run with --dev)")

@@ -2,16 +2,20 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/liveroom/liveroom/metrics"
+	"github.com/liveroom/liveroom/rooms"
 )
 
-// Server is liveroom's HTTP + WebSocket server.
+// Server is liveroom's HTTP + WebSocket server: one fasthttp.Server whose router sends
+// `GET /v1/ws` to the WebSocket hub and everything else to the HTTP API.
 type Server struct {
 	cfg     Config
 	eng     Engine
@@ -22,13 +26,21 @@ type Server struct {
 	srv     *fasthttp.Server
 	ws      *wsHub
 	metricH fasthttp.RequestHandler
+
+	// base is cancelled by Shutdown: HTTP long-polls end at once instead of holding it up.
+	base context.Context
+	stop context.CancelFunc
+
+	mu sync.Mutex
+	ln net.Listener // set by Serve
 }
 
-// New builds a server over eng. It validates cfg (keys are required).
+// New builds a server over eng. It applies cfg's defaults and refuses a config without keys
+// (unless cfg.Dev: missing keys are then generated and logged once at info level). m and log
+// may be nil (fresh metrics, slog.Default()).
 func New(cfg Config, eng Engine, m *metrics.Metrics, log *slog.Logger) (*Server, error) {
-	cfg.applyDefaults()
-	if err := cfg.validate(); err != nil {
-		return nil, err
+	if eng == nil {
+		return nil, errors.New("transport: nil Engine")
 	}
 	if m == nil {
 		m = metrics.New()
@@ -36,17 +48,27 @@ func New(cfg Config, eng Engine, m *metrics.Metrics, log *slog.Logger) (*Server,
 	if log == nil {
 		log = slog.Default()
 	}
+	cfg.applyDefaults()
+	if made := cfg.generateDevKeys(); made != nil {
+		log.Info("dev mode: generated the keys that were not given", made...)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, eng: eng, auth: newAuth(&cfg), abuse: newAbuse(&cfg), metrics: m, log: log, metricH: m.Handler()}
+	s.base, s.stop = context.WithCancel(context.Background())
 	s.ws = newWSHub(s)
 	s.srv = &fasthttp.Server{
 		Handler:               s.route,
+		ErrorHandler:          requestError,
 		Name:                  "liveroom",
 		NoDefaultServerHeader: true,
-		ReadBufferSize:        8192, // headers must fit a JWT
+		ReadBufferSize:        8192, // request line + headers; must fit a JWT in ?token= or Authorization
 		MaxRequestBodySize:    64 << 10,
-		ReadTimeout:           40 * time.Second, // > MaxWait: long-polls are writes, not reads
-		WriteTimeout:          cfg.MaxWait + 10*time.Second,
-		IdleTimeout:           60 * time.Second,
+		// Reading a request must not take long; a long-poll is time spent writing the answer.
+		ReadTimeout:  15 * time.Second,
+		WriteTimeout: cfg.MaxWait + 10*time.Second,
+		IdleTimeout:  60 * time.Second,
 		// Measured on this box: with these two an idle WebSocket costs ~6.6 KB instead of ~14 KB.
 		ReduceMemoryUsage: true,
 		KeepHijackedConns: true,
@@ -58,25 +80,69 @@ func New(cfg Config, eng Engine, m *metrics.Metrics, log *slog.Logger) (*Server,
 // Handler is the server's request router (tests drive it directly).
 func (s *Server) Handler() fasthttp.RequestHandler { return s.route }
 
-// Serve accepts connections on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+// Serve accepts connections on ln until Shutdown; it returns nil after a Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	s.ln = ln
+	s.mu.Unlock()
+	return s.srv.Serve(ln)
+}
 
-// Shutdown kicks every session (reason shutdown, close 1001), then stops the HTTP server.
+// Addr returns the address being served (the listener's, once Serve was called), else the
+// configured Addr.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		return s.ln.Addr().String()
+	}
+	return s.cfg.Addr
+}
+
+// Config returns the server's config with its defaults applied (generated dev keys included).
+func (s *Server) Config() Config { return s.cfg }
+
+// Auth returns the server's token and key checker.
+func (s *Server) Auth() *Auth { return s.auth }
+
+// Shutdown kicks every WebSocket session first (reason shutdown, close 1001), ends HTTP
+// long-polls, then stops the HTTP server, waiting for requests in flight until ctx is done.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.ws.shutdown(ctx)
+	s.stop()
 	return s.srv.ShutdownWithContext(ctx)
 }
 
 // Sessions returns the number of open WebSocket sessions.
 func (s *Server) Sessions() int { return s.ws.count() }
 
-// IssueToken signs a viewer token with the server's secret.
+// IssueToken signs a viewer token for uid, valid for ttl, with the server's secret.
 func (s *Server) IssueToken(uid string, ttl time.Duration) (string, error) {
 	return s.auth.IssueToken(uid, ttl, nil)
 }
 
+// requestError answers a request fasthttp could not read, in the API's error format.
+func requestError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		writeError(ctx, rooms.Errorf(rooms.CodeTooLarge, "request body too large"))
+	case errors.As(err, &small):
+		writeError(ctx, badRequest("request headers too large"))
+		ctx.SetStatusCode(fasthttp.StatusRequestHeaderFieldsTooLarge)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		writeError(ctx, badRequest("request timeout"))
+		ctx.SetStatusCode(fasthttp.StatusRequestTimeout)
+	default:
+		writeError(ctx, badRequest("malformed HTTP request"))
+	}
+}
+
+// fasthttpLogger sends fasthttp's own messages (connection-level errors) to slog at debug
+// level: they are about clients, not the server, and would flood an info log.
 type fasthttpLogger struct{ log *slog.Logger }
 
 func (l fasthttpLogger) Printf(format string, args ...any) {
-	l.log.Debug("fasthttp", "msg", format, "args", args)
+	l.log.Debug("fasthttp", "format", format, "args", args)
 }

@@ -1,0 +1,130 @@
+package transport
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/liveroom/liveroom/ring"
+	"github.com/liveroom/liveroom/rooms"
+)
+
+// handlePost is `POST /v1/rooms/{room}/messages` (server or admin key).
+func (s *Server) handlePost(ctx *fasthttp.RequestCtx, room string, role Role) {
+	req, err := parsePost(ctx.PostBody(), s.cfg.MaxBody)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	req.Source = rooms.FromServer
+	if role == RoleAdmin {
+		req.Source = rooms.FromAdmin
+	}
+	s.sendAndReply(ctx, room, req)
+}
+
+// handleNotice is `POST /v1/rooms/{room}/notices` (admin key): a system message.
+func (s *Server) handleNotice(ctx *fasthttp.RequestCtx, room string) {
+	req, err := parseNotice(ctx.PostBody(), s.cfg.MaxBody)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	s.sendAndReply(ctx, room, req)
+}
+
+// sendAndReply offers req to the room and answers `{"ts","seq"}` (plus `"dup":true`) or the
+// room's error.
+func (s *Server) sendAndReply(ctx *fasthttp.RequestCtx, room string, req rooms.SendRequest) {
+	c, cancel := reqCtx()
+	defer cancel()
+	st, err := s.eng.Send(c, room, req)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	b := make([]byte, 0, 64)
+	b = append(b, `{"ts":`...)
+	b = strconv.AppendInt(b, st.TS, 10)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, st.Seq, 10)
+	if st.Dup {
+		b = append(b, `,"dup":true`...)
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBody(append(b, '}'))
+}
+
+// handleNoticeAll is `POST /v1/notices` (admin key): the notice to every active room.
+func (s *Server) handleNoticeAll(ctx *fasthttp.RequestCtx) {
+	req, err := parseNotice(ctx.PostBody(), s.cfg.MaxBody)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	c, cancel := reqCtx()
+	defer cancel()
+	n, err := s.eng.NoticeAll(c, req.Kind, req.Body)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	b := append([]byte(`{"rooms":`), strconv.Itoa(n)...)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(append(b, '}'))
+}
+
+// handlePull is `GET /v1/rooms/{room}/messages?since=&limit=&wait=`: a viewer token allowing
+// the room, or the server or admin key. With wait > 0 it first long-polls until the room has a
+// message newer than since, the wait runs out or the server shuts down; then it answers the
+// window (possibly empty) as `{"room","epoch","msgs","dropped","next","more"}`.
+func (s *Server) handlePull(ctx *fasthttp.RequestCtx, room string) {
+	if s.auth.Role(ctx) == RoleNone {
+		v, err := s.auth.Viewer(ctx)
+		if err != nil {
+			writeError(ctx, err)
+			return
+		}
+		if !s.ids(ctx, room) {
+			return
+		}
+		if !v.Allows(room) {
+			writeError(ctx, rooms.Errorf(rooms.CodeForbidden, "the token does not allow this room"))
+			return
+		}
+	} else if !s.ids(ctx, room) {
+		return
+	}
+	args := ctx.QueryArgs()
+	q, err := parsePullQuery(args.Peek, s.cfg.DefaultPullLimit, s.cfg.PullLimit, s.cfg.MaxWait)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	if q.wait > 0 {
+		c, cancel := context.WithTimeout(s.base, q.wait)
+		err := s.eng.WaitNew(c, room, q.since)
+		cancel()
+		if err != nil && c.Err() == nil {
+			writeError(ctx, err)
+			return
+		}
+	}
+	c, cancel := reqCtx()
+	defer cancel()
+	epoch, w, err := s.eng.Pull(c, room, q.since, q.limit)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	b := make([]byte, 0, 128+len(w.Msgs)*128)
+	b = append(b, `{"room":`...)
+	b = appendJSONStr(b, room)
+	b = append(b, `,"epoch":`...)
+	b = appendJSONStr(b, epoch)
+	b = append(b, ',')
+	b = ring.AppendWindowJSON(b, &w)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(append(b, '}'))
+}
