@@ -4,20 +4,64 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 )
+
+func scrape(t *testing.T, m *Metrics) string {
+	t.Helper()
+	var ctx fasthttp.RequestCtx
+	ctx.Request.SetRequestURI("/metrics")
+	m.Handler()(&ctx)
+	if ctx.Response.StatusCode() != 200 {
+		t.Fatalf("status %d", ctx.Response.StatusCode())
+	}
+	if ct := string(ctx.Response.Header.ContentType()); !strings.HasPrefix(ct, "text/plain") {
+		t.Errorf("content type %q", ct)
+	}
+	return string(ctx.Response.Body())
+}
 
 func TestHandlerServesTextFormat(t *testing.T) {
 	m := New()
 	m.Accepted.Add(3)
+	m.RateLimited.Inc()
+	m.Evicted.Add(2)
+	m.DroppedInPull.Add(4)
+	m.NotifiesSent.Add(5)
+	m.NotifiesMerged.Add(6)
+	m.Pulls.Add(7)
 	m.Kicks.WithLabelValues("unresponsive").Inc()
-	var ctx fasthttp.RequestCtx
-	ctx.Request.SetRequestURI("/metrics")
-	m.Handler()(&ctx)
-	body := string(ctx.Response.Body())
-	for _, want := range []string{"liveroom_accepted_total 3", `liveroom_kicks_total{reason="unresponsive"} 1`, "go_goroutines"} {
+	m.Sessions.Set(8)
+	m.Rooms.Set(9)
+	m.ConnRejected.WithLabelValues("ip_rate").Add(10)
+	body := scrape(t, m)
+	for _, want := range []string{
+		"liveroom_accepted_total 3", "liveroom_rate_limited_total 1", "liveroom_evicted_total 2",
+		"liveroom_dropped_in_pull_total 4", "liveroom_notifies_sent_total 5", "liveroom_notifies_merged_total 6",
+		"liveroom_pulls_total 7", `liveroom_kicks_total{reason="unresponsive"} 1`, "liveroom_sessions 8",
+		"liveroom_rooms 9", `liveroom_conn_rejected_total{why="ip_rate"} 10`, "go_goroutines", "# HELP liveroom_accepted_total",
+	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics output lacks %q", want)
+		}
+	}
+}
+
+// TestOwnRegistry: two Metrics do not share counters, and nothing lands on the global registry.
+func TestOwnRegistry(t *testing.T) {
+	a, b := New(), New()
+	a.Accepted.Add(5)
+	if body := scrape(t, b); !strings.Contains(body, "liveroom_accepted_total 0") {
+		t.Error("a second Metrics sees the first one's counts")
+	}
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if strings.HasPrefix(mf.GetName(), "liveroom_") {
+			t.Errorf("%s is on the global registry", mf.GetName())
 		}
 	}
 }

@@ -15,8 +15,9 @@ import (
 // are swept once per window per shard, so keys of viewers that connected long ago cost nothing;
 // and a shard never holds more than limiterKeysPerShard keys, so a flood of distinct IPs inside
 // one window cannot grow it without bound (a new key then evicts one that is not blocked).
-// Measured (TestLimiterBytesPerKey): ~55 bytes per live key plus the key's string, against
-// ~180 with the golang-lru cache this replaced, which also kept every key until evicted.
+// Measured (BenchmarkLimiterAllow, 100k IPv4 keys): 63 heap bytes per live key besides the
+// key's string, against 179 with the golang-lru cache this replaced, which also kept every key
+// until evicted; 125 ns and 0 allocations per attempt.
 type limiter struct {
 	limit    int
 	window   int64 // nanoseconds

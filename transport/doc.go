@@ -2,9 +2,19 @@
 // section 5), the WebSocket sessions (section 3), viewer auth (HS256 JWT) and keys, the abuse
 // limits (section 6), the /metrics endpoint and the embedded web files.
 //
-// Concurrency contract: Server's handlers run on fasthttp's goroutines. Each WebSocket session
-// has one reader goroutine that answers its frames; replica dispatch rounds write notifies
-// through the session's Notify (a TryLock on the session's write mutex, so a busy session
-// never blocks a round). The session registry is sharded. The abuse limiter is safe for
-// concurrent use.
+// Where things are: server.go (Server, New, Serve, Shutdown), config.go (Config and its
+// defaults), http_api.go (routing, method and key checks, the error format and the
+// code -> status map), http_messages.go (posts, notices, pulls), http_rooms.go (room info,
+// config, moderation, kicks), http_node.go (health, readiness, /v1/route, the dev token),
+// codec.go (parsers of request bodies and query values), auth.go (tokens and keys),
+// abuse.go (connection-attempt limits), ids.go (the id pattern), web.go (embedded files),
+// ws*.go and session.go (the WebSocket side), engine.go (what the actor layer provides).
+//
+// Concurrency contract: Server's handlers run on fasthttp's goroutines and share only
+// immutable state (Config, Auth), the Engine (safe for concurrent use), the metrics and the
+// abuse limiter (sharded mutexes). HTTP long-polls wait on the Engine with a context that
+// Shutdown cancels. Each WebSocket session has one reader goroutine that answers its frames;
+// replica dispatch rounds write notifies through the session's Notify (a TryLock on the
+// session's write mutex, so a busy session never blocks a round). The session registry is
+// sharded.
 package transport

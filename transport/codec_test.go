@@ -1,0 +1,256 @@
+package transport
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/liveroom/liveroom/ring"
+	"github.com/liveroom/liveroom/rooms"
+)
+
+func TestDecodeStrict(t *testing.T) {
+	type T struct {
+		A *int `json:"a"`
+	}
+	f := func(body string, unknownOK bool, wantErr bool) {
+		t.Helper()
+		var v T
+		err := decodeStrict([]byte(body), &v, unknownOK)
+		if (err != nil) != wantErr {
+			t.Errorf("%q: %v", body, err)
+		}
+		if err != nil && rooms.CodeOf(err) != rooms.CodeBadRequest {
+			t.Errorf("%q: code %s", body, rooms.CodeOf(err))
+		}
+	}
+	f(`{"a":1}`, false, false)
+	f(" \t\r\n{\"a\":1} \n", false, false)
+	f(`{"a":1,"b":2}`, true, false)
+	f(`{"a":1,"b":2}`, false, true)
+	f(`{"a":"1"}`, true, true)
+	f(`{"a":1.5}`, true, true)
+	f(`{"a":1} {"a":2}`, true, true)
+	f(`{"a":1}}`, true, true)
+	f(`{"a":1}]`, true, true)
+	f(`{"a":1} x`, true, true)
+	f("{\"a\":1}\u00a0", true, true)
+	f(`{"a":1`, true, true)
+	f(``, true, true)
+	f("  \n", true, true)
+}
+
+// TestParsePostFields checks each field of a posted message, alone.
+func TestParsePostFields(t *testing.T) {
+	f := func(body string, want rooms.SendRequest, wantCode rooms.Code) {
+		t.Helper()
+		got, err := parsePost([]byte(body), 32)
+		if wantCode != "" {
+			if rooms.CodeOf(err) != wantCode {
+				t.Errorf("%s: %v, want %s", body, err, wantCode)
+			}
+			return
+		}
+		if err != nil {
+			t.Errorf("%s: %v", body, err)
+			return
+		}
+		if got.UID != want.UID || got.Kind != want.Kind || got.Pri != want.Pri || string(got.Body) != string(want.Body) || got.CMID != want.CMID || got.Source != rooms.FromViewer {
+			t.Errorf("%s:\n got  %+v\n want %+v", body, got, want)
+		}
+	}
+	req := func(uid, kind string, pri ring.Priority, body, cmid string) rooms.SendRequest {
+		return rooms.SendRequest{UID: uid, Kind: kind, Pri: pri, Body: json.RawMessage(body), CMID: cmid}
+	}
+	f(`{"kind":"k","body":1}`, req("", "k", ring.Normal, "1", ""), "")
+	f(`{"uid":"a.b:c_d-9","kind":"k","body":1}`, req("a.b:c_d-9", "k", ring.Normal, "1", ""), "")
+	for _, p := range []ring.Priority{ring.Low, ring.Normal, ring.High, ring.System} {
+		f(`{"kind":"k","pri":"`+p.String()+`","body":1}`, req("", "k", p, "1", ""), "")
+	}
+	f(`{"kind":"k","body":{ "x" : [ true , null ] }}`, req("", "k", ring.Normal, `{"x":[true,null]}`, ""), "")
+	f(`{"kind":"k","body":"\u00e9\n"}`, req("", "k", ring.Normal, `"\u00e9\n"`, ""), "")
+	f(`{"kind":"k","body":0,"cmid":""}`, req("", "k", ring.Normal, "0", ""), "")
+	f(`{"kind":"k","body":0,"cmid":"`+strings.Repeat("c", 128)+`"}`, req("", "k", ring.Normal, "0", strings.Repeat("c", 128)), "")
+	f(`{"kind":"直播礼物","body":0}`, req("", "直播礼物", ring.Normal, "0", ""), "")
+	f(`{"kind":"k","body":"`+strings.Repeat("x", 30)+`"}`, req("", "k", ring.Normal, `"`+strings.Repeat("x", 30)+`"`, ""), "")
+	f(`{"kind":"k","body":"`+strings.Repeat("x", 31)+`"}`, rooms.SendRequest{}, rooms.CodeTooLarge)
+	f(`{"kind":"k","body":{"a":"b"},"body":null}`, rooms.SendRequest{}, rooms.CodeBadRequest) // the last key wins
+	f(`{"kind":"k","body":1,"uid":true}`, rooms.SendRequest{}, rooms.CodeBadRequest)
+	f(`{"kind":["k"],"body":1}`, rooms.SendRequest{}, rooms.CodeBadRequest)
+	f(`{"kind":"k","body":1,"pri":null}`, req("", "k", ring.Normal, "1", ""), "")
+}
+
+func TestCheckBodyCompactsBeforeMeasuring(t *testing.T) {
+	pretty := []byte("{\n  \"text\": \"hello\",\n  \"n\": [1, 2, 3]\n}")
+	got, err := checkBody(pretty, 28)
+	if err != nil || string(got) != `{"text":"hello","n":[1,2,3]}` {
+		t.Errorf("%s %v", got, err)
+	}
+	if _, err := checkBody(pretty, 27); rooms.CodeOf(err) != rooms.CodeTooLarge {
+		t.Errorf("27 bytes: %v", err)
+	}
+}
+
+func TestParsePullQuery(t *testing.T) {
+	f := func(query string, want pullQuery, ok bool) {
+		t.Helper()
+		vals := map[string]string{}
+		for _, kv := range strings.Split(query, "&") {
+			if k, v, found := strings.Cut(kv, "="); found {
+				vals[k] = v
+			}
+		}
+		got, err := parsePullQuery(func(k string) []byte { return []byte(vals[k]) }, 100, 200, 30*time.Second)
+		if !ok {
+			if rooms.CodeOf(err) != rooms.CodeBadRequest {
+				t.Errorf("%q: %+v %v, want bad_request", query, got, err)
+			}
+			return
+		}
+		if err != nil || got != want {
+			t.Errorf("%q: %+v %v, want %+v", query, got, err, want)
+		}
+	}
+	f("", pullQuery{limit: 100}, true)
+	f("since=5", pullQuery{since: 5, limit: 100}, true)
+	f("since=0&limit=1", pullQuery{limit: 1}, true)
+	f("limit=200", pullQuery{limit: 200}, true)
+	f("limit=201", pullQuery{limit: 200}, true)
+	f("wait=1", pullQuery{limit: 100, wait: time.Second}, true)
+	f("wait=0.25", pullQuery{limit: 100, wait: 250 * time.Millisecond}, true)
+	f("wait=30", pullQuery{limit: 100, wait: 30 * time.Second}, true)
+	f("wait=31", pullQuery{limit: 100, wait: 30 * time.Second}, true)
+	f("wait=1e9", pullQuery{limit: 100, wait: 30 * time.Second}, true)
+	f("wait=-1", pullQuery{limit: 100}, true)
+	f("since=-1", pullQuery{}, false)
+	f("since=0x10", pullQuery{}, false)
+	f("since= 1", pullQuery{}, false)
+	f("limit=0", pullQuery{}, false)
+	f("limit=1.0", pullQuery{}, false)
+	f("wait=x", pullQuery{}, false)
+	f("wait=nan", pullQuery{}, false)
+	f("wait=-inf", pullQuery{}, false)
+}
+
+func TestParseTTL(t *testing.T) {
+	f := func(body string, want time.Duration, ok bool) {
+		t.Helper()
+		got, err := parseTTL([]byte(body))
+		if ok != (err == nil) || got != want {
+			t.Errorf("%q: %v %v", body, got, err)
+		}
+	}
+	f(``, 0, true)
+	f(`  `, 0, true)
+	f(`{}`, 0, true)
+	f(`null`, 0, true)
+	f(`{"ttl_s":null}`, 0, true)
+	f(`{"ttl_s":0}`, 0, true)
+	f(`{"ttl_s":600}`, 10*time.Minute, true)
+	f(`{"ttl_s":315360000}`, maxTTL, true)
+	f(`{"ttl_s":315360001}`, 0, false)
+	f(`{"ttl_s":-1}`, 0, false)
+	f(`{"ttl_s":1.5}`, 0, false)
+	f(`{"ttl_s":"1"}`, 0, false)
+	f(`{"ttl_s":9223372036854775808}`, 0, false)
+	f(`{"ttl":5}`, 0, false)
+	f(`[5]`, 0, false)
+}
+
+func TestAppendJSONStr(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"uote`, `back\slash`, "ctl\x01\n", "é", "\xff", "<a>&"} {
+		b := appendJSONStr([]byte("x"), s)
+		var back string
+		if b[0] != 'x' || json.Unmarshal(b[1:], &back) != nil {
+			t.Errorf("%q -> %s", s, b)
+			continue
+		}
+		if back != s && s != "\xff" {
+			t.Errorf("%q -> %s -> %q", s, b, back)
+		}
+	}
+}
+
+// FuzzPostBody: whatever bytes are posted, parsePost either refuses them with bad_request or
+// too_large, or accepts exactly what encoding/json reads, with a body that is valid compact
+// JSON within max_body.
+func FuzzPostBody(f *testing.F) {
+	for _, s := range []string{
+		`{"uid":"u1","kind":"chat","pri":"high","body":{"text":"hi"},"cmid":"c-7"}`,
+		`{"kind":"k","body": [1, 2, {"a" : "b"}] }`,
+		`{"kind":"k","body":"\u00e9","uid":""}`,
+		`{"kind":"k","body":1} {}`,
+		`{"kind":"k","body":null}`,
+		`{"kind":1}`,
+		`[]`, `null`, ``, `{`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		const maxBody = 64
+		req, err := parsePost(b, maxBody)
+		if err != nil {
+			if c := rooms.CodeOf(err); c != rooms.CodeBadRequest && c != rooms.CodeTooLarge {
+				t.Fatalf("%q: code %s", b, c)
+			}
+			return
+		}
+		var ref struct {
+			UID  string          `json:"uid"`
+			Kind string          `json:"kind"`
+			Pri  *string         `json:"pri"`
+			Body json.RawMessage `json:"body"`
+			CMID string          `json:"cmid"`
+		}
+		if err := json.Unmarshal(b, &ref); err != nil {
+			t.Fatalf("%q accepted, encoding/json says %v", b, err)
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, ref.Body); err != nil {
+			t.Fatalf("%q: body %s", b, ref.Body)
+		}
+		wantPri := ring.Normal
+		if ref.Pri != nil {
+			wantPri, _ = ring.ParsePriority(*ref.Pri)
+		}
+		if req.UID != ref.UID || req.Kind != ref.Kind || req.CMID != ref.CMID || req.Pri != wantPri || !bytes.Equal(req.Body, compact.Bytes()) {
+			t.Fatalf("%q: parsed %+v, encoding/json %+v", b, req, ref)
+		}
+		if len(req.Kind) < 1 || len(req.Kind) > 32 || len(req.CMID) > 128 || (req.UID != "" && !ValidID(req.UID)) ||
+			len(req.Body) == 0 || len(req.Body) > maxBody || string(req.Body) == "null" || !json.Valid(req.Body) {
+			t.Fatalf("%q: accepted invalid %+v", b, req)
+		}
+	})
+}
+
+// FuzzParseNotice: notices are always system, from the admin, with uid "".
+func FuzzParseNotice(f *testing.F) {
+	f.Add([]byte(`{"body":{"text":"welcome"}}`))
+	f.Add([]byte(`{"kind":"pin","body":"x"}`))
+	f.Add([]byte(`{"kind":"","body":1}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		req, err := parseNotice(b, 64)
+		if err != nil {
+			if c := rooms.CodeOf(err); c != rooms.CodeBadRequest && c != rooms.CodeTooLarge {
+				t.Fatalf("%q: code %s", b, c)
+			}
+			return
+		}
+		if req.Pri != ring.System || req.Source != rooms.FromAdmin || req.UID != "" || req.CMID != "" ||
+			len(req.Kind) < 1 || len(req.Kind) > 32 || len(req.Body) > 64 || !json.Valid(req.Body) {
+			t.Fatalf("%q: accepted %+v", b, req)
+		}
+	})
+}
+
+func BenchmarkParsePost(b *testing.B) {
+	body := []byte(`{"uid":"u1","kind":"chat","pri":"normal","body":{"text":"hello there","color":"#fff"},"cmid":"c-123"}`)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := parsePost(body, 4096); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
