@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/valyala/fasthttp"
 
 	"github.com/liveroom/liveroom/ring"
 	"github.com/liveroom/liveroom/rooms"
@@ -303,4 +304,63 @@ func TestHTTPPullWaitError(t *testing.T) {
 	h := newHarness(t, nil)
 	h.eng.err = rooms.Errorf(rooms.CodeUnavailable, "room moving")
 	h.expect(h.do("GET", "/v1/rooms/r1/messages?wait=1", "api", ""), 503, "unavailable")
+}
+
+// benchServer is a Server over a fake engine for benchmarks driving Handler() directly.
+func benchServer(b *testing.B, eng *fakeEngine) *Server {
+	s, err := New(Config{JWTSecret: tSecret, APIKey: tAPI, AdminKey: tAdmin}, eng, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	return s
+}
+
+// BenchmarkHTTPPull: one 100-message pull through the router with the server key
+// (`go test -run '^$' -bench HTTPP -benchtime=2000x ./transport/`).
+func BenchmarkHTTPPull(b *testing.B) {
+	w := ring.Window{Next: 1000}
+	for i := 0; i < 100; i++ {
+		m := &ring.Message{TS: int64(900 + i), Seq: uint64(i + 1), Pri: ring.Normal, Kind: "chat", UID: "u1", Body: json.RawMessage(`{"text":"hello there"}`)}
+		m.Encode()
+		w.Msgs = append(w.Msgs, m)
+	}
+	eng := &fakeEngine{epoch: "e1", window: w}
+	h := benchServer(b, eng).Handler()
+	var ctx fasthttp.RequestCtx
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.Request.SetRequestURI("/v1/rooms/r1/messages?since=899&limit=100")
+		ctx.Request.Header.Set("Authorization", "Bearer "+tAPI)
+		h(&ctx)
+		if ctx.Response.StatusCode() != 200 {
+			b.Fatal(string(ctx.Response.Body()))
+		}
+		eng.calls = eng.calls[:0]
+	}
+	b.SetBytes(int64(len(ctx.Response.Body())))
+}
+
+// BenchmarkHTTPPost: one message post through the router with the server key.
+func BenchmarkHTTPPost(b *testing.B) {
+	eng := &fakeEngine{stamp: rooms.Stamp{TS: 1, Seq: 1}}
+	h := benchServer(b, eng).Handler()
+	body := []byte(`{"uid":"u1","kind":"chat","body":{"text":"hello there"},"cmid":"c-1"}`)
+	var ctx fasthttp.RequestCtx
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.Request.SetRequestURI("/v1/rooms/r1/messages")
+		ctx.Request.Header.SetMethod("POST")
+		ctx.Request.Header.Set("Authorization", "Bearer "+tAPI)
+		ctx.Request.SetBody(body)
+		h(&ctx)
+		if ctx.Response.StatusCode() != 200 {
+			b.Fatal(string(ctx.Response.Body()))
+		}
+		eng.calls = eng.calls[:0]
+	}
 }
