@@ -18,6 +18,10 @@ type Config struct {
 	// one-member cluster. Membership is protoactor's automanaged provider, which serves and
 	// polls an HTTP health endpoint on each node's actor port + 1 (so BindPort must be set).
 	Seeds []string
+	// Etcd lists etcd endpoints (host:port) for membership through protoactor's etcd provider:
+	// each member keeps a key under /liveroom/<cluster>/ alive on a 3 s lease, so a dead node
+	// leaves the member list about 3 s after it stops renewing. Exclusive with Seeds.
+	Etcd []string
 	// Advertise is this node's public WebSocket URL, announced in the store's node directory
 	// so that /v1/route can send a uid to any live node; empty = not announced.
 	Advertise string

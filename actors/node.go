@@ -12,10 +12,14 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/etcd"
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/cespare/xxhash/v2"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
 
 	"github.com/liveroom/liveroom/metrics"
 )
@@ -62,7 +66,10 @@ func NewNode(cfg Config) (*Node, error) {
 		remote.Configure(cfg.BindHost, cfg.BindPort),
 		cluster.WithKinds(kind), cluster.WithRequestTimeout(cfg.RequestTimeout))
 	n.cluster = cluster.New(n.system, ccfg)
-	n.cluster.StartMember()
+	if err := startMember(n.cluster); err != nil {
+		n.system.Shutdown()
+		return nil, err
+	}
 	n.stopBeat, n.beatDone = make(chan struct{}), make(chan struct{})
 	go n.heartbeat()
 	return n, nil
@@ -108,9 +115,27 @@ func (n *Node) Route(ctx context.Context, uid string) (node, ws string, err erro
 	return node, ws, nil
 }
 
-// membership picks the cluster provider: in-memory for one node, automanaged (static seeds)
-// for several.
+// startMember joins the cluster; protoactor panics when its provider fails to start (etcd
+// unreachable, a port taken), which is a start-up error here.
+func startMember(c *cluster.Cluster) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("joining the cluster: %v", r)
+		}
+	}()
+	c.StartMember()
+	return nil
+}
+
+// membership picks the cluster provider: in-memory for one node, etcd when endpoints are
+// given, automanaged (static seeds) otherwise.
 func membership(cfg *Config) (cluster.ClusterProvider, error) {
+	if len(cfg.Etcd) > 0 {
+		if len(cfg.Seeds) > 0 {
+			return nil, fmt.Errorf("choose one membership: static seeds or etcd, not both")
+		}
+		return etcdMembership(cfg.Etcd, cfg.RequestTimeout)
+	}
 	if len(cfg.Seeds) == 0 {
 		return test.NewTestProvider(test.NewInMemAgent()), nil
 	}
@@ -130,6 +155,28 @@ func membership(cfg *Config) (cluster.ClusterProvider, error) {
 		hosts = append(hosts, net.JoinHostPort(host, strconv.Itoa(p+1)))
 	}
 	return automanaged.NewWithConfig(time.Second, cfg.BindPort+1, hosts...), nil
+}
+
+// etcdMembership checks that etcd answers (protoactor's provider would otherwise wait on it
+// without a deadline) and returns the etcd provider with members under /liveroom.
+func etcdMembership(endpoints []string, timeout time.Duration) (cluster.ClusterProvider, error) {
+	cfg := clientv3.Config{Endpoints: endpoints, DialTimeout: timeout, Logger: zap.NewNop()}
+	probe, err := clientv3.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("etcd %v: %w", endpoints, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	_, err = probe.Get(ctx, "/liveroom", clientv3.WithCountOnly())
+	cancel()
+	_ = probe.Close()
+	if err != nil {
+		return nil, fmt.Errorf("etcd %v does not answer: %w", endpoints, err)
+	}
+	p, err := etcd.NewWithConfig("/liveroom", cfg)
+	if err != nil {
+		return nil, fmt.Errorf("etcd %v: %w", endpoints, err)
+	}
+	return p, nil
 }
 
 // Shutdown stops the room grains (they save their state) and leaves the cluster.

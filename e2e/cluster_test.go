@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/fasthttp/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/liveroom/liveroom/internal/testetcd"
 	"github.com/liveroom/liveroom/internal/testredis"
 )
 
@@ -60,8 +62,8 @@ type node struct {
 	cmd  *exec.Cmd
 }
 
-// startCluster runs n liveroomd processes as one static cluster (extra flags for all) and waits
-// until every one is ready.
+// startCluster runs n liveroomd processes as one cluster (extra flags for all) and waits until
+// every one is ready. Membership is static seeds unless extra has --etcd.
 func startCluster(t *testing.T, n int, extra ...string) []*node {
 	t.Helper()
 	dir := t.TempDir()
@@ -70,6 +72,7 @@ func startCluster(t *testing.T, n int, extra ...string) []*node {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	actorPorts := freePorts(t, n)
+	withEtcd := slices.Contains(extra, "--etcd")
 	var nodes []*node
 	for i := range n {
 		var seeds []string
@@ -84,9 +87,13 @@ func startCluster(t *testing.T, n int, extra ...string) []*node {
 		}
 		addr := ln.Addr().String()
 		ln.Close()
-		args := append([]string{"--addr", addr, "--jwt-secret", "S", "--api-key", "K", "--admin-key", "A",
+		args := []string{"--addr", addr, "--jwt-secret", "S", "--api-key", "K", "--admin-key", "A",
 			"--node", fmt.Sprintf("n%d", i+1), "--cluster-bind", fmt.Sprintf("127.0.0.1:%d", actorPorts[i]),
-			"--cluster-seeds", strings.Join(seeds, ","), "--advertise", "ws://" + addr + "/v1/ws", "--log-level", "error"}, extra...)
+			"--advertise", "ws://" + addr + "/v1/ws", "--log-level", "error"}
+		if !withEtcd {
+			args = append(args, "--cluster-seeds", strings.Join(seeds, ","))
+		}
+		args = append(args, extra...)
 		cmd := exec.Command(bin, args...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -113,9 +120,14 @@ func startCluster(t *testing.T, n int, extra ...string) []*node {
 }
 
 func postJSON(url, key, body string) (map[string]any, int, error) {
+	return postJSONWithin(url, key, body, 0)
+}
+
+// postJSONWithin posts with a client timeout (0: none).
+func postJSONWithin(url, key, body string, timeout time.Duration) (map[string]any, int, error) {
 	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -145,12 +157,27 @@ func metricValue(t *testing.T, addr, name string) float64 {
 
 // Three liveroomd processes form a static cluster: viewers of one room on every node get every
 // system notice posted on one node, with exact accounting, and `online` sums the nodes.
+// membershipFlags are the two ways to form a cluster: static seeds (the default of
+// startCluster) and etcd, each a subtest of the cluster tests.
+func membershipFlags(t *testing.T, kind string) []string {
+	if kind == "etcd" {
+		return []string{"--etcd", testetcd.Start(t)}
+	}
+	return nil
+}
+
 func TestThreeNodeCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three liveroomd processes")
 	}
+	for _, m := range []string{"seeds", "etcd"} {
+		t.Run(m, func(t *testing.T) { threeNodeCluster(t, membershipFlags(t, m)) })
+	}
+}
+
+func threeNodeCluster(t *testing.T, flags []string) {
 	var httpAddrs []string
-	for _, nd := range startCluster(t, 3) {
+	for _, nd := range startCluster(t, 3, flags...) {
 		httpAddrs = append(httpAddrs, nd.http)
 	}
 	// One viewer per node, all in room "c".
@@ -247,8 +274,14 @@ func TestClusterFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three liveroomd processes and redis-server")
 	}
+	for _, m := range []string{"seeds", "etcd"} {
+		t.Run(m, func(t *testing.T) { clusterFailover(t, membershipFlags(t, m)) })
+	}
+}
+
+func clusterFailover(t *testing.T, flags []string) {
 	url := testredis.Start(t)
-	nodes := startCluster(t, 3, "--redis", url)
+	nodes := startCluster(t, 3, append(flags, "--redis", url)...)
 	room := "http://" + nodes[0].http + "/v1/rooms/f"
 	var last map[string]any
 	for i := range 3 {
@@ -302,18 +335,21 @@ func TestClusterFailover(t *testing.T) {
 	}
 	start := time.Now()
 	_ = host.cmd.Process.Kill()
+	// Recovery is the time until a new post succeeds. A post that went to the dead node's grain
+	// waits out the request timeout (5 s), so each attempt gives up after 1 s and the next one
+	// starts; the cmid makes the attempts one notice, however many of them land.
 	var st map[string]any
 	for {
 		var code int
 		var err error
-		st, code, err = postJSON("http://"+survivor.http+"/v1/rooms/f/notices", "A", `{"body":{"n":"after"}}`)
+		st, code, err = postJSONWithin("http://"+survivor.http+"/v1/rooms/f/notices", "A", `{"body":{"n":"after"},"cmid":"after"}`, time.Second)
 		if err == nil && code == 200 {
 			break
 		}
 		if time.Since(start) > 60*time.Second {
 			t.Fatalf("the room did not recover: %v %v", code, err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("recovery after kill -9: %v", time.Since(start).Round(time.Millisecond))
 	if st["seq"].(float64) != last["seq"].(float64)+1 || st["ts"].(float64) <= last["ts"].(float64) {

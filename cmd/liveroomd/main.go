@@ -49,7 +49,7 @@ func parse(args []string) (options, error) {
 	fs.StringVar(&o.node, "node", host, "this node's name")
 	fs.StringVar(&o.clusterBind, "cluster-bind", "127.0.0.1:0", "actor-remote listen address")
 	fs.StringVar(&o.clusterSeeds, "cluster-seeds", "", "other nodes' actor addresses (static cluster)")
-	fs.StringVar(&o.etcd, "etcd", "", "etcd endpoints for cluster membership")
+	fs.StringVar(&o.etcd, "etcd", "", "etcd endpoints (host:port,...) for cluster membership, instead of --cluster-seeds")
 	fs.StringVar(&o.advertise, "advertise", "", "public ws://host:port/v1/ws URL returned by /v1/route (default: derived from the request)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&o.connPerIP, "conn-per-ip", 20, "WebSocket connection attempts per IP per 10 s")
@@ -83,14 +83,9 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if o.etcd != "" {
-		return errors.New("--etcd is not supported by this build yet (use --cluster-seeds)")
-	}
-	var seeds []string
-	for _, s := range strings.Split(o.clusterSeeds, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			seeds = append(seeds, s)
-		}
+	seeds, etcd := splitList(o.clusterSeeds), splitList(o.etcd)
+	if len(seeds) > 0 && len(etcd) > 0 {
+		return errors.New("--cluster-seeds and --etcd: choose one membership")
 	}
 	var store rooms.Store = rooms.NewMemoryStore()
 	if o.redis != "" {
@@ -122,7 +117,7 @@ func run(ctx context.Context, o options) error {
 	}
 	m := metrics.New()
 	node, err := actors.NewNode(actors.Config{Node: o.node, BindHost: bindHost, BindPort: bindPort, Metrics: m, Logger: log,
-		Store: store, DurableStamps: o.redis != "", PushEach: o.pushEach, Seeds: seeds, Advertise: o.advertise})
+		Store: store, DurableStamps: o.redis != "", PushEach: o.pushEach, Seeds: seeds, Etcd: etcd, Advertise: o.advertise})
 	if err != nil {
 		return err
 	}
@@ -170,6 +165,17 @@ func genIfEmpty(v *string, name string) {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	*v = "dev-" + name + "-" + hex.EncodeToString(b)
+}
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func splitHostPort(s string) (string, int, error) {
