@@ -122,12 +122,14 @@ func checkBody(body json.RawMessage, maxBody int) (json.RawMessage, error) {
 	return buf.Bytes(), nil
 }
 
-// parseNotice validates an admin notice `{"kind"?, "body"}`: kind defaults to "notice"; the
-// request is stamped system, from the admin, with uid "".
+// parseNotice validates an admin notice `{"kind"?, "body", "cmid"?}`: kind defaults to
+// "notice"; the request is stamped system, from the admin, with uid "". cmid makes a retried
+// notice (after a timeout, a failover) count once, as for messages.
 func parseNotice(raw []byte, maxBody int) (rooms.SendRequest, error) {
 	var p struct {
 		Kind *string         `json:"kind"`
 		Body json.RawMessage `json:"body"`
+		CMID *string         `json:"cmid"`
 	}
 	if err := decodeStrict(raw, &p, true); err != nil {
 		return rooms.SendRequest{}, err
@@ -137,7 +139,7 @@ func parseNotice(raw []byte, maxBody int) (rooms.SendRequest, error) {
 		p.Kind = &def
 	}
 	sys := "system"
-	req, err := parseMessageFields(p.Kind, &sys, p.Body, nil, maxBody)
+	req, err := parseMessageFields(p.Kind, &sys, p.Body, p.CMID, maxBody)
 	req.Source = rooms.FromAdmin
 	return req, err
 }

@@ -225,11 +225,12 @@ func FuzzPostBody(f *testing.F) {
 	})
 }
 
-// FuzzParseNotice: notices are always system, from the admin, with uid "".
+// FuzzParseNotice: notices are always system, from the admin, with uid "" (cmid optional).
 func FuzzParseNotice(f *testing.F) {
 	f.Add([]byte(`{"body":{"text":"welcome"}}`))
 	f.Add([]byte(`{"kind":"pin","body":"x"}`))
 	f.Add([]byte(`{"kind":"","body":1}`))
+	f.Add([]byte(`{"body":1,"cmid":"n-1"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		req, err := parseNotice(b, 64)
 		if err != nil {
@@ -238,7 +239,7 @@ func FuzzParseNotice(f *testing.F) {
 			}
 			return
 		}
-		if req.Pri != ring.System || req.Source != rooms.FromAdmin || req.UID != "" || req.CMID != "" ||
+		if req.Pri != ring.System || req.Source != rooms.FromAdmin || req.UID != "" || len(req.CMID) > 128 ||
 			len(req.Kind) < 1 || len(req.Kind) > 32 || len(req.Body) > 64 || !json.Valid(req.Body) {
 			t.Fatalf("%q: accepted %+v", b, req)
 		}

@@ -368,3 +368,27 @@ func TestKeepalive(t *testing.T) {
 		t.Fatalf("the answering session: %v", r)
 	}
 }
+
+// TestNoticeCMID: an admin retrying a notice with the same cmid (after a timeout or a
+// failover) gets the first notice's ts and seq back, and the room holds it once.
+func TestNoticeCMID(t *testing.T) {
+	s := startServer(t, nil, nil)
+	code, first := s.api(t, "POST", "/v1/rooms/nc/notices", adminKey, `{"body":"hi","cmid":"n-1"}`)
+	if code != 200 || first["dup"] != nil {
+		t.Fatalf("first notice: %d %v", code, first)
+	}
+	code, again := s.api(t, "POST", "/v1/rooms/nc/notices", adminKey, `{"body":"hi","cmid":"n-1"}`)
+	if code != 200 || again["dup"] != true || num(again["seq"]) != num(first["seq"]) || num(again["ts"]) != num(first["ts"]) {
+		t.Fatalf("retried notice: %d %v, first %v", code, again, first)
+	}
+	code, other := s.api(t, "POST", "/v1/rooms/nc/notices", adminKey, `{"body":"hi","cmid":"n-2"}`)
+	if code != 200 || num(other["seq"]) != num(first["seq"])+1 {
+		t.Fatalf("another cmid: %d %v", code, other)
+	}
+	if code, w := s.api(t, "GET", "/v1/rooms/nc/messages?since=0", apiKey, ""); code != 200 || len(w["msgs"].([]any)) != 2 {
+		t.Fatalf("room holds %v", w)
+	}
+	if code, b := s.api(t, "POST", "/v1/notices", adminKey, `{"body":"hi","cmid":"n-3"}`); code != 400 {
+		t.Fatalf("cmid on /v1/notices: %d %v", code, b)
+	}
+}

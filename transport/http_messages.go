@@ -60,6 +60,9 @@ func (s *Server) sendAndReply(ctx *fasthttp.RequestCtx, room string, req rooms.S
 // handleNoticeAll is `POST /v1/notices` (admin key): the notice to every active room.
 func (s *Server) handleNoticeAll(ctx *fasthttp.RequestCtx) {
 	req, err := parseNotice(ctx.PostBody(), s.cfg.MaxBody)
+	if err == nil && req.CMID != "" {
+		err = badRequest("cmid applies to one room's notices, not to /v1/notices")
+	}
 	if err != nil {
 		writeError(ctx, err)
 		return
