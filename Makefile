@@ -13,7 +13,8 @@ run: ## start liveroomd --dev on :8080 (in-memory store, one node) and print how
 # pass; everything else (and our own concurrent code: rings, replicas, sessions) runs with -race.
 # The end-to-end tests (real liveroomd processes, Redis, Chromium) run last and alone: they
 # measure a page's frame rate and a failover's recovery, which other packages' CPU would skew.
-test: ## everything CI runs: vet, gofmt check, all tests with -race, then the in-process cluster tests
+test: ## everything CI runs: installs redis/etcd/chromium when missing, vet, gofmt, tests with -race, cluster and end-to-end tests
+	scripts/test-deps.sh
 	$(MAKE) lint
 	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v /e2e)
 	$(GO) test -count=1 -timeout 15m ./actors/... ./transport/... ./cmd/...
