@@ -20,7 +20,6 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
-
 	"github.com/liveroom/liveroom/metrics"
 )
 
