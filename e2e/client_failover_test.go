@@ -1,0 +1,272 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/liveroom/liveroom/internal/testredis"
+	"github.com/liveroom/liveroom/transport/client"
+)
+
+// pollUntil polls cond every 10 ms until it holds, failing the test after timeout.
+func pollUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func viewerToken(t *testing.T, uid string) string {
+	t.Helper()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256,
+		jwt.MapClaims{"sub": uid, "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte("S"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// failoverViewer is a Go client viewer of the test and the node it was routed to.
+type failoverViewer struct {
+	uid       string
+	node      string // where /v1/route sent it first
+	v         *client.Viewer
+	displaced int // kills of the node it was on
+}
+
+// nodeOf is the node the viewer's current session is on ("" between sessions).
+func (fv *failoverViewer) nodeOf() string {
+	if c := fv.v.Conn(); c != nil {
+		return c.Hello().Node
+	}
+	return ""
+}
+
+// kill -9 of nodes with Go client viewers on them: those viewers reconnect to a survivor
+// through client.Cluster's resolver (the directory still lists the dead node for a few
+// seconds), with backoff, resume with join + since, and every viewer ends with every system
+// notice, before and after the kills, with exact accounting and the room's epoch unchanged.
+// The first kill is of the node hosting the room's grain (the room moves too: the viewers'
+// joins wait for it), the second of a node that does not host it (only sessions move).
+func TestClientFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three liveroomd processes and redis-server")
+	}
+	nodes := startCluster(t, 3, "--redis", testredis.Start(t))
+	bases := make([]string, len(nodes))
+	apis := make([]*client.API, len(nodes))
+	for i, nd := range nodes {
+		bases[i] = "http://" + nd.http
+		apis[i] = client.NewAPI(bases[i], "A")
+	}
+	name := func(i int) string { return fmt.Sprintf("n%d", i+1) }
+	const room = "cf"
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var (
+		nmu     sync.Mutex
+		notices []client.Sent
+	)
+	post := func(api *client.API, body string) error {
+		rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+		defer rcancel()
+		s, err := api.Notice(rctx, room, "", body)
+		if err == nil {
+			nmu.Lock()
+			notices = append(notices, s)
+			nmu.Unlock()
+		}
+		return err
+	}
+	hostOf := func(via int) (idx int, epoch any) {
+		info := getJSON(t, bases[via]+"/v1/rooms/"+room, "K")
+		for i := range nodes {
+			if info["node"] == name(i) {
+				return i, info["epoch"]
+			}
+		}
+		t.Fatalf("no node hosts the room: %v", info)
+		return -1, nil
+	}
+	if err := post(apis[0], "before 1"); err != nil {
+		t.Fatal(err)
+	}
+	hostIdx, epoch := hostOf(1)
+
+	// Two viewers routed to each node.
+	perNode := map[string]int{}
+	var fvs []*failoverViewer
+	for u := 0; len(fvs) < 2*len(nodes); u++ {
+		if u > 200 {
+			t.Fatalf("200 uids did not give two per node: %v", perNode)
+		}
+		uid := fmt.Sprintf("cf-user%d", u)
+		r := getJSON(t, bases[0]+"/v1/route?uid="+uid, "")
+		n, _ := r["node"].(string)
+		if perNode[n] < 2 {
+			perNode[n]++
+			fvs = append(fvs, &failoverViewer{uid: uid, node: n})
+		}
+	}
+	cl, err := client.NewCluster(bases, client.ClusterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	vctx, vcancel := context.WithCancel(ctx)
+	defer func() { vcancel(); wg.Wait() }()
+	for _, fv := range fvs {
+		fv.v, err = client.NewViewer(client.ViewerOptions{
+			Resolve: cl.Resolver(fv.uid), Dial: client.DialOptions{Token: viewerToken(t, fv.uid)},
+			Rooms: []string{room}, FromStart: true, KeepProtected: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = fv.v.Run(vctx) }()
+	}
+	pollUntil(t, "every viewer joined on its routed node", 30*time.Second, func() bool {
+		for _, fv := range fvs {
+			rs, _ := fv.v.Room(room)
+			if !rs.Joined || fv.nodeOf() != fv.node {
+				return false
+			}
+		}
+		return true
+	})
+	if err := post(apis[(hostIdx+1)%3], "before 2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := post(apis[hostIdx], "before 3"); err != nil {
+		t.Fatal(err)
+	}
+	hasAll := func(fv *failoverViewer) bool {
+		got := fv.v.Protected(room)
+		nmu.Lock()
+		defer nmu.Unlock()
+		for _, n := range notices {
+			if !slices.ContainsFunc(got, func(m client.Message) bool { return m.Seq == n.Seq && m.TS == n.TS }) {
+				return false
+			}
+		}
+		return true
+	}
+	allHaveAll := func() bool {
+		return !slices.ContainsFunc(fvs, func(fv *failoverViewer) bool { return !hasAll(fv) })
+	}
+	pollUntil(t, "the notices before the kill", 30*time.Second, allHaveAll)
+
+	sortRound := func(ds []time.Duration) []time.Duration {
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		for i := range ds {
+			ds[i] = ds[i].Round(time.Millisecond)
+		}
+		return ds
+	}
+	// kill kill -9s node idx, measures when the viewers that were on it have a session and are
+	// joined on a survivor, posts notices through node via (retried until the room accepts
+	// them: when idx hosted the room, it moves) and waits until every viewer has every notice.
+	kill := func(idx, via int, what string) {
+		dead := name(idx)
+		var displaced []*failoverViewer
+		for _, fv := range fvs {
+			if fv.nodeOf() == dead {
+				fv.displaced++
+				displaced = append(displaced, fv)
+			}
+		}
+		if len(displaced) == 0 {
+			t.Fatalf("no viewer on %s", dead)
+		}
+		killedAt := time.Now()
+		if err := nodes[idx].cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		// Posts are retried on their own goroutine so that a slow one does not delay the
+		// viewers' measurement.
+		var roomBack time.Duration
+		var lastPostErr error
+		posted := make(chan struct{})
+		go func() {
+			defer close(posted)
+			for time.Since(killedAt) < 60*time.Second {
+				if lastPostErr = post(apis[via], "after the kill of "+dead); lastPostErr == nil {
+					roomBack = time.Since(killedAt)
+					return
+				}
+				time.Sleep(50 * time.Millisecond) // between attempts
+			}
+		}()
+		conns, joins := make([]time.Duration, len(displaced)), make([]time.Duration, len(displaced))
+		pollUntil(t, "the viewers of "+dead+" joined on a survivor", 60*time.Second, func() bool {
+			left := 0
+			for i, fv := range displaced {
+				n := fv.nodeOf()
+				if conns[i] == 0 && n != "" && n != dead {
+					conns[i] = time.Since(killedAt)
+				}
+				if joins[i] == 0 && conns[i] != 0 {
+					if rs, _ := fv.v.Room(room); rs.Joined && n != "" && n != dead {
+						joins[i] = time.Since(killedAt)
+					}
+				}
+				if joins[i] == 0 {
+					left++
+				}
+			}
+			return left == 0
+		})
+		<-posted
+		if roomBack == 0 {
+			t.Fatalf("no notice accepted within 60 s of the kill of %s: %v", dead, lastPostErr)
+		}
+		if err := post(apis[via], "after the kill of "+dead+", 2"); err != nil {
+			t.Fatal(err)
+		}
+		pollUntil(t, "every notice at every viewer", 60*time.Second, allHaveAll)
+		t.Logf("kill -9 of %s (%s, %d of %d viewers on it): those viewers had a session on a survivor after %v "+
+			"and were joined again after %v; the room accepted notices after %v; every viewer had every "+
+			"notice after %v", dead, what, len(displaced), len(fvs), sortRound(conns), sortRound(joins),
+			roomBack.Round(time.Millisecond), time.Since(killedAt).Round(time.Millisecond))
+	}
+
+	kill(hostIdx, (hostIdx+1)%3, "the room's host")
+	newHost, _ := hostOf((hostIdx + 1) % 3)
+	other := 3 - hostIdx - newHost // the survivor that does not host the room
+	kill(other, newHost, "not the room's host")
+
+	for _, fv := range fvs {
+		st := fv.v.Stats()
+		rs, _ := fv.v.Room(room)
+		t.Logf("%s routed to %s, now on %s: connects %d, reconnects %d, dial errors %d, join errors %d, system msgs %d",
+			fv.uid, fv.node, fv.nodeOf(), st.Connects, st.Reconnects, st.DialErrors, st.JoinErrors, st.MsgsSystem)
+		// The room holds system notices only: with exact accounting and nothing dropped, a
+		// viewer has every seq, including a notice whose post timed out during the failover.
+		if st.AccountingErrors != 0 || st.OrderErrors != 0 || st.Dropped != 0 || st.EpochChanges != 0 || rs.Epoch != epoch {
+			t.Errorf("%s: accounting errors %d, order errors %d, dropped %d, epoch changes %d, epoch %q (room's %v)",
+				fv.uid, st.AccountingErrors, st.OrderErrors, st.Dropped, st.EpochChanges, rs.Epoch, epoch)
+		}
+		if p, p0 := fv.v.Protected(room), fvs[0].v.Protected(room); !slices.EqualFunc(p, p0,
+			func(a, b client.Message) bool { return a.Seq == b.Seq && a.TS == b.TS }) {
+			t.Errorf("%s has notices %v, %s has %v", fv.uid, p, fvs[0].uid, p0)
+		}
+		// A displaced viewer reconnected each time, to the last node, never trying a dead node
+		// more than once per move.
+		if fv.displaced > 0 && (st.Reconnects < uint64(fv.displaced) || st.DialErrors > st.Reconnects ||
+			fv.nodeOf() != name(newHost)) {
+			t.Errorf("%s, displaced %d times: reconnects %d, dial errors %d, on %q", fv.uid, fv.displaced,
+				st.Reconnects, st.DialErrors, fv.nodeOf())
+		}
+	}
+}
