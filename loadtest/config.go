@@ -11,34 +11,50 @@ import (
 )
 
 // Config is one load test run. The driver passes it to its workers as JSON.
+//
+// A cluster run lists every node in URL (comma-separated): viewer i connects to node i % n and
+// the senders spread their posts the same way (post k of a priority goes to node k % n), so
+// every node both serves viewers and accepts messages for rooms it may not host. ServerPIDs
+// then lists the nodes' pids in the same order; their CPU and RSS are summed in the result
+// and reported per node. Rooms and nodes are both picked by i modulo their count: when the
+// two counts share a factor, a room's viewers sit on only some of the nodes (as many rooms as
+// nodes: each room on one node).
 type Config struct {
-	URL       string             `json:"url"`        // the server's base URL, http://127.0.0.1:8080
-	Viewers   int                `json:"viewers"`    // sessions to open
-	Rooms     int                `json:"rooms"`      // rooms; viewer i joins room i % Rooms
-	Duration  time.Duration      `json:"duration"`   // how long the senders run
-	Rates     map[string]float64 `json:"rates"`      // msg/s per room per priority (low, normal, high, system)
-	Slow      float64            `json:"slow"`       // fraction of viewers that are slow
-	SlowMode  string             `json:"slow_mode"`  // late (pull 0.5-3 s after notify) or never
-	APIKey    string             `json:"api_key"`    // server key for the senders
-	AdminKey  string             `json:"admin_key"`  // admin key for system notices
-	JWTSecret string             `json:"jwt_secret"` // viewers get HS256 tokens; empty = dev ?uid= logins
-	SrcIPs    int                `json:"src_ips"`    // source addresses 127.0.0.2 .. (each holds ~28k conns)
-	PerWorker int                `json:"per_worker"` // viewers per worker process (the file limit is ~19.9k)
-	PullLimit int                `json:"pull_limit"` // limit of each pull
-	Connect   int                `json:"connect"`    // connection attempts per second, all workers
-	Drain     time.Duration      `json:"drain"`      // after the senders stop, before the loss check
-	ServerPID int                `json:"server_pid"` // read the server's CPU and RSS from /proc
-	Prefix    string             `json:"prefix"`     // room and uid prefix (unique per run)
-	Push      bool               `json:"push"`       // join with "push":true: the server pushes windows
+	URL        string             `json:"url"`         // the nodes' base URLs, comma-separated; viewer i connects to node i % n
+	Viewers    int                `json:"viewers"`     // sessions to open
+	Rooms      int                `json:"rooms"`       // rooms; viewer i joins room i % Rooms
+	Duration   time.Duration      `json:"duration"`    // how long the senders run
+	Rates      map[string]float64 `json:"rates"`       // msg/s per room per priority (low, normal, high, system)
+	Slow       float64            `json:"slow"`        // fraction of viewers that are slow
+	SlowMode   string             `json:"slow_mode"`   // late (pull 0.5-3 s after notify) or never
+	APIKey     string             `json:"api_key"`     // server key for the senders
+	AdminKey   string             `json:"admin_key"`   // admin key for system notices
+	JWTSecret  string             `json:"jwt_secret"`  // viewers get HS256 tokens; empty = dev ?uid= logins
+	SrcIPs     int                `json:"src_ips"`     // source addresses 127.0.0.2 .. (each holds ~28k conns)
+	PerWorker  int                `json:"per_worker"`  // viewers per worker process (the file limit is ~19.9k)
+	PullLimit  int                `json:"pull_limit"`  // limit of each pull
+	Connect    int                `json:"connect"`     // connection attempts per second, all workers
+	Drain      time.Duration      `json:"drain"`       // after the senders stop, before the loss check
+	ServerPIDs []int              `json:"server_pids"` // read the servers' CPU and RSS from /proc (one per node, in URL order)
+	Prefix     string             `json:"prefix"`      // room and uid prefix (unique per run)
+	Push       bool               `json:"push"`        // join with "push":true: the server pushes windows
 
 	// Set by the driver for each worker.
 	First int `json:"first"` // first viewer index
 	Count int `json:"count"` // viewers in this worker
+
+	urls []string // URL split and trimmed (applyDefaults)
 }
 
 func (c *Config) applyDefaults() {
 	if c.URL == "" {
 		c.URL = "http://127.0.0.1:8080"
+	}
+	c.urls = nil
+	for _, u := range strings.Split(c.URL, ",") {
+		if u = strings.TrimSuffix(strings.TrimSpace(u), "/"); u != "" {
+			c.urls = append(c.urls, u)
+		}
 	}
 	if c.Viewers <= 0 {
 		c.Viewers = 2000
@@ -76,16 +92,26 @@ func (c *Config) applyDefaults() {
 }
 
 func (c *Config) validate() error {
-	u, err := url.Parse(c.URL)
-	if err != nil || (u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("--url must be http://host:port")
+	if len(c.urls) == 0 {
+		return fmt.Errorf("--url must be http://host:port[,http://host:port...]")
 	}
-	host, _, err := net.SplitHostPort(u.Host)
-	if err != nil {
-		return fmt.Errorf("--url: %w", err)
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("--url must point at a loopback address (127.0.0.0/8): load tests stay on this machine")
+	seen := map[string]bool{}
+	for _, raw := range c.urls {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("--url: %q must be http://host:port", raw)
+		}
+		host, _, err := net.SplitHostPort(u.Host)
+		if err != nil {
+			return fmt.Errorf("--url: %w", err)
+		}
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			return fmt.Errorf("--url must point at loopback addresses (127.0.0.0/8): load tests stay on this machine")
+		}
+		if seen[raw] {
+			return fmt.Errorf("--url: %q listed twice", raw)
+		}
+		seen[raw] = true
 	}
 	if c.APIKey == "" || c.AdminKey == "" {
 		return fmt.Errorf("--api-key and --admin-key are required")
@@ -101,6 +127,11 @@ func (c *Config) validate() error {
 	if c.SrcIPs > 250 {
 		return fmt.Errorf("--src-ips at most 250")
 	}
+	for _, pid := range c.ServerPIDs {
+		if pid <= 0 {
+			return fmt.Errorf("--server-pid: %d is not a pid", pid)
+		}
+	}
 	return nil
 }
 
@@ -108,9 +139,22 @@ func (c *Config) room(i int) string { return fmt.Sprintf("%s-r%d", c.Prefix, i%c
 
 func (c *Config) uid(i int) string { return fmt.Sprintf("%s-v%d", c.Prefix, i) }
 
-// wsURL returns viewer uid's WebSocket URL, with a token or a dev login.
-func (c *Config) wsURL(uid string) string {
-	u, _ := url.Parse(c.URL)
+// node returns the base URL of node i % n: viewer i connects to it, sender post i goes to it.
+func (c *Config) node(i int) string { return c.urls[i%len(c.urls)] }
+
+// nodeViewers returns how many of the viewers connect to node k.
+func (c *Config) nodeViewers(k int) int {
+	n := len(c.urls)
+	v := c.Viewers / n
+	if k < c.Viewers%n {
+		v++
+	}
+	return v
+}
+
+// wsURL returns viewer i's WebSocket URL (on node i % n), with a token or a dev login.
+func (c *Config) wsURL(i int, uid string) string {
+	u, _ := url.Parse(c.node(i))
 	q := "uid=" + uid
 	if c.JWTSecret != "" {
 		tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": uid, "exp": time.Now().Add(24 * time.Hour).Unix()}).

@@ -1,7 +1,8 @@
 // Package loadtest is liveroom's load generator: lean WebSocket viewers that behave like real
 // clients (pull on notify with their last next, account every seq, resume after a kick), HTTP
 // senders at a fixed rate per priority, worker processes to get past the per-process file
-// limit, and the report (JSON, HTML with plots, budgets).
+// limit, and the report (JSON, HTML with plots, budgets). It drives one server or the nodes of a
+// cluster (viewers and posts spread over the nodes, servers' CPU and RSS summed and per pid).
 //
 // Concurrency contract: each viewer is one goroutine (its connection's reader, which also
 // writes its pulls); counters are atomics; histograms are sharded, each behind its own mutex.

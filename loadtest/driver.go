@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -28,7 +27,8 @@ type Second struct {
 	Totals     Totals             `json:"delta"`
 	Latency    map[string]float64 `json:"p99_ms"`
 	Sent       int64              `json:"sent"`
-	ServerCPU  float64            `json:"server_cpu_s"`
+	ServerCPU  float64            `json:"server_cpu_s"`                  // summed over the servers
+	ServerCPUs []float64          `json:"server_cpu_s_by_pid,omitempty"` // per server, in --server-pid order (several only)
 	Deliveries int64              `json:"deliveries"`
 }
 
@@ -51,12 +51,13 @@ type Result struct {
 	LostProtected    int64                `json:"lost_protected"`
 	LostViewers      int64                `json:"viewers_with_loss"`
 	ExpectedNotices  int64                `json:"expected_notice_deliveries"`
-	ServerCPU        float64              `json:"server_cpu_seconds"`
+	ServerCPU        float64              `json:"server_cpu_seconds"` // server figures: summed over the servers
 	DeliveriesPerCPU float64              `json:"deliveries_per_server_cpu_second"`
 	ServerRSSIdle    int64                `json:"server_rss_idle_bytes"`
 	ServerRSSBase    int64                `json:"server_rss_before_bytes"`
 	ServerRSSEnd     int64                `json:"server_rss_end_bytes"`
 	BytesPerViewer   float64              `json:"server_bytes_per_viewer"`
+	Servers          []ServerStat         `json:"servers,omitempty"` // per server (--server-pid)
 	Seconds          []Second             `json:"seconds"`
 	Failed           []string             `json:"failed_budgets,omitempty"`
 }
@@ -77,7 +78,8 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	}
 	res := &Result{Config: cfg, Mode: "notify-pull", Sent: map[string]int64{}, SendErrors: map[string]int64{},
 		Latency: map[string]Quantiles{}, DroppedShare: map[string]float64{}}
-	res.ServerRSSBase = procRSS(cfg.ServerPID)
+	srv := newServers(cfg)
+	res.ServerRSSBase = srv.rss(func(s *ServerStat) *int64 { return &s.RSSBase })
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -120,13 +122,13 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	}
 	res.Connected = t.Connected
 	time.Sleep(2 * time.Second) // let the server settle before the idle RSS reading
-	res.ServerRSSIdle = procRSS(cfg.ServerPID)
+	res.ServerRSSIdle = srv.rss(func(s *ServerStat) *int64 { return &s.RSSIdle })
 	if cfg.Viewers > 0 && res.ServerRSSIdle > 0 {
 		res.BytesPerViewer = float64(res.ServerRSSIdle-res.ServerRSSBase) / float64(cfg.Viewers)
 	}
 
 	// Send phase.
-	cpu0 := procCPU(cfg.ServerPID)
+	cpus0, cpu0 := srv.cpu()
 	sctx, stopSend := context.WithTimeout(ctx, cfg.Duration)
 	snd := newSenders(cfg)
 	var sendWG sync.WaitGroup
@@ -135,7 +137,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	bar = progressbar.NewOptions(int(cfg.Duration.Seconds()), progressbar.OptionSetWriter(progress),
 		progressbar.OptionSetDescription("sending"), progressbar.OptionShowCount(), progressbar.OptionThrottle(500*time.Millisecond))
 	sendStart := time.Now()
-	prev, prevCPU := collect(workers, nil), cpu0
+	prev, prevCPU, prevCPUs := collect(workers, nil), cpu0, cpus0
 	tick := time.NewTicker(time.Second)
 	for sec := 1; ; sec++ {
 		select {
@@ -144,18 +146,23 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 		}
 		lat := map[string]*hdrhistogram.Histogram{}
 		cur := collect(workers, lat)
-		cpu := procCPU(cfg.ServerPID)
+		cpus, cpu := srv.cpu()
 		d := cur.sub(prev)
 		var deliveries int64
 		for _, v := range d.Deliveries {
 			deliveries += v
 		}
 		s := Second{T: sec, Totals: d, Latency: map[string]float64{}, Sent: snd.total(), ServerCPU: cpu - prevCPU, Deliveries: deliveries}
+		if len(cpus) > 1 {
+			for k := range cpus {
+				s.ServerCPUs = append(s.ServerCPUs, cpus[k]-prevCPUs[k])
+			}
+		}
 		for p, h := range lat {
 			s.Latency[p] = float64(h.ValueAtQuantile(99)) / 1000
 		}
 		res.Seconds = append(res.Seconds, s)
-		prev, prevCPU = cur, cpu
+		prev, prevCPU, prevCPUs = cur, cpu, cpus
 		_ = bar.Set(sec)
 		if sctx.Err() != nil {
 			break
@@ -165,8 +172,10 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	stopSend()
 	sendWG.Wait()
 	sendSeconds := time.Since(sendStart).Seconds()
-	res.ServerCPU = procCPU(cfg.ServerPID) - cpu0
-	res.ServerRSSEnd = procRSS(cfg.ServerPID)
+	cpus1, cpu1 := srv.cpu()
+	res.ServerCPU = cpu1 - cpu0
+	res.ServerRSSEnd = srv.rss(func(s *ServerStat) *int64 { return &s.RSSEnd })
+	res.Servers = srv.finish(cpus0, cpus1)
 	_ = bar.Finish()
 	fmt.Fprintf(progress, "\ndraining %v\n", cfg.Drain)
 	select {
@@ -297,50 +306,6 @@ func collect(workers []*workerProc, lat map[string]*hdrhistogram.Histogram) Tota
 	return sum
 }
 
-// procCPU returns a process's user+system CPU seconds from /proc (0 if unknown).
-func procCPU(pid int) float64 {
-	if pid <= 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100 // USER_HZ is 100 on Linux
-}
-
-// procRSS returns a process's resident set in bytes from /proc (0 if unknown).
-func procRSS(pid int) int64 {
-	if pid <= 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				kb, _ := strconv.ParseInt(f[0], 10, 64)
-				return kb * 1024
-			}
-		}
-	}
-	return 0
-}
-
 // senders post messages over the HTTP API at fixed rates per room and priority.
 type senders struct {
 	cfg    Config
@@ -401,6 +366,7 @@ func (s *senders) run(ctx context.Context) {
 	wg.Wait()
 }
 
+// post sends message n of priority pri to room, through node n % nodes.
 func (s *senders) post(pri, room string, n int) {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -408,11 +374,11 @@ func (s *senders) post(pri, room string, n int) {
 	req.Header.SetMethod("POST")
 	req.Header.SetContentType("application/json")
 	if pri == "system" {
-		req.SetRequestURI(s.cfg.URL + "/v1/rooms/" + room + "/notices")
+		req.SetRequestURI(s.cfg.node(n) + "/v1/rooms/" + room + "/notices")
 		req.Header.Set("Authorization", "Bearer "+s.cfg.AdminKey)
 		req.SetBodyString(`{"kind":"notice","body":{"n":` + strconv.Itoa(n) + `}}`)
 	} else {
-		req.SetRequestURI(s.cfg.URL + "/v1/rooms/" + room + "/messages")
+		req.SetRequestURI(s.cfg.node(n) + "/v1/rooms/" + room + "/messages")
 		req.Header.Set("Authorization", "Bearer "+s.cfg.APIKey)
 		req.SetBodyString(`{"uid":"` + s.cfg.Prefix + `-sender","kind":"chat","pri":"` + pri + `","body":{"n":` + strconv.Itoa(n) + `}}`)
 	}

@@ -47,8 +47,28 @@ func (r *Result) Summary(w io.Writer) {
 	fmt.Fprintf(w, "lost protected: %d (of %d expected notice deliveries, %d viewers)  accounting errors: %d\n",
 		r.LostProtected, r.ExpectedNotices, r.LostViewers, r.Totals.AcctErrors)
 	if r.ServerCPU > 0 {
-		fmt.Fprintf(w, "server: %.1f CPU-s, %.0f deliveries per CPU-second, RSS idle %.1f MB (%.0f B/viewer over the %.1f MB before), end %.1f MB\n",
-			r.ServerCPU, r.DeliveriesPerCPU, mb(r.ServerRSSIdle), r.BytesPerViewer, mb(r.ServerRSSBase), mb(r.ServerRSSEnd))
+		what := "server"
+		if len(r.Servers) > 1 {
+			what = fmt.Sprintf("%d servers (summed)", len(r.Servers))
+		}
+		fmt.Fprintf(w, "%s: %.1f CPU-s, %.0f deliveries per CPU-second, RSS idle %.1f MB (%.0f B/viewer over the %.1f MB before), end %.1f MB\n",
+			what, r.ServerCPU, r.DeliveriesPerCPU, mb(r.ServerRSSIdle), r.BytesPerViewer, mb(r.ServerRSSBase), mb(r.ServerRSSEnd))
+	}
+	if len(r.Servers) > 1 {
+		for _, s := range r.Servers {
+			node := ""
+			if s.URL != "" {
+				node = fmt.Sprintf(" %s, %d viewers", s.URL, s.Viewers)
+			}
+			fmt.Fprintf(w, "  pid %d%s: %.1f CPU-s, RSS idle %.1f MB (%.0f B/viewer over the %.1f MB before), end %.1f MB",
+				s.PID, node, s.CPU, mb(s.RSSIdle), s.BytesPerViewer, mb(s.RSSBase), mb(s.RSSEnd))
+			if s.Exited {
+				fmt.Fprint(w, "  EXITED")
+			}
+			fmt.Fprintln(w)
+		}
+	} else if len(r.Servers) == 1 && r.Servers[0].Exited {
+		fmt.Fprintf(w, "server pid %d EXITED before the senders stopped\n", r.Servers[0].PID)
 	}
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(w, "FAILED budgets: %s\n", strings.Join(r.Failed, ", "))
@@ -59,7 +79,8 @@ func mb(b int64) float64 { return float64(b) / (1 << 20) }
 
 // Check evaluates a budget like "p99<1s,lost=0,acct=0" and records what failed.
 // Metrics: p50, p90, p99, max (worst over priorities, as durations), lost, acct, kicks,
-// dpc (deliveries per server CPU-second), bpv (server bytes per viewer).
+// dpc (deliveries per server CPU-second), bpv (server bytes per viewer), exited (server
+// processes gone when the senders stopped).
 func (r *Result) Check(budget string) error {
 	r.Failed = nil
 	for _, term := range strings.Split(budget, ",") {
@@ -140,8 +161,16 @@ func (r *Result) metric(name string) (float64, bool, error) {
 		return r.DeliveriesPerCPU, false, nil
 	case "bpv":
 		return r.BytesPerViewer, false, nil
+	case "exited":
+		var n int
+		for _, s := range r.Servers {
+			if s.Exited {
+				n++
+			}
+		}
+		return float64(n), false, nil
 	}
-	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv)", name)
+	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv exited)", name)
 }
 
 // WriteHTML writes a self-contained report: the summary and PNG plots inlined as data URIs.
@@ -203,9 +232,19 @@ func (r *Result) WriteHTML(w io.Writer) error {
 	}); err != nil {
 		return err
 	}
-	if err := add("server CPU per second", "CPU-s", map[string]func(Second) float64{
-		"server": func(s Second) float64 { return s.ServerCPU },
-	}); err != nil {
+	cpu := map[string]func(Second) float64{"server": func(s Second) float64 { return s.ServerCPU }}
+	if len(r.Servers) > 1 {
+		cpu = map[string]func(Second) float64{"sum": func(s Second) float64 { return s.ServerCPU }}
+		for k, srv := range r.Servers {
+			cpu[fmt.Sprintf("pid %d", srv.PID)] = func(s Second) float64 {
+				if k < len(s.ServerCPUs) {
+					return s.ServerCPUs[k]
+				}
+				return 0
+			}
+		}
+	}
+	if err := add("server CPU per second", "CPU-s", cpu); err != nil {
 		return err
 	}
 	raw, _ := json.MarshalIndent(r, "", "  ")

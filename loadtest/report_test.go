@@ -65,3 +65,30 @@ func TestConfigValidation(t *testing.T) {
 	f(func(c *Config) { c.Rates = map[string]float64{"urgent": 1} }, false)
 	f(func(c *Config) { c.Slow = 2 }, false)
 }
+
+func TestClusterReport(t *testing.T) {
+	r := &Result{Config: Config{Viewers: 10, Rooms: 1}, ServerCPU: 3, DeliveriesPerCPU: 100,
+		Servers: []ServerStat{{PID: 11, URL: "http://127.0.0.1:1", Viewers: 5, CPU: 1}, {PID: 12, URL: "http://127.0.0.1:2", Viewers: 5, CPU: 2, Exited: true}},
+		Seconds: []Second{{T: 1, ServerCPU: 3, ServerCPUs: []float64{1, 2}}, {T: 2, ServerCPU: 1}}}
+	var txt, html bytes.Buffer
+	r.Summary(&txt)
+	for _, want := range []string{"2 servers (summed): 3.0 CPU-s", "pid 11 http://127.0.0.1:1, 5 viewers: 1.0 CPU-s", "pid 12 http://127.0.0.1:2, 5 viewers: 2.0 CPU-s", "EXITED"} {
+		if !strings.Contains(txt.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, txt.String())
+		}
+	}
+	if err := r.WriteHTML(&html); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(html.String(), "pid 12 http://127.0.0.1:2") {
+		t.Error("the HTML report lacks the per-server lines")
+	}
+	f := func(budget string, wantFailed int) {
+		t.Helper()
+		if err := r.Check(budget); err != nil || len(r.Failed) != wantFailed {
+			t.Errorf("%s: err %v, failed %v, want %d failures", budget, err, r.Failed, wantFailed)
+		}
+	}
+	f("exited=0", 1)
+	f("exited<=1,dpc>=100", 0)
+}

@@ -81,7 +81,7 @@ func (v *viewer) session(ctx context.Context, first bool, start time.Time) error
 		ReadBufferSize: 1024, WriteBufferSize: 512, HandshakeTimeout: 10 * time.Second,
 		NetDialContext: (&net.Dialer{LocalAddr: v.w.localAddr(v.id), Timeout: 10 * time.Second}).DialContext,
 	}
-	conn, _, err := d.DialContext(ctx, v.w.cfg.wsURL(v.uid), nil)
+	conn, _, err := d.DialContext(ctx, v.w.cfg.wsURL(v.id, v.uid), nil)
 	if err != nil {
 		return err
 	}

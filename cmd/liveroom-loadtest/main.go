@@ -1,7 +1,9 @@
 // Command liveroom-loadtest is liveroom's load generator: it opens N viewer sessions (in
 // several worker processes when N needs it), drives senders over the HTTP API, and prints and
 // writes the result (JSON, self-contained HTML). It exits non-zero when a --fail-if budget is
-// exceeded. Traffic goes only to a loopback --url; every run is bounded by --duration.
+// exceeded. Traffic goes only to loopback --url addresses; every run is bounded by --duration.
+// A cluster run lists every node: --url http://127.0.0.1:18101,http://127.0.0.1:18102 and
+// --server-pid with their pids in the same order (scripts/cluster-loadtest.sh does both).
 package main
 
 import (
@@ -43,9 +45,10 @@ func main() {
 
 func run(ctx context.Context, args []string) int {
 	var cfg loadtest.Config
-	var rates, out, html, failIf, mode string
+	var rates, out, html, failIf, mode, pids string
 	fs := flag.NewFlagSet("liveroom-loadtest", flag.ContinueOnError)
-	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "the server's base URL (loopback only)")
+	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080",
+		"the server's base URL (loopback only); a cluster: the nodes' URLs, comma-separated (viewer i and post i go to node i % n)")
 	fs.IntVar(&cfg.Viewers, "viewers", 2000, "viewer sessions")
 	fs.IntVar(&cfg.Rooms, "rooms", 1, "rooms (viewer i joins room i % rooms)")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long the senders run")
@@ -60,7 +63,7 @@ func run(ctx context.Context, args []string) int {
 	fs.IntVar(&cfg.PullLimit, "pull-limit", 100, "limit of each pull")
 	fs.IntVar(&cfg.Connect, "connect-rate", 2000, "connection attempts per second")
 	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "wait after the senders stop before the loss check")
-	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's pid: report its CPU and RSS from /proc")
+	fs.StringVar(&pids, "server-pid", "", "the server's pid, or the nodes' pids comma-separated in --url order: report CPU and RSS from /proc (summed and per pid)")
 	fs.StringVar(&out, "out", "", "write the JSON result here")
 	fs.StringVar(&html, "html", "", "write the HTML report here")
 	fs.StringVar(&failIf, "fail-if", "", `exit 1 unless these hold, e.g. "p99<1s,lost=0,acct=0"`)
@@ -75,6 +78,10 @@ func run(ctx context.Context, args []string) int {
 	}
 	var err error
 	if cfg.Rates, err = parseRates(rates); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if cfg.ServerPIDs, err = parsePIDs(pids); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
@@ -127,6 +134,22 @@ func parseRates(s string) (map[string]float64, error) {
 			return nil, fmt.Errorf("--rate: bad rate %q", v)
 		}
 		out[k] = f
+	}
+	return out, nil
+}
+
+// parsePIDs parses "123" or "123,456,789" ("" = none).
+func parsePIDs(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		pid, err := strconv.Atoi(f)
+		if err != nil || pid <= 0 {
+			return nil, fmt.Errorf("--server-pid: %q is not a pid", f)
+		}
+		out = append(out, pid)
 	}
 	return out, nil
 }
