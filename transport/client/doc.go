@@ -2,7 +2,7 @@
 // what the project's end-to-end tests and the load tester (liveroom-loadtest) speak, so the
 // cost of an idle connection is kept small: a load tester opens ~19k of them per process.
 //
-// It has three parts:
+// It has four parts:
 //
 //   - Conn (conn.go, requests.go): one WebSocket session. Dial upgrades, reads the server's
 //     hello, then starts exactly one reader goroutine. Join, Leave, Pull, Send and Ping write
@@ -14,6 +14,25 @@
 //     seq advance), survives epoch changes, and reconnects with exponential backoff and
 //     jitter, resuming each room with join since = last next.
 //   - API (api.go): the HTTP API of section 5 for the app's backend and admins.
+//   - Cluster (cluster.go): finds a viewer's node among several (GET /v1/route?uid=), for
+//     ViewerOptions.Resolve.
+//
+// In a cluster, a viewer whose node dies reconnects to another live node with the usual
+// backoff and resumes (join since): the resolver keeps off the URL the viewer just used for a
+// few seconds, since a killed node stays in the cluster's directory until its heartbeats
+// expire (e2e TestClientFailover measures ~0.1 s to a session on a survivor). One Cluster
+// serves every viewer of a process:
+//
+//	cl, err := client.NewCluster([]string{"http://10.0.0.1:8080", "http://10.0.0.2:8080"},
+//		client.ClusterOptions{})
+//	...
+//	v, err := client.NewViewer(client.ViewerOptions{
+//		Resolve: cl.Resolver(uid),                 // the node /v1/route picks for uid
+//		Dial:    client.DialOptions{Token: token}, // auth, added to that URL as ?token=
+//		Rooms:   []string{"demo"},
+//	})
+//	...
+//	go v.Run(ctx)
 //
 // Per-connection cost: no writer goroutine (writes happen on the caller's goroutine under a
 // mutex with a write deadline), a ReadBufferSize (default 512 B) bufio reader, and write
@@ -40,4 +59,6 @@
 //     accessors may be read from any goroutine while Run is going. OnMessage is called on the
 //     Run goroutine; it may block only as long as the caller accepts pulls being delayed.
 //   - API is safe for concurrent use; one API value should be shared.
+//   - Cluster is safe for concurrent use and should be shared; each viewer needs its own
+//     Resolver (it remembers the URL it returned last).
 package client
