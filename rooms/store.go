@@ -38,6 +38,12 @@ type Store interface {
 	Heartbeat(ctx context.Context, node, ws string, now time.Time) error
 	// Nodes returns the nodes whose last heartbeat is newer than since, name -> ws URL.
 	Nodes(ctx context.Context, since time.Time) (map[string]string, error)
+	// AttachSession records session id of uid, connected at, in the uid directory and returns
+	// all of uid's sessions there, oldest first. The uid's entries may expire ttl after its
+	// last attach (a node that dies cannot detach its sessions).
+	AttachSession(ctx context.Context, uid, id string, at time.Time, ttl time.Duration) ([]DirEntry, error)
+	// DetachSessions removes sessions of uid from the uid directory (unknown ids are ignored).
+	DetachSessions(ctx context.Context, uid string, ids ...string) error
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

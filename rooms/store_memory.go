@@ -16,6 +16,7 @@ type MemoryStore struct {
 	heads  map[string]Head
 	active map[string]bool
 	nodes  map[string]nodeBeat
+	uids   map[string]map[string]int64 // uid directory: uid -> session id -> connect micros
 }
 
 type nodeBeat struct {
@@ -26,7 +27,7 @@ type nodeBeat struct {
 // NewMemoryStore returns an empty store.
 func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{rooms: make(map[string][]byte), heads: make(map[string]Head), active: make(map[string]bool),
-		nodes: make(map[string]nodeBeat)}
+		nodes: make(map[string]nodeBeat), uids: make(map[string]map[string]int64)}
 }
 
 // Heartbeat implements Store.

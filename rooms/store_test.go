@@ -109,7 +109,40 @@ func testStore(t *testing.T, newStore func(t *testing.T) Store) {
 	for err := range errs {
 		t.Error(err)
 	}
+	testDirectory(t, s)
 	must(t, s.Close())
+}
+
+// testDirectory: the uid directory lists a uid's sessions oldest first, from every store on
+// the same data, and forgets detached ones.
+func testDirectory(t *testing.T, s Store) {
+	ctx := context.Background()
+	base := time.UnixMilli(1_732_280_000_123)
+	attach := func(id string, at time.Time) []DirEntry {
+		t.Helper()
+		es, err := s.AttachSession(ctx, "dir-u", id, at, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return es
+	}
+	attach("n2|b", base.Add(2*time.Second))
+	attach("n1|a", base)
+	got := attach("n1|c", base) // same time as a: ties go by id
+	want := []DirEntry{{"n1|a", base.UnixMicro()}, {"n1|c", base.UnixMicro()}, {"n2|b", base.Add(2 * time.Second).UnixMicro()}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("entries %v, want %v", got, want)
+	}
+	must(t, s.DetachSessions(ctx, "dir-u", "n1|a", "unknown"))
+	must(t, s.DetachSessions(ctx, "dir-u"))
+	if got := attach("n3|d", base.Add(time.Second)); len(got) != 3 || got[0].ID != "n1|c" || got[1].ID != "n3|d" {
+		t.Fatalf("after detach: %v", got)
+	}
+	if got, _ := s.AttachSession(ctx, "dir-other", "x", base, time.Hour); len(got) != 1 {
+		t.Fatalf("another uid sees %v", got)
+	}
+	must(t, s.DetachSessions(ctx, "dir-u", "n1|c", "n2|b", "n3|d"))
+	must(t, s.DetachSessions(ctx, "dir-other", "x"))
 }
 
 func TestMemoryStore(t *testing.T) {
