@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -40,8 +41,15 @@ type Node struct {
 	closed   bool
 
 	userProps *actor.Props // one Props for every user actor
-	stopBeat  chan struct{}
-	beatDone  chan struct{}
+
+	// The uid directory (user.go): on when the node is one of several.
+	clustered   bool
+	addr        string // this member's actor address
+	incarnation string // this process's start, unix nanos: tells restarts at one address apart
+	serial      atomic.Uint64
+	storeLogAt  atomic.Int64
+	stopBeat    chan struct{}
+	beatDone    chan struct{}
 }
 
 // NewNode starts the actor system and joins the cluster (a one-member cluster with the
@@ -55,6 +63,8 @@ func NewNode(cfg Config) (*Node, error) {
 	// protoactor logs chatty info lines; ours keeps its warnings and errors.
 	paLog := slog.New(levelFloor{h: cfg.Logger.Handler(), min: slog.LevelWarn}).With("component", "protoactor")
 	n.userProps = actor.PropsFromProducer(func() actor.Actor { return &userActor{cap: cfg.SessionsPerUID, node: n} })
+	n.clustered = len(cfg.Seeds) > 0 || len(cfg.Etcd) > 0
+	n.incarnation = strconv.FormatInt(time.Now().UnixNano(), 36)
 	n.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return paLog }))
 	kind := cluster.NewKind(roomKind, actor.PropsFromProducer(func() actor.Actor { return newRoomGrain(n) }))
 	provider, err := membership(&cfg)
@@ -65,9 +75,20 @@ func NewNode(cfg Config) (*Node, error) {
 		remote.Configure(cfg.BindHost, cfg.BindPort),
 		cluster.WithKinds(kind), cluster.WithRequestTimeout(cfg.RequestTimeout))
 	n.cluster = cluster.New(n.system, ccfg)
+	n.system.EventStream.Subscribe(func(evt any) {
+		if t, ok := evt.(*cluster.ClusterTopology); ok {
+			n.metrics.Members.Set(float64(len(t.Members)))
+			n.metrics.MembersLeft.Add(float64(len(t.Left)))
+		}
+	})
 	if err := startMember(n.cluster); err != nil {
 		n.system.Shutdown()
 		return nil, err
+	}
+	n.addr = n.system.Address()
+	if _, err := n.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &usersRouter{node: n} }), usersName); err != nil {
+		n.cluster.Shutdown(false)
+		return nil, fmt.Errorf("users router: %w", err)
 	}
 	n.stopBeat, n.beatDone = make(chan struct{}), make(chan struct{})
 	go n.heartbeat()

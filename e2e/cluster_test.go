@@ -364,3 +364,84 @@ func clusterFailover(t *testing.T, flags []string) {
 		t.Fatalf("notices after failover: %v", w)
 	}
 }
+
+// The per-uid session cap (5) holds over the whole cluster: the uid directory in Redis lists a
+// uid's sessions on every node, and a sixth session anywhere closes the oldest, wherever it is.
+func TestClusterSessionCap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three liveroomd processes and redis-server")
+	}
+	nodes := startCluster(t, 3, "--redis", testredis.Start(t))
+	tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "many", "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte("S"))
+	type sess struct {
+		conn   *websocket.Conn
+		frames chan map[string]any
+	}
+	open := func(i int) *sess {
+		conn, _, err := websocket.DefaultDialer.Dial("ws://"+nodes[i%3].http+"/v1/ws?token="+tok, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		s := &sess{conn: conn, frames: make(chan map[string]any, 16)}
+		go func() {
+			defer close(s.frames)
+			for {
+				var f map[string]any
+				if err := conn.ReadJSON(&f); err != nil {
+					return
+				}
+				s.frames <- f
+			}
+		}()
+		if f := <-s.frames; f["op"] != "hello" {
+			t.Fatalf("hello: %v", f)
+		}
+		return s
+	}
+	// kicked waits for s to get the replaced kick and be closed.
+	kicked := func(s *sess, which int) {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		var reason any
+		for {
+			select {
+			case f, ok := <-s.frames:
+				if !ok {
+					if reason != "replaced" {
+						t.Fatalf("session %d closed without the replaced kick", which)
+					}
+					return
+				}
+				if f["op"] == "kick" {
+					reason = f["reason"]
+				}
+			case <-timeout:
+				t.Fatalf("session %d (node %d) was not replaced", which, which%3+1)
+			}
+		}
+	}
+	var ss []*sess
+	for i := range 5 { // two on node 1, two on node 2, one on node 3
+		ss = append(ss, open(i))
+	}
+	ss = append(ss, open(5)) // the sixth, on node 3: the oldest (node 1) goes
+	kicked(ss[0], 0)
+	ss = append(ss, open(6)) // the seventh, on node 1: the next oldest (node 2) goes
+	kicked(ss[1], 1)
+	for i := 2; i < len(ss); i++ { // the five newest stay open
+		select {
+		case f, ok := <-ss[i].frames:
+			if !ok || f["op"] == "kick" {
+				t.Fatalf("session %d: %v (open %v)", i, f, ok)
+			}
+		default:
+		}
+		if err := ss[i].conn.WriteJSON(map[string]any{"op": "ping", "id": 9}); err != nil {
+			t.Fatalf("session %d: %v", i, err)
+		}
+		if f := <-ss[i].frames; f["op"] != "pong" {
+			t.Fatalf("session %d answered %v", i, f)
+		}
+	}
+}

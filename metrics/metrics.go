@@ -24,6 +24,9 @@ type Metrics struct {
 	Sessions       prometheus.Gauge       // open WebSocket sessions
 	Rooms          prometheus.Gauge       // room grains active on this node
 	ConnRejected   *prometheus.CounterVec // refused connection attempts by why
+	StoreErrors    prometheus.Counter     // store operations that failed (traffic went on)
+	Members        prometheus.Gauge       // cluster members in this node's member list
+	MembersLeft    prometheus.Counter     // members that left this node's member list
 }
 
 // New creates the collectors on a fresh registry, with the Go and process collectors.
@@ -50,9 +53,12 @@ func New() *Metrics {
 		Rooms:    gauge("rooms", "Room grains active on this node."),
 		ConnRejected: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "liveroom", Name: "conn_rejected_total",
 			Help: "Connection attempts refused, by why."}, []string{"why"}),
+		StoreErrors: counter("store_errors_total", "Store operations that failed; live traffic went on without them."),
+		Members:     gauge("cluster_members", "Cluster members in this node's member list."),
+		MembersLeft: counter("cluster_members_left_total", "Members that left this node's member list (a dead or leaving node)."),
 	}
 	m.Registry.MustRegister(m.Accepted, m.RateLimited, m.Evicted, m.DroppedInPull, m.NotifiesSent, m.NotifiesMerged,
-		m.Pulls, m.DeltasSent, m.Kicks, m.Sessions, m.Rooms, m.ConnRejected,
+		m.Pulls, m.DeltasSent, m.Kicks, m.Sessions, m.Rooms, m.ConnRejected, m.StoreErrors, m.Members, m.MembersLeft,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

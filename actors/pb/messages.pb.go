@@ -1074,6 +1074,69 @@ func (x *KickRequest) GetUid() string {
 	return ""
 }
 
+// KickSession asks the node that holds a session of uid to close it: the uid is over its
+// cluster-wide session cap (the oldest sessions go, reason replaced). incarnation tells a
+// restarted node's sessions apart from its predecessor's.
+type KickSession struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	Incarnation   string                 `protobuf:"bytes,2,opt,name=incarnation,proto3" json:"incarnation,omitempty"`
+	Serial        uint64                 `protobuf:"varint,3,opt,name=serial,proto3" json:"serial,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KickSession) Reset() {
+	*x = KickSession{}
+	mi := &file_actors_pb_messages_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KickSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KickSession) ProtoMessage() {}
+
+func (x *KickSession) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KickSession.ProtoReflect.Descriptor instead.
+func (*KickSession) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *KickSession) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *KickSession) GetIncarnation() string {
+	if x != nil {
+		return x.Incarnation
+	}
+	return ""
+}
+
+func (x *KickSession) GetSerial() uint64 {
+	if x != nil {
+		return x.Serial
+	}
+	return 0
+}
+
 type Ack struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
@@ -1083,7 +1146,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_actors_pb_messages_proto_msgTypes[16]
+	mi := &file_actors_pb_messages_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1095,7 +1158,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[16]
+	mi := &file_actors_pb_messages_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1108,7 +1171,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{16}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Ack) GetError() *Error {
@@ -1127,7 +1190,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_actors_pb_messages_proto_msgTypes[17]
+	mi := &file_actors_pb_messages_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1139,7 +1202,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[17]
+	mi := &file_actors_pb_messages_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1152,7 +1215,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{17}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *InfoRequest) GetNode() string {
@@ -1172,7 +1235,7 @@ type InfoReply struct {
 
 func (x *InfoReply) Reset() {
 	*x = InfoReply{}
-	mi := &file_actors_pb_messages_proto_msgTypes[18]
+	mi := &file_actors_pb_messages_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1184,7 +1247,7 @@ func (x *InfoReply) String() string {
 func (*InfoReply) ProtoMessage() {}
 
 func (x *InfoReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[18]
+	mi := &file_actors_pb_messages_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1197,7 +1260,7 @@ func (x *InfoReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoReply.ProtoReflect.Descriptor instead.
 func (*InfoReply) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{18}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *InfoReply) GetInfoJson() []byte {
@@ -1225,7 +1288,7 @@ type NoticeAllRequest struct {
 
 func (x *NoticeAllRequest) Reset() {
 	*x = NoticeAllRequest{}
-	mi := &file_actors_pb_messages_proto_msgTypes[19]
+	mi := &file_actors_pb_messages_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1237,7 +1300,7 @@ func (x *NoticeAllRequest) String() string {
 func (*NoticeAllRequest) ProtoMessage() {}
 
 func (x *NoticeAllRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[19]
+	mi := &file_actors_pb_messages_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1250,7 +1313,7 @@ func (x *NoticeAllRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoticeAllRequest.ProtoReflect.Descriptor instead.
 func (*NoticeAllRequest) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{19}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *NoticeAllRequest) GetKind() string {
@@ -1278,7 +1341,7 @@ type StatsAdd struct {
 
 func (x *StatsAdd) Reset() {
 	*x = StatsAdd{}
-	mi := &file_actors_pb_messages_proto_msgTypes[20]
+	mi := &file_actors_pb_messages_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1290,7 +1353,7 @@ func (x *StatsAdd) String() string {
 func (*StatsAdd) ProtoMessage() {}
 
 func (x *StatsAdd) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[20]
+	mi := &file_actors_pb_messages_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1303,7 +1366,7 @@ func (x *StatsAdd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsAdd.ProtoReflect.Descriptor instead.
 func (*StatsAdd) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{20}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StatsAdd) GetNotifies() uint64 {
@@ -1401,7 +1464,11 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\x03set\x18\x03 \x01(\bR\x03set\x12\x15\n" +
 	"\x06ttl_ms\x18\x04 \x01(\x03R\x05ttlMs\"\x1f\n" +
 	"\vKickRequest\x12\x10\n" +
-	"\x03uid\x18\x01 \x01(\tR\x03uid\"3\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\"Y\n" +
+	"\vKickSession\x12\x10\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\x12 \n" +
+	"\vincarnation\x18\x02 \x01(\tR\vincarnation\x12\x16\n" +
+	"\x06serial\x18\x03 \x01(\x04R\x06serial\"3\n" +
 	"\x03Ack\x12,\n" +
 	"\x05error\x18\x01 \x01(\v2\x16.liveroom.actors.ErrorR\x05error\"!\n" +
 	"\vInfoRequest\x12\x12\n" +
@@ -1428,7 +1495,7 @@ func file_actors_pb_messages_proto_rawDescGZIP() []byte {
 	return file_actors_pb_messages_proto_rawDescData
 }
 
-var file_actors_pb_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_actors_pb_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_actors_pb_messages_proto_goTypes = []any{
 	(*Msg)(nil),              // 0: liveroom.actors.Msg
 	(*Error)(nil),            // 1: liveroom.actors.Error
@@ -1446,11 +1513,12 @@ var file_actors_pb_messages_proto_goTypes = []any{
 	(*ConfigReply)(nil),      // 13: liveroom.actors.ConfigReply
 	(*ModerateRequest)(nil),  // 14: liveroom.actors.ModerateRequest
 	(*KickRequest)(nil),      // 15: liveroom.actors.KickRequest
-	(*Ack)(nil),              // 16: liveroom.actors.Ack
-	(*InfoRequest)(nil),      // 17: liveroom.actors.InfoRequest
-	(*InfoReply)(nil),        // 18: liveroom.actors.InfoReply
-	(*NoticeAllRequest)(nil), // 19: liveroom.actors.NoticeAllRequest
-	(*StatsAdd)(nil),         // 20: liveroom.actors.StatsAdd
+	(*KickSession)(nil),      // 16: liveroom.actors.KickSession
+	(*Ack)(nil),              // 17: liveroom.actors.Ack
+	(*InfoRequest)(nil),      // 18: liveroom.actors.InfoRequest
+	(*InfoReply)(nil),        // 19: liveroom.actors.InfoReply
+	(*NoticeAllRequest)(nil), // 20: liveroom.actors.NoticeAllRequest
+	(*StatsAdd)(nil),         // 21: liveroom.actors.StatsAdd
 }
 var file_actors_pb_messages_proto_depIdxs = []int32{
 	1, // 0: liveroom.actors.SendReply.error:type_name -> liveroom.actors.Error
@@ -1478,7 +1546,7 @@ func file_actors_pb_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_pb_messages_proto_rawDesc), len(file_actors_pb_messages_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
