@@ -42,6 +42,9 @@ type Config struct {
 	RoomIdle       time.Duration // a grain with no subscribers passivates after; default 2m
 	ReplicaIdle    time.Duration // a replica with no members and no pulls stops after; default 30s
 	RequestTimeout time.Duration // grain request timeout; default 5s
+	// AttemptTimeout bounds one attempt of a request that may be repeated (all but a message
+	// without cmid): after a node dies, the next attempt reaches the room's new grain. Default 1s.
+	AttemptTimeout time.Duration
 	SessionsPerUID int           // per-uid session cap on this node; default 5
 	SaveInterval   time.Duration // a grain saves dirty state at most this often; default 1s
 
@@ -89,6 +92,7 @@ func (c *Config) applyDefaults() {
 	def(&c.RoomIdle, 2*time.Minute)
 	def(&c.ReplicaIdle, 30*time.Second)
 	def(&c.RequestTimeout, 5*time.Second)
+	def(&c.AttemptTimeout, time.Second)
 	def(&c.SaveInterval, time.Second)
 	if c.PushLimit <= 0 {
 		c.PushLimit = 100

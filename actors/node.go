@@ -21,6 +21,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/liveroom/liveroom/actors/pb"
 	"github.com/liveroom/liveroom/metrics"
 )
 
@@ -264,20 +265,43 @@ func (n *Node) grainStopped(room string, pid *actor.PID) {
 // configured request timeout. Options are passed on every call (protoactor's defaults are
 // process-wide).
 func (n *Node) request(ctx context.Context, room string, msg any) (any, error) {
-	timeout := n.cfg.RequestTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		if d := time.Until(dl); d < timeout {
-			timeout = d
+	deadline := time.Now().Add(n.cfg.RequestTimeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	// A request that may be repeated safely is tried in attempts of AttemptTimeout: one sent
+	// to the grain of a node that just died is lost, and the next attempt finds the grain
+	// re-activated on a survivor as soon as the member list has dropped the dead node, instead
+	// of waiting out the whole timeout. A message without a cmid is not repeated.
+	attempt := n.cfg.RequestTimeout
+	s, isSend := msg.(*pb.SendRequest)
+	retry := !isSend || s.Cmid != ""
+	if retry {
+		attempt = n.cfg.AttemptTimeout
+	}
+	for {
+		timeout := min(time.Until(deadline), attempt)
+		if timeout <= 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("room %s: %w", room, context.DeadlineExceeded)
+		}
+		began := time.Now()
+		res, err := n.cluster.Request(room, roomKind, msg, cluster.WithTimeout(timeout), cluster.WithRetryCount(3))
+		if err == nil {
+			return res, nil
+		}
+		if ctx.Err() != nil || time.Until(deadline) <= 0 || !retry {
+			return nil, fmt.Errorf("room %s: %w", room, err)
+		}
+		if time.Since(began) < 50*time.Millisecond { // no placement yet: do not spin
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
 		}
 	}
-	if timeout <= 0 {
-		return nil, ctx.Err()
-	}
-	res, err := n.cluster.Request(room, roomKind, msg, cluster.WithTimeout(timeout), cluster.WithRetryCount(3))
-	if err != nil {
-		return nil, fmt.Errorf("room %s: %w", room, err)
-	}
-	return res, nil
 }
 
 // acquireReplica returns the room's replica on this node, starting it if needed, with one
