@@ -30,6 +30,7 @@ type Second struct {
 	ServerCPU  float64            `json:"server_cpu_s"`                  // summed over the servers
 	ServerCPUs []float64          `json:"server_cpu_s_by_pid,omitempty"` // per server, in --server-pid order (several only)
 	Deliveries int64              `json:"deliveries"`
+	Members    []int              `json:"members,omitempty"` // cluster members each node listed at its last reading (-1: none), in --url order
 }
 
 // Result is the JSON result of a run.
@@ -57,7 +58,8 @@ type Result struct {
 	ServerRSSBase    int64                `json:"server_rss_before_bytes"`
 	ServerRSSEnd     int64                `json:"server_rss_end_bytes"`
 	BytesPerViewer   float64              `json:"server_bytes_per_viewer"`
-	Servers          []ServerStat         `json:"servers,omitempty"` // per server (--server-pid)
+	Servers          []ServerStat         `json:"servers,omitempty"`    // per server (--server-pid)
+	Membership       *Membership          `json:"membership,omitempty"` // cluster runs (several --url)
 	Seconds          []Second             `json:"seconds"`
 	Failed           []string             `json:"failed_budgets,omitempty"`
 }
@@ -80,6 +82,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 		Latency: map[string]Quantiles{}, DroppedShare: map[string]float64{}}
 	srv := newServers(cfg)
 	res.ServerRSSBase = srv.rss(func(s *ServerStat) *int64 { return &s.RSSBase })
+	var members *memberSampler
+	if len(cfg.urls) > 1 {
+		members = startMembers(ctx, cfg.urls, time.Second)
+		defer members.finish() // on early returns; a second finish only waits for nothing
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -158,6 +165,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 				s.ServerCPUs = append(s.ServerCPUs, cpus[k]-prevCPUs[k])
 			}
 		}
+		if members != nil {
+			s.Members = members.current()
+		}
 		for p, h := range lat {
 			s.Latency[p] = float64(h.ValueAtQuantile(99)) / 1000
 		}
@@ -181,6 +191,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	select {
 	case <-time.After(cfg.Drain):
 	case <-ctx.Done():
+	}
+	if members != nil {
+		res.Membership = members.finish()
 	}
 
 	// Finish: the loss check needs the notices' ts.

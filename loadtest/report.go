@@ -70,6 +70,19 @@ func (r *Result) Summary(w io.Writer) {
 	} else if len(r.Servers) == 1 && r.Servers[0].Exited {
 		fmt.Fprintf(w, "server pid %d EXITED before the senders stopped\n", r.Servers[0].PID)
 	}
+	if m := r.Membership; m != nil {
+		if m.Min < 0 {
+			fmt.Fprintf(w, "cluster members: not read (%d reads failed or lacked %s)\n", m.Failed, membersGauge)
+		} else {
+			fmt.Fprintf(w, "cluster members: min %d max %d over %d nodes' lists, %d left during the run (%d readings, %d failed)\n",
+				m.Min, m.Max, len(m.Nodes), m.Left, m.Samples, m.Failed)
+			if m.Min != m.Max || m.Left > 0 || m.Failed > 0 {
+				for _, n := range m.Nodes {
+					fmt.Fprintf(w, "  %s: min %d max %d, %d left (%d readings, %d failed)\n", n.URL, n.Min, n.Max, n.Left, n.Samples, n.Failed)
+				}
+			}
+		}
+	}
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(w, "FAILED budgets: %s\n", strings.Join(r.Failed, ", "))
 	}
@@ -80,7 +93,8 @@ func mb(b int64) float64 { return float64(b) / (1 << 20) }
 // Check evaluates a budget like "p99<1s,lost=0,acct=0" and records what failed.
 // Metrics: p50, p90, p99, max (worst over priorities, as durations), lost, acct, kicks,
 // dpc (deliveries per server CPU-second), bpv (server bytes per viewer), exited (server
-// processes gone when the senders stopped).
+// processes gone when the senders stopped), members (fewest cluster members any node listed
+// during the run; -1 when not read), members_left (members that left a node's list).
 func (r *Result) Check(budget string) error {
 	r.Failed = nil
 	for _, term := range strings.Split(budget, ",") {
@@ -161,6 +175,16 @@ func (r *Result) metric(name string) (float64, bool, error) {
 		return r.DeliveriesPerCPU, false, nil
 	case "bpv":
 		return r.BytesPerViewer, false, nil
+	case "members":
+		if r.Membership == nil {
+			return -1, false, nil
+		}
+		return float64(r.Membership.Min), false, nil
+	case "members_left":
+		if r.Membership == nil {
+			return 0, false, nil
+		}
+		return float64(r.Membership.Left), false, nil
 	case "exited":
 		var n int
 		for _, s := range r.Servers {
@@ -170,7 +194,7 @@ func (r *Result) metric(name string) (float64, bool, error) {
 		}
 		return float64(n), false, nil
 	}
-	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv exited)", name)
+	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv exited members members_left)", name)
 }
 
 // WriteHTML writes a self-contained report: the summary and PNG plots inlined as data URIs.
@@ -246,6 +270,20 @@ func (r *Result) WriteHTML(w io.Writer) error {
 	}
 	if err := add("server CPU per second", "CPU-s", cpu); err != nil {
 		return err
+	}
+	if m := r.Membership; m != nil && m.Min >= 0 {
+		series := map[string]func(Second) float64{}
+		for k, n := range m.Nodes {
+			series[n.URL] = func(s Second) float64 {
+				if k < len(s.Members) {
+					return float64(s.Members[k])
+				}
+				return -1
+			}
+		}
+		if err := add("cluster members in each node's list", "members", series); err != nil {
+			return err
+		}
 	}
 	raw, _ := json.MarshalIndent(r, "", "  ")
 	return reportTmpl.Execute(w, map[string]any{"Summary": sum.String(), "Imgs": imgs, "JSON": string(raw)})

@@ -60,26 +60,38 @@ func buildBinaries(t *testing.T) string {
 	return dir
 }
 
-// freePort returns a free loopback port p such that p+1 is free too (a node's actor port and
-// its membership port).
-func freePort(t *testing.T) int {
+// freePorts returns n distinct loopback ports p such that p+1 is free too and no p+1 is another
+// p (a node's actor port and its membership port). The listeners are held until all are picked.
+func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	for {
+	var out []int
+	taken := map[int]bool{}
+	var held []net.Listener
+	defer func() {
+		for _, ln := range held {
+			ln.Close()
+		}
+	}()
+	for len(out) < n {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
+		held = append(held, ln)
 		p := ln.Addr().(*net.TCPAddr).Port
-		ln2, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1))
-		ln.Close()
-		if err == nil {
-			ln2.Close()
-			return p
+		if taken[p] || taken[p+1] {
+			continue
 		}
+		ln2, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1))
+		if err != nil {
+			continue
+		}
+		held = append(held, ln2)
+		taken[p], taken[p+1] = true, true
+		out = append(out, p)
 	}
+	return out
 }
-
-func freeAddr(t *testing.T) string { return fmt.Sprintf("127.0.0.1:%d", freePort(t)) }
 
 // startServer runs liveroomd with the load test's keys and lifted connection limits until the
 // test ends, and waits until /readyz answers 200.
@@ -97,7 +109,13 @@ func startServer(t *testing.T, dir, addr string, extra ...string) *exec.Cmd {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	exited := make(chan struct{})
+	go func() { _ = srv.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = srv.Process.Kill(); <-exited })
+	fail := func(why string) {
+		b, _ := os.ReadFile(logf.Name())
+		t.Fatalf("liveroomd on %s %s:\n%s", addr, why, b)
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if r, err := http.Get("http://" + addr + "/readyz"); err == nil {
@@ -106,9 +124,13 @@ func startServer(t *testing.T, dir, addr string, extra ...string) *exec.Cmd {
 				return srv
 			}
 		}
+		select {
+		case <-exited:
+			fail("exited")
+		default:
+		}
 		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(logf.Name())
-			t.Fatalf("liveroomd on %s not ready:\n%s", addr, b)
+			fail("not ready")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -136,6 +158,13 @@ type runResult struct {
 	Seconds []struct {
 		ByPID []float64 `json:"server_cpu_s_by_pid"`
 	} `json:"seconds"`
+	Membership *struct {
+		Min     int   `json:"min_members"`
+		Max     int   `json:"max_members"`
+		Left    int64 `json:"members_left"`
+		Samples int   `json:"samples"`
+		Failed  int   `json:"failed"`
+	} `json:"membership"`
 }
 
 // runLoadtest runs liveroom-loadtest with the test keys and args, and returns its result.
@@ -161,7 +190,7 @@ func TestSmallRun(t *testing.T) {
 		t.Skip("builds and runs both binaries")
 	}
 	dir := buildBinaries(t)
-	addr := freeAddr(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
 	srv := startServer(t, dir, addr)
 	res := runLoadtest(t, dir, "--url", "http://"+addr, "--viewers", "60", "--per-worker", "30", "--duration", "3s",
 		"--drain", "2s", "--rate", "normal=50,system=2", "--server-pid", itoa(srv.Process.Pid), "--fail-if", "lost=0,acct=0")
@@ -179,21 +208,23 @@ func TestClusterRun(t *testing.T) {
 	}
 	redis := testredis.Start(t)
 	dir := buildBinaries(t)
-	addr1, actor1 := freeAddr(t), freePort(t)
-	addr2, actor2 := freeAddr(t), freePort(t)
+	ports := freePorts(t, 4)
+	addr1, actor1 := fmt.Sprintf("127.0.0.1:%d", ports[0]), ports[1]
+	addr2, actor2 := fmt.Sprintf("127.0.0.1:%d", ports[2]), ports[3]
 	node := func(addr, name string, actor, seed int) *exec.Cmd {
 		return startServer(t, dir, addr, "--node", name, "--redis", redis, "--advertise", "ws://"+addr+"/v1/ws",
 			"--cluster-bind", fmt.Sprintf("127.0.0.1:%d", actor), "--cluster-seeds", fmt.Sprintf("127.0.0.1:%d", seed))
 	}
 	n1, n2 := node(addr1, "n1", actor1, actor2), node(addr2, "n2", actor2, actor1)
-	// /readyz says a node has joined, not that it sees the other one: protoactor's automanaged
-	// membership polls the seeds every second and liveroomd exposes no member count to await,
-	// so give it two polls after both are ready.
-	time.Sleep(2 * time.Second)
+	// /readyz says a node has joined, not that it sees the other one: await both in each
+	// node's member list (protoactor's automanaged membership polls the seeds every second).
+	for _, a := range []string{addr1, addr2} {
+		checkFor(t, 15*time.Second, a+" listing both members", func() bool { return metricValue(t, a, "liveroom_cluster_members") == 2 })
+	}
 	url1, url2 := "http://"+addr1, "http://"+addr2
 	res := runLoadtest(t, dir, "--url", url1+","+url2, "--server-pid", itoa(n1.Process.Pid)+","+itoa(n2.Process.Pid),
 		"--viewers", "40", "--per-worker", "20", "--duration", "3s", "--drain", "2s", "--rate", "normal=50,system=2",
-		"--fail-if", "lost=0,acct=0,exited=0")
+		"--fail-if", "lost=0,acct=0,exited=0,members>=2,members_left=0")
 	if res.Totals.FirstJoins != 40 || res.Sent["system"] < 4 || res.Expected != 40*res.Sent["system"] || res.Lost != 0 {
 		t.Fatalf("result %+v", res)
 	}
@@ -219,6 +250,9 @@ func TestClusterRun(t *testing.T) {
 	if len(res.Seconds) == 0 || len(res.Seconds[0].ByPID) != 2 {
 		t.Errorf("seconds without per-pid CPU: %+v", res.Seconds)
 	}
+	if m := res.Membership; m == nil || m.Min != 2 || m.Max != 2 || m.Left != 0 || m.Samples < 10 {
+		t.Errorf("membership %+v, want 2 members in both lists throughout", m)
+	}
 	// Both nodes served pulls: the viewers were spread over them.
 	for _, a := range []string{addr1, addr2} {
 		if n := metricValue(t, a, "liveroom_pulls_total"); n <= 0 {
@@ -227,7 +261,7 @@ func TestClusterRun(t *testing.T) {
 	}
 }
 
-// metricValue reads one sample from a node's /metrics.
+// metricValue reads one sample from a node's /metrics (0 when absent).
 func metricValue(t *testing.T, addr, name string) float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
@@ -246,3 +280,15 @@ func metricValue(t *testing.T, addr, name string) float64 {
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// checkFor polls cond every 50 ms until it holds or d passes.
+func checkFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
