@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"sort"
@@ -42,6 +44,7 @@ type Result struct {
 	Connected        int64                `json:"connected_at_start"`
 	Sent             map[string]int64     `json:"sent"`
 	SendErrors       map[string]int64     `json:"send_errors"`
+	SendErrorCauses  map[string]int64     `json:"send_error_causes,omitempty"` // "pri: busy|timeout|transport|status N"
 	Latency          map[string]Quantiles `json:"latency"`
 	Totals           Totals               `json:"totals"`
 	DeliveriesPerS   float64              `json:"deliveries_per_second"`
@@ -229,7 +232,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 			res.Latency[p] = quantiles(h)
 		}
 	}
-	res.Sent, res.SendErrors = snd.counts()
+	res.Sent, res.SendErrors, res.SendErrorCauses = snd.counts()
 	var deliveries int64
 	for _, v := range res.Totals.Deliveries {
 		deliveries += v
@@ -326,12 +329,13 @@ type senders struct {
 	mu     sync.Mutex
 	sent   map[string]int64
 	errs   map[string]int64
+	causes map[string]int64 // "pri: cause" -> errors
 	notice map[string][]int64
 }
 
 func newSenders(cfg Config) *senders {
 	return &senders{cfg: cfg, client: &fasthttp.Client{MaxConnsPerHost: 64, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second},
-		sent: map[string]int64{}, errs: map[string]int64{}, notice: map[string][]int64{}}
+		sent: map[string]int64{}, errs: map[string]int64{}, causes: map[string]int64{}, notice: map[string][]int64{}}
 }
 
 func (s *senders) run(ctx context.Context) {
@@ -364,7 +368,7 @@ func (s *senders) run(ctx context.Context) {
 				select {
 				case sem <- struct{}{}:
 				default:
-					s.count(p, false) // the server is not keeping up: counts as an error
+					s.count(p, "busy") // 32 posts in flight: the server is not keeping up, counts as an error
 					continue
 				}
 				inflight.Add(1)
@@ -395,8 +399,15 @@ func (s *senders) post(pri, room string, n int) {
 		req.Header.Set("Authorization", "Bearer "+s.cfg.APIKey)
 		req.SetBodyString(`{"uid":"` + s.cfg.Prefix + `-sender","kind":"chat","pri":"` + pri + `","body":{"n":` + strconv.Itoa(n) + `}}`)
 	}
-	if err := s.client.DoTimeout(req, resp, 10*time.Second); err != nil || resp.StatusCode() != 200 {
-		s.count(pri, false)
+	if err := s.client.DoTimeout(req, resp, 10*time.Second); err != nil {
+		cause := "transport"
+		if errors.Is(err, fasthttp.ErrTimeout) {
+			cause = "timeout"
+		}
+		s.count(pri, cause)
+		return
+	} else if resp.StatusCode() != 200 {
+		s.count(pri, "status "+strconv.Itoa(resp.StatusCode()))
 		return
 	}
 	if pri == "system" {
@@ -409,15 +420,17 @@ func (s *senders) post(pri, room string, n int) {
 			s.mu.Unlock()
 		}
 	}
-	s.count(pri, true)
+	s.count(pri, "")
 }
 
-func (s *senders) count(pri string, ok bool) {
+// count records a post of priority pri: sent when cause is "", else an error with its cause.
+func (s *senders) count(pri, cause string) {
 	s.mu.Lock()
-	if ok {
+	if cause == "" {
 		s.sent[pri]++
 	} else {
 		s.errs[pri]++
+		s.causes[pri+": "+cause]++
 	}
 	s.mu.Unlock()
 }
@@ -432,17 +445,11 @@ func (s *senders) total() int64 {
 	return n
 }
 
-func (s *senders) counts() (map[string]int64, map[string]int64) {
+// counts returns copies of the sent, error and error-cause counters.
+func (s *senders) counts() (sent, errs, causes map[string]int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, b := map[string]int64{}, map[string]int64{}
-	for k, v := range s.sent {
-		a[k] = v
-	}
-	for k, v := range s.errs {
-		b[k] = v
-	}
-	return a, b
+	return maps.Clone(s.sent), maps.Clone(s.errs), maps.Clone(s.causes)
 }
 
 func (s *senders) noticeTS() map[string][]int64 {

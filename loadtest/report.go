@@ -31,7 +31,16 @@ func (r *Result) Summary(w io.Writer) {
 	fmt.Fprintf(w, "liveroom-loadtest: %d viewers, %d room(s), %v, rates %v, slow %.0f%% (%s), mode %s\n",
 		c.Viewers, c.Rooms, c.Duration, c.Rates, c.Slow*100, c.SlowMode, r.Mode)
 	fmt.Fprintf(w, "connect: %d joined in %.1fs (%.0f/s)\n", r.Totals.FirstJoins, r.ConnectSeconds, r.ConnectRate)
-	fmt.Fprintf(w, "sent: %v  errors: %v\n", r.Sent, r.SendErrors)
+	fmt.Fprintf(w, "sent: %v  errors: %v", r.Sent, r.SendErrors)
+	if len(r.SendErrorCauses) > 0 {
+		causes := make([]string, 0, len(r.SendErrorCauses))
+		for c, n := range r.SendErrorCauses {
+			causes = append(causes, fmt.Sprintf("%s %d", c, n))
+		}
+		sort.Strings(causes)
+		fmt.Fprintf(w, " (%s)", strings.Join(causes, ", "))
+	}
+	fmt.Fprintln(w)
 	pris := make([]string, 0, len(r.Latency))
 	for p := range r.Latency {
 		pris = append(pris, p)
