@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Runs a load test against a fresh cluster of liveroomd nodes on loopback ports that share one
+# throwaway redis-server, and stops everything it started (by pid) when it ends.
+#   scripts/cluster-loadtest.sh [liveroom-loadtest flags...]
+# The load tester gets every node's URL (viewer i and post i go to node i % NODES) and every
+# node's pid (CPU and RSS summed and per node). Its exit status is the script's.
+# Environment:
+#   NODES         nodes (default 6; one node holds at most ~19.9k viewers on this box)
+#   BASE_PORT     node k (1..NODES) serves HTTP on BASE_PORT+k, its actor port is
+#                 BASE_PORT+100+2k and its membership port the one after (default 18100)
+#   REDIS_PORT    the redis-server's port (default BASE_PORT+99)
+#   SERVER_FLAGS  extra liveroomd flags for every node (e.g. --push-each)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NODES=${NODES:-6}
+BASE_PORT=${BASE_PORT:-18100}
+REDIS_PORT=${REDIS_PORT:-$((BASE_PORT + 99))}
+command -v redis-server >/dev/null || { echo "cluster-loadtest: redis-server is not installed (.ci/run installs it)" >&2; exit 2; }
+mkdir -p bin
+go build -o bin/ ./cmd/liveroomd ./cmd/liveroom-loadtest
+ulimit -n "$(ulimit -Hn)" # each node holds one file per viewer
+
+NODE_PIDS=() REDIS_PID= URLS=()
+TMP=$(mktemp -d)
+alive() { # PID...: true while any of them runs
+  local pid
+  for pid in "$@"; do kill -0 "$pid" 2>/dev/null && return 0; done
+  return 1
+}
+# stop PID...: SIGTERM to each (liveroomd saves its rooms), SIGKILL to what is left after 10 s.
+stop() {
+  local pid
+  kill "$@" 2>/dev/null || true
+  for _ in $(seq 100); do
+    alive "$@" || break
+    sleep 0.1
+  done
+  for pid in "$@"; do
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+}
+# Only what this script started, by pid: the nodes, then the Redis they save to.
+stop_all() {
+  [ ${#NODE_PIDS[@]} -eq 0 ] || stop "${NODE_PIDS[@]}"
+  [ -z "$REDIS_PID" ] || stop "$REDIS_PID"
+  rm -rf "$TMP"
+}
+trap stop_all EXIT
+
+# A Redis of our own, no persistence.
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$TMP" --loglevel warning \
+  >"$TMP/redis.log" 2>&1 &
+REDIS_PID=$!
+for i in $(seq 100); do # wait for the port (no curl or redis-cli needed)
+  (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break
+  if ! kill -0 "$REDIS_PID" 2>/dev/null || [ "$i" -eq 100 ]; then
+    echo "cluster-loadtest: redis-server did not start on $REDIS_PORT:" >&2
+    cat "$TMP/redis.log" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+
+# The nodes: each lists every other node's actor address as a seed. Connection limits are
+# lifted: thousands of viewers come from a handful of loopback addresses.
+for k in $(seq "$NODES"); do
+  seeds=()
+  for j in $(seq "$NODES"); do
+    [ "$j" = "$k" ] || seeds+=("127.0.0.1:$((BASE_PORT + 100 + 2 * j))")
+  done
+  port=$((BASE_PORT + k))
+  bin/liveroomd --addr "127.0.0.1:$port" --node "n$k" \
+    --cluster-bind "127.0.0.1:$((BASE_PORT + 100 + 2 * k))" --cluster-seeds "$(IFS=,; echo "${seeds[*]}")" \
+    --advertise "ws://127.0.0.1:$port/v1/ws" --redis "redis://127.0.0.1:$REDIS_PORT/0" \
+    --jwt-secret lt-secret --api-key lt-api --admin-key lt-admin \
+    --conn-per-ip 1000000 --conn-per-uid 1000000 --log-level warn ${SERVER_FLAGS:-} &
+  NODE_PIDS+=($!) URLS+=("http://127.0.0.1:$port")
+done
+
+# ready PORT: GET /readyz answers 200 (cluster joined, Redis reachable).
+ready() (
+  exec 3<>"/dev/tcp/127.0.0.1/$1"
+  printf 'GET /readyz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+  read -r _ status _ <&3
+  [ "$status" = 200 ]
+)
+# members PORT: the node's liveroom_cluster_members gauge (/readyz says a node joined, not that
+# it lists every other node: protoactor's automanaged membership polls the seeds every second).
+members() (
+  exec 3<>"/dev/tcp/127.0.0.1/$1"
+  printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+  while read -r name value <&3; do
+    [ "$name" = liveroom_cluster_members ] && { echo "${value%$'\r'}"; exit 0; }
+  done
+  exit 1
+)
+for k in $(seq "$NODES"); do
+  for i in $(seq 600); do # 60 s
+    ready "$((BASE_PORT + k))" 2>/dev/null && [ "$(members "$((BASE_PORT + k))" 2>/dev/null)" = "$NODES" ] && break
+    if ! kill -0 "${NODE_PIDS[k - 1]}" 2>/dev/null || [ "$i" -eq 600 ]; then
+      echo "cluster-loadtest: node n$k (127.0.0.1:$((BASE_PORT + k))) is not ready or does not list $NODES members" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+done
+echo "cluster-loadtest: $NODES nodes ready (pids ${NODE_PIDS[*]}), Redis on $REDIS_PORT" >&2
+
+bin/liveroom-loadtest --url "$(IFS=,; echo "${URLS[*]}")" --server-pid "$(IFS=,; echo "${NODE_PIDS[*]}")" \
+  --api-key lt-api --admin-key lt-admin --jwt-secret lt-secret "$@"
