@@ -63,7 +63,8 @@ for i in $(seq 100); do # wait for the port (no curl or redis-cli needed)
 done
 
 # The nodes: each lists every other node's actor address as a seed. Connection limits are
-# lifted: thousands of viewers come from a handful of loopback addresses.
+# lifted: thousands of viewers come from a handful of loopback addresses. Their output goes to
+# stderr: stdout is the load tester's summary.
 for k in $(seq "$NODES"); do
   seeds=()
   for j in $(seq "$NODES"); do
@@ -74,7 +75,7 @@ for k in $(seq "$NODES"); do
     --cluster-bind "127.0.0.1:$((BASE_PORT + 100 + 2 * k))" --cluster-seeds "$(IFS=,; echo "${seeds[*]}")" \
     --advertise "ws://127.0.0.1:$port/v1/ws" --redis "redis://127.0.0.1:$REDIS_PORT/0" \
     --jwt-secret lt-secret --api-key lt-api --admin-key lt-admin \
-    --conn-per-ip 1000000 --conn-per-uid 1000000 --log-level warn ${SERVER_FLAGS:-} &
+    --conn-per-ip 1000000 --conn-per-uid 1000000 --log-level warn ${SERVER_FLAGS:-} >&2 &
   NODE_PIDS+=($!) URLS+=("http://127.0.0.1:$port")
 done
 
