@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -110,8 +111,9 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, rooms.Errorf(rooms.CodeRateLimited, "too many connection attempts for this user"))
 		return
 	}
+	rc := rawConn(ctx)
 	err = h.upgrader.Upgrade(ctx, func(conn *websocket.Conn) {
-		sess := newSession(h, conn, viewer)
+		sess := newSession(h, conn, rc, viewer)
 		if err := s.eng.Connect(sess); err != nil {
 			sess.closeWith(CloseGoingAway, "shutting down")
 			return
@@ -133,6 +135,22 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 	if err != nil {
 		s.log.Debug("websocket upgrade failed", "err", err)
 	}
+}
+
+// rawConn is the socket under the request's connection, or nil (TLS, a test listener): the
+// session then reads through websocket.Conn. fasthttp hands the hijacked connection over
+// wrapped; ctx.Conn is the accepted one. A client may not send frames before it has the
+// handshake's answer (RFC 6455 section 4.1), so no frame bytes sit in fasthttp's buffer.
+func rawConn(ctx *fasthttp.RequestCtx) syscall.RawConn {
+	sc, ok := ctx.Conn().(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
 }
 
 // add registers a session; false once the hub is shutting down (checked under the shard lock

@@ -1,0 +1,227 @@
+package transport
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+)
+
+// clientFrame encodes one masked client frame (RFC 6455 section 5.2).
+func clientFrame(op int, fin bool, payload []byte) []byte {
+	b0 := byte(op)
+	if fin {
+		b0 |= 0x80
+	}
+	out := []byte{b0}
+	switch n := len(payload); {
+	case n < 126:
+		out = append(out, 0x80|byte(n))
+	case n < 1<<16:
+		out = append(out, 0x80|126, byte(n>>8), byte(n))
+	default:
+		out = append(out, 0x80|127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	mask := []byte{0x12, 0x34, 0x56, 0x78}
+	out = append(out, mask...)
+	for i, c := range payload {
+		out = append(out, c^mask[i&3])
+	}
+	return out
+}
+
+// rawPair returns a rawReader on the server end of a loopback TCP connection and the client end.
+func rawPair(t *testing.T, max int) (*rawReader, net.Conn, *[]string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	rc, err := server.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []string
+	r := newRawReader(rc, max)
+	r.onPing = func(p []byte) { events = append(events, "ping:"+string(p)) }
+	r.onPong = func() { events = append(events, "pong") }
+	r.onClose = func(code int) { events = append(events, "close:"+string(rune('0'+code/1000))) }
+	return r, client, &events
+}
+
+func readMsg(t *testing.T, r *rawReader) (int, string) {
+	t.Helper()
+	typ, data, rp, err := r.next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	*rp = data[:0]
+	readPool.Put(rp)
+	return typ, s
+}
+
+func TestRawReaderFrames(t *testing.T) {
+	r, c, events := rawPair(t, 1<<20)
+	big := bytes.Repeat([]byte("x"), 70000) // 8-byte length
+	mid := bytes.Repeat([]byte("y"), 300)   // 2-byte length
+	var stream []byte
+	stream = append(stream, clientFrame(websocket.TextMessage, true, []byte(`{"op":"ping"}`))...)
+	stream = append(stream, clientFrame(websocket.TextMessage, false, []byte(`{"op":`))...)
+	stream = append(stream, clientFrame(websocket.PingMessage, true, []byte("hb"))...) // inside a fragmented message
+	stream = append(stream, clientFrame(0, false, []byte(`"pu`))...)
+	stream = append(stream, clientFrame(0, true, []byte(`ll"}`))...)
+	stream = append(stream, clientFrame(websocket.PongMessage, true, nil)...)
+	stream = append(stream, clientFrame(websocket.BinaryMessage, true, mid)...)
+	stream = append(stream, clientFrame(websocket.TextMessage, true, big)...)
+	stream = append(stream, clientFrame(websocket.TextMessage, true, nil)...)
+	go func() { _, _ = c.Write(stream) }() // all at once: pipelined frames share reads
+
+	want := []struct {
+		typ  int
+		data string
+	}{{websocket.TextMessage, `{"op":"ping"}`}, {websocket.TextMessage, `{"op":"pull"}`},
+		{websocket.BinaryMessage, string(mid)}, {websocket.TextMessage, string(big)}, {websocket.TextMessage, ""}}
+	for i, w := range want {
+		typ, data := readMsg(t, r)
+		if typ != w.typ || data != w.data {
+			t.Fatalf("message %d: type %d, %d bytes %.40q; want type %d, %d bytes", i, typ, len(data), data, w.typ, len(w.data))
+		}
+	}
+	if got := *events; len(got) != 2 || got[0] != "ping:hb" || got[1] != "pong" {
+		t.Fatalf("control frames: %v", got)
+	}
+	if r.sock != nil {
+		t.Fatal("the socket buffer is held with nothing left to parse")
+	}
+	_, _ = c.Write(clientFrame(websocket.CloseMessage, true, []byte{0x03, 0xe8}))
+	if _, _, _, err := r.next(); !errors.Is(err, errPeerClosed) {
+		t.Fatalf("close frame: %v", err)
+	}
+	if got := *events; got[len(got)-1] != "close:1" {
+		t.Fatalf("close not reported: %v", got)
+	}
+}
+
+// Frames trickling in one byte at a time, or cut anywhere, read the same.
+func TestRawReaderChunks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	r, c, _ := rawPair(t, 1<<16)
+	var msgs [][]byte
+	var stream []byte
+	for i := range 200 {
+		m := make([]byte, rng.IntN(400))
+		for j := range m {
+			m[j] = byte('a' + rng.IntN(26))
+		}
+		msgs = append(msgs, m)
+		if i%3 == 0 && len(m) > 2 { // fragmented in two
+			stream = append(stream, clientFrame(websocket.TextMessage, false, m[:len(m)/2])...)
+			stream = append(stream, clientFrame(0, true, m[len(m)/2:])...)
+		} else {
+			stream = append(stream, clientFrame(websocket.TextMessage, true, m)...)
+		}
+	}
+	go func() {
+		for len(stream) > 0 {
+			n := min(len(stream), 1+rng.IntN(7)*rng.IntN(50))
+			if _, err := c.Write(stream[:n]); err != nil {
+				return
+			}
+			stream = stream[n:]
+			if rng.IntN(4) == 0 {
+				time.Sleep(time.Millisecond) // let the reader park mid-frame (pacing the writer)
+			}
+		}
+	}()
+	for i, m := range msgs {
+		if _, data := readMsg(t, r); data != string(m) {
+			t.Fatalf("message %d: %d bytes, want %d", i, len(data), len(m))
+		}
+	}
+}
+
+func TestRawReaderRefuses(t *testing.T) {
+	unmasked := []byte{0x81, 0x02, 'h', 'i'}
+	rsv := clientFrame(websocket.TextMessage, true, []byte("hi"))
+	rsv[0] |= 0x40
+	longPing := clientFrame(websocket.PingMessage, true, bytes.Repeat([]byte("p"), 126))
+	fragPing := clientFrame(websocket.PingMessage, false, nil)
+	orphan := clientFrame(0, true, []byte("x"))
+	nested := append(clientFrame(websocket.TextMessage, false, []byte("a")), clientFrame(websocket.TextMessage, true, []byte("b"))...)
+	badOp := clientFrame(3, true, nil)
+	tooBig := clientFrame(websocket.TextMessage, true, bytes.Repeat([]byte("z"), 101))
+	tooBigFrags := append(clientFrame(websocket.TextMessage, false, bytes.Repeat([]byte("z"), 60)),
+		clientFrame(0, true, bytes.Repeat([]byte("z"), 60))...)
+	for _, c := range []struct {
+		name   string
+		stream []byte
+		want   error
+	}{
+		{"unmasked", unmasked, errProtocol}, {"rsv bits", rsv, errProtocol}, {"long ping", longPing, errProtocol},
+		{"fragmented ping", fragPing, errProtocol}, {"orphan continuation", orphan, errProtocol},
+		{"message inside a message", nested, errProtocol}, {"unknown opcode", badOp, errProtocol},
+		{"over the limit", tooBig, websocket.ErrReadLimit}, {"fragments over the limit", tooBigFrags, websocket.ErrReadLimit},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, conn, _ := rawPair(t, 100)
+			_, _ = conn.Write(c.stream)
+			if _, _, _, err := r.next(); !errors.Is(err, c.want) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+		})
+	}
+	t.Run("eof", func(t *testing.T) {
+		r, conn, _ := rawPair(t, 100)
+		_, _ = conn.Write(clientFrame(websocket.TextMessage, true, []byte("ok"))[:5]) // cut mid-frame
+		conn.Close()
+		if _, _, _, err := r.next(); !errors.Is(err, io.EOF) {
+			t.Fatalf("got %v, want EOF", err)
+		}
+	})
+}
+
+// An idle reader parks holding no buffer and allocates nothing per message.
+func BenchmarkRawReaderNext(b *testing.B) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	client, _ := net.Dial("tcp", ln.Addr().String())
+	defer client.Close()
+	server, _ := ln.Accept()
+	defer server.Close()
+	rc, _ := server.(*net.TCPConn).SyscallConn()
+	r := newRawReader(rc, 1<<16)
+	frame := clientFrame(websocket.TextMessage, true, []byte(`{"op":"pull","room":"r1","since":1732280000123456,"id":7}`))
+	go func() {
+		for i := 0; i < b.N; i++ {
+			if _, err := client.Write(frame); err != nil {
+				return
+			}
+		}
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, data, rp, err := r.next()
+		if err != nil {
+			b.Fatal(err)
+		}
+		*rp = data[:0]
+		readPool.Put(rp)
+	}
+}
