@@ -31,8 +31,9 @@ type Server struct {
 	base context.Context
 	stop context.CancelFunc
 
-	mu sync.Mutex
-	ln net.Listener // set by Serve
+	mu       sync.Mutex
+	ln       net.Listener // set by Serve
+	shutDown bool         // Shutdown was called: Serve returns at once
 }
 
 // New builds a server over eng. It applies cfg's defaults and refuses a config without keys
@@ -83,9 +84,19 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.route }
 // Serve accepts connections on ln until Shutdown; it returns nil after a Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
+	if s.shutDown {
+		s.mu.Unlock()
+		return nil
+	}
 	s.ln = ln
 	s.mu.Unlock()
-	return s.srv.Serve(ln)
+	err := s.srv.Serve(ln)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutDown {
+		return nil // the listener closed by Shutdown
+	}
+	return err
 }
 
 // Addr returns the address being served (the listener's, once Serve was called), else the
@@ -108,9 +119,19 @@ func (s *Server) Auth() *Auth { return s.auth }
 // Shutdown kicks every WebSocket session first (reason shutdown, close 1001), ends HTTP
 // long-polls, then stops the HTTP server, waiting for requests in flight until ctx is done.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shutDown = true
+	ln := s.ln
+	s.mu.Unlock()
 	s.ws.shutdown(ctx)
 	s.stop()
-	return s.srv.ShutdownWithContext(ctx)
+	err := s.srv.ShutdownWithContext(ctx)
+	if ln != nil {
+		// fasthttp closes the listeners it serves; one whose Serve had not reached fasthttp
+		// yet when Shutdown began is closed here, so that Serve returns.
+		_ = ln.Close()
+	}
+	return err
 }
 
 // Sessions returns the number of open WebSocket sessions.
