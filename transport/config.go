@@ -39,7 +39,7 @@ type Config struct {
 
 	WriteTimeout    time.Duration // deadline of one WebSocket write; default 10s
 	PingInterval    time.Duration // WebSocket ping to every session; silent for 3 intervals = closed; default 30s
-	ReadBufferSize  int           // WebSocket upgrader read buffer; default 256
+	ReadBufferSize  int           // WebSocket upgrader read buffer; default 128 (unused where frames are read from the socket: rawread.go)
 	WriteBufferSize int           // WebSocket upgrader write buffer (pooled); default 256
 }
 
@@ -73,7 +73,7 @@ func (c *Config) applyDefaults() {
 	setD(&c.BlockFor, 10*time.Second)
 	setD(&c.WriteTimeout, 10*time.Second)
 	setD(&c.PingInterval, 30*time.Second)
-	setI(&c.ReadBufferSize, 256)
+	setI(&c.ReadBufferSize, 128)
 	setI(&c.WriteBufferSize, 256)
 	c.DefaultPullLimit = min(c.DefaultPullLimit, c.PullLimit)
 }

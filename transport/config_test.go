@@ -16,7 +16,7 @@ func TestConfigDefaults(t *testing.T) {
 		Addr: ":8080", Node: hostName(), MaxBody: 4096, MaxFrame: 8192, MaxRooms: 8, PullLimit: 200,
 		DefaultPullLimit: 100, MaxWait: 30 * time.Second, ConnPerIP: 20, ConnPerUID: 10,
 		ConnWindow: 10 * time.Second, BlockFor: 10 * time.Second, WriteTimeout: 10 * time.Second,
-		PingInterval: 30 * time.Second, ReadBufferSize: 256, WriteBufferSize: 256,
+		PingInterval: 30 * time.Second, ReadBufferSize: 128, WriteBufferSize: 256,
 	}
 	if c != want {
 		t.Errorf("defaults\n got  %+v\n want %+v", c, want)

@@ -20,16 +20,18 @@ import (
 // replica's dispatch rounds write notifies through Notify. Writes are serialised by wmu and
 // bounded by a deadline; a notify that finds the session busy is skipped (the round retries).
 type wsSession struct {
-	hub    *wsHub
-	conn   *websocket.Conn
-	raw    *rawReader // reads client frames from the socket; nil: through conn (no raw socket)
-	viewer Viewer
-	id     uint64
+	hub  *wsHub
+	conn *websocket.Conn
+	raw  *rawReader // reads client frames from the socket; nil: through conn (no raw socket)
+	// serveNext bound once: handed to a worker for every frame.
+	serveNext func()
+	viewer    Viewer
+	id        uint64
 
 	wmu sync.Mutex // serialises writes to conn
 
 	mu     sync.Mutex // guards rooms and closed
-	rooms  map[string]*actors.Member
+	rooms  memberList // the joined rooms (a slice: max_rooms is small, a map cost ~400 B per session)
 	closed bool
 
 	pooled   *[]byte      // the reply being written came from replyPool (reader goroutine only)
@@ -51,6 +53,7 @@ func newSession(h *wsHub, conn *websocket.Conn, rc syscall.RawConn, v Viewer) *w
 	pong := func() { s.lastRead.Store(time.Now().UnixNano()) }
 	conn.SetPongHandler(func(string) error { pong(); return nil })
 	if rc != nil {
+		s.serveNext = s.serveFrame
 		s.raw = newRawReader(rc, h.s.cfg.MaxFrame)
 		s.raw.onPong = pong
 		s.raw.onPing = func(p []byte) {
@@ -115,7 +118,7 @@ func (s *wsSession) Kick(room, reason string) {
 		return
 	}
 	s.mu.Lock()
-	delete(s.rooms, room)
+	s.rooms.remove(room)
 	s.mu.Unlock()
 	frame := frameBuf(nil).op("kick").str("room", room).str("reason", reason).end()
 	go s.write(frame)
@@ -160,21 +163,27 @@ func (s *wsSession) closeWith(code int, text string) {
 // readLoop reads frames until the connection ends. It owns the request/reply half of the
 // protocol; every reply is written from here.
 //
-// An idle viewer costs its reader goroutine's parked stack, and Go never gives back a grown
-// stack under 4 KB (it halves a stack at GC only while less than a quarter of it, counting an
-// 800-byte guard, is in use). Answering a frame (a pull encodes a window) grows the stack, so
-// after each frame the loop goes on in a fresh goroutine, which starts at 2 KB and parks
-// shallow in the raw reader; the grown one ends. Measured with 19k idle joined viewers: 4.1 KB
-// of stack per session when the loop stayed on one goroutine.
+// With a raw socket the loop is split: the reader goroutine only waits for bytes, parked on a
+// 2 KB stack holding no buffer (rawread.go), then hands the session to a worker and ends; the
+// worker reads and answers the frame on its own grown stack and starts the next reader
+// (workers.go says why). Without one, the frames are read and answered here.
 func (s *wsSession) readLoop() {
-	// Idle sessions park here, on a shallow stack and without a buffer (rawread.go).
-	if s.raw != nil {
-		if err := s.raw.wait(); err != nil {
-			s.closeWith(closeCodeForRead(err), "")
-			s.hub.wg.Done()
-			return
+	if s.raw == nil {
+		for s.serveOne() {
 		}
+		s.hub.wg.Done()
+		return
 	}
+	if err := s.raw.wait(); err != nil {
+		s.closeWith(closeCodeForRead(err), "")
+		s.hub.wg.Done()
+		return
+	}
+	s.hub.workers.run(s.serveNext)
+}
+
+// serveFrame answers one frame on a worker and starts the next reader.
+func (s *wsSession) serveFrame() {
 	if !s.serveOne() {
 		s.hub.wg.Done()
 		return
@@ -338,7 +347,45 @@ func (s *wsSession) roomArg(f *inFrame) (string, error) {
 func (s *wsSession) member(room string) *actors.Member {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.rooms[room]
+	return s.rooms.get(room)
+}
+
+// memberList is a session's memberships, one per room.
+type memberList []*actors.Member
+
+func (l memberList) get(room string) *actors.Member {
+	for _, m := range l {
+		if m.Room() == room {
+			return m
+		}
+	}
+	return nil
+}
+
+// set adds m, or replaces the membership of its room and returns the old one.
+func (l *memberList) set(m *actors.Member) (old *actors.Member) {
+	for i, x := range *l {
+		if x.Room() == m.Room() {
+			(*l)[i] = m
+			return x
+		}
+	}
+	*l = append(*l, m)
+	return nil
+}
+
+// remove drops the membership of room and returns it (nil if none).
+func (l *memberList) remove(room string) *actors.Member {
+	for i, x := range *l {
+		if x.Room() == room {
+			last := len(*l) - 1
+			(*l)[i] = (*l)[last]
+			(*l)[last] = nil
+			*l = (*l)[:last]
+			return x
+		}
+	}
+	return nil
 }
 
 func (s *wsSession) join(ctx context.Context, f *inFrame) ([]byte, error) {
@@ -357,7 +404,7 @@ func (s *wsSession) join(ctx context.Context, f *inFrame) ([]byte, error) {
 		since = *f.Since
 	}
 	s.mu.Lock()
-	old, already := s.rooms[room]
+	already := s.rooms.get(room) != nil
 	n := len(s.rooms)
 	s.mu.Unlock()
 	if !already && n >= s.hub.s.cfg.MaxRooms {
@@ -373,12 +420,9 @@ func (s *wsSession) join(ctx context.Context, f *inFrame) ([]byte, error) {
 		s.hub.s.eng.Leave(res.Member)
 		return nil, rooms.Errorf(rooms.CodeUnavailable, "session closed")
 	}
-	if s.rooms == nil {
-		s.rooms = make(map[string]*actors.Member)
-	}
-	s.rooms[room] = res.Member
+	old := s.rooms.set(res.Member)
 	s.mu.Unlock()
-	if already { // a repeated join replaces the membership (new since)
+	if old != nil { // a repeated join replaces the membership (new since)
 		s.hub.s.eng.Leave(old)
 	}
 	joined := frameBuf(nil).op("joined").str("room", room).str("epoch", res.Epoch).int("ts", res.TS).
@@ -398,8 +442,7 @@ func (s *wsSession) leave(f *inFrame) ([]byte, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	m := s.rooms[room]
-	delete(s.rooms, room)
+	m := s.rooms.remove(room)
 	s.mu.Unlock()
 	if m == nil {
 		return nil, rooms.Errorf(rooms.CodeNotJoined, "not joined to "+room)

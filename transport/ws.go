@@ -21,6 +21,7 @@ type wsHub struct {
 	nextID   atomic.Uint64
 	shards   [64]sessionShard
 	wg       sync.WaitGroup // one per open session's reader goroutine
+	workers  *workerPool    // answer frames of sessions with a raw socket (workers.go)
 	closing  atomic.Bool
 	stop     chan struct{} // ends the keepalive sweeper
 	swept    chan struct{} // closed when the sweeper has returned
@@ -32,7 +33,7 @@ type sessionShard struct {
 }
 
 func newWSHub(s *Server) *wsHub {
-	h := &wsHub{s: s, stop: make(chan struct{}), swept: make(chan struct{})}
+	h := &wsHub{s: s, stop: make(chan struct{}), swept: make(chan struct{}), workers: newWorkerPool(128, 10*time.Second)}
 	for i := range h.shards {
 		h.shards[i].m = make(map[uint64]*wsSession)
 	}
@@ -216,7 +217,7 @@ func (h *wsHub) shutdown(ctx context.Context) {
 	}
 	kicks.Wait()
 	done := make(chan struct{})
-	go func() { h.wg.Wait(); close(done) }()
+	go func() { h.wg.Wait(); h.workers.stop(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
