@@ -41,7 +41,9 @@ type Node struct {
 	users    map[string]*userEntry
 	closed   bool
 
-	userProps *actor.Props // one Props for every user actor
+	dirOps  chan dirOp    // uid directory changes, applied in order by directory()
+	dirQuit chan struct{} // closed by Shutdown
+	dirDone chan struct{} // closed when directory() has returned
 
 	// The uid directory (user.go): on when the node is one of several.
 	clustered   bool
@@ -63,7 +65,6 @@ func NewNode(cfg Config) (*Node, error) {
 	}
 	// protoactor logs chatty info lines; ours keeps its warnings and errors.
 	paLog := slog.New(levelFloor{h: cfg.Logger.Handler(), min: slog.LevelWarn}).With("component", "protoactor")
-	n.userProps = actor.PropsFromProducer(func() actor.Actor { return &userActor{cap: cfg.SessionsPerUID, node: n} })
 	n.clustered = len(cfg.Seeds) > 0 || len(cfg.Etcd) > 0
 	n.incarnation = strconv.FormatInt(time.Now().UnixNano(), 36)
 	n.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return paLog }))
@@ -93,6 +94,12 @@ func NewNode(cfg Config) (*Node, error) {
 	}
 	n.stopBeat, n.beatDone = make(chan struct{}), make(chan struct{})
 	go n.heartbeat()
+	n.dirOps, n.dirQuit, n.dirDone = make(chan dirOp, 1024), make(chan struct{}), make(chan struct{})
+	if n.clustered {
+		go n.directory()
+	} else {
+		close(n.dirDone)
+	}
 	return n, nil
 }
 
@@ -233,6 +240,11 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		}
 	}
 	<-n.beatDone
+	close(n.dirQuit) // the sessions are closed: their detaches are queued
+	select {
+	case <-n.dirDone:
+	case <-ctx.Done():
+	}
 	wait(replicas)
 	wait(grains)
 	n.cluster.Shutdown(true)

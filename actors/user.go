@@ -12,37 +12,30 @@ import (
 	"github.com/liveroom/liveroom/actors/pb"
 )
 
-// userActor holds one uid's sessions on this node, oldest first, and enforces the per-uid
-// session cap: the oldest session is kicked with reason "replaced". In a cluster the cap is
-// cluster-wide: each attach records the session in the store's uid directory, which lists the
-// uid's sessions on every node, and the oldest ones over the cap are closed wherever they are
-// (DESIGN.md section 3). When the store fails the cap falls back to this node's sessions.
-type userActor struct {
-	uid      string
-	cap      int
+// userEntry holds one uid's sessions on this node, oldest first, under node.mu, and enforces
+// the per-uid session cap: the oldest session is kicked with reason "replaced". In a cluster
+// the cap is cluster-wide: every connect records the session in the store's uid directory,
+// which lists the uid's sessions on every node, and the oldest ones over the cap are closed
+// wherever they are (DESIGN.md section 3); when the store fails, the cap falls back to this
+// node's sessions. It is DESIGN.md's user actor without a protoactor process: a process cost
+// ~0.9 KB per connected uid (registry entry, mailbox, context), a tenth of an idle viewer's
+// budget, for work that is a few appends under the node's lock (docs/decisions.md).
+type userEntry struct {
 	sessions []userSession
-	node     *Node
 }
 
 type userSession struct {
 	s      Session
 	serial uint64
-	at     time.Time
 }
 
-type attach struct {
-	s      Session
-	uid    string // names the actor on its first attach (one Props serves every user actor)
+// dirOp is one change of the uid directory, applied in order by the node's directory
+// goroutine (a session's detach never overtakes its attach).
+type dirOp struct {
+	attach bool
+	uid    string
 	serial uint64
-}
-type detach struct{ s Session }
-type kickSerial struct{ serial uint64 }
-
-// userEntry is the node's handle on a user actor; count is guarded by node.mu so that a uid's
-// last detach and a new attach cannot race the actor's stop.
-type userEntry struct {
-	pid   *actor.PID
-	count int
+	at     time.Time
 }
 
 // dirTTL bounds how long a uid's directory entries outlive its last connect (entries of a node
@@ -57,62 +50,164 @@ const dirGrace = 10 * time.Second
 // member's actor address to close a session (pb.KickSession).
 const usersName = "liveroom-users"
 
-func (u *userActor) Receive(ctx actor.Context) {
-	switch msg := ctx.Message().(type) {
-	case *attach:
-		u.uid = msg.uid
-		u.sessions = append(u.sessions, userSession{s: msg.s, serial: msg.serial, at: time.Now()})
-		if !u.node.clustered || !u.capCluster(msg.serial) {
-			for len(u.sessions) > u.cap {
-				u.kickAt(0)
+// Connect registers a new session of sess.UID() on this node.
+func (n *Node) Connect(sess Session) error {
+	uid := sess.UID()
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return errShuttingDown
+	}
+	e := n.users[uid]
+	if e == nil {
+		e = &userEntry{}
+		n.users[uid] = e
+	}
+	serial := n.serial.Add(1)
+	e.sessions = append(e.sessions, userSession{s: sess, serial: serial})
+	if !n.clustered {
+		n.capLocal(e)
+	}
+	n.metrics.Sessions.Inc()
+	n.mu.Unlock()
+	if n.clustered {
+		n.dirSend(dirOp{attach: true, uid: uid, serial: serial, at: time.Now()})
+	}
+	return nil
+}
+
+// Disconnect unregisters a closed session; the session must have left its rooms (Leave).
+func (n *Node) Disconnect(sess Session) {
+	uid := sess.UID()
+	n.mu.Lock()
+	serial, ok := n.removeSession(uid, func(us userSession) bool { return us.s == sess })
+	if ok {
+		n.metrics.Sessions.Dec()
+	}
+	n.mu.Unlock()
+	if ok && n.clustered {
+		n.dirSend(dirOp{uid: uid, serial: serial})
+	}
+}
+
+// removeSession drops the first session of uid that match accepts; the caller holds n.mu.
+func (n *Node) removeSession(uid string, match func(userSession) bool) (uint64, bool) {
+	e := n.users[uid]
+	if e == nil {
+		return 0, false
+	}
+	for i, us := range e.sessions {
+		if match(us) {
+			e.sessions = append(e.sessions[:i], e.sessions[i+1:]...)
+			if len(e.sessions) == 0 {
+				delete(n.users, uid)
+			}
+			return us.serial, true
+		}
+	}
+	return 0, false
+}
+
+// capLocal kicks the uid's oldest sessions on this node over the cap; the caller holds n.mu.
+// A kicked session leaves the list now; its Disconnect follows.
+func (n *Node) capLocal(e *userEntry) {
+	for len(e.sessions) > n.cfg.SessionsPerUID {
+		oldest := e.sessions[0]
+		e.sessions = e.sessions[1:]
+		oldest.s.Kick("", "replaced") // asynchronous: the session closes on its own goroutine
+		n.metrics.Kicks.WithLabelValues("replaced").Inc()
+	}
+}
+
+// kickSerial closes this node's session serial of uid (over the cluster-wide cap).
+func (n *Node) kickSerial(uid string, serial uint64) {
+	n.mu.Lock()
+	e := n.users[uid]
+	var victim Session
+	if e != nil {
+		for i, us := range e.sessions {
+			if us.serial == serial {
+				victim = us.s
+				e.sessions = append(e.sessions[:i], e.sessions[i+1:]...)
+				break
 			}
 		}
-	case *detach:
-		for i, s := range u.sessions {
-			if s.s == msg.s {
-				u.sessions = append(u.sessions[:i], u.sessions[i+1:]...)
-				if u.node.clustered {
-					u.node.dirDetach(u.uid, u.node.dirID(s.serial))
+	}
+	n.mu.Unlock()
+	if victim != nil {
+		victim.Kick("", "replaced")
+		n.metrics.Kicks.WithLabelValues("replaced").Inc()
+	}
+}
+
+// dirSend queues a directory change (dropped once the node has shut down).
+func (n *Node) dirSend(op dirOp) {
+	select {
+	case n.dirOps <- op:
+	case <-n.dirQuit:
+	}
+}
+
+// directory applies the uid directory changes in order; at Shutdown it applies those queued
+// (the sessions the shutdown closed) and returns.
+func (n *Node) directory() {
+	defer close(n.dirDone)
+	for {
+		select {
+		case op := <-n.dirOps:
+			n.applyDir(op)
+		case <-n.dirQuit:
+			for {
+				select {
+				case op := <-n.dirOps:
+					n.applyDir(op)
+				default:
+					return
 				}
-				break
-			}
-		}
-	case *kickSerial:
-		for i, s := range u.sessions {
-			if s.serial == msg.serial {
-				u.kickAt(i)
-				break
 			}
 		}
 	}
 }
 
-// kickAt closes the i-th session (replaced) and forgets it; its Disconnect follows.
-func (u *userActor) kickAt(i int) {
-	s := u.sessions[i]
-	u.sessions = append(u.sessions[:i], u.sessions[i+1:]...)
-	s.s.Kick("", "replaced")
-	u.node.metrics.Kicks.WithLabelValues("replaced").Inc()
-}
-
-// capCluster records the new session in the uid directory and closes the uid's oldest
-// sessions over the cap on whichever nodes hold them. It returns false when the directory
-// could not be reached (the caller applies the cap to this node's sessions).
-func (u *userActor) capCluster(serial uint64) bool {
-	n := u.node
+func (n *Node) applyDir(op dirOp) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	entries, err := n.cfg.Store.AttachSession(ctx, u.uid, n.dirID(serial), time.Now(), dirTTL)
+	if op.attach {
+		n.capCluster(ctx, op)
+	} else if err := n.cfg.Store.DetachSessions(ctx, op.uid, n.dirID(op.serial)); err != nil {
+		n.storeFailed("uid directory", err)
+	}
+}
+
+// capCluster records a new session in the uid directory and closes the uid's oldest sessions
+// over the cap on whichever nodes hold them; if the directory cannot be reached, the cap
+// applies to this node's sessions.
+func (n *Node) capCluster(ctx context.Context, op dirOp) {
+	entries, err := n.cfg.Store.AttachSession(ctx, op.uid, n.dirID(op.serial), op.at, dirTTL)
 	if err != nil {
 		n.storeFailed("uid directory", err)
-		return false
+		n.mu.Lock()
+		if e := n.users[op.uid]; e != nil {
+			n.capLocal(e)
+		}
+		n.mu.Unlock()
+		return
 	}
 	members := n.memberAddrs()
+	n.mu.Lock()
+	local := map[uint64]bool{}
+	if e := n.users[op.uid]; e != nil {
+		for _, us := range e.sessions {
+			local[us.serial] = true
+		}
+	}
+	n.mu.Unlock()
 	var live, stale []string
 	for _, e := range entries {
-		addr, inc, _, ok := parseDirID(e.ID)
+		addr, inc, serial, ok := parseDirID(e.ID)
+		mine := ok && addr == n.addr && inc == n.incarnation
 		switch {
-		case !ok, addr == n.addr && inc != n.incarnation,
+		case !ok, addr == n.addr && inc != n.incarnation, mine && !local[serial],
 			!members[addr] && time.Since(time.UnixMicro(e.At)) > dirGrace:
 			stale = append(stale, e.ID)
 		default:
@@ -120,28 +215,22 @@ func (u *userActor) capCluster(serial uint64) bool {
 		}
 	}
 	var victims []string
-	if over := len(live) - u.cap; over > 0 {
+	if over := len(live) - n.cfg.SessionsPerUID; over > 0 {
 		victims = live[:over]
 	}
 	for _, id := range victims {
 		addr, inc, serial, _ := parseDirID(id)
 		if addr == n.addr && inc == n.incarnation {
-			for i, s := range u.sessions {
-				if s.serial == serial {
-					u.kickAt(i)
-					break
-				}
-			}
+			n.kickSerial(op.uid, serial)
 			continue
 		}
-		n.system.Root.Send(actor.NewPID(addr, usersName), &pb.KickSession{Uid: u.uid, Incarnation: inc, Serial: serial})
+		n.system.Root.Send(actor.NewPID(addr, usersName), &pb.KickSession{Uid: op.uid, Incarnation: inc, Serial: serial})
 	}
 	if gone := append(stale, victims...); len(gone) > 0 {
-		if err := n.cfg.Store.DetachSessions(ctx, u.uid, gone...); err != nil {
+		if err := n.cfg.Store.DetachSessions(ctx, op.uid, gone...); err != nil {
 			n.storeFailed("uid directory", err)
 		}
 	}
-	return true
 }
 
 // dirID names a session of this node in the uid directory: actor address, incarnation, serial.
@@ -197,49 +286,5 @@ func (r *usersRouter) Receive(ctx actor.Context) {
 	if !ok || msg.Incarnation != r.node.incarnation {
 		return // not one of this incarnation's sessions: it is gone already
 	}
-	n := r.node
-	n.mu.Lock()
-	e := n.users[msg.Uid]
-	n.mu.Unlock()
-	if e != nil {
-		n.system.Root.Send(e.pid, &kickSerial{serial: msg.Serial})
-	}
-}
-
-// Connect registers a new session of sess.UID() with the uid's user actor on this node.
-func (n *Node) Connect(sess Session) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.closed {
-		return errShuttingDown
-	}
-	uid := sess.UID()
-	e := n.users[uid]
-	if e == nil {
-		e = &userEntry{pid: n.system.Root.Spawn(n.userProps)}
-		n.users[uid] = e
-	}
-	e.count++
-	n.system.Root.Send(e.pid, &attach{s: sess, uid: uid, serial: n.serial.Add(1)})
-	n.metrics.Sessions.Inc()
-	return nil
-}
-
-// Disconnect unregisters a closed session; the session must have left its rooms (Leave).
-// The last session's detach is followed by a poison, which the mailbox delivers after it.
-func (n *Node) Disconnect(sess Session) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	uid := sess.UID()
-	e := n.users[uid]
-	if e == nil {
-		return
-	}
-	n.metrics.Sessions.Dec()
-	e.count--
-	n.system.Root.Send(e.pid, &detach{s: sess})
-	if e.count <= 0 {
-		delete(n.users, uid)
-		n.system.Root.Poison(e.pid)
-	}
+	r.node.kickSerial(msg.Uid, msg.Serial)
 }
