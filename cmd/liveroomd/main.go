@@ -13,6 +13,8 @@ import (
 	_ "net/http/pprof" // served only with --pprof
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +36,7 @@ type options struct {
 	logLevel                          string
 	connPerIP, connPerUID             int
 	pprof                             string
+	gcPercent                         int
 }
 
 func parse(args []string) (options, error) {
@@ -55,12 +58,38 @@ func parse(args []string) (options, error) {
 	fs.IntVar(&o.connPerIP, "conn-per-ip", 20, "WebSocket connection attempts per IP per 10 s")
 	fs.IntVar(&o.connPerUID, "conn-per-uid", 10, "WebSocket connection attempts per uid per 10 s")
 	fs.StringVar(&o.pprof, "pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); empty = off")
+	fs.IntVar(&o.gcPercent, "gc-percent", 50, "Go GC target percentage (GOGC) unless the GOGC environment variable is set; see docs/decisions.md")
 	fs.BoolVar(&o.pushEach, "push-each", false, "baseline for load tests: push every message to every viewer (no notify/pull)")
 	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM"))
 	return o, err
 }
 
+// smallStacks re-executes the process (same pid) with GODEBUG=adaptivestackstart=0 unless
+// GODEBUG already sets it: new goroutines then start at the minimum stack (2 KB) rather than
+// at the running average of stack depths (Go 1.19+). Every idle viewer is a reader goroutine
+// parked on a shallow stack, and Go never shrinks a parked stack below 4 KB once it has one.
+// Measured with 19k idle viewers: 4.5 KB of stack per session with the adaptive start, 2.1 KB
+// without. The setting is read only at process start, hence the exec; it returns only if the
+// exec fails (the server then runs with the adaptive start).
+func smallStacks() {
+	godebug := os.Getenv("GODEBUG")
+	if strings.Contains(godebug, "adaptivestackstart=") {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	if godebug != "" {
+		godebug += ","
+	}
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GODEBUG=") })
+	env = append(env, "GODEBUG="+godebug+"adaptivestackstart=0")
+	_ = syscall.Exec(exe, os.Args, env)
+}
+
 func main() {
+	smallStacks()
 	o, err := parse(os.Args[1:])
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -83,6 +112,9 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(o.gcPercent)
+	}
 	seeds, etcd := splitList(o.clusterSeeds), splitList(o.etcd)
 	if len(seeds) > 0 && len(etcd) > 0 {
 		return errors.New("--cluster-seeds and --etcd: choose one membership")
