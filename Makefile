@@ -44,7 +44,7 @@ loadtest: ## 2k viewers, 1 room, 200 normal msg/s + 1 notice/s for 30 s against 
 .PHONY: loadtest-cluster
 loadtest-cluster: NODES ?= 6
 loadtest-cluster: ## 100k viewers in 1 room over NODES (6) liveroomd nodes sharing one Redis, 200 normal msg/s + 1 notice/s for 60 s; fails over budget or if a node loses a member
-	NODES=$(NODES) scripts/cluster-loadtest.sh --viewers 100000 --duration 60s --rate normal=200,system=1 \
+	NODES=$(NODES) scripts/cluster-loadtest.sh --viewers 100000 --duration 60s --rate normal=200,system=1 --drain 30s \
 		--out loadtest-cluster-result.json --html loadtest-cluster-report.html \
 		--fail-if 'lost=0,acct=0,exited=0,members>=$(NODES),members_left=0'
 

@@ -281,10 +281,12 @@ func (n *Node) request(ctx context.Context, room string, msg any) (any, error) {
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
 	}
-	// A request that may be repeated safely is tried in attempts of AttemptTimeout: one sent
-	// to the grain of a node that just died is lost, and the next attempt finds the grain
-	// re-activated on a survivor as soon as the member list has dropped the dead node, instead
-	// of waiting out the whole timeout. A message without a cmid is not repeated.
+	// A request that may be repeated safely is tried in attempts of AttemptTimeout, then twice
+	// that, then what is left: one sent to the grain of a node that just died is lost, and a
+	// later attempt finds the grain re-activated on a survivor once the member list has dropped
+	// the dead node, instead of waiting out the whole timeout. The growing attempts bound the
+	// duplicates a slow (overloaded, not dead) grain gets to two. A message without a cmid is
+	// not repeated.
 	attempt := n.cfg.RequestTimeout
 	s, isSend := msg.(*pb.SendRequest)
 	retry := !isSend || s.Cmid != ""
@@ -293,6 +295,7 @@ func (n *Node) request(ctx context.Context, room string, msg any) (any, error) {
 	}
 	for {
 		timeout := min(time.Until(deadline), attempt)
+		attempt *= 2
 		if timeout <= 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err

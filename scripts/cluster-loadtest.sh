@@ -10,6 +10,11 @@
 #                 BASE_PORT+100+2k and its membership port the one after (default 18100)
 #   REDIS_PORT    the redis-server's port (default BASE_PORT+99)
 #   SERVER_FLAGS  extra liveroomd flags for every node (e.g. --push-each)
+#   MEMBERSHIP    etcd (default when etcd is installed: a throwaway one-member etcd on
+#                 BASE_PORT+97/98) or seeds (--cluster-seeds: protoactor's automanaged provider,
+#                 which drops a member after one failed 2 s health poll)
+#   LT_NICE       niceness of the load tester (default 10): it shares the box with the nodes,
+#                 and nodes starved by it would miss their membership deadlines
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NODES=${NODES:-6}
@@ -20,7 +25,9 @@ mkdir -p bin
 go build -o bin/ ./cmd/liveroomd ./cmd/liveroom-loadtest
 ulimit -n "$(ulimit -Hn)" # each node holds one file per viewer
 
-NODE_PIDS=() REDIS_PID= URLS=()
+MEMBERSHIP=${MEMBERSHIP:-$(command -v etcd >/dev/null && echo etcd || echo seeds)}
+LT_NICE=${LT_NICE:-10}
+NODE_PIDS=() REDIS_PID= ETCD_PID= URLS=()
 TMP=$(mktemp -d)
 alive() { # PID...: true while any of them runs
   local pid
@@ -44,6 +51,7 @@ stop() {
 stop_all() {
   [ ${#NODE_PIDS[@]} -eq 0 ] || stop "${NODE_PIDS[@]}"
   [ -z "$REDIS_PID" ] || stop "$REDIS_PID"
+  [ -z "$ETCD_PID" ] || stop "$ETCD_PID"
   rm -rf "$TMP"
 }
 trap stop_all EXIT
@@ -62,7 +70,26 @@ for i in $(seq 100); do # wait for the port (no curl or redis-cli needed)
   sleep 0.1
 done
 
-# The nodes: each lists every other node's actor address as a seed. Connection limits are
+# With etcd membership, an etcd of our own.
+ETCD_PORT=$((BASE_PORT + 97))
+if [ "$MEMBERSHIP" = etcd ]; then
+  etcd --name lt --data-dir "$TMP/etcd" --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" --listen-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
+    --initial-cluster "lt=http://127.0.0.1:$((ETCD_PORT + 1))" --log-level error >"$TMP/etcd.log" 2>&1 &
+  ETCD_PID=$!
+  for i in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$ETCD_PORT") 2>/dev/null && break
+    if ! kill -0 "$ETCD_PID" 2>/dev/null || [ "$i" -eq 100 ]; then
+      echo "cluster-loadtest: etcd did not start on $ETCD_PORT:" >&2
+      cat "$TMP/etcd.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+fi
+
+# The nodes: each lists every other node's actor address as a seed (or uses etcd). Connection limits are
 # lifted: thousands of viewers come from a handful of loopback addresses. Their output goes to
 # stderr: stdout is the load tester's summary.
 for k in $(seq "$NODES"); do
@@ -71,8 +98,10 @@ for k in $(seq "$NODES"); do
     [ "$j" = "$k" ] || seeds+=("127.0.0.1:$((BASE_PORT + 100 + 2 * j))")
   done
   port=$((BASE_PORT + k))
+  membership=(--cluster-seeds "$(IFS=,; echo "${seeds[*]}")")
+  [ "$MEMBERSHIP" = etcd ] && membership=(--etcd "127.0.0.1:$ETCD_PORT")
   bin/liveroomd --addr "127.0.0.1:$port" --node "n$k" \
-    --cluster-bind "127.0.0.1:$((BASE_PORT + 100 + 2 * k))" --cluster-seeds "$(IFS=,; echo "${seeds[*]}")" \
+    --cluster-bind "127.0.0.1:$((BASE_PORT + 100 + 2 * k))" "${membership[@]}" \
     --advertise "ws://127.0.0.1:$port/v1/ws" --redis "redis://127.0.0.1:$REDIS_PORT/0" \
     --jwt-secret lt-secret --api-key lt-api --admin-key lt-admin \
     --conn-per-ip 1000000 --conn-per-uid 1000000 --log-level warn ${SERVER_FLAGS:-} >&2 &
@@ -106,7 +135,7 @@ for k in $(seq "$NODES"); do
     sleep 0.1
   done
 done
-echo "cluster-loadtest: $NODES nodes ready (pids ${NODE_PIDS[*]}), Redis on $REDIS_PORT" >&2
+echo "cluster-loadtest: $NODES nodes ready (pids ${NODE_PIDS[*]}, membership $MEMBERSHIP), Redis on $REDIS_PORT" >&2
 
-bin/liveroom-loadtest --url "$(IFS=,; echo "${URLS[*]}")" --server-pid "$(IFS=,; echo "${NODE_PIDS[*]}")" \
+nice -n "$LT_NICE" bin/liveroom-loadtest --url "$(IFS=,; echo "${URLS[*]}")" --server-pid "$(IFS=,; echo "${NODE_PIDS[*]}")" \
   --api-key lt-api --admin-key lt-admin --jwt-secret lt-secret "$@"
