@@ -53,6 +53,15 @@ func (r *Result) Summary(w io.Writer) {
 	}
 	fmt.Fprintf(w, "deliveries %.0f/s  frames %.0f/s  notifies %.2f/viewer/s  pulls %.2f/viewer/s  kicks %d  reconnects %d\n",
 		r.DeliveriesPerS, r.FramesPerS, r.NotifiesPerVS, r.PullsPerVS, r.Totals.Kicks, r.Totals.Reconnects)
+	if len(r.Totals.KickWhy) > 0 {
+		fmt.Fprintf(w, "kicks by reason:")
+		for _, why := range kickReasons {
+			if n := r.Totals.KickWhy[why]; n > 0 {
+				fmt.Fprintf(w, " %s %d", why, n)
+			}
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "lost protected: %d (of %d expected notice deliveries, %d viewers)  accounting errors: %d\n",
 		r.LostProtected, r.ExpectedNotices, r.LostViewers, r.Totals.AcctErrors)
 	if r.ServerCPU > 0 {

@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"bytes"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ type counters struct {
 	notifies   atomic.Int64
 	pulls      atomic.Int64
 	kicks      atomic.Int64
+	kickWhy    [len(kickReasons)]atomic.Int64 // kicks by reason (kickReasons; the last is any other)
 	reconnects atomic.Int64
 	acctErrors atomic.Int64
 	connected  atomic.Int64 // sessions currently joined
@@ -35,6 +37,7 @@ type Totals struct {
 	Notifies   int64            `json:"notifies"`
 	Pulls      int64            `json:"pulls"`
 	Kicks      int64            `json:"kicks"`
+	KickWhy    map[string]int64 `json:"kicks_by_reason,omitempty"`
 	Reconnects int64            `json:"reconnects"`
 	AcctErrors int64            `json:"accounting_errors"`
 	Connected  int64            `json:"connected"`
@@ -51,7 +54,30 @@ func (c *counters) totals() Totals {
 	for i, n := range priNames {
 		t.Deliveries[n] = c.deliveries[i].Load()
 	}
+	for i, why := range kickReasons {
+		if n := c.kickWhy[i].Load(); n > 0 {
+			if t.KickWhy == nil {
+				t.KickWhy = map[string]int64{}
+			}
+			t.KickWhy[why] = n
+		}
+	}
 	return t
+}
+
+// kickReasons are the kick reasons of PROTOCOL.md section 3, then "other".
+var kickReasons = [...]string{"unresponsive", "replaced", "shutdown", "banned", "kicked", "other"}
+
+// countKick counts a kick frame by its reason.
+func (c *counters) countKick(frame []byte) {
+	c.kicks.Add(1)
+	for i, why := range kickReasons[:len(kickReasons)-1] {
+		if bytes.Contains(frame, []byte(`"reason":"`+why+`"`)) {
+			c.kickWhy[i].Add(1)
+			return
+		}
+	}
+	c.kickWhy[len(kickReasons)-1].Add(1)
 }
 
 // add sums b into t.
@@ -67,6 +93,12 @@ func (t *Totals) add(b Totals) {
 	t.Notifies += b.Notifies
 	t.Pulls += b.Pulls
 	t.Kicks += b.Kicks
+	for k, v := range b.KickWhy {
+		if t.KickWhy == nil {
+			t.KickWhy = map[string]int64{}
+		}
+		t.KickWhy[k] += v
+	}
 	t.Reconnects += b.Reconnects
 	t.AcctErrors += b.AcctErrors
 	t.Connected += b.Connected

@@ -143,7 +143,7 @@ func (v *viewer) session(ctx context.Context, first bool, start time.Time) error
 		case "push":
 			v.onPush(b)
 		case "kick":
-			v.w.c.kicks.Add(1)
+			v.w.c.countKick(b)
 		}
 		*bp = b[:0]
 		bufPool.Put(bp)
