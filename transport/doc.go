@@ -8,13 +8,16 @@
 // config, moderation, kicks), http_node.go (health, readiness, /v1/route, the dev token),
 // codec.go (parsers of request bodies and query values), auth.go (tokens and keys),
 // abuse.go (connection-attempt limits), ids.go (the id pattern), web.go (embedded files),
-// ws*.go and session.go (the WebSocket side), engine.go (what the actor layer provides).
+// ws*.go and session.go (the WebSocket side), rawread.go (client frames read from the socket),
+// workers.go (the pool that answers them), engine.go (what the actor layer provides).
 //
 // Concurrency contract: Server's handlers run on fasthttp's goroutines and share only
 // immutable state (Config, Auth), the Engine (safe for concurrent use), the metrics and the
 // abuse limiter (sharded mutexes). HTTP long-polls wait on the Engine with a context that
-// Shutdown cancels. Each WebSocket session has one reader goroutine that answers its frames;
-// replica dispatch rounds write notifies through the session's Notify (a TryLock on the
+// Shutdown cancels. Each WebSocket session has at any time one goroutine that reads it: an
+// idle session's reader parks on a small stack, hands the session to a worker when bytes
+// arrive and ends; the worker answers the frame and starts the next reader, so a session's
+// frames are answered one at a time, in order. Replica dispatch rounds write notifies through the session's Notify (a TryLock on the
 // session's write mutex, so a busy session never blocks a round). The session registry is
 // sharded.
 package transport
