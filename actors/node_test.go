@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	dto "github.com/prometheus/client_model/go"
 	"io"
 	"log/slog"
 	"sync"
@@ -219,6 +220,15 @@ func TestNode(t *testing.T) {
 		}
 		for _, s := range ss {
 			n.Disconnect(s)
+		}
+		// The kicked session is counted until its Disconnect: nothing of the uid is left.
+		n.mu.Lock()
+		_, left := n.users["many"]
+		n.mu.Unlock()
+		var g dto.Metric
+		_ = n.metrics.Sessions.Write(&g)
+		if left || g.GetGauge().GetValue() != 0 {
+			t.Fatalf("after every disconnect: entry left %v, sessions gauge %v", left, g.GetGauge().GetValue())
 		}
 	})
 

@@ -21,7 +21,19 @@ import (
 // ~0.9 KB per connected uid (registry entry, mailbox, context), a tenth of an idle viewer's
 // budget, for work that is a few appends under the node's lock (docs/decisions.md).
 type userEntry struct {
-	sessions []userSession
+	sessions []userSession // open and not kicked, oldest first
+	count    int           // connected and not yet disconnected (kicked ones included)
+}
+
+// take removes and returns the first session that match accepts.
+func (e *userEntry) take(match func(userSession) bool) (userSession, bool) {
+	for i, us := range e.sessions {
+		if match(us) {
+			e.sessions = append(e.sessions[:i], e.sessions[i+1:]...)
+			return us, true
+		}
+	}
+	return userSession{}, false
 }
 
 type userSession struct {
@@ -64,6 +76,7 @@ func (n *Node) Connect(sess Session) error {
 		n.users[uid] = e
 	}
 	serial := n.serial.Add(1)
+	e.count++
 	e.sessions = append(e.sessions, userSession{s: sess, serial: serial})
 	if !n.clustered {
 		n.capLocal(e)
@@ -77,35 +90,25 @@ func (n *Node) Connect(sess Session) error {
 }
 
 // Disconnect unregisters a closed session; the session must have left its rooms (Leave).
+// A session kicked over the cap has left the list already; it is counted until here.
 func (n *Node) Disconnect(sess Session) {
 	uid := sess.UID()
 	n.mu.Lock()
-	serial, ok := n.removeSession(uid, func(us userSession) bool { return us.s == sess })
-	if ok {
-		n.metrics.Sessions.Dec()
-	}
-	n.mu.Unlock()
-	if ok && n.clustered {
-		n.dirSend(dirOp{uid: uid, serial: serial})
-	}
-}
-
-// removeSession drops the first session of uid that match accepts; the caller holds n.mu.
-func (n *Node) removeSession(uid string, match func(userSession) bool) (uint64, bool) {
 	e := n.users[uid]
 	if e == nil {
-		return 0, false
+		n.mu.Unlock()
+		return
 	}
-	for i, us := range e.sessions {
-		if match(us) {
-			e.sessions = append(e.sessions[:i], e.sessions[i+1:]...)
-			if len(e.sessions) == 0 {
-				delete(n.users, uid)
-			}
-			return us.serial, true
-		}
+	e.count--
+	n.metrics.Sessions.Dec()
+	us, listed := e.take(func(us userSession) bool { return us.s == sess })
+	if e.count <= 0 {
+		delete(n.users, uid)
 	}
-	return 0, false
+	n.mu.Unlock()
+	if listed && n.clustered { // a kicked session's entry was removed by its kicker
+		n.dirSend(dirOp{uid: uid, serial: us.serial})
+	}
 }
 
 // capLocal kicks the uid's oldest sessions on this node over the cap; the caller holds n.mu.
@@ -122,20 +125,14 @@ func (n *Node) capLocal(e *userEntry) {
 // kickSerial closes this node's session serial of uid (over the cluster-wide cap).
 func (n *Node) kickSerial(uid string, serial uint64) {
 	n.mu.Lock()
-	e := n.users[uid]
-	var victim Session
-	if e != nil {
-		for i, us := range e.sessions {
-			if us.serial == serial {
-				victim = us.s
-				e.sessions = append(e.sessions[:i], e.sessions[i+1:]...)
-				break
-			}
-		}
+	var us userSession
+	var found bool
+	if e := n.users[uid]; e != nil {
+		us, found = e.take(func(us userSession) bool { return us.serial == serial })
 	}
 	n.mu.Unlock()
-	if victim != nil {
-		victim.Kick("", "replaced")
+	if found {
+		us.s.Kick("", "replaced")
 		n.metrics.Kicks.WithLabelValues("replaced").Inc()
 	}
 }
