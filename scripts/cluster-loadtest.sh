@@ -56,19 +56,26 @@ stop_all() {
 }
 trap stop_all EXIT
 
+# wait_port PORT PID NAME LOG: wait until PORT accepts (no curl or redis-cli needed); fail with
+# the log if PID exits or 10 s pass.
+wait_port() {
+  local i
+  for i in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    if ! kill -0 "$2" 2>/dev/null || [ "$i" -eq 100 ]; then
+      echo "cluster-loadtest: $3 did not start on $1:" >&2
+      cat "$4" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+}
+
 # A Redis of our own, no persistence.
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$TMP" --loglevel warning \
   >"$TMP/redis.log" 2>&1 &
 REDIS_PID=$!
-for i in $(seq 100); do # wait for the port (no curl or redis-cli needed)
-  (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break
-  if ! kill -0 "$REDIS_PID" 2>/dev/null || [ "$i" -eq 100 ]; then
-    echo "cluster-loadtest: redis-server did not start on $REDIS_PORT:" >&2
-    cat "$TMP/redis.log" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
+wait_port "$REDIS_PORT" "$REDIS_PID" redis-server "$TMP/redis.log"
 
 # With etcd membership, an etcd of our own.
 ETCD_PORT=$((BASE_PORT + 97))
@@ -78,15 +85,7 @@ if [ "$MEMBERSHIP" = etcd ]; then
     --initial-advertise-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
     --initial-cluster "lt=http://127.0.0.1:$((ETCD_PORT + 1))" --log-level error >"$TMP/etcd.log" 2>&1 &
   ETCD_PID=$!
-  for i in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$ETCD_PORT") 2>/dev/null && break
-    if ! kill -0 "$ETCD_PID" 2>/dev/null || [ "$i" -eq 100 ]; then
-      echo "cluster-loadtest: etcd did not start on $ETCD_PORT:" >&2
-      cat "$TMP/etcd.log" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
+  wait_port "$ETCD_PORT" "$ETCD_PID" etcd "$TMP/etcd.log"
 fi
 
 # The nodes: each lists every other node's actor address as a seed (or uses etcd). Connection limits are

@@ -83,10 +83,3 @@ func (p *workerPool) stop() {
 	p.mu.Unlock()
 	p.wg.Wait()
 }
-
-// size is the number of workers (tests and metrics).
-func (p *workerPool) size() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.running
-}
