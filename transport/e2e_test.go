@@ -392,3 +392,29 @@ func TestNoticeCMID(t *testing.T) {
 		t.Fatalf("cmid on /v1/notices: %d %v", code, b)
 	}
 }
+
+// Idle sessions wait in the poller: no goroutine is left inside a session once the frames
+// are answered, and every parked session wakes up for its next frame.
+func TestIdleSessionsHoldNoGoroutine(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the poller is epoll")
+	}
+	s := startServer(t, nil, nil)
+	var cs []*wsClient
+	for i := range 200 {
+		c := s.dial(t, fmt.Sprintf("uid=idle%d", i))
+		c.call(t, map[string]any{"op": "join", "room": "idle"})
+		cs = append(cs, c)
+	}
+	inSession := func() int {
+		buf := make([]byte, 8<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		return strings.Count(string(buf), "(*wsSession)")
+	}
+	waitFor(t, 5*time.Second, "no goroutine inside a session", func() bool { return inSession() == 0 })
+	for _, c := range cs {
+		if r := c.call(t, map[string]any{"op": "ping"}); r["op"] != "pong" {
+			t.Fatalf("parked session answered %v", r)
+		}
+	}
+}

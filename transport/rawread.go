@@ -12,21 +12,25 @@ import (
 // rawReader reads a session's client frames straight from its socket (RFC 6455 section 5.2)
 // instead of through websocket.Conn's reader, which writes nothing and only reads.
 //
-// Why: an idle viewer is a parked reader goroutine, and Go keeps a parked goroutine's stack
-// at the size its depth at the park needs (it halves a stack at GC only while under a quarter
-// of it is used). Parked inside websocket.Conn.NextReader -> bufio -> net.Conn.Read the
-// reader held a 4 KB stack and a 256-byte read buffer; parked in syscall.RawConn.Read from
-// the session's loop it holds 2 KB and no buffer: the socket buffer comes from a pool when
-// bytes arrive and goes back as soon as no partial frame is left in it.
+// Why: with a reader goroutine per session, an idle viewer was a parked goroutine (a 2-4 KB
+// stack and a 0.4 KB descriptor) plus websocket.Conn's read buffer. rawReader never blocks: it
+// reads what the socket has, returns errWouldBlock when a frame is not complete yet and keeps
+// the partial bytes for the next call. The session then waits in the hub's epoll set
+// (poller_linux.go) holding no goroutine and no buffer: the socket buffer comes from a pool
+// when bytes arrive and goes back as soon as no partial frame is left in it.
 type rawReader struct {
 	rc   syscall.RawConn
-	read func(fd uintptr) bool // r.fill, bound once
-	max  int                   // largest message payload (MaxFrame)
+	read func(fd uintptr) // r.fill, bound once
+	max  int              // largest message payload (MaxFrame)
 
 	sock *[]byte // pooled socket bytes not yet parsed; nil while idle
 	off  int     // start of the unparsed bytes in *sock
 	n    int     // result of the last read syscall
 	err  error
+
+	// The message being assembled from fragments, kept across errWouldBlock.
+	op int     // its opcode; -1: none
+	rp *[]byte // its payload so far (a readPool buffer)
 
 	// Control frames are answered through these (the session writes them under its lock).
 	onPing  func(payload []byte)
@@ -40,18 +44,22 @@ var errProtocol = errors.New("websocket protocol error")
 // errPeerClosed: the client sent a close frame (the session answers it and closes).
 var errPeerClosed = errors.New("websocket closed by the client")
 
+// errWouldBlock: the socket has no more bytes now and the next message is not complete; the
+// reader keeps what it has and is called again once the socket is readable.
+var errWouldBlock = errors.New("no complete frame yet")
+
 var sockPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 func newRawReader(rc syscall.RawConn, max int) *rawReader {
-	r := &rawReader{rc: rc, max: max}
+	r := &rawReader{rc: rc, max: max, op: -1}
 	r.read = r.fill
 	return r
 }
 
-// fill is the RawConn.Read callback: one non-blocking read into the free part of the socket
-// buffer. It returns false (park until readable) on EAGAIN. An idle reader takes its buffer
-// from the pool only for the read and gives it back before parking.
-func (r *rawReader) fill(fd uintptr) bool {
+// fill is the RawConn.Control callback: one non-blocking read into the free part of the
+// socket buffer (r.err is errWouldBlock when the socket is empty). An idle reader takes its
+// buffer from the pool only for the read and gives it back when nothing came.
+func (r *rawReader) fill(fd uintptr) {
 	idle := r.sock == nil
 	if idle {
 		r.sock = sockPool.Get().(*[]byte)
@@ -64,17 +72,19 @@ func (r *rawReader) fill(fd uintptr) bool {
 			sockPool.Put(r.sock)
 			r.sock = nil
 		}
-		return false
+		r.n, r.err = 0, errWouldBlock
+		return
 	}
 	if n > 0 {
 		*r.sock = b[:len(b)+n]
 	}
 	r.n, r.err = n, err
-	return true
 }
 
-// more reads at least one byte more into the socket buffer, parking until the socket is
-// readable. need is how many unparsed bytes the caller wants to hold in all.
+// more reads what the socket has into the socket buffer (errWouldBlock: nothing). need is
+// how many unparsed bytes the caller wants to hold in all. The read runs under
+// RawConn.Control, which keeps the descriptor from being closed (and its number reused)
+// meanwhile; on a closed connection Control fails.
 func (r *rawReader) more(need int) error {
 	if r.sock != nil {
 		b := *r.sock
@@ -90,7 +100,7 @@ func (r *rawReader) more(need int) error {
 		}
 		*r.sock = b
 	}
-	if err := r.rc.Read(r.read); err != nil {
+	if err := r.rc.Control(r.read); err != nil {
 		return err
 	}
 	if r.err != nil {
@@ -122,30 +132,18 @@ func (r *rawReader) unparsed() []byte {
 	return (*r.sock)[r.off:]
 }
 
-// wait parks until the socket has bytes, holding no buffer. It returns at once when bytes
-// are already buffered.
-func (r *rawReader) wait() error {
-	if len(r.unparsed()) > 0 {
-		return nil
-	}
-	r.release()
-	return r.more(1)
-}
-
 // next returns the next data message (text or binary), unmasked, in a readPool buffer the
-// caller puts back; control frames in between are handed to the callbacks.
+// caller puts back; control frames in between are handed to the callbacks. It returns
+// errWouldBlock when the socket is drained before a message is complete: the partial frame
+// (and the fragments of a message) are kept for the next call.
 func (r *rawReader) next() (typ int, data []byte, rp *[]byte, err error) {
 	defer r.release()
-	op := -1 // opcode of the message being assembled; -1: none
 	for {
-		if err := r.wait(); err != nil {
-			return r.fail(rp, err)
-		}
 		d := r.unparsed()
 		// Header: 2 bytes, then the extended length, then the 4-byte mask (clients always mask).
 		if len(d) < 2 {
 			if err := r.more(2); err != nil {
-				return r.fail(rp, err)
+				return r.fail(err)
 			}
 			continue
 		}
@@ -153,7 +151,7 @@ func (r *rawReader) next() (typ int, data []byte, rp *[]byte, err error) {
 		masked, n := d[1]&0x80 != 0, uint64(d[1]&0x7f)
 		control := code >= 8
 		if rsv != 0 || !masked || (control && (!fin || n > 125)) {
-			return r.fail(rp, errProtocol) // known from the first two bytes
+			return r.fail(errProtocol) // known from the first two bytes
 		}
 		hdr := 2
 		switch n {
@@ -164,7 +162,7 @@ func (r *rawReader) next() (typ int, data []byte, rp *[]byte, err error) {
 		}
 		if len(d) < hdr+4 {
 			if err := r.more(hdr + 4); err != nil {
-				return r.fail(rp, err)
+				return r.fail(err)
 			}
 			continue
 		}
@@ -178,16 +176,16 @@ func (r *rawReader) next() (typ int, data []byte, rp *[]byte, err error) {
 			}
 		}
 		have := 0
-		if rp != nil {
-			have = len(*rp)
+		if r.rp != nil {
+			have = len(*r.rp)
 		}
 		if !control && n > uint64(r.max-have) {
-			return r.fail(rp, websocket.ErrReadLimit)
+			return r.fail(websocket.ErrReadLimit)
 		}
 		total := hdr + 4 + int(n)
 		if len(d) < total {
 			if err := r.more(total); err != nil {
-				return r.fail(rp, err)
+				return r.fail(err)
 			}
 			continue
 		}
@@ -208,34 +206,41 @@ func (r *rawReader) next() (typ int, data []byte, rp *[]byte, err error) {
 				status = int(payload[0])<<8 | int(payload[1])
 			}
 			r.onClose(status)
-			return r.fail(rp, errPeerClosed)
+			return r.fail(errPeerClosed)
 		case code == websocket.TextMessage || code == websocket.BinaryMessage:
-			if op != -1 {
-				return r.fail(rp, errProtocol) // a new message inside a fragmented one
+			if r.op != -1 {
+				return r.fail(errProtocol) // a new message inside a fragmented one
 			}
-			op = code
-			rp = readPool.Get().(*[]byte)
-			*rp = append((*rp)[:0], payload...)
+			r.op = code
+			r.rp = readPool.Get().(*[]byte)
+			*r.rp = append((*r.rp)[:0], payload...)
 		case code == 0: // continuation
-			if op == -1 {
-				return r.fail(rp, errProtocol)
+			if r.op == -1 {
+				return r.fail(errProtocol)
 			}
-			*rp = append(*rp, payload...)
+			*r.rp = append(*r.rp, payload...)
 		default:
-			return r.fail(rp, errProtocol)
+			return r.fail(errProtocol)
 		}
-		if op != -1 && fin && !control {
-			return op, *rp, rp, nil
+		if r.op != -1 && fin && !control {
+			typ, rp = r.op, r.rp
+			r.op, r.rp = -1, nil
+			return typ, *rp, rp, nil
 		}
 	}
 }
 
-// fail puts back a partly assembled message and returns err.
-func (r *rawReader) fail(rp *[]byte, err error) (int, []byte, *[]byte, error) {
-	if rp != nil {
-		*rp = (*rp)[:0]
-		readPool.Put(rp)
+// fail returns err. errWouldBlock keeps the reader's state; any other error ends the
+// session: the partly assembled message and the socket bytes are dropped.
+func (r *rawReader) fail(err error) (int, []byte, *[]byte, error) {
+	if err == errWouldBlock {
+		return 0, nil, nil, err
 	}
+	if r.rp != nil {
+		*r.rp = (*r.rp)[:0]
+		readPool.Put(r.rp)
+	}
+	r.op, r.rp = -1, nil
 	r.off = 0
 	if r.sock != nil {
 		*r.sock = (*r.sock)[:0]

@@ -16,15 +16,18 @@ import (
 	"github.com/liveroom/liveroom/rooms"
 )
 
-// wsSession is one viewer WebSocket. One goroutine reads and answers frames (readLoop); the
-// replica's dispatch rounds write notifies through Notify. Writes are serialised by wmu and
+// wsSession is one viewer WebSocket. With a raw socket it waits in the hub's poller and a
+// worker reads and answers the frames that arrive (serveReady); without, one goroutine does
+// (readLoop). The replica's dispatch rounds write notifies through Notify. Writes are serialised by wmu and
 // bounded by a deadline; a notify that finds the session busy is skipped (the round retries).
 type wsSession struct {
 	hub  *wsHub
 	conn *websocket.Conn
 	raw  *rawReader // reads client frames from the socket; nil: through conn (no raw socket)
-	// serveNext bound once: handed to a worker for every frame.
-	serveNext func()
+	// serveNext bound once: handed to a worker each time the socket turns readable.
+	serveNext  func()
+	pstate     atomic.Int32 // stServing, stArmed or stDone (see start)
+	registered bool         // in the poller's set (owner only)
 	viewer    Viewer
 	id        uint64
 
@@ -34,7 +37,7 @@ type wsSession struct {
 	rooms  memberList // the joined rooms (a slice: max_rooms is small, a map cost ~400 B per session)
 	closed bool
 
-	pooled   *[]byte      // the reply being written came from replyPool (reader goroutine only)
+	pooled   *[]byte      // the reply being written came from replyPool (owner only)
 	lastRead atomic.Int64 // unix nanos of the last frame read (pongs included): keepalive
 }
 
@@ -53,7 +56,7 @@ func newSession(h *wsHub, conn *websocket.Conn, rc syscall.RawConn, v Viewer) *w
 	pong := func() { s.lastRead.Store(time.Now().UnixNano()) }
 	conn.SetPongHandler(func(string) error { pong(); return nil })
 	if rc != nil {
-		s.serveNext = s.serveFrame
+		s.serveNext = s.serveReady
 		s.raw = newRawReader(rc, h.s.cfg.MaxFrame)
 		s.raw.onPong = pong
 		s.raw.onPing = func(p []byte) {
@@ -158,37 +161,89 @@ func (s *wsSession) closeWith(code int, text string) {
 	s.hub.remove(s)
 	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
 	_ = s.conn.Close()
+	if s.pstate.CompareAndSwap(stArmed, stDone) { // parked: closing its socket took it out of the poller
+		s.hub.wg.Done()
+	}
 }
 
-// readLoop reads frames until the connection ends. It owns the request/reply half of the
-// protocol; every reply is written from here.
-//
-// With a raw socket the loop is split: the reader goroutine only waits for bytes, parked on a
-// 2 KB stack holding no buffer (rawread.go), then hands the session to a worker and ends; the
-// worker reads and answers the frame on its own grown stack and starts the next reader
-// (workers.go says why). Without one, the frames are read and answered here.
+// readLoop reads and answers frames through websocket.Conn until the connection ends: the
+// path of sessions without a raw socket (TLS, test listeners, no epoll). It owns the
+// request/reply half of the protocol; every reply is written from here.
 func (s *wsSession) readLoop() {
+	for s.serveOne() {
+	}
+	s.hub.wg.Done()
+}
+
+// Who owns a raw session's reading (pstate). A session is served by one goroutine at a time:
+// the hijacking goroutine first, then the workers the poller hands it to. Parked in the
+// poller, nobody owns it; closeWith ends a parked session, its owner ends a served one. The
+// move to stDone happens once and releases the hub's wait group.
+const (
+	stServing int32 = iota // a goroutine reads and answers its frames
+	stArmed                // waiting in the poller for bytes
+	stDone                 // ended
+)
+
+// start begins reading a session that has said hello: parked in the poller with a raw
+// socket, on a goroutine of its own otherwise.
+func (s *wsSession) start() {
 	if s.raw == nil {
-		for s.serveOne() {
-		}
-		s.hub.wg.Done()
+		go s.readLoop()
 		return
 	}
-	if err := s.raw.wait(); err != nil {
-		s.closeWith(closeCodeForRead(err), "")
-		s.hub.wg.Done()
-		return
+	s.park()
+}
+
+// serveReady answers the frames a readable socket brought, on a worker, then parks the
+// session again. A client that pipelines many frames is served 16 at a time: the rest is
+// queued behind the other sessions' frames.
+func (s *wsSession) serveReady() {
+	for range 16 {
+		typ, data, rp, err := s.raw.next()
+		if err == errWouldBlock {
+			s.park()
+			return
+		}
+		if err != nil {
+			s.closeWith(closeCodeForRead(err), "")
+			s.end()
+			return
+		}
+		s.lastRead.Store(time.Now().UnixNano())
+		if !s.answer(typ, data, rp) {
+			s.end()
+			return
+		}
 	}
 	s.hub.workers.run(s.serveNext)
 }
 
-// serveFrame answers one frame on a worker and starts the next reader.
-func (s *wsSession) serveFrame() {
-	if !s.serveOne() {
-		s.hub.wg.Done()
-		return
+// park hands the session to the poller until its socket is readable. The owner gives up
+// the session with the store: everything it wrote before is seen by the next owner.
+func (s *wsSession) park() {
+	first := !s.registered
+	s.registered = true
+	s.pstate.Store(stArmed)
+	if s.isClosed() || s.hub.poll.arm(s.raw.rc, s.id, first) != nil {
+		// Closed meanwhile (arm fails on a closed socket): whoever moves it to stDone ends it.
+		if s.pstate.CompareAndSwap(stArmed, stDone) {
+			s.closeWith(CloseNormal, "")
+			s.hub.wg.Done()
+		}
 	}
-	go s.readLoop()
+}
+
+// end is the owner ending a raw session that closeWith has closed.
+func (s *wsSession) end() {
+	s.pstate.Store(stDone)
+	s.hub.wg.Done()
+}
+
+func (s *wsSession) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 // closeCodeForRead is the close code for a read that ended the session.
@@ -223,13 +278,19 @@ func (s *wsSession) sayHello() bool {
 	return true
 }
 
-// serveOne reads one frame and answers it; false once the session ended.
+// serveOne reads one frame through websocket.Conn and answers it; false once the session
+// ended.
 func (s *wsSession) serveOne() bool {
 	typ, data, rp, err := s.read()
 	if err != nil {
 		s.closeWith(closeCodeForRead(err), "")
 		return false
 	}
+	return s.answer(typ, data, rp)
+}
+
+// answer answers one client message; false once the session ended.
+func (s *wsSession) answer(typ int, data []byte, rp *[]byte) bool {
 	// Pulls and pings, the hot frames, are parsed with the shallow parser.
 	if typ == websocket.TextMessage {
 		if f, ok := parseFlat(data); ok && (f.Op == "pull" || f.Op == "ping") {
@@ -267,15 +328,9 @@ func (s *wsSession) finish(reply, data []byte, rp *[]byte) bool {
 	return true
 }
 
-// read reads one frame into a pooled buffer; the caller puts rp back.
+// read reads one message through websocket.Conn into a pooled buffer; the caller puts rp
+// back.
 func (s *wsSession) read() (int, []byte, *[]byte, error) {
-	if s.raw != nil {
-		typ, data, rp, err := s.raw.next()
-		if err == nil {
-			s.lastRead.Store(time.Now().UnixNano())
-		}
-		return typ, data, rp, err
-	}
 	typ, r, err := s.conn.NextReader()
 	if err != nil {
 		return 0, nil, nil, err

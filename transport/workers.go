@@ -7,16 +7,12 @@ import (
 
 // workerPool runs sessions' frame handling on long-lived goroutines.
 //
-// Why: an idle viewer is a reader goroutine parked on a 2 KB stack (rawread.go). Handling a
-// frame (a pull encodes a window) needs an 8 KB stack; done on the reader, the stack grows
-// and Go never shrinks a parked stack back under 4 KB; done on a fresh goroutine per frame,
-// the growing and freeing of stacks scatters the readers' 2 KB stacks over half-empty stack
-// spans (measured: 4.7 KB of stack memory per idle session at 19k after one round of pulls).
-// Workers keep their grown stacks and take frames from any session; a reader that sees bytes
-// hands its session to a worker and ends, and the worker starts the next reader (a reused
-// goroutine that keeps its 2 KB stack) once the frame is answered.
+// Why: idle sessions hold no goroutine (poller_linux.go); the poller hands a readable session
+// to a worker, which reads and answers its frames on a stack already grown to what a frame
+// needs (a pull encodes a window: 8 KB). A goroutine per frame would grow and free a stack
+// each time.
 type workerPool struct {
-	max  int // workers at most; beyond, a frame is answered on its reader (see run)
+	max  int // long-lived workers at most; beyond, a frame gets a goroutine of its own (see run)
 	jobs chan func()
 	quit chan struct{} // closed by stop: idle workers end
 	idle time.Duration // a worker with nothing to do for this long ends
@@ -32,8 +28,8 @@ func newWorkerPool(max int, idle time.Duration) *workerPool {
 }
 
 // run has an idle worker run fn, or starts a worker for it. When max workers are busy (a
-// burst: every viewer of a big room pulls after the same notify) or the pool has stopped, fn
-// runs on the caller: the frame is answered at once, at the price of that reader's stack.
+// burst: joins waiting on a room's grain after a failover) or the pool has stopped, fn gets a
+// goroutine of its own: the caller (the poller) never waits, and no frame waits for another.
 func (p *workerPool) run(fn func()) {
 	select {
 	case p.jobs <- fn:
@@ -43,7 +39,7 @@ func (p *workerPool) run(fn func()) {
 	p.mu.Lock()
 	if p.stopped || p.running >= p.max {
 		p.mu.Unlock()
-		fn()
+		go fn()
 		return
 	}
 	p.running++

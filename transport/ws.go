@@ -20,8 +20,9 @@ type wsHub struct {
 	upgrader websocket.FastHTTPUpgrader
 	nextID   atomic.Uint64
 	shards   [64]sessionShard
-	wg       sync.WaitGroup // one per open session's reader goroutine
+	wg       sync.WaitGroup // one per open session, released when its reading has ended
 	workers  *workerPool    // answer frames of sessions with a raw socket (workers.go)
+	poll     *poller        // idle raw sessions wait here for bytes; nil: no epoll
 	closing  atomic.Bool
 	stop     chan struct{} // ends the keepalive sweeper
 	swept    chan struct{} // closed when the sweeper has returned
@@ -46,8 +47,24 @@ func newWSHub(s *Server) *wsHub {
 		HandshakeTimeout: 10 * time.Second,
 		CheckOrigin:      func(*fasthttp.RequestCtx) bool { return true }, // auth is the token, not the origin
 	}
+	if p, err := newPoller(h.ready, func(err error) { s.log.Error("session poller stopped", "err", err) }); err == nil {
+		h.poll = p
+	} else {
+		s.log.Info("sessions read through websocket.Conn, one goroutine each", "reason", err)
+	}
 	go h.keepalive(s.cfg.PingInterval)
 	return h
+}
+
+// ready is the poller telling that a parked session's socket is readable: a worker serves it.
+func (h *wsHub) ready(id uint64) {
+	sh := h.shard(id)
+	sh.mu.Lock()
+	sess := sh.m[id]
+	sh.mu.Unlock()
+	if sess != nil && sess.pstate.CompareAndSwap(stArmed, stServing) {
+		h.workers.run(sess.serveNext)
+	}
 }
 
 // keepalive pings every session each interval (a WebSocket ping, answered by the client's
@@ -112,7 +129,10 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, rooms.Errorf(rooms.CodeRateLimited, "too many connection attempts for this user"))
 		return
 	}
-	rc := rawConn(ctx)
+	var rc syscall.RawConn
+	if h.poll != nil {
+		rc = rawConn(ctx)
+	}
 	err = h.upgrader.Upgrade(ctx, func(conn *websocket.Conn) {
 		sess := newSession(h, conn, rc, viewer)
 		if err := s.eng.Connect(sess); err != nil {
@@ -129,9 +149,7 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 			h.wg.Done()
 			return
 		}
-		// The hijacking goroutine carries the HTTP handler's grown stack; a fresh goroutine
-		// reading the session keeps the per-connection memory small.
-		go sess.readLoop()
+		sess.start()
 	})
 	if err != nil {
 		s.log.Debug("websocket upgrade failed", "err", err)
@@ -217,7 +235,14 @@ func (h *wsHub) shutdown(ctx context.Context) {
 	}
 	kicks.Wait()
 	done := make(chan struct{})
-	go func() { h.wg.Wait(); h.workers.stop(); close(done) }()
+	go func() {
+		h.wg.Wait()
+		h.workers.stop()
+		if h.poll != nil {
+			h.poll.close()
+		}
+		close(done)
+	}()
 	select {
 	case <-done:
 	case <-ctx.Done():
