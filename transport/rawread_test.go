@@ -3,9 +3,9 @@ package transport
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
-	"fmt"
 	"net"
 	"syscall"
 	"testing"

@@ -28,8 +28,8 @@ type wsSession struct {
 	serveNext  func()
 	pstate     atomic.Int32 // stServing, stArmed or stDone (see start)
 	registered bool         // in the poller's set (owner only)
-	viewer    Viewer
-	id        uint64
+	viewer     Viewer
+	id         uint64
 
 	wmu sync.Mutex // serialises writes to conn
 
