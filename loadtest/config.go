@@ -75,7 +75,9 @@ func (c *Config) applyDefaults() {
 		c.PerWorker = 15000
 	}
 	if c.SrcIPs <= 0 {
-		c.SrcIPs = c.Viewers/20000 + 1
+		// connect(2) looks for a free source port among the address's connections to the
+		// same server: fewer per address keep that search short.
+		c.SrcIPs = min(c.Viewers/2000+1, 250)
 	}
 	if c.PullLimit <= 0 {
 		c.PullLimit = 100

@@ -358,25 +358,30 @@ func (s *senders) run(ctx context.Context) {
 			defer t.Stop()
 			sem := make(chan struct{}, 32) // bounded requests in flight
 			var inflight sync.WaitGroup
-			for i := 0; ; i++ {
+			// A ticker drops the ticks a starved process misses: each tick sends every post due
+			// by then, so the offered rate holds whatever the scheduling.
+			start := time.Now()
+			for i := 0; ; {
 				select {
 				case <-ctx.Done():
 					inflight.Wait()
 					return
 				case <-t.C:
 				}
-				select {
-				case sem <- struct{}{}:
-				default:
-					s.count(p, "busy") // 32 posts in flight: the server is not keeping up, counts as an error
-					continue
+				for due := int(time.Since(start).Seconds() * rate); i < due; i++ {
+					select {
+					case sem <- struct{}{}:
+					default:
+						s.count(p, "busy") // 32 posts in flight: the server is not keeping up, counts as an error
+						continue
+					}
+					inflight.Add(1)
+					go func(i int) {
+						defer inflight.Done()
+						defer func() { <-sem }()
+						s.post(p, s.cfg.room(i), i)
+					}(i)
 				}
-				inflight.Add(1)
-				go func(i int) {
-					defer inflight.Done()
-					defer func() { <-sem }()
-					s.post(p, s.cfg.room(i), i)
-				}(i)
 			}
 		}(p, rate)
 	}

@@ -78,8 +78,8 @@ func (v *viewer) run(ctx context.Context) {
 // session runs one connection. It returns nil if the session was joined before it ended.
 func (v *viewer) session(ctx context.Context, first bool, start time.Time) error {
 	d := websocket.Dialer{
-		ReadBufferSize: 1024, WriteBufferSize: 512, HandshakeTimeout: 10 * time.Second,
-		NetDialContext: (&net.Dialer{LocalAddr: v.w.localAddr(v.id), Timeout: 10 * time.Second}).DialContext,
+		ReadBufferSize: 4096, WriteBufferSize: 512, // a window in one read or two HandshakeTimeout: 10 * time.Second,
+		NetDialContext: (&net.Dialer{LocalAddr: v.w.localAddr(v.id), Timeout: 10 * time.Second, Control: bindNoPort}).DialContext,
 	}
 	conn, _, err := d.DialContext(ctx, v.w.cfg.wsURL(v.id, v.uid), nil)
 	if err != nil {

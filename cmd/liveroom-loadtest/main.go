@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -33,6 +34,14 @@ func main() {
 		if err := json.Unmarshal([]byte(os.Getenv(loadtest.WorkerEnv)), &cfg); err != nil {
 			fmt.Fprintln(os.Stderr, "worker: bad config:", err)
 			os.Exit(2)
+		}
+		// LT_CPUPROFILE=prefix: each worker writes its CPU profile to prefix.<first viewer>.pprof.
+		if prefix := os.Getenv("LT_CPUPROFILE"); prefix != "" {
+			f, err := os.Create(fmt.Sprintf("%s.%d.pprof", prefix, cfg.First))
+			if err == nil && pprof.StartCPUProfile(f) == nil {
+				defer f.Close()
+				defer pprof.StopCPUProfile()
+			}
 		}
 		if err := loadtest.RunWorker(ctx, cfg, os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "worker:", err)
@@ -58,7 +67,7 @@ func run(ctx context.Context, args []string) int {
 	fs.StringVar(&cfg.APIKey, "api-key", "", "the server key (senders)")
 	fs.StringVar(&cfg.AdminKey, "admin-key", "", "the admin key (system notices)")
 	fs.StringVar(&cfg.JWTSecret, "jwt-secret", "", "sign viewer tokens with this HS256 secret; empty = --dev ?uid= logins")
-	fs.IntVar(&cfg.SrcIPs, "src-ips", 0, "source addresses 127.0.0.2.. to spread viewers over (default: viewers/20000+1)")
+	fs.IntVar(&cfg.SrcIPs, "src-ips", 0, "source addresses 127.0.0.2.. to spread viewers over (default: viewers/2000+1, at most 250)")
 	fs.IntVar(&cfg.PerWorker, "per-worker", 15000, "viewers per worker process (a process holds at most ~19.9k files here)")
 	fs.IntVar(&cfg.PullLimit, "pull-limit", 100, "limit of each pull")
 	fs.IntVar(&cfg.Connect, "connect-rate", 2000, "connection attempts per second")
