@@ -13,6 +13,7 @@
 #   MEMBERSHIP    etcd (default when etcd is installed: a throwaway one-member etcd on
 #                 BASE_PORT+97/98) or seeds (--cluster-seeds: protoactor's automanaged provider,
 #                 which drops a member after one failed 2 s health poll)
+#   PPROF_BASE    node k serves net/http/pprof on 127.0.0.1:PPROF_BASE+k (default: off)
 #   LT_NICE       niceness of the load tester (default 10): it shares the box with the nodes,
 #                 and nodes starved by it would miss their membership deadlines
 set -euo pipefail
@@ -99,11 +100,13 @@ for k in $(seq "$NODES"); do
   port=$((BASE_PORT + k))
   membership=(--cluster-seeds "$(IFS=,; echo "${seeds[*]}")")
   [ "$MEMBERSHIP" = etcd ] && membership=(--etcd "127.0.0.1:$ETCD_PORT")
+  pprof=()
+  [ -z "${PPROF_BASE:-}" ] || pprof=(--pprof "127.0.0.1:$((PPROF_BASE + k))")
   bin/liveroomd --addr "127.0.0.1:$port" --node "n$k" \
     --cluster-bind "127.0.0.1:$((BASE_PORT + 100 + 2 * k))" "${membership[@]}" \
     --advertise "ws://127.0.0.1:$port/v1/ws" --redis "redis://127.0.0.1:$REDIS_PORT/0" \
     --jwt-secret lt-secret --api-key lt-api --admin-key lt-admin \
-    --conn-per-ip 1000000 --conn-per-uid 1000000 --log-level warn ${SERVER_FLAGS:-} >&2 &
+    --conn-per-ip 1000000 --conn-per-uid 1000000 --log-level warn "${pprof[@]}" ${SERVER_FLAGS:-} >&2 &
   NODE_PIDS+=($!) URLS+=("http://127.0.0.1:$port")
 done
 
