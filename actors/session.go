@@ -16,6 +16,7 @@ type Session interface {
 	// Notify writes the shared notify frame f. It returns false if the frame was not written
 	// (the session is busy writing or closed); the round then tries again next time.
 	Notify(f *SharedFrame) bool
+	// Notify must not wait for a slow peer: a round writes to every member in turn.
 	// Push writes f and waits for the write (the push-each baseline mode only).
 	Push(f *SharedFrame) bool
 	// Kick tells the session it was removed: from room with reason, or, with room "", that the
@@ -24,10 +25,11 @@ type Session interface {
 }
 
 // SharedFrame is an encoded server frame that many sessions write unchanged (one notify per
-// room per round). Prepared lets the transport cache its own prepared form of Data once.
+// room per round). Prepared and Wire let the transport cache its own encodings of Data once.
 type SharedFrame struct {
 	Data     []byte
 	Prepared atomic.Value
+	Wire     atomic.Pointer[[]byte]
 }
 
 func notifyFrame(room string, ts int64) *SharedFrame {

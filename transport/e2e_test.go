@@ -8,8 +8,10 @@ package transport_test
 
 import (
 	"fmt"
+	"net"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -415,6 +417,50 @@ func TestIdleSessionsHoldNoGoroutine(t *testing.T) {
 	for _, c := range cs {
 		if r := c.call(t, map[string]any{"op": "ping"}); r["op"] != "pong" {
 			t.Fatalf("parked session answered %v", r)
+		}
+	}
+}
+
+// A push viewer that stops reading fills its socket; the rounds go on for everyone else
+// (a write to it must not wait: Notify skips a full socket and the round comes back to it).
+func TestStuckPushViewerDoesNotHoldTheRound(t *testing.T) {
+	s := startServer(t, func(c *transport.Config) {
+		c.WriteTimeout = time.Minute // a round waiting on the stuck socket would stand this long
+		c.PingInterval = time.Minute
+		c.MaxBody = 64 << 10
+	}, nil)
+	small := websocket.Dialer{NetDialContext: (&net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}).DialContext}
+	stuck, _, err := small.Dial("ws://"+s.addr+"/v1/ws?uid=stuck", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	if _, _, err := stuck.ReadMessage(); err != nil { // hello
+		t.Fatal(err)
+	}
+	if err := stuck.WriteMessage(websocket.TextMessage, []byte(`{"op":"join","room":"stuck","push":true,"id":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := stuck.ReadMessage(); err != nil { // joined; it reads nothing more
+		t.Fatal(err)
+	}
+	c := s.dial(t, "uid=reader")
+	c.call(t, map[string]any{"op": "join", "room": "stuck", "push": true})
+	body := `"` + strings.Repeat("x", 60000) + `"`
+	for i := range 120 { // 7 MB of windows toward the stuck socket
+		s.api(t, "POST", "/v1/rooms/stuck/messages", apiKey, fmt.Sprintf(`{"uid":"bob","kind":"chat","body":%s,"cmid":"m%d"}`, body, i))
+		start := time.Now()
+		for {
+			m := c.next(t, "msgs", 5*time.Second) // the reader gets every round's window
+			msgs, _ := m["msgs"].([]any)
+			if len(msgs) > 0 && msgs[len(msgs)-1].(map[string]any)["cmid"] == fmt.Sprintf("m%d", i) {
+				break
+			}
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("message %d reached the reader after %v", i, d)
 		}
 	}
 }

@@ -23,6 +23,11 @@ type rawReader struct {
 	read func(fd uintptr) // r.fill, bound once
 	max  int              // largest message payload (MaxFrame)
 
+	wbuf []byte // the bytes of the write in progress (write)
+	wn   int
+	werr error
+	wfn  func(fd uintptr) // r.writeNow, bound once
+
 	sock *[]byte // pooled socket bytes not yet parsed; nil while idle
 	off  int     // start of the unparsed bytes in *sock
 	n    int     // result of the last read syscall
@@ -53,7 +58,59 @@ var sockPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b
 func newRawReader(rc syscall.RawConn, max int) *rawReader {
 	r := &rawReader{rc: rc, max: max, op: -1}
 	r.read = r.fill
+	r.wfn = r.writeNow
 	return r
+}
+
+// write writes what of b the socket takes now, without waiting: n < len(b) when its send
+// buffer is full (n may be 0). The caller serialises writes.
+func (r *rawReader) write(b []byte) (int, error) {
+	r.wbuf, r.wn, r.werr = b, 0, nil
+	err := r.rc.Control(r.wfn)
+	n, werr := r.wn, r.werr
+	r.wbuf = nil
+	if err != nil {
+		return n, err
+	}
+	return n, werr
+}
+
+func (r *rawReader) writeNow(fd uintptr) {
+	for r.wn < len(r.wbuf) {
+		n, err := syscall.Write(int(fd), r.wbuf[r.wn:])
+		if n > 0 {
+			r.wn += n
+		}
+		switch err {
+		case nil:
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return
+		default:
+			r.werr = err
+			return
+		}
+	}
+}
+
+// serverFrame encodes one unmasked, unfragmented server frame (RFC 6455 section 5.2).
+func serverFrame(op int, payload []byte) []byte {
+	var b []byte
+	switch n := len(payload); {
+	case n < 126:
+		b = make([]byte, 0, 2+n)
+		b = append(b, 0x80|byte(op), byte(n))
+	case n < 1<<16:
+		b = make([]byte, 0, 4+n)
+		b = append(b, 0x80|byte(op), 126, byte(n>>8), byte(n))
+	default:
+		b = make([]byte, 0, 10+n)
+		b = append(b, 0x80|byte(op), 127)
+		for i := 7; i >= 0; i-- {
+			b = append(b, byte(uint64(n)>>(8*i)))
+		}
+	}
+	return append(b, payload...)
 }
 
 // fill is the RawConn.Control callback: one non-blocking read into the free part of the

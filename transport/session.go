@@ -60,6 +60,8 @@ func newSession(h *wsHub, conn *websocket.Conn, rc syscall.RawConn, v Viewer) *w
 		s.raw = newRawReader(rc, h.s.cfg.MaxFrame)
 		s.raw.onPong = pong
 		s.raw.onPing = func(p []byte) {
+			s.wmu.Lock() // raw writes bypass websocket.Conn: every write takes wmu
+			defer s.wmu.Unlock()
 			_ = s.conn.WriteControl(websocket.PongMessage, p, time.Now().Add(time.Second))
 		}
 		s.raw.onClose = func(int) {} // answered by closeWith
@@ -72,24 +74,77 @@ func (s *wsSession) ping() {
 	if !s.wmu.TryLock() {
 		return
 	}
+	if s.raw != nil {
+		s.writeNow(pingFrame)
+		return
+	}
 	defer s.wmu.Unlock()
 	_ = s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second))
 }
 
+var pingFrame = serverFrame(websocket.PingMessage, nil)
+
 // UID implements actors.Session.
 func (s *wsSession) UID() string { return s.viewer.UID }
 
-// Notify implements actors.Session: write the shared frame unless a write is in progress.
+// Notify implements actors.Session: write the shared frame unless a write is in progress or
+// the socket's send buffer is full (the round tries again).
+//
+// It never waits: a replica's round writes to every member in turn, and a blocking write to
+// one viewer that does not read held up a whole round (measured at 100k viewers in push mode:
+// rounds stood for up to the 10 s write timeout behind one full socket).
 func (s *wsSession) Notify(f *actors.SharedFrame) bool {
 	if !s.wmu.TryLock() {
 		return false
 	}
-	defer s.wmu.Unlock()
-	return s.writeShared(f)
+	if s.raw == nil {
+		defer s.wmu.Unlock()
+		return s.writeShared(f)
+	}
+	wire := f.Wire.Load()
+	if wire == nil {
+		w := serverFrame(websocket.TextMessage, f.Data)
+		f.Wire.Store(&w)
+		wire = &w
+	}
+	return s.writeNow(*wire)
+}
+
+// writeNow writes frame to the raw socket without waiting and releases wmu, which the caller
+// holds. When the socket takes only part of the frame, a goroutine writes the rest (the
+// stream must not carry another frame in between) and releases wmu once done. False: nothing
+// was written.
+func (s *wsSession) writeNow(frame []byte) bool {
+	n, err := s.raw.write(frame)
+	switch {
+	case err != nil:
+		s.wmu.Unlock()
+		go s.closeWith(CloseNormal, "write failed")
+		return false
+	case n == len(frame):
+		s.wmu.Unlock()
+		return true
+	case n == 0:
+		s.wmu.Unlock()
+		return false
+	}
+	go s.finishWrite(frame[n:])
+	return true
+}
+
+// finishWrite writes the rest of a frame, bounded by the write timeout, then releases wmu.
+func (s *wsSession) finishWrite(rest []byte) {
+	nc := s.conn.NetConn()
+	_ = nc.SetWriteDeadline(time.Now().Add(s.hub.s.cfg.WriteTimeout))
+	_, err := nc.Write(rest)
+	s.wmu.Unlock()
+	if err != nil {
+		s.closeWith(CloseNormal, "write failed")
+	}
 }
 
 // writeShared writes a frame shared by many sessions in its prepared form (built once per
-// frame, whichever session writes it first). The caller holds wmu.
+// frame, whichever session writes it first), waiting for the socket. The caller holds wmu.
 func (s *wsSession) writeShared(f *actors.SharedFrame) bool {
 	pm, _ := f.Prepared.Load().(*websocket.PreparedMessage)
 	if pm == nil {
@@ -159,7 +214,11 @@ func (s *wsSession) closeWith(code int, text string) {
 	}
 	eng.Disconnect(s)
 	s.hub.remove(s)
+	// A write that holds the socket (a peer that does not read) gets a second at most.
+	_ = s.conn.NetConn().SetWriteDeadline(time.Now().Add(time.Second))
+	s.wmu.Lock()
 	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+	s.wmu.Unlock()
 	_ = s.conn.Close()
 	if s.pstate.CompareAndSwap(stArmed, stDone) { // parked: closing its socket took it out of the poller
 		s.hub.wg.Done()

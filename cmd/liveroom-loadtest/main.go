@@ -15,9 +15,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
-	"runtime/pprof"
 	"syscall"
 	"time"
 
