@@ -36,7 +36,7 @@ type options struct {
 	logLevel                          string
 	connPerIP, connPerUID             int
 	pprof                             string
-	gcPercent                         int
+	gcPercent, pushLimit              int
 	roundPerMember                    time.Duration
 }
 
@@ -59,6 +59,7 @@ func parse(args []string) (options, error) {
 	fs.IntVar(&o.connPerIP, "conn-per-ip", 20, "WebSocket connection attempts per IP per 10 s")
 	fs.IntVar(&o.connPerUID, "conn-per-uid", 10, "WebSocket connection attempts per uid per 10 s")
 	fs.StringVar(&o.pprof, "pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); empty = off")
+	fs.IntVar(&o.pushLimit, "push-limit", 100, "messages in a window pushed to a viewer that joined with push (older ones are counted as dropped; protected ones are always kept)")
 	fs.DurationVar(&o.roundPerMember, "round-per-member", 50*time.Microsecond, "notify pacing of big rooms: a viewer is notified at most once per max(50ms, viewers on the node x this); the node's CPU budget for dispatch (see docs/decisions.md)")
 	fs.IntVar(&o.gcPercent, "gc-percent", 50, "Go GC target percentage (GOGC) unless the GOGC environment variable is set; see docs/decisions.md")
 	fs.BoolVar(&o.pushEach, "push-each", false, "baseline for load tests: push every message to every viewer (no notify/pull)")
@@ -151,7 +152,7 @@ func run(ctx context.Context, o options) error {
 	}
 	m := metrics.New()
 	node, err := actors.NewNode(actors.Config{Node: o.node, BindHost: bindHost, BindPort: bindPort, Metrics: m, Logger: log,
-		Store: store, DurableStamps: o.redis != "", PushEach: o.pushEach, RoundPerMember: o.roundPerMember, Seeds: seeds, Etcd: etcd, Advertise: o.advertise})
+		Store: store, DurableStamps: o.redis != "", PushEach: o.pushEach, RoundPerMember: o.roundPerMember, PushLimit: o.pushLimit, Seeds: seeds, Etcd: etcd, Advertise: o.advertise})
 	if err != nil {
 		return err
 	}
