@@ -18,8 +18,9 @@ import (
 
 // wsSession is one viewer WebSocket. With a raw socket it waits in the hub's poller and a
 // worker reads and answers the frames that arrive (serveReady); without, one goroutine does
-// (readLoop). The replica's dispatch rounds write notifies through Notify. Writes are serialised by wmu and
-// bounded by a deadline; a notify that finds the session busy is skipped (the round retries).
+// (readLoop). The replica's dispatch rounds write notifies through Notify. Writes are
+// serialised by wmu; a notify that finds the session busy or its socket full is skipped (the
+// round retries), every other write is bounded by a deadline.
 type wsSession struct {
 	hub  *wsHub
 	conn *websocket.Conn
@@ -41,7 +42,7 @@ type wsSession struct {
 	lastRead atomic.Int64 // unix nanos of the last frame read (pongs included): keepalive
 }
 
-// Pools for the reader goroutine: frames read, and pull replies (a window can be tens of KB;
+// Pools for the goroutines that answer frames: frames read, and pull replies (a window can be tens of KB;
 // allocating one per pull was a fifth of the server's CPU in GC under load).
 var (
 	readPool  = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -197,7 +198,7 @@ func (s *wsSession) write(b []byte) error {
 }
 
 // closeWith leaves every room, unregisters the session, sends a close frame and closes the
-// connection; the reader goroutine then ends. Safe to call more than once.
+// connection; whoever reads the session then ends it. Safe to call more than once.
 func (s *wsSession) closeWith(code int, text string) {
 	s.mu.Lock()
 	if s.closed {
@@ -595,7 +596,7 @@ func (s *wsSession) pull(ctx context.Context, f *inFrame) ([]byte, error) {
 	b = append(b, ',')
 	b = append(b, res.Body...)
 	*bp = b
-	s.pooled = bp // readLoop returns it to the pool once written
+	s.pooled = bp // finish returns it to the pool once written
 	return b, nil
 }
 

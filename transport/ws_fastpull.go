@@ -7,7 +7,7 @@ import "strconv"
 // {"op":"pull","room":"R","since":123,"limit":100,"id":7}. It returns ok=false for anything
 // else (other keys, nesting, escapes, floats, duplicates), and the caller falls back to the
 // full decoder, so both paths accept exactly the same frames. It is shallow and allocation-
-// light on purpose: it runs on the session's reader goroutine (see serveOne).
+// light on purpose: it runs for every pull (see answer).
 func parseFlat(b []byte) (f inFrame, ok bool) {
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
