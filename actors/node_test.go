@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	dto "github.com/prometheus/client_model/go"
 	"io"
 	"log/slog"
 	"sync"
@@ -18,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/liveroom/liveroom/internal/testwait"
 	"github.com/liveroom/liveroom/ring"
 	"github.com/liveroom/liveroom/rooms"
 )
@@ -51,18 +53,6 @@ func (s *fakeSession) counts() (int, []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.notifies), append([]string(nil), s.kicks...)
-}
-
-// waitFor polls cond until it holds or fails the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func testNode(t *testing.T, mod func(*Config)) *Node {
@@ -117,12 +107,12 @@ func TestNode(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		waitFor(t, 2*time.Second, "first notify", func() bool { c, _ := s.counts(); return c == 1 })
+		testwait.For(t, 2*time.Second, "first notify", func() bool { c, _ := s.counts(); return c == 1 })
 		// More messages while the pull is pending: no further notify before the retry.
 		if _, err := n.Send(ctx, "r-merge", chat("u", "late")); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 2*time.Second, "the replica has the late message", func() bool { _, _, seq := j.Member.r.head(); return seq == 6 })
+		testwait.For(t, 2*time.Second, "the replica has the late message", func() bool { _, _, seq := j.Member.r.head(); return seq == 6 })
 		time.Sleep(3 * n.cfg.DispatchInterval) // rounds pass: none may notify while the pull is pending
 		res := j.Member.Pull(ctx, j.TS, 100)
 		var w struct {
@@ -141,7 +131,7 @@ func TestNode(t *testing.T) {
 		if _, err := n.Send(ctx, "r-merge", chat("u", "after")); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 2*time.Second, "notify after pull", func() bool { c, _ := s.counts(); return c == 2 })
+		testwait.For(t, 2*time.Second, "notify after pull", func() bool { c, _ := s.counts(); return c == 2 })
 	})
 
 	t.Run("retry then kick unresponsive", func(t *testing.T) {
@@ -154,7 +144,7 @@ func TestNode(t *testing.T) {
 		if _, err := n.Send(ctx, "r-kick", chat("u", "x")); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 5*time.Second, "unresponsive kick", func() bool { _, k := s.counts(); return len(k) == 1 })
+		testwait.For(t, 5*time.Second, "unresponsive kick", func() bool { _, k := s.counts(); return len(k) == 1 })
 		c, k := s.counts()
 		if k[0] != "/unresponsive" || c != 3 {
 			t.Fatalf("notifies %d kicks %v; want 3 notifies then /unresponsive", c, k)
@@ -192,7 +182,7 @@ func TestNode(t *testing.T) {
 		if err := n.Moderate(ctx, "r-ban", rooms.ModOp{List: rooms.Bans, UID: "bad", Set: true}); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 2*time.Second, "ban kick", func() bool { _, k := s.counts(); return len(k) == 1 })
+		testwait.For(t, 2*time.Second, "ban kick", func() bool { _, k := s.counts(); return len(k) == 1 })
 		if _, k := s.counts(); k[0] != "r-ban/banned" {
 			t.Fatalf("kicks = %v", k)
 		}
@@ -209,7 +199,7 @@ func TestNode(t *testing.T) {
 			ss = append(ss, s)
 			_ = n.Connect(s)
 		}
-		waitFor(t, 2*time.Second, "replaced kick", func() bool { _, k := ss[0].counts(); return len(k) == 1 })
+		testwait.For(t, 2*time.Second, "replaced kick", func() bool { _, k := ss[0].counts(); return len(k) == 1 })
 		if _, k := ss[0].counts(); k[0] != "/replaced" {
 			t.Fatalf("oldest kicks = %v", k)
 		}
@@ -279,7 +269,7 @@ func TestPassivationKeepsHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "grain passivated", func() bool {
+	testwait.For(t, 5*time.Second, "grain passivated", func() bool {
 		n.mu.Lock()
 		defer n.mu.Unlock()
 		_, active := n.grains["r-passive"]

@@ -3,13 +3,11 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/liveroom/liveroom/internal/testetcd"
 	"github.com/liveroom/liveroom/internal/testredis"
+	"github.com/liveroom/liveroom/internal/testwait"
 )
 
 // freePorts returns n loopback ports p such that p and p+1 are free (a node's actor port and
@@ -137,24 +136,6 @@ func postJSONWithin(url, key, body string, timeout time.Duration) (map[string]an
 	return out, resp.StatusCode, nil
 }
 
-// metricValue reads one counter from a node's /metrics.
-func metricValue(t *testing.T, addr, name string) float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
-		}
-	}
-	return 0
-}
-
 // Three liveroomd processes form a static cluster: viewers of one room on every node get every
 // system notice posted on one node, with exact accounting, and `online` sums the nodes.
 // membershipFlags are the two ways to form a cluster: static seeds (the default of
@@ -234,8 +215,8 @@ func threeNodeCluster(t *testing.T, flags []string) {
 		// Cross-node cost: Delta messages per accepted message, summed over the nodes.
 		var deltas, accepted float64
 		for _, a := range httpAddrs {
-			deltas += metricValue(t, a, "liveroom_deltas_sent_total")
-			accepted += metricValue(t, a, "liveroom_accepted_total")
+			deltas += testwait.Metric(t, a, "liveroom_deltas_sent_total")
+			accepted += testwait.Metric(t, a, "liveroom_accepted_total")
 		}
 		t.Logf("deltas sent %v for %v accepted messages: %.2f per accepted message (3 subscribed nodes)", deltas, accepted, deltas/accepted)
 	}()

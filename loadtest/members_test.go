@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/liveroom/liveroom/internal/testwait"
 )
 
 func TestParseMembers(t *testing.T) {
@@ -26,18 +28,6 @@ func TestParseMembers(t *testing.T) {
 	f("liveroom_cluster_members_left_total 2\nliveroom_cluster_members_x 9\nliveroom_sessions 5\n", -1, 2)
 	f("liveroom_cluster_members 1e+01\nliveroom_cluster_members_left_total 4.0\n", 10, 4)
 	f("liveroom_cluster_members nope\n", -1, -1)
-}
-
-// checkFor polls cond every 5 ms until it holds or d passes.
-func checkFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func TestMemberSampler(t *testing.T) {
@@ -67,15 +57,15 @@ func TestMemberSampler(t *testing.T) {
 			return s.nodes[k].Samples+s.nodes[k].Failed >= n
 		}
 	}
-	checkFor(t, 5*time.Second, "readings at 3 members", samples(0))
+	testwait.For(t, 5*time.Second, "readings at 3 members", samples(0))
 	if cur := s.current(); cur[0] != 3 || cur[1] != -1 {
 		t.Errorf("current %v", cur)
 	}
 	members.Store(2) // a member left
 	left.Store(3)
-	checkFor(t, 5*time.Second, "readings at 2 members", samples(0))
+	testwait.For(t, 5*time.Second, "readings at 2 members", samples(0))
 	status.Store(500) // an overloaded node's failed read is not a lost member
-	checkFor(t, 5*time.Second, "failed reads", samples(0))
+	testwait.For(t, 5*time.Second, "failed reads", samples(0))
 	m := s.finish()
 	n0, n1 := m.Nodes[0], m.Nodes[1]
 	if n0.Min != 2 || n0.Max != 3 || n0.Left != 1 || n0.Samples < 4 || n0.Failed < 2 {

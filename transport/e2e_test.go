@@ -18,6 +18,7 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"github.com/liveroom/liveroom/actors"
+	"github.com/liveroom/liveroom/internal/testwait"
 	"github.com/liveroom/liveroom/transport"
 )
 
@@ -294,7 +295,7 @@ func TestNoGoroutineGrowthAfterSessionsClose(t *testing.T) {
 	w := s.dial(t, "uid=warm")
 	w.call(t, map[string]any{"op": "join", "room": "leak"})
 	_ = w.conn.Close()
-	waitFor(t, 5*time.Second, "warm-up session gone", func() bool { return s.srv.Sessions() == 0 })
+	testwait.For(t, 5*time.Second, "warm-up session gone", func() bool { return s.srv.Sessions() == 0 })
 	base := runtime.NumGoroutine()
 	var ms runtime.MemStats
 	runtime.GC()
@@ -310,16 +311,16 @@ func TestNoGoroutineGrowthAfterSessionsClose(t *testing.T) {
 		_ = c.conn.Close()
 		<-c.closed
 	}
-	waitFor(t, 10*time.Second, "sessions closed", func() bool { return s.srv.Sessions() == 0 })
-	waitFor(t, 10*time.Second, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= base+5 })
+	testwait.For(t, 10*time.Second, "sessions closed", func() bool { return s.srv.Sessions() == 0 })
+	testwait.For(t, 10*time.Second, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= base+5 })
 	// Nothing per session is kept: 1,000 leaked sessions would hold several MB.
-	waitFor(t, 10*time.Second, "heap back near its baseline", func() bool {
+	testwait.For(t, 10*time.Second, "heap back near its baseline", func() bool {
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		return ms.HeapInuse < heap0+2<<20
 	})
 	_, info := s.api(t, "GET", "/v1/rooms/leak", apiKey, "")
-	waitFor(t, 5*time.Second, "online back to 0", func() bool {
+	testwait.For(t, 5*time.Second, "online back to 0", func() bool {
 		_, info = s.api(t, "GET", "/v1/rooms/leak", apiKey, "")
 		return num(info["online"]) == 0
 	})
@@ -364,8 +365,8 @@ func TestKeepalive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close() // never read: pings go unanswered
-	waitFor(t, 2*time.Second, "both sessions open", func() bool { return s.srv.Sessions() == 2 })
-	waitFor(t, 5*time.Second, "the silent session closed", func() bool { return s.srv.Sessions() == 1 })
+	testwait.For(t, 2*time.Second, "both sessions open", func() bool { return s.srv.Sessions() == 2 })
+	testwait.For(t, 5*time.Second, "the silent session closed", func() bool { return s.srv.Sessions() == 1 })
 	if r := alive.call(t, map[string]any{"op": "ping"}); r["op"] != "pong" {
 		t.Fatalf("the answering session: %v", r)
 	}
@@ -413,7 +414,7 @@ func TestIdleSessionsHoldNoGoroutine(t *testing.T) {
 		buf = buf[:runtime.Stack(buf, true)]
 		return strings.Count(string(buf), "(*wsSession)")
 	}
-	waitFor(t, 5*time.Second, "no goroutine inside a session", func() bool { return inSession() == 0 })
+	testwait.For(t, 5*time.Second, "no goroutine inside a session", func() bool { return inSession() == 0 })
 	for _, c := range cs {
 		if r := c.call(t, map[string]any{"op": "ping"}); r["op"] != "pong" {
 			t.Fatalf("parked session answered %v", r)

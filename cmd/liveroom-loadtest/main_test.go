@@ -3,19 +3,18 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/liveroom/liveroom/internal/testredis"
+	"github.com/liveroom/liveroom/internal/testwait"
 )
 
 func TestParseRates(t *testing.T) {
@@ -219,7 +218,7 @@ func TestClusterRun(t *testing.T) {
 	// /readyz says a node has joined, not that it sees the other one: await both in each
 	// node's member list (protoactor's automanaged membership polls the seeds every second).
 	for _, a := range []string{addr1, addr2} {
-		checkFor(t, 15*time.Second, a+" listing both members", func() bool { return metricValue(t, a, "liveroom_cluster_members") == 2 })
+		testwait.For(t, 15*time.Second, a+" listing both members", func() bool { return testwait.Metric(t, a, "liveroom_cluster_members") == 2 })
 	}
 	url1, url2 := "http://"+addr1, "http://"+addr2
 	res := runLoadtest(t, dir, "--url", url1+","+url2, "--server-pid", itoa(n1.Process.Pid)+","+itoa(n2.Process.Pid),
@@ -255,40 +254,10 @@ func TestClusterRun(t *testing.T) {
 	}
 	// Both nodes served pulls: the viewers were spread over them.
 	for _, a := range []string{addr1, addr2} {
-		if n := metricValue(t, a, "liveroom_pulls_total"); n <= 0 {
+		if n := testwait.Metric(t, a, "liveroom_pulls_total"); n <= 0 {
 			t.Errorf("node %s served %g pulls", a, n)
 		}
 	}
 }
 
-// metricValue reads one sample from a node's /metrics (0 when absent).
-func metricValue(t *testing.T, addr, name string) float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
-		}
-	}
-	return 0
-}
-
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
-
-// checkFor polls cond every 50 ms until it holds or d passes.
-func checkFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
