@@ -9,16 +9,17 @@ import (
 	"github.com/fasthttp/websocket"
 )
 
-// rawReader reads a session's client frames straight from its socket (RFC 6455 section 5.2)
-// instead of through websocket.Conn's reader, which writes nothing and only reads.
+// rawSocket reads a session's client frames straight from its socket (RFC 6455 section 5.2)
+// instead of through websocket.Conn's reader, and writes the frames a round shares without
+// waiting (write); the session's other writes go through websocket.Conn.
 //
 // Why: with a reader goroutine per session, an idle viewer was a parked goroutine (a 2-4 KB
-// stack and a 0.4 KB descriptor) plus websocket.Conn's read buffer. rawReader never blocks: it
+// stack and a 0.4 KB descriptor) plus websocket.Conn's read buffer. rawSocket never blocks: it
 // reads what the socket has, returns errWouldBlock when a frame is not complete yet and keeps
 // the partial bytes for the next call. The session then waits in the hub's epoll set
 // (poller_linux.go) holding no goroutine and no buffer: the socket buffer comes from a pool
 // when bytes arrive and goes back as soon as no partial frame is left in it.
-type rawReader struct {
+type rawSocket struct {
 	rc   syscall.RawConn
 	read func(fd uintptr) // r.fill, bound once
 	max  int              // largest message payload (MaxFrame)
@@ -55,8 +56,8 @@ var errWouldBlock = errors.New("no complete frame yet")
 
 var sockPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
-func newRawReader(rc syscall.RawConn, max int) *rawReader {
-	r := &rawReader{rc: rc, max: max, op: -1}
+func newRawSocket(rc syscall.RawConn, max int) *rawSocket {
+	r := &rawSocket{rc: rc, max: max, op: -1}
 	r.read = r.fill
 	r.wfn = r.writeNow
 	return r
@@ -64,7 +65,7 @@ func newRawReader(rc syscall.RawConn, max int) *rawReader {
 
 // write writes what of b the socket takes now, without waiting: n < len(b) when its send
 // buffer is full (n may be 0). The caller serialises writes.
-func (r *rawReader) write(b []byte) (int, error) {
+func (r *rawSocket) write(b []byte) (int, error) {
 	r.wbuf, r.wn, r.werr = b, 0, nil
 	err := r.rc.Control(r.wfn)
 	n, werr := r.wn, r.werr
@@ -75,7 +76,7 @@ func (r *rawReader) write(b []byte) (int, error) {
 	return n, werr
 }
 
-func (r *rawReader) writeNow(fd uintptr) {
+func (r *rawSocket) writeNow(fd uintptr) {
 	for r.wn < len(r.wbuf) {
 		n, err := syscall.Write(int(fd), r.wbuf[r.wn:])
 		if n > 0 {
@@ -116,7 +117,7 @@ func serverFrame(op int, payload []byte) []byte {
 // fill is the RawConn.Control callback: one non-blocking read into the free part of the
 // socket buffer (r.err is errWouldBlock when the socket is empty). An idle reader takes its
 // buffer from the pool only for the read and gives it back when nothing came.
-func (r *rawReader) fill(fd uintptr) {
+func (r *rawSocket) fill(fd uintptr) {
 	idle := r.sock == nil
 	if idle {
 		r.sock = sockPool.Get().(*[]byte)
@@ -142,7 +143,7 @@ func (r *rawReader) fill(fd uintptr) {
 // how many unparsed bytes the caller wants to hold in all. The read runs under
 // RawConn.Control, which keeps the descriptor from being closed (and its number reused)
 // meanwhile; on a closed connection Control fails.
-func (r *rawReader) more(need int) error {
+func (r *rawSocket) more(need int) error {
 	if r.sock != nil {
 		b := *r.sock
 		if r.off > 0 && (len(b) == cap(b) || r.off+need > cap(b)) { // compact
@@ -170,7 +171,7 @@ func (r *rawReader) more(need int) error {
 }
 
 // release returns the socket buffer to the pool when it holds no unparsed byte.
-func (r *rawReader) release() {
+func (r *rawSocket) release() {
 	if r.sock != nil && r.off == len(*r.sock) {
 		b := *r.sock
 		if cap(b) <= 64<<10 {
@@ -182,7 +183,7 @@ func (r *rawReader) release() {
 }
 
 // unparsed is the socket bytes not consumed yet.
-func (r *rawReader) unparsed() []byte {
+func (r *rawSocket) unparsed() []byte {
 	if r.sock == nil {
 		return nil
 	}
@@ -193,7 +194,7 @@ func (r *rawReader) unparsed() []byte {
 // caller puts back; control frames in between are handed to the callbacks. It returns
 // errWouldBlock when the socket is drained before a message is complete: the partial frame
 // (and the fragments of a message) are kept for the next call.
-func (r *rawReader) next() (typ int, data []byte, rp *[]byte, err error) {
+func (r *rawSocket) next() (typ int, data []byte, rp *[]byte, err error) {
 	defer r.release()
 	for {
 		d := r.unparsed()
@@ -289,7 +290,7 @@ func (r *rawReader) next() (typ int, data []byte, rp *[]byte, err error) {
 
 // fail returns err. errWouldBlock keeps the reader's state; any other error ends the
 // session: the partly assembled message and the socket bytes are dropped.
-func (r *rawReader) fail(err error) (int, []byte, *[]byte, error) {
+func (r *rawSocket) fail(err error) (int, []byte, *[]byte, error) {
 	if err == errWouldBlock {
 		return 0, nil, nil, err
 	}

@@ -37,17 +37,17 @@ func clientFrame(op int, fin bool, payload []byte) []byte {
 	return out
 }
 
-// blockingReader waits in a poller of its own whenever its rawReader would block, as a
+// blockingReader waits in a poller of its own whenever its rawSocket would block, as a
 // session waits in the hub's.
 type blockingReader struct {
-	*rawReader
+	*rawSocket
 	p     *poller
 	ready chan uint64
 	armed bool
 }
 
 func newBlockingReader(tb testing.TB, rc syscall.RawConn, max int) *blockingReader {
-	b := &blockingReader{rawReader: newRawReader(rc, max), ready: make(chan uint64, 1)}
+	b := &blockingReader{rawSocket: newRawSocket(rc, max), ready: make(chan uint64, 1)}
 	p, err := newPoller(func(id uint64) { b.ready <- id }, func(err error) { panic(err) })
 	if err != nil {
 		tb.Skip(err)
@@ -60,7 +60,7 @@ func newBlockingReader(tb testing.TB, rc syscall.RawConn, max int) *blockingRead
 // next returns the next message, waiting for bytes as long as it takes.
 func (b *blockingReader) next() (int, []byte, *[]byte, error) {
 	for {
-		typ, data, rp, err := b.rawReader.next()
+		typ, data, rp, err := b.rawSocket.next()
 		if err != errWouldBlock {
 			return typ, data, rp, err
 		}
@@ -74,7 +74,7 @@ func (b *blockingReader) next() (int, []byte, *[]byte, error) {
 	}
 }
 
-// rawPair returns a rawReader on the server end of a loopback TCP connection and the client end.
+// rawPair returns a rawSocket on the server end of a loopback TCP connection and the client end.
 func rawPair(t *testing.T, max int) (*blockingReader, net.Conn, *[]string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

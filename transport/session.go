@@ -24,7 +24,7 @@ import (
 type wsSession struct {
 	hub  *wsHub
 	conn *websocket.Conn
-	raw  *rawReader // reads client frames from the socket; nil: through conn (no raw socket)
+	raw  *rawSocket // reads client frames from the socket; nil: through conn (no raw socket)
 	// serveNext bound once: handed to a worker each time the socket turns readable.
 	serveNext  func()
 	pstate     atomic.Int32 // stServing, stArmed or stDone (see start)
@@ -50,7 +50,7 @@ var (
 )
 
 // newSession wraps an upgraded connection; rc is its socket when the listener gives one (the
-// frames are then read by a rawReader).
+// frames are then read by a rawSocket).
 func newSession(h *wsHub, conn *websocket.Conn, rc syscall.RawConn, v Viewer) *wsSession {
 	s := &wsSession{hub: h, conn: conn, viewer: v, id: h.nextID.Add(1)}
 	s.lastRead.Store(time.Now().UnixNano())
@@ -58,7 +58,7 @@ func newSession(h *wsHub, conn *websocket.Conn, rc syscall.RawConn, v Viewer) *w
 	conn.SetPongHandler(func(string) error { pong(); return nil })
 	if rc != nil {
 		s.serveNext = s.serveReady
-		s.raw = newRawReader(rc, h.s.cfg.MaxFrame)
+		s.raw = newRawSocket(rc, h.s.cfg.MaxFrame)
 		s.raw.onPong = pong
 		s.raw.onPing = func(p []byte) {
 			s.wmu.Lock() // raw writes bypass websocket.Conn: every write takes wmu
