@@ -2,8 +2,31 @@ package rooms
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrFenced is a save refused because a newer activation of the room has claimed it (LoadRoom):
+// the caller's activation is stale (its node was frozen or cut off while the room moved) and
+// must stop without delivering anything it has not saved.
+var ErrFenced = errors.New("store: the room was claimed by a newer activation")
+
+// DefaultRetention is how long a room's saved state outlives its last save.
+const DefaultRetention = 30 * 24 * time.Hour
+
+// StoreOptions configure a store; the zero value takes the defaults.
+type StoreOptions struct {
+	// Retention: a room's saved state (and its claim) is forgotten this long after its last
+	// save, so rooms that are never used again do not stay forever. Default DefaultRetention.
+	Retention time.Duration
+}
+
+func (o StoreOptions) retention() time.Duration {
+	if o.Retention <= 0 {
+		return DefaultRetention
+	}
+	return o.Retention
+}
 
 // Head is a room's last stamp.
 type Head struct {
@@ -20,15 +43,27 @@ func (h Head) apply(st *State) {
 }
 
 // Store keeps rooms' durable state. Implementations are safe for concurrent use.
+//
+// Fencing: every activation of a room claims it when it loads it (LoadRoom returns a fence
+// larger than every earlier one), and passes its fence to every write; a write with an older
+// fence than the room's latest claim fails with ErrFenced. So of two activations of one room
+// (a node frozen while the room moved to another one, then resumed), only the newest can save,
+// and since stamps are delivered only once saved, only it can deliver.
 type Store interface {
-	// LoadRoom returns the room's state; found is false for a room never saved.
-	LoadRoom(ctx context.Context, room string) (st State, found bool, err error)
-	// SaveRoom replaces the room's state.
-	SaveRoom(ctx context.Context, room string, st State) error
+	// LoadRoom returns the room's state (found is false for a room never saved) and claims the
+	// room: fence is larger than every earlier claim.
+	LoadRoom(ctx context.Context, room string) (st State, found bool, fence uint64, err error)
+	// SaveRoom replaces the room's state, unless a newer claim than fence exists (ErrFenced).
+	SaveRoom(ctx context.Context, room string, st State, fence uint64) error
 	// SaveHead records the room's last stamp (written once per flush tick, before the stamped
 	// messages are acknowledged or delivered). LoadRoom returns it in LastTS/LastSeq when it is
-	// newer than the state's and of the same epoch.
-	SaveHead(ctx context.Context, room string, h Head) error
+	// newer than the state's and of the same epoch. ErrFenced as for SaveRoom.
+	SaveHead(ctx context.Context, room string, h Head, fence uint64) error
+	// DeleteRoom forgets the room's state and claim (a room with nothing worth keeping);
+	// ErrFenced as for SaveRoom.
+	DeleteRoom(ctx context.Context, room string, fence uint64) error
+	// CheckFence reports ErrFenced if the room was claimed after fence.
+	CheckFence(ctx context.Context, room string, fence uint64) error
 	// MarkActive records that a room's grain is active somewhere (true) or passivated (false).
 	MarkActive(ctx context.Context, room string, active bool) error
 	// ActiveRooms lists the rooms marked active (a node that crashed leaves its rooms listed

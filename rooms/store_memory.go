@@ -10,13 +10,25 @@ import (
 
 // MemoryStore is the in-memory Store: the embedded default. Nothing survives a restart.
 // States are kept as JSON, so neither a saved nor a loaded State aliases what the store holds.
+// A room's entry is forgotten Retention after its last save (read from the clock: expired
+// entries are dropped when read and by a sweep every 1,024 writes).
 type MemoryStore struct {
-	mu     sync.Mutex
-	rooms  map[string][]byte // JSON
-	heads  map[string]Head
-	active map[string]bool
-	nodes  map[string]nodeBeat
-	uids   map[string]map[string]int64 // uid directory: uid -> session id -> connect micros
+	mu        sync.Mutex
+	retention time.Duration
+	rooms     map[string]*memRoom
+	writes    int
+	active    map[string]bool
+	nodes     map[string]nodeBeat
+	uids      map[string]map[string]int64 // uid directory: uid -> session id -> connect micros
+}
+
+// memRoom is one room's saved state, head and claim.
+type memRoom struct {
+	state   []byte // JSON; nil until the first SaveRoom
+	head    Head
+	hasHead bool
+	fence   uint64
+	expires time.Time
 }
 
 type nodeBeat struct {
@@ -25,9 +37,45 @@ type nodeBeat struct {
 }
 
 // NewMemoryStore returns an empty store.
-func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{rooms: make(map[string][]byte), heads: make(map[string]Head), active: make(map[string]bool),
+func NewMemoryStore(opts ...StoreOptions) *MemoryStore {
+	var o StoreOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	return &MemoryStore{retention: o.retention(), rooms: make(map[string]*memRoom), active: make(map[string]bool),
 		nodes: make(map[string]nodeBeat), uids: make(map[string]map[string]int64)}
+}
+
+// room returns the live entry of room (nil if none or expired); the caller holds s.mu.
+func (s *MemoryStore) room(room string, now time.Time) *memRoom {
+	r := s.rooms[room]
+	if r != nil && now.After(r.expires) {
+		delete(s.rooms, room)
+		return nil
+	}
+	return r
+}
+
+// write returns room's entry for a write with fence, created if needed and its expiry renewed;
+// ErrFenced if a newer claim exists. The caller holds s.mu.
+func (s *MemoryStore) write(room string, fence uint64, now time.Time) (*memRoom, error) {
+	if s.writes++; s.writes%1024 == 0 {
+		for id, r := range s.rooms {
+			if now.After(r.expires) {
+				delete(s.rooms, id)
+			}
+		}
+	}
+	r := s.room(room, now)
+	if r == nil {
+		r = &memRoom{}
+		s.rooms[room] = r
+	}
+	if fence < r.fence {
+		return nil, ErrFenced
+	}
+	r.expires = now.Add(s.retention)
+	return r, nil
 }
 
 // Heartbeat implements Store.
@@ -76,40 +124,86 @@ func (s *MemoryStore) ActiveRooms(context.Context) ([]string, error) {
 }
 
 // SaveHead implements Store.
-func (s *MemoryStore) SaveHead(_ context.Context, room string, h Head) error {
+func (s *MemoryStore) SaveHead(_ context.Context, room string, h Head, fence uint64) error {
 	s.mu.Lock()
-	s.heads[room] = h
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	r, err := s.write(room, fence, time.Now())
+	if err != nil {
+		return err
+	}
+	r.head, r.hasHead = h, true
 	return nil
 }
 
 // LoadRoom implements Store.
-func (s *MemoryStore) LoadRoom(_ context.Context, room string) (State, bool, error) {
+func (s *MemoryStore) LoadRoom(_ context.Context, room string) (State, bool, uint64, error) {
+	now := time.Now()
 	s.mu.Lock()
-	b, ok := s.rooms[room]
-	h, hok := s.heads[room]
+	r := s.room(room, now)
+	if r == nil {
+		r = &memRoom{expires: now.Add(s.retention)}
+		s.rooms[room] = r
+	}
+	r.fence++ // a claim does not renew the retention: only saves do
+	b, h, hok, fence := r.state, r.head, r.hasHead, r.fence
 	s.mu.Unlock()
 	var st State
-	if !ok {
-		return st, false, nil
+	if b == nil {
+		return st, false, fence, nil
 	}
-	err := json.Unmarshal(b, &st)
+	if err := json.Unmarshal(b, &st); err != nil {
+		return State{}, false, fence, err
+	}
 	if hok {
 		h.apply(&st)
 	}
-	return st, err == nil, err
+	return st, true, fence, nil
 }
 
 // SaveRoom implements Store.
-func (s *MemoryStore) SaveRoom(_ context.Context, room string, st State) error {
+func (s *MemoryStore) SaveRoom(_ context.Context, room string, st State, fence uint64) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.rooms[room] = b
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	r, err := s.write(room, fence, time.Now())
+	if err != nil {
+		return err
+	}
+	r.state = b
 	return nil
+}
+
+// DeleteRoom implements Store.
+func (s *MemoryStore) DeleteRoom(_ context.Context, room string, fence uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.room(room, time.Now()); r != nil {
+		if fence < r.fence {
+			return ErrFenced
+		}
+		delete(s.rooms, room)
+	}
+	return nil
+}
+
+// CheckFence implements Store.
+func (s *MemoryStore) CheckFence(_ context.Context, room string, fence uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.room(room, time.Now()); r != nil && fence < r.fence {
+		return ErrFenced
+	}
+	return nil
+}
+
+// Rooms returns how many rooms the store holds an entry for (state, head or claim).
+func (s *MemoryStore) Rooms() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.rooms)
 }
 
 // Ping implements Store.

@@ -5,26 +5,34 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
 // RedisStore keeps rooms' state in Redis (github.com/redis/go-redis/v9): per room a JSON state
-// under liveroom:room:<id> and its last stamp under liveroom:head:<id>. It is what several nodes share; see docs/decisions.md for what
-// is written when.
+// under liveroom:room:<id>, its last stamp under liveroom:head:<id> and its claim (the fence of
+// its newest activation) under liveroom:fence:<id>, all three expiring Retention after the
+// room's last save. It is what several nodes share; see docs/decisions.md for what is written
+// when.
 type RedisStore struct {
-	client *redis.Client
-	prefix string
+	client    *redis.Client
+	prefix    string
+	retention time.Duration
 }
 
 // NewRedisStore connects to a redis:// URL and checks it answers.
-func NewRedisStore(ctx context.Context, url string) (*RedisStore, error) {
-	opts, err := redis.ParseURL(url)
+func NewRedisStore(ctx context.Context, url string, opts ...StoreOptions) (*RedisStore, error) {
+	o, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("redis url: %w", err)
 	}
-	s := &RedisStore{client: redis.NewClient(opts), prefix: "liveroom:"}
+	var so StoreOptions
+	if len(opts) > 0 {
+		so = opts[0]
+	}
+	s := &RedisStore{client: redis.NewClient(o), prefix: "liveroom:", retention: so.retention()}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.client.Close()
 		return nil, err
@@ -32,19 +40,68 @@ func NewRedisStore(ctx context.Context, url string) (*RedisStore, error) {
 	return s, nil
 }
 
-// LoadRoom implements Store.
-func (s *RedisStore) LoadRoom(ctx context.Context, room string) (State, bool, error) {
-	var st State
-	vals, err := s.client.MGet(ctx, s.prefix+"room:"+room, s.prefix+"head:"+room).Result()
+func (s *RedisStore) keys(room string) []string {
+	return []string{s.prefix + "room:" + room, s.prefix + "head:" + room, s.prefix + "fence:" + room}
+}
+
+// loadScript reads a room's state and head and claims it (a new fence), in one round trip.
+var loadScript = redis.NewScript(`
+local st = redis.call('GET', KEYS[1])
+local hd = redis.call('GET', KEYS[2])
+local f = redis.call('INCR', KEYS[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[1])
+return {st, hd, f}
+`)
+
+// saveScript writes a value under KEYS[1] unless the room (claim KEYS[2]) was claimed after
+// ARGV[2]; every write renews the retention of the value and of the claim.
+var saveScript = redis.NewScript(`
+local f = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[2]) < f then return redis.error_reply('FENCED') end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+`)
+
+// deleteScript drops a room's state, head and claim unless it was claimed after ARGV[1].
+var deleteScript = redis.NewScript(`
+local f = tonumber(redis.call('GET', KEYS[3]) or '0')
+if tonumber(ARGV[1]) < f then return redis.error_reply('FENCED') end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+return 1
+`)
+
+func fenceErr(room string, err error) error {
+	if err != nil && strings.HasSuffix(err.Error(), "FENCED") {
+		return ErrFenced
+	}
 	if err != nil {
-		return st, false, fmt.Errorf("redis: load %s: %w", room, err)
+		return fmt.Errorf("redis: %s: %w", room, err)
+	}
+	return nil
+}
+
+// LoadRoom implements Store.
+func (s *RedisStore) LoadRoom(ctx context.Context, room string) (State, bool, uint64, error) {
+	var st State
+	k := s.keys(room)
+	vals, err := loadScript.Run(ctx, s.client, k, s.retention.Milliseconds()).Slice()
+	if err != nil {
+		return st, false, 0, fmt.Errorf("redis: load %s: %w", room, err)
+	}
+	if len(vals) != 3 {
+		return st, false, 0, fmt.Errorf("redis: load %s: %d values", room, len(vals))
+	}
+	fence, ok := vals[2].(int64)
+	if !ok || fence <= 0 {
+		return st, false, 0, fmt.Errorf("redis: load %s: bad fence %v", room, vals[2])
 	}
 	raw, ok := vals[0].(string)
 	if !ok {
-		return st, false, nil
+		return st, false, uint64(fence), nil
 	}
 	if err := json.Unmarshal([]byte(raw), &st); err != nil {
-		return st, false, fmt.Errorf("redis: room %s: %w", room, err)
+		return State{}, false, uint64(fence), fmt.Errorf("redis: room %s: %w", room, err)
 	}
 	if hraw, ok := vals[1].(string); ok {
 		var h Head
@@ -52,26 +109,42 @@ func (s *RedisStore) LoadRoom(ctx context.Context, room string) (State, bool, er
 			h.apply(&st)
 		}
 	}
-	return st, true, nil
+	return st, true, uint64(fence), nil
 }
 
 // SaveRoom implements Store.
-func (s *RedisStore) SaveRoom(ctx context.Context, room string, st State) error {
+func (s *RedisStore) SaveRoom(ctx context.Context, room string, st State, fence uint64) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	if err := s.client.Set(ctx, s.prefix+"room:"+room, b, 0).Err(); err != nil {
-		return fmt.Errorf("redis: save %s: %w", room, err)
-	}
-	return nil
+	k := s.keys(room)
+	return fenceErr(room, saveScript.Run(ctx, s.client, []string{k[0], k[2]}, b, fence, s.retention.Milliseconds()).Err())
 }
 
 // SaveHead implements Store.
-func (s *RedisStore) SaveHead(ctx context.Context, room string, h Head) error {
+func (s *RedisStore) SaveHead(ctx context.Context, room string, h Head, fence uint64) error {
 	b, _ := json.Marshal(h)
-	if err := s.client.Set(ctx, s.prefix+"head:"+room, b, 0).Err(); err != nil {
-		return fmt.Errorf("redis: save head %s: %w", room, err)
+	k := s.keys(room)
+	return fenceErr(room, saveScript.Run(ctx, s.client, []string{k[1], k[2]}, b, fence, s.retention.Milliseconds()).Err())
+}
+
+// DeleteRoom implements Store.
+func (s *RedisStore) DeleteRoom(ctx context.Context, room string, fence uint64) error {
+	return fenceErr(room, deleteScript.Run(ctx, s.client, s.keys(room), fence).Err())
+}
+
+// CheckFence implements Store.
+func (s *RedisStore) CheckFence(ctx context.Context, room string, fence uint64) error {
+	v, err := s.client.Get(ctx, s.keys(room)[2]).Uint64()
+	if err == redis.Nil {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("redis: fence %s: %w", room, err)
+	}
+	if fence < v {
+		return ErrFenced
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package rooms
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/liveroom/liveroom/internal/testredis"
 )
@@ -16,6 +17,11 @@ func TestRedisStore(t *testing.T) {
 		}
 		return s
 	})
+	rs, err := NewRedisStore(context.Background(), url, StoreOptions{Retention: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testRetention(t, rs)
 	if _, err := NewRedisStore(context.Background(), "redis://127.0.0.1:1/0"); err == nil {
 		t.Error("a store that cannot be reached was returned")
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/liveroom/liveroom/internal/testwait"
 )
 
 // testStore is the suite every Store passes. newStore may be called more than once; the stores
@@ -18,8 +20,13 @@ func testStore(t *testing.T, newStore func(t *testing.T) Store) {
 	if err := s.Ping(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, found, err := s.LoadRoom(ctx, "none"); found || err != nil {
+	if _, found, _, err := s.LoadRoom(ctx, "none"); found || err != nil {
 		t.Fatalf("unknown room: found %v err %v", found, err)
+	}
+	// Every load claims the room: a newer fence each time.
+	_, _, f1, err := s.LoadRoom(ctx, "r1")
+	if err != nil || f1 == 0 {
+		t.Fatalf("claim: fence %d err %v", f1, err)
 	}
 	state := func() State {
 		return State{Epoch: "e1", LastTS: 10, LastSeq: 3, Config: DefaultConfig(),
@@ -27,14 +34,14 @@ func testStore(t *testing.T, newStore func(t *testing.T) Store) {
 			Protected:  []StoredMessage{{TS: 9, Seq: 2, Pri: 3, Kind: "notice", Body: json.RawMessage(`{"a":"b"}`)}}}
 	}
 	st, want := state(), state()
-	must(t, s.SaveRoom(ctx, "r1", st))
+	must(t, s.SaveRoom(ctx, "r1", st, f1))
 	// The store holds a copy, not the caller's value.
 	st.LastSeq = 99
 	st.Moderation[0].UID = "changed"
 	st.Protected[0].Body[2] = 'X'
-	got, found, err := s.LoadRoom(ctx, "r1")
-	if err != nil || !found {
-		t.Fatalf("load: found %v err %v", found, err)
+	got, found, f2, err := s.LoadRoom(ctx, "r1")
+	if err != nil || !found || f2 <= f1 {
+		t.Fatalf("load: found %v fence %d after %d, err %v", found, f2, f1, err)
 	}
 	if !got.Moderation[0].Until.Equal(t0) {
 		t.Errorf("until %v, want %v", got.Moderation[0].Until, t0)
@@ -45,27 +52,52 @@ func testStore(t *testing.T, newStore func(t *testing.T) Store) {
 	}
 	// Nor does a loaded value alias the store.
 	got.Moderation[1].UID = "changed"
-	if again, _, _ := s.LoadRoom(ctx, "r1"); again.Moderation[1].UID != "b" {
+	again, _, fence, _ := s.LoadRoom(ctx, "r1")
+	if again.Moderation[1].UID != "b" {
 		t.Fatal("a loaded state aliases the stored one")
 	}
+	// The older claims are fenced off: their writes fail, the newest one's succeed.
+	if err := s.SaveRoom(ctx, "r1", State{Epoch: "stale"}, f2); err != ErrFenced {
+		t.Fatalf("save with an older fence: %v, want ErrFenced", err)
+	}
+	if err := s.SaveHead(ctx, "r1", Head{Epoch: "stale"}, f1); err != ErrFenced {
+		t.Fatalf("head with an older fence: %v, want ErrFenced", err)
+	}
+	if err := s.CheckFence(ctx, "r1", f2); err != ErrFenced {
+		t.Fatalf("check of an older fence: %v", err)
+	}
+	must(t, s.CheckFence(ctx, "r1", fence))
+	if err := s.DeleteRoom(ctx, "r1", f1); err != ErrFenced {
+		t.Fatalf("delete with an older fence: %v", err)
+	}
 	// A save replaces.
-	must(t, s.SaveRoom(ctx, "r1", State{Epoch: "e1", LastTS: 20, LastSeq: 4, Config: DefaultConfig()}))
-	if got, _, _ := s.LoadRoom(ctx, "r1"); got.LastSeq != 4 || got.Moderation != nil || got.Protected != nil {
+	must(t, s.SaveRoom(ctx, "r1", State{Epoch: "e1", LastTS: 20, LastSeq: 4, Config: DefaultConfig()}, fence))
+	got, _, fence, _ = s.LoadRoom(ctx, "r1")
+	if got.LastSeq != 4 || got.Moderation != nil || got.Protected != nil {
 		t.Fatalf("after a second save: %+v", got)
 	}
 
 	// The head moves the last stamp forward, within the same epoch only.
-	must(t, s.SaveHead(ctx, "r1", Head{Epoch: "e1", LastTS: 50, LastSeq: 9}))
-	if got, _, _ := s.LoadRoom(ctx, "r1"); got.LastSeq != 9 || got.LastTS != 50 {
+	must(t, s.SaveHead(ctx, "r1", Head{Epoch: "e1", LastTS: 50, LastSeq: 9}, fence))
+	got, _, fence, _ = s.LoadRoom(ctx, "r1")
+	if got.LastSeq != 9 || got.LastTS != 50 {
 		t.Fatalf("head not applied: %+v", got)
 	}
-	must(t, s.SaveHead(ctx, "r1", Head{Epoch: "other", LastTS: 99, LastSeq: 99}))
-	if got, _, _ := s.LoadRoom(ctx, "r1"); got.LastSeq != 4 || got.Epoch != "e1" {
+	must(t, s.SaveHead(ctx, "r1", Head{Epoch: "other", LastTS: 99, LastSeq: 99}, fence))
+	if got, _, _, _ := s.LoadRoom(ctx, "r1"); got.LastSeq != 4 || got.Epoch != "e1" {
 		t.Fatalf("a head of another epoch was applied: %+v", got)
 	}
-	must(t, s.SaveHead(ctx, "headless", Head{Epoch: "e", LastTS: 1, LastSeq: 1}))
-	if _, found, err := s.LoadRoom(ctx, "headless"); found || err != nil {
+	_, _, hf, _ := s.LoadRoom(ctx, "headless")
+	must(t, s.SaveHead(ctx, "headless", Head{Epoch: "e", LastTS: 1, LastSeq: 1}, hf))
+	if _, found, _, err := s.LoadRoom(ctx, "headless"); found || err != nil {
 		t.Fatalf("a head alone made a room: found %v err %v", found, err)
+	}
+	// A deleted room is gone, claim included (the next claim may start over).
+	_, _, fence, _ = s.LoadRoom(ctx, "gone")
+	must(t, s.SaveRoom(ctx, "gone", State{Epoch: "e", Config: DefaultConfig()}, fence))
+	must(t, s.DeleteRoom(ctx, "gone", fence))
+	if _, found, _, err := s.LoadRoom(ctx, "gone"); found || err != nil {
+		t.Fatalf("a deleted room: found %v err %v", found, err)
 	}
 
 	// Active rooms.
@@ -92,11 +124,16 @@ func testStore(t *testing.T, newStore func(t *testing.T) Store) {
 			defer wg.Done()
 			room := fmt.Sprintf("c%d", g)
 			for i := uint64(1); i <= 20; i++ {
-				if err := s.SaveRoom(ctx, room, State{Epoch: "e", LastSeq: i, Config: DefaultConfig()}); err != nil {
+				_, _, fence, err := s.LoadRoom(ctx, room)
+				if err != nil {
 					errs <- err
 					return
 				}
-				if got, found, err := s.LoadRoom(ctx, room); err != nil || !found || got.LastSeq != i {
+				if err := s.SaveRoom(ctx, room, State{Epoch: "e", LastSeq: i, Config: DefaultConfig()}, fence); err != nil {
+					errs <- err
+					return
+				}
+				if got, found, _, err := s.LoadRoom(ctx, room); err != nil || !found || got.LastSeq != i {
 					errs <- fmt.Errorf("%s: load %d: %+v %v %v", room, i, got, found, err)
 					return
 				}
@@ -147,4 +184,25 @@ func testDirectory(t *testing.T, s Store) {
 
 func TestMemoryStore(t *testing.T) {
 	testStore(t, func(*testing.T) Store { return NewMemoryStore() })
+	testRetention(t, NewMemoryStore(StoreOptions{Retention: 100 * time.Millisecond}))
+}
+
+// testRetention: a room's state is forgotten Retention after its last save, whoever loads it
+// meanwhile (a claim does not renew it).
+func testRetention(t *testing.T, s Store) {
+	ctx := context.Background()
+	_, _, fence, err := s.LoadRoom(ctx, "brief")
+	must(t, err)
+	must(t, s.SaveRoom(ctx, "brief", State{Epoch: "e", LastSeq: 1, Config: DefaultConfig()}, fence))
+	saved := time.Now()
+	if _, found, _, _ := s.LoadRoom(ctx, "brief"); !found {
+		t.Fatal("not found right after its save")
+	}
+	testwait.For(t, 5*time.Second, "the state to expire", func() bool {
+		_, found, _, _ := s.LoadRoom(ctx, "brief")
+		return !found
+	})
+	if gone := time.Since(saved); gone < 100*time.Millisecond {
+		t.Fatalf("forgotten %v after its save, before the retention", gone)
+	}
 }
