@@ -68,3 +68,18 @@ func (x *tsIndex) export() (firstSeq uint64, ts []int64) {
 	}
 	return x.firstSeq, out
 }
+
+// tsOf returns the ts of seq if the index holds it.
+func (x *tsIndex) tsOf(seq uint64) (int64, bool) {
+	if seq < x.firstSeq || seq > x.lastSeq {
+		return 0, false
+	}
+	return x.at(seq), true
+}
+
+// exactBase returns base(since) and whether it is exact: since is at or after the oldest
+// indexed message, or the index holds the room's history from seq 1.
+func (x *tsIndex) exactBase(since int64) (uint64, bool) {
+	exact := x.firstSeq == 1 || (x.len() > 0 && since >= x.at(x.firstSeq))
+	return x.base(since), exact
+}

@@ -202,3 +202,25 @@ func (s *Set) Protected() []*Message {
 	s.merge(&w, from, to, to[System]+to[High])
 	return w.Msgs
 }
+
+// TSOf returns the ts of the accepted message seq if the history index still holds it.
+func (s *Set) TSOf(seq uint64) (int64, bool) { return s.index.tsOf(seq) }
+
+// WindowKey names the window Window(since, limit) would return at the set's current state
+// (LastSeq), so that windows can be cached by what they hold rather than by what a client asked:
+// every since between two consecutive messages gives the same window, and so does every limit
+// above the messages the window covers. ok is false where the history index cannot tell (since
+// older than the indexed history), and for an empty window (since at or after LastTS: its Next is
+// since itself): such a window must not be cached.
+func (s *Set) WindowKey(since int64, limit int) (base uint64, effLimit int, ok bool) {
+	if since >= s.lastTS {
+		return 0, 0, false
+	}
+	if since > 0 {
+		if base, ok = s.index.exactBase(since); !ok {
+			return 0, 0, false
+		}
+	}
+	covered := s.lastSeq - base
+	return base, int(min(uint64(max(limit, 1)), max(covered, 1))), true
+}

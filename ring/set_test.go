@@ -1,6 +1,7 @@
 package ring
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -246,5 +247,67 @@ func TestProtected(t *testing.T) {
 	s, _ := history(small, "snhnlhhsnsh")
 	if got := seqs(s.Protected()); !slices.Equal(got, []uint64{7, 8, 10, 11}) {
 		t.Errorf("protected %v", got)
+	}
+}
+
+// Windows with the same key are the same window: every since between two messages and every
+// limit above what the window covers; and a since the index cannot place has no key.
+func TestWindowKey(t *testing.T) {
+	s := NewSet([NumPriorities]int{4, 4, 4, 4})
+	for i := 1; i <= 20; i++ {
+		m := &Message{TS: int64(10 * i), Seq: uint64(i), Pri: Priority(i % NumPriorities), Kind: "k"}
+		if _, err := s.Append(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type win struct {
+		seqs    string
+		dropped uint64
+		next    int64
+		more    bool
+	}
+	window := func(since int64, limit int) win {
+		var w Window
+		s.Window(since, limit, &w)
+		out := win{dropped: w.Dropped, next: w.Next, more: w.More}
+		for _, m := range w.Msgs {
+			out.seqs += fmt.Sprint(m.Seq, ",")
+		}
+		return out
+	}
+	type key struct {
+		base  uint64
+		limit int
+	}
+	seen := map[key]win{}
+	for since := int64(0); since <= 210; since++ {
+		for limit := 1; limit <= 25; limit++ {
+			b, l, ok := s.WindowKey(since, limit)
+			if ok != (since < 200) {
+				t.Fatalf("since %d: key %v; want one for every since before the last ts (200)", since, ok)
+			}
+			if !ok {
+				continue
+			}
+			w := window(since, limit)
+			if prev, dup := seen[key{b, l}]; dup && prev != w {
+				t.Fatalf("since %d limit %d: key (%d,%d) names %+v and %+v", since, limit, b, l, prev, w)
+			}
+			seen[key{b, l}] = w
+		}
+	}
+	if len(seen) > 21*20 {
+		t.Fatalf("%d keys for 21 distinct bases", len(seen))
+	}
+	// A restarted set has no index before its restart: no key for such a since.
+	r := NewSet([NumPriorities]int{4, 4, 4, 4})
+	if err := r.Import(Snapshot{LastTS: 100, LastSeq: 10, IndexFirstSeq: 11}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := r.WindowKey(50, 10); ok {
+		t.Fatal("a since before the restart got a key")
+	}
+	if _, _, ok := r.WindowKey(0, 10); !ok {
+		t.Fatal("since 0 has a key")
 	}
 }
