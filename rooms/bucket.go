@@ -12,6 +12,14 @@ type Bucket struct {
 	rate   float64
 	tokens float64
 	last   time.Time
+	size   float64 // the burst; 0 = one second's worth
+}
+
+// NewBurstBucket returns a full bucket of rate tokens per second holding at most burst.
+func NewBurstBucket(rate, burst float64, now time.Time) Bucket {
+	b := Bucket{rate: rate, last: now, size: burst}
+	b.tokens = b.burst()
+	return b
 }
 
 // NewBucket returns a full bucket.
@@ -25,7 +33,12 @@ func NewBucket(rate float64, now time.Time) Bucket {
 // just below 1), so a token earned on time is never refused.
 const tokenEpsilon = 1e-9
 
-func (b *Bucket) burst() float64 { return max(1, b.rate) }
+func (b *Bucket) burst() float64 {
+	if b.size > 0 {
+		return b.size
+	}
+	return max(1, b.rate)
+}
 
 // Rate returns the bucket's rate in tokens per second.
 func (b *Bucket) Rate() float64 { return b.rate }
@@ -70,3 +83,6 @@ func (b *Bucket) SetRate(rate float64, now time.Time) {
 		b.tokens = min(b.tokens, b.burst())
 	}
 }
+
+// Idle returns how long the bucket has not been used at now.
+func (b *Bucket) Idle(now time.Time) time.Duration { return now.Sub(b.last) }

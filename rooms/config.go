@@ -1,6 +1,7 @@
 package rooms
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/liveroom/liveroom/ring"
@@ -20,6 +21,23 @@ type RateConfig struct {
 	High   float64 `json:"high"`   // default 50
 	Normal float64 `json:"normal"` // default 200
 	Low    float64 `json:"low"`    // default 100
+	// PerUID is each viewer's share of the normal and low lanes: a viewer's WebSocket sends
+	// also take a token from a bucket of its own at this rate (burst one second's worth), so one
+	// viewer cannot starve the room's chat. Backend and admin posts are not limited by it.
+	// Default 5.
+	PerUID float64 `json:"per_uid"`
+}
+
+// UnmarshalJSON starts from the defaults, so a field left out (per_uid in a state saved before
+// it existed) keeps its default instead of becoming 0.
+func (c *RateConfig) UnmarshalJSON(b []byte) error {
+	type plain RateConfig
+	p := plain(DefaultConfig().Rate)
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*c = RateConfig(p)
+	return nil
 }
 
 // RingConfig is the ring capacity per priority, in messages.
@@ -41,7 +59,7 @@ const (
 // DefaultConfig returns the defaults of PROTOCOL.md section 2.
 func DefaultConfig() Config {
 	return Config{
-		Rate: RateConfig{High: 50, Normal: 200, Low: 100},
+		Rate: RateConfig{High: 50, Normal: 200, Low: 100, PerUID: 5},
 		Ring: RingConfig{System: 256, High: 512, Normal: 1024, Low: 256},
 	}
 }
@@ -61,7 +79,7 @@ func (c Config) Validate() error {
 	for _, r := range []struct {
 		name string
 		v    float64
-	}{{"rate.high", c.Rate.High}, {"rate.normal", c.Rate.Normal}, {"rate.low", c.Rate.Low}} {
+	}{{"rate.high", c.Rate.High}, {"rate.normal", c.Rate.Normal}, {"rate.low", c.Rate.Low}, {"rate.per_uid", c.Rate.PerUID}} {
 		if r.v < 0 || r.v > MaxRate || r.v != r.v {
 			return Errorf(CodeBadRequest, fmt.Sprintf("%s must be between 0 and %d", r.name, MaxRate))
 		}
@@ -84,6 +102,7 @@ type ConfigPatch struct {
 		High   *float64 `json:"high"`
 		Normal *float64 `json:"normal"`
 		Low    *float64 `json:"low"`
+		PerUID *float64 `json:"per_uid"`
 	} `json:"rate"`
 	Ring *struct {
 		System *int `json:"system"`
@@ -109,6 +128,7 @@ func (p ConfigPatch) Apply(c Config) (Config, error) {
 		setF(&c.Rate.High, p.Rate.High)
 		setF(&c.Rate.Normal, p.Rate.Normal)
 		setF(&c.Rate.Low, p.Rate.Low)
+		setF(&c.Rate.PerUID, p.Rate.PerUID)
 	}
 	if p.Ring != nil {
 		setI(&c.Ring.System, p.Ring.System)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+
 	"github.com/liveroom/liveroom/ring"
 )
 
@@ -18,11 +20,16 @@ type Room struct {
 	epoch   string
 	cfg     Config
 	buckets [ring.NumPriorities]Bucket
+	perUID  *simplelru.LRU[string, *Bucket] // viewers' own buckets (Config.Rate.PerUID); made on first use
 	mod     Moderation
 	dedup   *Dedup
 	stamp   Stamper
 	stats   Stats
 }
+
+// PerUIDBuckets bounds the viewers whose per-uid bucket a room remembers; a viewer whose bucket
+// was forgotten (the least recently sending one) starts again with a full bucket.
+const PerUIDBuckets = 10000
 
 // NewRoom returns a room with a new history: a new epoch, seq from 1. An invalid cfg is
 // replaced by DefaultConfig. The buckets start full at the first message.
@@ -52,6 +59,9 @@ func (r *Room) SetConfig(cfg Config, now time.Time) {
 	for p, rate := range cfg.Rates() {
 		r.buckets[p].SetRate(rate, now)
 	}
+	if r.perUID != nil && cfg.Rate.PerUID != r.cfg.Rate.PerUID {
+		r.perUID.Purge() // the next sends start with full buckets at the new rate
+	}
 	r.cfg = cfg
 }
 
@@ -60,6 +70,39 @@ func (r *Room) Moderate(op ModOp, now time.Time) error { return r.mod.Set(op, no
 
 // Banned reports whether uid is banned at now.
 func (r *Room) Banned(uid string, now time.Time) bool { return r.mod.Has(Bans, uid, now) }
+
+// Entries returns the live entries of one moderation list at now, sorted by uid.
+func (r *Room) Entries(list List, now time.Time) []ModEntry {
+	var out []ModEntry
+	for _, e := range r.mod.Entries(now) {
+		if e.List == list {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// MergeModeration adds the entries (read late from the store) that the room does not have;
+// the room's own entries win. Expired entries are left out.
+func (r *Room) MergeModeration(entries []ModEntry, now time.Time) {
+	for _, e := range entries {
+		if (!e.Until.IsZero() && !now.Before(e.Until)) || r.mod.Has(e.List, e.UID, now) {
+			continue
+		}
+		var ttl time.Duration
+		if !e.Until.IsZero() {
+			ttl = e.Until.Sub(now)
+		}
+		_ = r.mod.Set(ModOp{List: e.List, UID: e.UID, Set: true, TTL: ttl}, now) // a full list keeps what it has
+	}
+}
+
+// Empty reports whether the room holds nothing worth keeping at now: no message in its
+// history, the default config, no moderation entry. Such a room is forgotten when it
+// passivates instead of being saved.
+func (r *Room) Empty(now time.Time) bool {
+	return r.LastSeq() == 0 && r.cfg == DefaultConfig() && len(r.mod.Entries(now)) == 0
+}
 
 // Sweep drops the expired moderation entries (they are dropped lazily otherwise).
 func (r *Room) Sweep(now time.Time) { r.mod.Sweep(now) }
@@ -112,6 +155,10 @@ func (r *Room) Accept(req SendRequest, now time.Time) (*ring.Message, Stamp, err
 		st.Dup = true
 		return nil, st, nil
 	}
+	if req.Source == FromViewer && !pri.Protected() && !r.uidBucket(req.UID).Allow(now) {
+		r.stats.RateLimited++
+		return nil, Stamp{}, Errorf(CodeRateLimited, "you are sending faster than this room allows per viewer")
+	}
 	if !r.buckets[pri].Allow(now) {
 		r.stats.RateLimited++
 		return nil, Stamp{}, Errorf(CodeRateLimited, "the room's "+pri.String()+" limit is reached")
@@ -123,6 +170,37 @@ func (r *Room) Accept(req SendRequest, now time.Time) (*ring.Message, Stamp, err
 	r.dedup.Put(req.UID, req.CMID, st)
 	r.stats.Accepted++
 	return m, st, nil
+}
+
+// uidBucket returns uid's own bucket for the normal and low lanes.
+func (r *Room) uidBucket(uid string) *Bucket {
+	if r.perUID == nil {
+		r.perUID, _ = simplelru.NewLRU[string, *Bucket](PerUIDBuckets, nil) // only fails for a size <= 0
+	}
+	b, ok := r.perUID.Get(uid)
+	if !ok {
+		b = &Bucket{rate: r.cfg.Rate.PerUID}
+		r.perUID.Add(uid, b)
+	}
+	return b
+}
+
+// NewEpoch starts a new history in place (the room's stamps diverged from what was delivered
+// before: docs/decisions.md): a new epoch, seq from 1 again, ts still increasing.
+func (r *Room) NewEpoch() {
+	r.epoch = NewEpoch()
+	ts, _ := r.stamp.Last()
+	r.stamp.Restore(ts, 0)
+}
+
+// Restamp gives an accepted message that was not delivered yet the next stamp (after NewEpoch)
+// and returns it as a new encoded message; its cmid now answers with the new stamp.
+func (r *Room) Restamp(m *ring.Message, now time.Time) *ring.Message {
+	ts, seq := r.stamp.Next(now)
+	n := &ring.Message{TS: ts, Seq: seq, Pri: m.Pri, Kind: m.Kind, UID: m.UID, CMID: m.CMID, Body: m.Body}
+	n.Encode()
+	r.dedup.Put(m.UID, m.CMID, Stamp{TS: ts, Seq: seq})
+	return n
 }
 
 // effectivePri applies who may send what: system from the admin key only; high from the

@@ -139,7 +139,7 @@ func TestAcceptStampsAndEncodes(t *testing.T) {
 
 func TestAcceptRateLimits(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.Rate = RateConfig{Low: 1, Normal: 2, High: 3}
+	cfg.Rate = RateConfig{Low: 1, Normal: 2, High: 3, PerUID: 100}
 	r := NewRoom("r", cfg)
 	must(t, r.Moderate(ModOp{List: Whitelist, UID: "vip", Set: true}, t0))
 	// count sends until the first refusal (at most 10) and checks it is rate_limited.
@@ -185,6 +185,53 @@ func TestAcceptRateLimits(t *testing.T) {
 	f("normal raised to 5", send("u", ring.Normal, FromViewer, ""), t0.Add(time.Hour), 5)
 	if r.Config() != cfg {
 		t.Errorf("config %+v", r.Config())
+	}
+}
+
+// One viewer cannot starve a room's chat: its WebSocket sends also spend a bucket of its own
+// (rate.per_uid), so an honest viewer still gets its share of the room's lane; backend posts
+// and protected messages do not spend it.
+func TestAcceptPerUIDShare(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Rate.Normal, cfg.Rate.PerUID = 20, 3
+	r := NewRoom("r", cfg)
+	must(t, r.Moderate(ModOp{List: Whitelist, UID: "vip", Set: true}, t0))
+	accepted := map[string]int{}
+	// Over one second a flooder offers 400 messages, an honest viewer 2, interleaved.
+	for i := 0; i < 400; i++ {
+		now := t0.Add(time.Duration(i) * 2500 * time.Microsecond)
+		for _, uid := range []string{"flood", "honest"} {
+			if uid == "honest" && i%200 != 0 {
+				continue
+			}
+			_, _, err := r.Accept(send(uid, ring.Normal, FromViewer, ""), now)
+			switch {
+			case err == nil:
+				accepted[uid]++
+			case CodeOf(err) != CodeRateLimited:
+				t.Fatal(err)
+			}
+		}
+	}
+	// The flooder gets its burst (3) and its rate (3/s over the second): about 6; the honest
+	// viewer both of its messages.
+	if accepted["flood"] > 7 || accepted["honest"] != 2 {
+		t.Fatalf("accepted %v: want the flooder at most 7 and the honest viewer 2", accepted)
+	}
+	// The backend posting for a uid and a whitelisted viewer are not held to the share.
+	for i := 0; i < 10; i++ {
+		if _, _, err := r.Accept(send("flood", ring.Normal, FromServer, ""), t0.Add(2*time.Second)); err != nil {
+			t.Fatalf("backend post %d: %v", i, err)
+		}
+		if _, _, err := r.Accept(send("vip", ring.Normal, FromViewer, ""), t0.Add(3*time.Second)); err != nil && i < 5 {
+			t.Fatalf("whitelisted send %d: %v", i, err)
+		}
+	}
+	// A state saved before per_uid existed loads with its default, not 0.
+	var c Config
+	must(t, json.Unmarshal([]byte(`{"rate":{"high":1,"normal":2,"low":3},"ring":{"system":1,"high":1,"normal":1,"low":1}}`), &c))
+	if c.Rate.PerUID != DefaultConfig().Rate.PerUID || c.Rate.Normal != 2 {
+		t.Fatalf("old config loaded as %+v", c.Rate)
 	}
 }
 

@@ -67,5 +67,10 @@ func RestoreRoom(id string, st State, now time.Time) *Room {
 	_ = r.mod.LoadEntries(st.Moderation) // only entries a Room could never have written are left out
 	r.mod.Sweep(now)
 	r.stamp.Restore(st.LastTS, st.LastSeq)
+	// The protected messages' cmids stay known: a notice retried across a failover is not
+	// stamped twice.
+	for _, m := range st.Protected {
+		r.dedup.Put(m.UID, m.CMID, Stamp{TS: m.TS, Seq: m.Seq})
+	}
 	return r
 }

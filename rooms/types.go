@@ -82,4 +82,7 @@ type Info struct {
 	Seq    uint64 `json:"seq"`
 	Config Config `json:"config"`
 	Stats  Stats  `json:"stats"`
+	// Undurable: the store did not answer in time and the room delivers without it (its last
+	// stamps may be lost with its node); see docs/decisions.md.
+	Undurable bool `json:"undurable,omitempty"`
 }
