@@ -52,6 +52,23 @@ type Config struct {
 	// saved the room's last stamp (and any protected message) to the Store, so a room that
 	// moves after a crash continues its seq. Set it with a shared store (Redis).
 	DurableStamps bool
+	// StoreWait bounds how long a flushed batch waits for the store (DurableStamps): past it the
+	// batch is delivered and acknowledged without it and the room is undurable (counted in
+	// liveroom_undurable_total, shown by readiness) until a save covers everything delivered.
+	// Chat waits at most this once per outage, never per message. Default 250ms.
+	StoreWait time.Duration
+	// LoadTimeout bounds a grain's read of its state at activation. A store that does not answer
+	// in time gives the room a new epoch; the read is retried in the background, and once it
+	// succeeds the stored config and moderation are kept. Default 1s.
+	LoadTimeout time.Duration
+
+	// MaxRooms caps the rooms (replicas) this node keeps for its viewers: a join or viewer pull
+	// of a room new to the node beyond it gets `unavailable`. Default 100000.
+	MaxRooms int
+	// RoomOpenRate and RoomOpenBurst bound how fast one viewer (uid) may open rooms new to this
+	// node (token bucket per uid): beyond, `rate_limited`. Defaults 1 per second, burst 16.
+	RoomOpenRate  float64
+	RoomOpenBurst int
 
 	PushLimit int // the limit of the windows pushed to members that joined with push; default 100
 
@@ -94,6 +111,17 @@ func (c *Config) applyDefaults() {
 	def(&c.RequestTimeout, 5*time.Second)
 	def(&c.AttemptTimeout, time.Second)
 	def(&c.SaveInterval, time.Second)
+	def(&c.StoreWait, 250*time.Millisecond)
+	def(&c.LoadTimeout, time.Second)
+	if c.MaxRooms <= 0 {
+		c.MaxRooms = 100000
+	}
+	if c.RoomOpenRate <= 0 {
+		c.RoomOpenRate = 1
+	}
+	if c.RoomOpenBurst <= 0 {
+		c.RoomOpenBurst = 16
+	}
 	if c.PushLimit <= 0 {
 		c.PushLimit = 100
 	}

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"time"
 
 	"github.com/liveroom/liveroom/actors/pb"
 	"github.com/liveroom/liveroom/ring"
@@ -71,4 +72,13 @@ func snapshotFromPB(p *pb.Snapshot) ring.Snapshot {
 		sn.Msgs[i] = fromPB(m)
 	}
 	return sn
+}
+
+// banToPB is one ban list change; a zero until is forever.
+func banToPB(uid string, until time.Time, set bool) *pb.Ban {
+	b := &pb.Ban{Uid: uid, Set: set}
+	if !until.IsZero() {
+		b.UntilMs = until.UnixMilli()
+	}
+	return b
 }

@@ -25,29 +25,40 @@ type subscriber struct {
 }
 
 // roomGrain is the room's single writer: stamping, limits, moderation, the authoritative rings,
-// and the fan-out of deltas to subscribed nodes. State is touched only inside Receive.
+// and the fan-out of deltas to subscribed nodes. State is touched only inside Receive. How a
+// stamped message reaches the store and the viewers is in grain_batch.go.
 type roomGrain struct {
 	node *Node
 	id   string
 	log  *slog.Logger
 
 	room *rooms.Room
-	set  *ring.Set
+	set  *ring.Set // the delivered messages (with a shared store; else every accepted one): what replicas may hold
 	subs map[string]*subscriber
 
-	pending     []*pb.Msg // accepted since the last flush
-	waiting     []waiter  // durable mode: senders answered once the flush has saved the head
-	capsChanged bool
-	flushArmed  bool
-	dirty       bool // protected messages or config/moderation changed since the last save
-	lastSave    time.Time
-	stopped     bool
-}
+	fence  uint64 // this activation's claim on the room in the store
+	loaded bool   // the state was read from the store (or it has none); false: a new epoch after a failed read
+	fenced bool   // a newer activation claimed the room: this one is stopping
 
-// waiter is a sender whose accepted message is acknowledged at the next flush.
-type waiter struct {
-	to    *actor.PID
-	reply *pb.SendReply
+	pending       batch   // accepted since the last flush
+	queue         []batch // flushed, waiting for the store (durable mode), oldest first
+	saving        *saveJob
+	undurable     bool // the store did not answer in time: batches go out without waiting
+	durableSeq    uint64
+	retryArmed    bool
+	retryDelay    time.Duration
+	checkingFence bool
+
+	// What the store has: protGen counts protected messages accepted (and protected ones
+	// delivered undurably), modGen config and moderation changes; saved* is what the last
+	// successful full save held.
+	protGen, savedProt uint64
+	modGen, savedMod   uint64
+	lastFull           time.Time
+	configSet          bool // the config was changed in this activation
+
+	flushArmed bool
+	stopped    bool
 }
 
 // Internal self-messages. Pointers to package-level values: sending them allocates nothing.
@@ -75,8 +86,22 @@ func (g *roomGrain) Receive(ctx actor.Context) {
 	case *flushTick:
 		g.flushArmed = false
 		g.flush(ctx)
+	case *saveDone:
+		g.saveDone(ctx, msg)
+	case *saveSlow:
+		g.saveSlow(ctx, msg)
+	case *saveRetry:
+		g.retryArmed = false
+		g.startSave(ctx)
+	case *fenceChecked:
+		g.checkingFence = false
+		if msg.err == rooms.ErrFenced {
+			g.fenceOff(ctx)
+		}
+	case *loadDone:
+		g.loadedLate(ctx, msg)
 	case *pb.Subscribe:
-		ctx.Respond(g.subscribe(msg))
+		ctx.Respond(g.subscribe(ctx, msg))
 	case *pb.Unsubscribe:
 		delete(g.subs, msg.Node)
 	case *pb.JoinCheck:
@@ -95,7 +120,7 @@ func (g *roomGrain) Receive(ctx actor.Context) {
 		st.Notifies += msg.Notifies
 		st.Pulls += msg.Pulls
 	case *renewCheck:
-		g.expireSubscribers(ctx)
+		g.renewCheck(ctx)
 	case *actor.ReceiveTimeout:
 		if len(g.subs) == 0 {
 			ctx.Poison(ctx.Self())
@@ -110,14 +135,17 @@ func (g *roomGrain) init(ctx actor.Context, id string) {
 	g.log = g.node.log.With("room", id)
 	g.subs = make(map[string]*subscriber)
 	now := time.Now()
-	c, cancel := context.WithTimeout(context.Background(), g.node.cfg.RequestTimeout)
-	st, found, err := g.node.cfg.Store.LoadRoom(c, id)
+	c, cancel := context.WithTimeout(context.Background(), g.node.cfg.LoadTimeout)
+	st, found, fence, err := g.node.cfg.Store.LoadRoom(c, id)
 	cancel()
+	g.fence, g.loaded = fence, err == nil
 	if err != nil {
-		// The store is unreachable: start a new history rather than refuse the room; the new
-		// epoch tells clients to reset their seq accounting.
-		g.log.Warn("room state not loaded; starting a new epoch", "err", err)
+		// The store does not answer: start a new history rather than refuse the room (the new
+		// epoch tells clients to reset their seq accounting), and read the state again in the
+		// background for its config and moderation (loadedLate).
+		g.node.storeFailed("room state not loaded; the room starts a new epoch", err)
 		found = false
+		g.loadAgain(ctx, time.Second)
 	}
 	if found {
 		g.room = rooms.RestoreRoom(id, st, now)
@@ -134,104 +162,12 @@ func (g *roomGrain) init(ctx actor.Context, id string) {
 		g.room = rooms.NewRoom(id, rooms.DefaultConfig())
 		g.set = ring.NewSet(g.room.Config().Caps())
 	}
-	g.lastSave = now
+	g.durableSeq = g.room.LastSeq()
+	g.lastFull = now
 	g.markActive(true)
 	g.node.grainStarted(id, ctx.Self())
 	ctx.SetReceiveTimeout(g.node.cfg.RoomIdle)
 	g.scheduleRenewCheck(ctx)
-}
-
-func (g *roomGrain) send(ctx actor.Context, req *pb.SendRequest) *pb.SendReply {
-	m, stamp, err := g.room.Accept(rooms.SendRequest{
-		UID: req.Uid, Kind: req.Kind, Pri: ring.Priority(req.Pri), Body: req.Body, CMID: req.Cmid,
-		Source: rooms.Source(req.Source),
-	}, time.Now())
-	if err != nil {
-		if rooms.CodeOf(err) == rooms.CodeRateLimited {
-			g.node.metrics.RateLimited.Inc()
-		}
-		return &pb.SendReply{Error: errToPB(err)}
-	}
-	if m == nil { // a repeated cmid
-		return &pb.SendReply{Ts: stamp.TS, Seq: stamp.Seq, Dup: true}
-	}
-	evicted, err := g.set.Append(m)
-	if err != nil {
-		g.log.Error("append refused", "err", err)
-		return &pb.SendReply{Error: errToPB(err)}
-	}
-	g.node.metrics.Accepted.Inc()
-	if evicted != nil {
-		g.room.StatsRef().Evicted++
-		g.node.metrics.Evicted.Inc()
-	}
-	if m.Pri.Protected() {
-		g.dirty = true
-	}
-	g.pending = append(g.pending, toPB(m))
-	g.armFlush(ctx)
-	reply := &pb.SendReply{Ts: stamp.TS, Seq: stamp.Seq}
-	if g.node.cfg.DurableStamps && ctx.Sender() != nil {
-		g.waiting = append(g.waiting, waiter{to: ctx.Sender(), reply: reply})
-		return nil
-	}
-	return reply
-}
-
-// armFlush schedules one flush tick; messages accepted until it fires share one delta.
-func (g *roomGrain) armFlush(ctx actor.Context) {
-	if g.flushArmed {
-		return
-	}
-	g.flushArmed = true
-	self, root := ctx.Self(), ctx.ActorSystem().Root
-	time.AfterFunc(g.node.cfg.FlushInterval, func() { root.Send(self, flushMsg) })
-}
-
-// flush sends the pending messages to every subscribed node: one Delta per node per tick.
-func (g *roomGrain) flush(ctx actor.Context) {
-	if len(g.pending) == 0 && !g.capsChanged {
-		return
-	}
-	if g.node.cfg.DurableStamps && len(g.pending) > 0 {
-		g.saveHead()
-	}
-	d := &pb.Delta{Epoch: g.room.Epoch(), Msgs: g.pending, Online: g.online()}
-	if g.capsChanged {
-		d.Caps = capsToPB(g.room.Config().Caps())
-		g.capsChanged = false
-	}
-	g.pending = nil
-	for _, s := range g.subs {
-		ctx.Send(s.pid, d)
-	}
-	g.node.metrics.DeltasSent.Add(float64(len(g.subs)))
-	for _, w := range g.waiting {
-		ctx.Send(w.to, w.reply)
-	}
-	clear(g.waiting)
-	g.waiting = g.waiting[:0]
-	if g.dirty && time.Since(g.lastSave) >= g.node.cfg.SaveInterval {
-		g.save()
-	}
-}
-
-// saveHead makes the batch's stamps durable before they are acknowledged or delivered (durable
-// mode: a shared store). Protected messages in the batch are saved with the whole state. A
-// failing store is logged and traffic goes on: availability first, as DESIGN.md asks.
-func (g *roomGrain) saveHead() {
-	if g.dirty {
-		g.save()
-		if !g.dirty {
-			return
-		}
-	}
-	c, cancel := context.WithTimeout(context.Background(), g.node.cfg.RequestTimeout)
-	defer cancel()
-	err := g.node.cfg.Store.SaveHead(c, g.id, rooms.Head{Epoch: g.room.Epoch(), LastTS: g.set.LastTS(), LastSeq: g.set.LastSeq()})
-	if err != nil {
-		g.log.Warn("room head not saved", "err", err)
-	}
 }
 
 func (g *roomGrain) online() int64 {
@@ -242,7 +178,12 @@ func (g *roomGrain) online() int64 {
 	return n
 }
 
-func (g *roomGrain) subscribe(s *pb.Subscribe) *pb.SubscribeReply {
+// subscribe registers or renews a node's replica. A replica on another epoch (or asking) gets a
+// snapshot of what was delivered; the reply's head tells a replica in the same epoch whether it
+// missed a delta (every delta sent before the reply reaches it first: one ordered stream per
+// pair of nodes). A replica ahead of the grain in the same epoch proves that an earlier
+// activation delivered stamps this one does not know, and the room takes a new epoch (diverge).
+func (g *roomGrain) subscribe(ctx actor.Context, s *pb.Subscribe) *pb.SubscribeReply {
 	pid := actor.NewPID(s.ReplicaAddress, s.ReplicaId)
 	sub := g.subs[s.Node]
 	if sub == nil || !sub.pid.Equal(pid) {
@@ -251,14 +192,32 @@ func (g *roomGrain) subscribe(s *pb.Subscribe) *pb.SubscribeReply {
 	}
 	sub.viewers = s.Viewers
 	sub.renewed = time.Now()
-	reply := &pb.SubscribeReply{Online: g.online()}
-	if s.WantSnapshot {
-		// Pending messages are in the snapshot and will come again in the next delta;
-		// the replica skips what it already has.
+	if s.Epoch == g.room.Epoch() && s.LastSeq > 0 {
+		ts, known := g.set.TSOf(s.LastSeq)
+		if s.LastSeq > g.set.LastSeq() || known && ts != s.LastTs {
+			g.diverge()
+			g.armFlush(ctx)
+		}
+	}
+	self := ctx.Self()
+	reply := &pb.SubscribeReply{Online: g.online(), NodeViewers: s.Viewers, GrainAddress: self.Address, GrainId: self.Id,
+		Epoch: g.room.Epoch(), LastSeq: g.set.LastSeq()}
+	if s.WantSnapshot || s.Epoch != g.room.Epoch() {
 		reply.Snapshot = snapshotToPB(g.room.Epoch(), g.set.Snapshot(), g.room.Config().Caps())
 		reply.Snapshot.Online = reply.Online
+		reply.Snapshot.Bans = g.bans(time.Now())
 	}
 	return reply
+}
+
+// bans is the room's ban list as replicas keep it.
+func (g *roomGrain) bans(now time.Time) []*pb.Ban {
+	entries := g.room.Entries(rooms.Bans, now)
+	out := make([]*pb.Ban, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, banToPB(e.UID, e.Until, true))
+	}
+	return out
 }
 
 func (g *roomGrain) scheduleRenewCheck(ctx actor.Context) {
@@ -266,9 +225,10 @@ func (g *roomGrain) scheduleRenewCheck(ctx actor.Context) {
 	time.AfterFunc(g.node.cfg.RenewInterval, func() { root.Send(self, renewMsg) })
 }
 
-// expireSubscribers forgets nodes that stopped renewing (crashed or left without a word).
-func (g *roomGrain) expireSubscribers(ctx actor.Context) {
-	if g.stopped {
+// renewCheck runs every RenewInterval: it forgets nodes that stopped renewing (crashed or left
+// without a word), saves config and moderation changes, and checks the room's claim.
+func (g *roomGrain) renewCheck(ctx actor.Context) {
+	if g.stopped || g.fenced {
 		return
 	}
 	deadline := time.Now().Add(-3 * g.node.cfg.RenewInterval)
@@ -277,9 +237,8 @@ func (g *roomGrain) expireSubscribers(ctx actor.Context) {
 			delete(g.subs, node)
 		}
 	}
-	if g.dirty && time.Since(g.lastSave) >= g.node.cfg.SaveInterval {
-		g.save()
-	}
+	g.startSave(ctx)
+	g.checkFence(ctx)
 	g.scheduleRenewCheck(ctx)
 }
 
@@ -309,11 +268,12 @@ func (g *roomGrain) config(ctx actor.Context, req *pb.ConfigRequest) *pb.ConfigR
 		if next.Caps() != cfg.Caps() {
 			evicted := g.set.Resize(next.Caps())
 			g.room.StatsRef().Evicted += uint64(evicted)
-			g.capsChanged = true
+			g.pending.caps = true
 			g.armFlush(ctx)
 		}
 		cfg = next
-		g.dirty = true
+		g.configSet = true
+		g.modGen++
 	}
 	b, err := json.Marshal(cfg)
 	if err != nil {
@@ -324,12 +284,21 @@ func (g *roomGrain) config(ctx actor.Context, req *pb.ConfigRequest) *pb.ConfigR
 
 func (g *roomGrain) moderate(ctx actor.Context, req *pb.ModerateRequest) *pb.Ack {
 	op := rooms.ModOp{List: rooms.List(req.List), UID: req.Uid, Set: req.Set, TTL: time.Duration(req.TtlMs) * time.Millisecond}
-	if err := g.room.Moderate(op, time.Now()); err != nil {
+	now := time.Now()
+	if err := g.room.Moderate(op, now); err != nil {
 		return &pb.Ack{Error: errToPB(err)}
 	}
-	g.dirty = true
-	if op.List == rooms.Bans && op.Set {
-		g.broadcast(ctx, &pb.Kick{Uid: req.Uid, Reason: "banned"})
+	g.modGen++
+	if op.List == rooms.Bans {
+		var until time.Time
+		if op.Set && op.TTL > 0 {
+			until = now.Add(op.TTL)
+		}
+		g.pending.bans = append(g.pending.bans, banToPB(op.UID, until, op.Set))
+		g.armFlush(ctx)
+		if op.Set {
+			g.broadcast(ctx, &pb.Kick{Uid: req.Uid, Reason: "banned"})
+		}
 	}
 	return &pb.Ack{}
 }
@@ -343,7 +312,7 @@ func (g *roomGrain) broadcast(ctx actor.Context, msg any) {
 func (g *roomGrain) info(req *pb.InfoRequest) *pb.InfoReply {
 	info := rooms.Info{
 		Room: g.id, Node: g.node.cfg.Node, Epoch: g.room.Epoch(), Online: g.online(), TS: g.set.LastTS(), Seq: g.set.LastSeq(),
-		Config: g.room.Config(), Stats: *g.room.StatsRef(),
+		Config: g.room.Config(), Stats: *g.room.StatsRef(), Undurable: g.undurable,
 	}
 	b, _ := json.Marshal(info)
 	r := &pb.InfoReply{InfoJson: b}
@@ -353,35 +322,58 @@ func (g *roomGrain) info(req *pb.InfoRequest) *pb.InfoReply {
 	return r
 }
 
+// stop delivers what is pending, saves the room (bounded by StoreWait: a passivating or
+// shutting-down grain does not wait long for a store that hangs), or forgets it when it holds
+// nothing worth keeping.
 func (g *roomGrain) stop(ctx actor.Context) {
 	if g.room == nil || g.stopped {
 		return
 	}
 	g.stopped = true
-	g.flush(ctx)
-	g.save()
-	g.markActive(false)
-	g.node.grainStopped(g.id, ctx.Self())
-}
-
-// markActive lists the room among the active ones (POST /v1/notices reaches them all).
-func (g *roomGrain) markActive(active bool) {
-	c, cancel := context.WithTimeout(context.Background(), g.node.cfg.RequestTimeout)
-	defer cancel()
-	if err := g.node.cfg.Store.MarkActive(c, g.id, active); err != nil {
-		g.log.Warn("room activity not recorded", "err", err)
+	if g.undurable {
+		g.node.undurableRooms.Add(-1)
+		g.node.metrics.UndurableRooms.Dec()
 	}
-}
-
-// save writes the room's durable state: config, moderation, protected messages, last ts/seq.
-func (g *roomGrain) save() {
-	protected := g.set.Protected()
-	c, cancel := context.WithTimeout(context.Background(), g.node.cfg.RequestTimeout)
-	defer cancel()
-	if err := g.node.cfg.Store.SaveRoom(c, g.id, g.room.State(protected, time.Now())); err != nil {
-		g.log.Warn("room state not saved", "err", err)
+	defer g.node.grainStopped(g.id, ctx.Self())
+	if g.fenced {
 		return
 	}
-	g.dirty = false
-	g.lastSave = time.Now()
+	if !g.pending.empty() {
+		g.queue = append(g.queue, g.pending)
+		g.pending = batch{}
+	}
+	now := time.Now()
+	c, cancel := context.WithTimeout(context.Background(), max(g.node.cfg.StoreWait, 2*time.Second))
+	defer cancel()
+	var err error
+	switch {
+	case !g.loaded:
+		err = rooms.Errorf(rooms.CodeUnavailable, "the room's state was never read")
+	case g.room.Empty(now):
+		err = g.node.cfg.Store.DeleteRoom(c, g.id, g.fence)
+	default:
+		err = g.node.cfg.Store.SaveRoom(c, g.id, g.room.State(g.protectedAll(), now), g.fence)
+	}
+	if err == rooms.ErrFenced {
+		g.fenceOff(ctx)
+		return
+	}
+	if err != nil {
+		g.node.storeFailed("room state not saved at stop", err)
+	}
+	g.deliver(ctx, len(g.queue), err != nil && g.node.cfg.DurableStamps)
+	g.markActive(false)
+}
+
+// markActive lists the room among the active ones (POST /v1/notices reaches them all), on a
+// goroutine of its own: a store that hangs does not hold up the room.
+func (g *roomGrain) markActive(active bool) {
+	store, room, timeout, node := g.node.cfg.Store, g.id, g.node.cfg.RequestTimeout, g.node
+	go func() {
+		c, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if err := store.MarkActive(c, room, active); err != nil {
+			node.storeFailed("room activity", err)
+		}
+	}()
 }

@@ -27,6 +27,10 @@ type Metrics struct {
 	StoreErrors    prometheus.Counter     // store operations that failed (traffic went on)
 	Members        prometheus.Gauge       // cluster members in this node's member list
 	MembersLeft    prometheus.Counter     // members that left this node's member list
+	Undurable      *prometheus.CounterVec // messages delivered without the store, by pri
+	UndurableRooms prometheus.Gauge       // rooms delivering without the store right now
+	Fenced         prometheus.Counter     // room activations stopped because a newer one claimed the room
+	Epochs         prometheus.Counter     // rooms that started a new epoch because their stamps diverged
 }
 
 // New creates the collectors on a fresh registry, with the Go and process collectors.
@@ -56,9 +60,15 @@ func New() *Metrics {
 		StoreErrors: counter("store_errors_total", "Store operations that failed; live traffic went on without them."),
 		Members:     gauge("cluster_members", "Cluster members in this node's member list."),
 		MembersLeft: counter("cluster_members_left_total", "Members that left this node's member list (a dead or leaving node)."),
+		Undurable: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "liveroom", Name: "undurable_total",
+			Help: "Messages delivered and acknowledged without the store (it did not answer within --store-wait), by priority."}, []string{"pri"}),
+		UndurableRooms: gauge("rooms_undurable", "Room grains on this node delivering without the store right now."),
+		Fenced:         counter("rooms_fenced_total", "Room activations on this node stopped because a newer activation claimed the room."),
+		Epochs:         counter("rooms_diverged_total", "Rooms that started a new epoch because a replica held stamps the room's activation did not know."),
 	}
 	m.Registry.MustRegister(m.Accepted, m.RateLimited, m.Evicted, m.DroppedInPull, m.NotifiesSent, m.NotifiesMerged,
 		m.Pulls, m.DeltasSent, m.Kicks, m.Sessions, m.Rooms, m.ConnRejected, m.StoreErrors, m.Members, m.MembersLeft,
+		m.Undurable, m.UndurableRooms, m.Fenced, m.Epochs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

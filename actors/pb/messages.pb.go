@@ -331,8 +331,14 @@ type Subscribe struct {
 	ReplicaId      string                 `protobuf:"bytes,3,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
 	Viewers        int64                  `protobuf:"varint,4,opt,name=viewers,proto3" json:"viewers,omitempty"`
 	WantSnapshot   bool                   `protobuf:"varint,5,opt,name=want_snapshot,json=wantSnapshot,proto3" json:"want_snapshot,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// What the replica holds: the grain answers with a snapshot when the replica is behind it or
+	// on another epoch, and starts a new epoch when the replica is ahead of it in the same one
+	// (an earlier activation delivered stamps this one does not know: docs/decisions.md).
+	Epoch         string `protobuf:"bytes,6,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	LastSeq       uint64 `protobuf:"varint,7,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	LastTs        int64  `protobuf:"varint,8,opt,name=last_ts,json=lastTs,proto3" json:"last_ts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Subscribe) Reset() {
@@ -400,6 +406,27 @@ func (x *Subscribe) GetWantSnapshot() bool {
 	return false
 }
 
+func (x *Subscribe) GetEpoch() string {
+	if x != nil {
+		return x.Epoch
+	}
+	return ""
+}
+
+func (x *Subscribe) GetLastSeq() uint64 {
+	if x != nil {
+		return x.LastSeq
+	}
+	return 0
+}
+
+func (x *Subscribe) GetLastTs() int64 {
+	if x != nil {
+		return x.LastTs
+	}
+	return 0
+}
+
 // Snapshot is the rings' content and history index (ring.Snapshot) plus the room's epoch.
 type Snapshot struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -411,6 +438,7 @@ type Snapshot struct {
 	Msgs          []*Msg                 `protobuf:"bytes,6,rep,name=msgs,proto3" json:"msgs,omitempty"`
 	Caps          []int32                `protobuf:"varint,7,rep,packed,name=caps,proto3" json:"caps,omitempty"`
 	Online        int64                  `protobuf:"varint,8,opt,name=online,proto3" json:"online,omitempty"`
+	Bans          []*Ban                 `protobuf:"bytes,9,rep,name=bans,proto3" json:"bans,omitempty"` // the room's current bans
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -501,10 +529,22 @@ func (x *Snapshot) GetOnline() int64 {
 	return 0
 }
 
+func (x *Snapshot) GetBans() []*Ban {
+	if x != nil {
+		return x.Bans
+	}
+	return nil
+}
+
 type SubscribeReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Snapshot      *Snapshot              `protobuf:"bytes,1,opt,name=snapshot,proto3" json:"snapshot,omitempty"` // set when want_snapshot
+	Snapshot      *Snapshot              `protobuf:"bytes,1,opt,name=snapshot,proto3" json:"snapshot,omitempty"` // set when asked for, or when the replica is not at the grain's head
 	Online        int64                  `protobuf:"varint,2,opt,name=online,proto3" json:"online,omitempty"`
+	GrainAddress  string                 `protobuf:"bytes,3,opt,name=grain_address,json=grainAddress,proto3" json:"grain_address,omitempty"` // the grain's pid, for the replica's fire-and-forget messages
+	GrainId       string                 `protobuf:"bytes,4,opt,name=grain_id,json=grainId,proto3" json:"grain_id,omitempty"`
+	NodeViewers   int64                  `protobuf:"varint,5,opt,name=node_viewers,json=nodeViewers,proto3" json:"node_viewers,omitempty"` // the asking node's viewers as the grain counts them
+	Epoch         string                 `protobuf:"bytes,6,opt,name=epoch,proto3" json:"epoch,omitempty"`                                 // the grain's delivered head
+	LastSeq       uint64                 `protobuf:"varint,7,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -553,6 +593,103 @@ func (x *SubscribeReply) GetOnline() int64 {
 	return 0
 }
 
+func (x *SubscribeReply) GetGrainAddress() string {
+	if x != nil {
+		return x.GrainAddress
+	}
+	return ""
+}
+
+func (x *SubscribeReply) GetGrainId() string {
+	if x != nil {
+		return x.GrainId
+	}
+	return ""
+}
+
+func (x *SubscribeReply) GetNodeViewers() int64 {
+	if x != nil {
+		return x.NodeViewers
+	}
+	return 0
+}
+
+func (x *SubscribeReply) GetEpoch() string {
+	if x != nil {
+		return x.Epoch
+	}
+	return ""
+}
+
+func (x *SubscribeReply) GetLastSeq() uint64 {
+	if x != nil {
+		return x.LastSeq
+	}
+	return 0
+}
+
+// Ban is one change of a room's ban list as replicas keep it (they refuse reads of banned
+// uids): set with until_ms (unix milliseconds, 0 = forever), or lifted.
+type Ban struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	UntilMs       int64                  `protobuf:"varint,2,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"`
+	Set           bool                   `protobuf:"varint,3,opt,name=set,proto3" json:"set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Ban) Reset() {
+	*x = Ban{}
+	mi := &file_actors_pb_messages_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Ban) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Ban) ProtoMessage() {}
+
+func (x *Ban) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Ban.ProtoReflect.Descriptor instead.
+func (*Ban) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Ban) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *Ban) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
+	}
+	return 0
+}
+
+func (x *Ban) GetSet() bool {
+	if x != nil {
+		return x.Set
+	}
+	return false
+}
+
 type Unsubscribe struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Node          string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
@@ -562,7 +699,7 @@ type Unsubscribe struct {
 
 func (x *Unsubscribe) Reset() {
 	*x = Unsubscribe{}
-	mi := &file_actors_pb_messages_proto_msgTypes[7]
+	mi := &file_actors_pb_messages_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -574,7 +711,7 @@ func (x *Unsubscribe) String() string {
 func (*Unsubscribe) ProtoMessage() {}
 
 func (x *Unsubscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[7]
+	mi := &file_actors_pb_messages_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -587,7 +724,7 @@ func (x *Unsubscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Unsubscribe.ProtoReflect.Descriptor instead.
 func (*Unsubscribe) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{7}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Unsubscribe) GetNode() string {
@@ -605,14 +742,15 @@ type Delta struct {
 	Caps   []int32                `protobuf:"varint,3,rep,packed,name=caps,proto3" json:"caps,omitempty"` // set when the ring config changed
 	Online int64                  `protobuf:"varint,4,opt,name=online,proto3" json:"online,omitempty"`
 	// reset: the replica must drop its content and ask for a snapshot (epoch changed).
-	Reset_        bool `protobuf:"varint,5,opt,name=reset,proto3" json:"reset,omitempty"`
+	Reset_        bool   `protobuf:"varint,5,opt,name=reset,proto3" json:"reset,omitempty"`
+	Bans          []*Ban `protobuf:"bytes,6,rep,name=bans,proto3" json:"bans,omitempty"` // ban list changes since the last delta
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Delta) Reset() {
 	*x = Delta{}
-	mi := &file_actors_pb_messages_proto_msgTypes[8]
+	mi := &file_actors_pb_messages_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -624,7 +762,7 @@ func (x *Delta) String() string {
 func (*Delta) ProtoMessage() {}
 
 func (x *Delta) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[8]
+	mi := &file_actors_pb_messages_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -637,7 +775,7 @@ func (x *Delta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delta.ProtoReflect.Descriptor instead.
 func (*Delta) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{8}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Delta) GetEpoch() string {
@@ -675,6 +813,13 @@ func (x *Delta) GetReset_() bool {
 	return false
 }
 
+func (x *Delta) GetBans() []*Ban {
+	if x != nil {
+		return x.Bans
+	}
+	return nil
+}
+
 // Kick removes a uid's sessions from the room on every node (ban or kick).
 type Kick struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -686,7 +831,7 @@ type Kick struct {
 
 func (x *Kick) Reset() {
 	*x = Kick{}
-	mi := &file_actors_pb_messages_proto_msgTypes[9]
+	mi := &file_actors_pb_messages_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -698,7 +843,7 @@ func (x *Kick) String() string {
 func (*Kick) ProtoMessage() {}
 
 func (x *Kick) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[9]
+	mi := &file_actors_pb_messages_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -711,7 +856,7 @@ func (x *Kick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Kick.ProtoReflect.Descriptor instead.
 func (*Kick) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{9}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Kick) GetUid() string {
@@ -739,7 +884,7 @@ type JoinCheck struct {
 
 func (x *JoinCheck) Reset() {
 	*x = JoinCheck{}
-	mi := &file_actors_pb_messages_proto_msgTypes[10]
+	mi := &file_actors_pb_messages_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -751,7 +896,7 @@ func (x *JoinCheck) String() string {
 func (*JoinCheck) ProtoMessage() {}
 
 func (x *JoinCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[10]
+	mi := &file_actors_pb_messages_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -764,7 +909,7 @@ func (x *JoinCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinCheck.ProtoReflect.Descriptor instead.
 func (*JoinCheck) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{10}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *JoinCheck) GetUid() string {
@@ -795,7 +940,7 @@ type JoinReply struct {
 
 func (x *JoinReply) Reset() {
 	*x = JoinReply{}
-	mi := &file_actors_pb_messages_proto_msgTypes[11]
+	mi := &file_actors_pb_messages_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +952,7 @@ func (x *JoinReply) String() string {
 func (*JoinReply) ProtoMessage() {}
 
 func (x *JoinReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[11]
+	mi := &file_actors_pb_messages_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +965,7 @@ func (x *JoinReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinReply.ProtoReflect.Descriptor instead.
 func (*JoinReply) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{11}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *JoinReply) GetEpoch() string {
@@ -875,7 +1020,7 @@ type ConfigRequest struct {
 
 func (x *ConfigRequest) Reset() {
 	*x = ConfigRequest{}
-	mi := &file_actors_pb_messages_proto_msgTypes[12]
+	mi := &file_actors_pb_messages_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -887,7 +1032,7 @@ func (x *ConfigRequest) String() string {
 func (*ConfigRequest) ProtoMessage() {}
 
 func (x *ConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[12]
+	mi := &file_actors_pb_messages_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -900,7 +1045,7 @@ func (x *ConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigRequest.ProtoReflect.Descriptor instead.
 func (*ConfigRequest) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{12}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ConfigRequest) GetPatchJson() []byte {
@@ -920,7 +1065,7 @@ type ConfigReply struct {
 
 func (x *ConfigReply) Reset() {
 	*x = ConfigReply{}
-	mi := &file_actors_pb_messages_proto_msgTypes[13]
+	mi := &file_actors_pb_messages_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -932,7 +1077,7 @@ func (x *ConfigReply) String() string {
 func (*ConfigReply) ProtoMessage() {}
 
 func (x *ConfigReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[13]
+	mi := &file_actors_pb_messages_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -945,7 +1090,7 @@ func (x *ConfigReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigReply.ProtoReflect.Descriptor instead.
 func (*ConfigReply) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{13}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ConfigReply) GetConfigJson() []byte {
@@ -974,7 +1119,7 @@ type ModerateRequest struct {
 
 func (x *ModerateRequest) Reset() {
 	*x = ModerateRequest{}
-	mi := &file_actors_pb_messages_proto_msgTypes[14]
+	mi := &file_actors_pb_messages_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -986,7 +1131,7 @@ func (x *ModerateRequest) String() string {
 func (*ModerateRequest) ProtoMessage() {}
 
 func (x *ModerateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[14]
+	mi := &file_actors_pb_messages_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -999,7 +1144,7 @@ func (x *ModerateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModerateRequest.ProtoReflect.Descriptor instead.
 func (*ModerateRequest) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{14}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ModerateRequest) GetList() int32 {
@@ -1039,7 +1184,7 @@ type KickRequest struct {
 
 func (x *KickRequest) Reset() {
 	*x = KickRequest{}
-	mi := &file_actors_pb_messages_proto_msgTypes[15]
+	mi := &file_actors_pb_messages_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1051,7 +1196,7 @@ func (x *KickRequest) String() string {
 func (*KickRequest) ProtoMessage() {}
 
 func (x *KickRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[15]
+	mi := &file_actors_pb_messages_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1064,7 +1209,7 @@ func (x *KickRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KickRequest.ProtoReflect.Descriptor instead.
 func (*KickRequest) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{15}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *KickRequest) GetUid() string {
@@ -1088,7 +1233,7 @@ type KickSession struct {
 
 func (x *KickSession) Reset() {
 	*x = KickSession{}
-	mi := &file_actors_pb_messages_proto_msgTypes[16]
+	mi := &file_actors_pb_messages_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1100,7 +1245,7 @@ func (x *KickSession) String() string {
 func (*KickSession) ProtoMessage() {}
 
 func (x *KickSession) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[16]
+	mi := &file_actors_pb_messages_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1113,7 +1258,7 @@ func (x *KickSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KickSession.ProtoReflect.Descriptor instead.
 func (*KickSession) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{16}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *KickSession) GetUid() string {
@@ -1146,7 +1291,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_actors_pb_messages_proto_msgTypes[17]
+	mi := &file_actors_pb_messages_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1303,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[17]
+	mi := &file_actors_pb_messages_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1316,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{17}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Ack) GetError() *Error {
@@ -1190,7 +1335,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_actors_pb_messages_proto_msgTypes[18]
+	mi := &file_actors_pb_messages_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1202,7 +1347,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[18]
+	mi := &file_actors_pb_messages_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1215,7 +1360,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{18}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *InfoRequest) GetNode() string {
@@ -1235,7 +1380,7 @@ type InfoReply struct {
 
 func (x *InfoReply) Reset() {
 	*x = InfoReply{}
-	mi := &file_actors_pb_messages_proto_msgTypes[19]
+	mi := &file_actors_pb_messages_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1247,7 +1392,7 @@ func (x *InfoReply) String() string {
 func (*InfoReply) ProtoMessage() {}
 
 func (x *InfoReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[19]
+	mi := &file_actors_pb_messages_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1260,7 +1405,7 @@ func (x *InfoReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoReply.ProtoReflect.Descriptor instead.
 func (*InfoReply) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{19}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *InfoReply) GetInfoJson() []byte {
@@ -1288,7 +1433,7 @@ type NoticeAllRequest struct {
 
 func (x *NoticeAllRequest) Reset() {
 	*x = NoticeAllRequest{}
-	mi := &file_actors_pb_messages_proto_msgTypes[20]
+	mi := &file_actors_pb_messages_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1300,7 +1445,7 @@ func (x *NoticeAllRequest) String() string {
 func (*NoticeAllRequest) ProtoMessage() {}
 
 func (x *NoticeAllRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[20]
+	mi := &file_actors_pb_messages_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1313,7 +1458,7 @@ func (x *NoticeAllRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoticeAllRequest.ProtoReflect.Descriptor instead.
 func (*NoticeAllRequest) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{20}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *NoticeAllRequest) GetKind() string {
@@ -1341,7 +1486,7 @@ type StatsAdd struct {
 
 func (x *StatsAdd) Reset() {
 	*x = StatsAdd{}
-	mi := &file_actors_pb_messages_proto_msgTypes[21]
+	mi := &file_actors_pb_messages_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +1498,7 @@ func (x *StatsAdd) String() string {
 func (*StatsAdd) ProtoMessage() {}
 
 func (x *StatsAdd) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[21]
+	mi := &file_actors_pb_messages_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,7 +1511,7 @@ func (x *StatsAdd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsAdd.ProtoReflect.Descriptor instead.
 func (*StatsAdd) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{21}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StatsAdd) GetNotifies() uint64 {
@@ -1410,14 +1555,17 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\x02ts\x18\x01 \x01(\x03R\x02ts\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x10\n" +
 	"\x03dup\x18\x03 \x01(\bR\x03dup\x12,\n" +
-	"\x05error\x18\x04 \x01(\v2\x16.liveroom.actors.ErrorR\x05error\"\xa6\x01\n" +
+	"\x05error\x18\x04 \x01(\v2\x16.liveroom.actors.ErrorR\x05error\"\xf0\x01\n" +
 	"\tSubscribe\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12'\n" +
 	"\x0freplica_address\x18\x02 \x01(\tR\x0ereplicaAddress\x12\x1d\n" +
 	"\n" +
 	"replica_id\x18\x03 \x01(\tR\treplicaId\x12\x18\n" +
 	"\aviewers\x18\x04 \x01(\x03R\aviewers\x12#\n" +
-	"\rwant_snapshot\x18\x05 \x01(\bR\fwantSnapshot\"\xed\x01\n" +
+	"\rwant_snapshot\x18\x05 \x01(\bR\fwantSnapshot\x12\x14\n" +
+	"\x05epoch\x18\x06 \x01(\tR\x05epoch\x12\x19\n" +
+	"\blast_seq\x18\a \x01(\x04R\alastSeq\x12\x17\n" +
+	"\alast_ts\x18\b \x01(\x03R\x06lastTs\"\x97\x02\n" +
 	"\bSnapshot\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\tR\x05epoch\x12\x17\n" +
 	"\alast_ts\x18\x02 \x01(\x03R\x06lastTs\x12\x19\n" +
@@ -1426,18 +1574,29 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\bindex_ts\x18\x05 \x03(\x03R\aindexTs\x12(\n" +
 	"\x04msgs\x18\x06 \x03(\v2\x14.liveroom.actors.MsgR\x04msgs\x12\x12\n" +
 	"\x04caps\x18\a \x03(\x05R\x04caps\x12\x16\n" +
-	"\x06online\x18\b \x01(\x03R\x06online\"_\n" +
+	"\x06online\x18\b \x01(\x03R\x06online\x12(\n" +
+	"\x04bans\x18\t \x03(\v2\x14.liveroom.actors.BanR\x04bans\"\xf3\x01\n" +
 	"\x0eSubscribeReply\x125\n" +
 	"\bsnapshot\x18\x01 \x01(\v2\x19.liveroom.actors.SnapshotR\bsnapshot\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\x03R\x06online\"!\n" +
+	"\x06online\x18\x02 \x01(\x03R\x06online\x12#\n" +
+	"\rgrain_address\x18\x03 \x01(\tR\fgrainAddress\x12\x19\n" +
+	"\bgrain_id\x18\x04 \x01(\tR\agrainId\x12!\n" +
+	"\fnode_viewers\x18\x05 \x01(\x03R\vnodeViewers\x12\x14\n" +
+	"\x05epoch\x18\x06 \x01(\tR\x05epoch\x12\x19\n" +
+	"\blast_seq\x18\a \x01(\x04R\alastSeq\"D\n" +
+	"\x03Ban\x12\x10\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
+	"\buntil_ms\x18\x02 \x01(\x03R\auntilMs\x12\x10\n" +
+	"\x03set\x18\x03 \x01(\bR\x03set\"!\n" +
 	"\vUnsubscribe\x12\x12\n" +
-	"\x04node\x18\x01 \x01(\tR\x04node\"\x89\x01\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\"\xb3\x01\n" +
 	"\x05Delta\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\tR\x05epoch\x12(\n" +
 	"\x04msgs\x18\x02 \x03(\v2\x14.liveroom.actors.MsgR\x04msgs\x12\x12\n" +
 	"\x04caps\x18\x03 \x03(\x05R\x04caps\x12\x16\n" +
 	"\x06online\x18\x04 \x01(\x03R\x06online\x12\x14\n" +
-	"\x05reset\x18\x05 \x01(\bR\x05reset\"0\n" +
+	"\x05reset\x18\x05 \x01(\bR\x05reset\x12(\n" +
+	"\x04bans\x18\x06 \x03(\v2\x14.liveroom.actors.BanR\x04bans\"0\n" +
 	"\x04Kick\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"1\n" +
@@ -1495,7 +1654,7 @@ func file_actors_pb_messages_proto_rawDescGZIP() []byte {
 	return file_actors_pb_messages_proto_rawDescData
 }
 
-var file_actors_pb_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_actors_pb_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_actors_pb_messages_proto_goTypes = []any{
 	(*Msg)(nil),              // 0: liveroom.actors.Msg
 	(*Error)(nil),            // 1: liveroom.actors.Error
@@ -1504,35 +1663,38 @@ var file_actors_pb_messages_proto_goTypes = []any{
 	(*Subscribe)(nil),        // 4: liveroom.actors.Subscribe
 	(*Snapshot)(nil),         // 5: liveroom.actors.Snapshot
 	(*SubscribeReply)(nil),   // 6: liveroom.actors.SubscribeReply
-	(*Unsubscribe)(nil),      // 7: liveroom.actors.Unsubscribe
-	(*Delta)(nil),            // 8: liveroom.actors.Delta
-	(*Kick)(nil),             // 9: liveroom.actors.Kick
-	(*JoinCheck)(nil),        // 10: liveroom.actors.JoinCheck
-	(*JoinReply)(nil),        // 11: liveroom.actors.JoinReply
-	(*ConfigRequest)(nil),    // 12: liveroom.actors.ConfigRequest
-	(*ConfigReply)(nil),      // 13: liveroom.actors.ConfigReply
-	(*ModerateRequest)(nil),  // 14: liveroom.actors.ModerateRequest
-	(*KickRequest)(nil),      // 15: liveroom.actors.KickRequest
-	(*KickSession)(nil),      // 16: liveroom.actors.KickSession
-	(*Ack)(nil),              // 17: liveroom.actors.Ack
-	(*InfoRequest)(nil),      // 18: liveroom.actors.InfoRequest
-	(*InfoReply)(nil),        // 19: liveroom.actors.InfoReply
-	(*NoticeAllRequest)(nil), // 20: liveroom.actors.NoticeAllRequest
-	(*StatsAdd)(nil),         // 21: liveroom.actors.StatsAdd
+	(*Ban)(nil),              // 7: liveroom.actors.Ban
+	(*Unsubscribe)(nil),      // 8: liveroom.actors.Unsubscribe
+	(*Delta)(nil),            // 9: liveroom.actors.Delta
+	(*Kick)(nil),             // 10: liveroom.actors.Kick
+	(*JoinCheck)(nil),        // 11: liveroom.actors.JoinCheck
+	(*JoinReply)(nil),        // 12: liveroom.actors.JoinReply
+	(*ConfigRequest)(nil),    // 13: liveroom.actors.ConfigRequest
+	(*ConfigReply)(nil),      // 14: liveroom.actors.ConfigReply
+	(*ModerateRequest)(nil),  // 15: liveroom.actors.ModerateRequest
+	(*KickRequest)(nil),      // 16: liveroom.actors.KickRequest
+	(*KickSession)(nil),      // 17: liveroom.actors.KickSession
+	(*Ack)(nil),              // 18: liveroom.actors.Ack
+	(*InfoRequest)(nil),      // 19: liveroom.actors.InfoRequest
+	(*InfoReply)(nil),        // 20: liveroom.actors.InfoReply
+	(*NoticeAllRequest)(nil), // 21: liveroom.actors.NoticeAllRequest
+	(*StatsAdd)(nil),         // 22: liveroom.actors.StatsAdd
 }
 var file_actors_pb_messages_proto_depIdxs = []int32{
 	1, // 0: liveroom.actors.SendReply.error:type_name -> liveroom.actors.Error
 	0, // 1: liveroom.actors.Snapshot.msgs:type_name -> liveroom.actors.Msg
-	5, // 2: liveroom.actors.SubscribeReply.snapshot:type_name -> liveroom.actors.Snapshot
-	0, // 3: liveroom.actors.Delta.msgs:type_name -> liveroom.actors.Msg
-	1, // 4: liveroom.actors.JoinReply.error:type_name -> liveroom.actors.Error
-	1, // 5: liveroom.actors.ConfigReply.error:type_name -> liveroom.actors.Error
-	1, // 6: liveroom.actors.Ack.error:type_name -> liveroom.actors.Error
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	7, // 2: liveroom.actors.Snapshot.bans:type_name -> liveroom.actors.Ban
+	5, // 3: liveroom.actors.SubscribeReply.snapshot:type_name -> liveroom.actors.Snapshot
+	0, // 4: liveroom.actors.Delta.msgs:type_name -> liveroom.actors.Msg
+	7, // 5: liveroom.actors.Delta.bans:type_name -> liveroom.actors.Ban
+	1, // 6: liveroom.actors.JoinReply.error:type_name -> liveroom.actors.Error
+	1, // 7: liveroom.actors.ConfigReply.error:type_name -> liveroom.actors.Error
+	1, // 8: liveroom.actors.Ack.error:type_name -> liveroom.actors.Error
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_actors_pb_messages_proto_init() }
@@ -1546,7 +1708,7 @@ func file_actors_pb_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_pb_messages_proto_rawDesc), len(file_actors_pb_messages_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
