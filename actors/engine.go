@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/liveroom/liveroom/actors/pb"
@@ -68,33 +69,35 @@ func (n *Node) NoticeAll(ctx context.Context, kind string, body json.RawMessage)
 	return count, nil
 }
 
-// Pull serves a pull from this node's replica of the room (started on demand).
-func (n *Node) Pull(ctx context.Context, room string, since int64, limit int) (string, ring.Window, error) {
-	r, err := n.acquireReplica(ctx, room)
+// Pull serves a pull from this node's replica of the room (started on demand), as a session's
+// pull is served: the same window cache, and read-your-writes for sends through this node. uid
+// is the viewer pulling ("" for the app's backend): a banned viewer may not read the room.
+func (n *Node) Pull(ctx context.Context, room, uid string, since int64, limit int) (PullResult, error) {
+	r, err := n.acquireReplica(ctx, room, uid)
 	if err != nil {
-		return "", ring.Window{}, unavailable(err)
+		return PullResult{}, unavailable(err)
 	}
 	defer n.releaseReplica(r)
-	r.catchUp(ctx, r.expectSeq.Load())
-	r.pulls.Add(1)
-	var w ring.Window
-	r.mu.RLock()
-	r.set.Window(since, limit, &w)
-	epoch := r.epoch
-	r.mu.RUnlock()
-	r.dropped.Add(w.Dropped)
-	return epoch, w, nil
+	if r.banned(uid, time.Now()) {
+		return PullResult{}, errBanned
+	}
+	return r.pull(ctx, since, limit, r.expectSeq.Load()), nil
 }
 
-// WaitNew returns once the room has a message newer than since.
-func (n *Node) WaitNew(ctx context.Context, room string, since int64) error {
-	r, err := n.acquireReplica(ctx, room)
+// WaitNew returns once the room has a message newer than since; uid as for Pull.
+func (n *Node) WaitNew(ctx context.Context, room, uid string, since int64) error {
+	r, err := n.acquireReplica(ctx, room, uid)
 	if err != nil {
 		return unavailable(err)
 	}
 	defer n.releaseReplica(r)
+	if r.banned(uid, time.Now()) {
+		return errBanned
+	}
 	return r.waitNew(ctx, since)
 }
+
+var errBanned = rooms.Errorf(rooms.CodeBanned, "banned from this room")
 
 // Info returns the room's state; online counts this node's live viewers.
 func (n *Node) Info(ctx context.Context, room string) (rooms.Info, error) {
@@ -175,6 +178,9 @@ func (n *Node) Ready(ctx context.Context) error {
 	if len(n.cluster.MemberList.Members().Members()) == 0 {
 		return rooms.Errorf(rooms.CodeUnavailable, "not a cluster member yet")
 	}
+	if u := n.undurableRooms.Load(); u > 0 {
+		return rooms.Errorf(rooms.CodeUnavailable, fmt.Sprintf("store: %d rooms deliver without it (it did not answer within the store wait)", u))
+	}
 	return nil
 }
 
@@ -211,20 +217,14 @@ type JoinResult struct {
 // push the replica writes the window itself each round (a `msgs` frame without id) instead of
 // a notify: one frame per round instead of three (see docs/decisions.md).
 func (n *Node) Join(ctx context.Context, sess Session, room string, since int64, push bool) (JoinResult, error) {
-	res, err := n.request(ctx, room, &pb.JoinCheck{Uid: sess.UID(), Node: n.cfg.Node})
+	r, err := n.acquireReplica(ctx, room, sess.UID())
 	if err != nil {
 		return JoinResult{}, unavailable(err)
 	}
-	jr, ok := res.(*pb.JoinReply)
-	if !ok {
-		return JoinResult{}, errUnexpected(res)
-	}
-	if err := errFromPB(jr.Error); err != nil {
+	jr, err := n.joinCheck(ctx, room, sess.UID())
+	if err != nil {
+		n.releaseReplica(r)
 		return JoinResult{}, err
-	}
-	r, err := n.acquireReplica(ctx, room)
-	if err != nil {
-		return JoinResult{}, unavailable(err)
 	}
 	m := &Member{r: r, sess: sess, idx: -1, push: push}
 	out := JoinResult{Member: m, Epoch: jr.Epoch, TS: jr.Ts, Seq: jr.Seq}
@@ -242,6 +242,19 @@ func (n *Node) Join(ctx context.Context, sess Session, room string, since int64,
 	out.Online = max(jr.Online-jr.NodeViewers, 0) + local
 	n.system.Root.Send(r.pid, m)
 	return out, nil
+}
+
+// joinCheck asks the room's grain whether uid may join, and its head.
+func (n *Node) joinCheck(ctx context.Context, room, uid string) (*pb.JoinReply, error) {
+	res, err := n.request(ctx, room, &pb.JoinCheck{Uid: uid, Node: n.cfg.Node})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	jr, ok := res.(*pb.JoinReply)
+	if !ok {
+		return nil, errUnexpected(res)
+	}
+	return jr, errFromPB(jr.Error)
 }
 
 // Leave removes a member (the session left the room or closed).

@@ -23,6 +23,7 @@ import (
 
 	"github.com/liveroom/liveroom/actors/pb"
 	"github.com/liveroom/liveroom/metrics"
+	"github.com/liveroom/liveroom/rooms"
 )
 
 // Node is one liveroom process in the actor cluster: the actor system, the cluster member, the
@@ -51,8 +52,15 @@ type Node struct {
 	incarnation string // this process's start, unix nanos: tells restarts at one address apart
 	serial      atomic.Uint64
 	storeLogAt  atomic.Int64
+	slowLogAt   atomic.Int64
+	linkLogAt   atomic.Int64
 	stopBeat    chan struct{}
 	beatDone    chan struct{}
+
+	undurableRooms atomic.Int64             // grains delivering without the store (Ready reports them)
+	cacheBytes     atomic.Int64             // encoded windows cached by all replicas
+	opens          map[string]*rooms.Bucket // per uid: rooms new to this node it may open (guarded by mu)
+	opensSwept     time.Time
 }
 
 // NewNode starts the actor system and joins the cluster (a one-member cluster with the
@@ -62,6 +70,7 @@ func NewNode(cfg Config) (*Node, error) {
 	n := &Node{
 		cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics,
 		replicas: make(map[string]*Replica), grains: make(map[string]*actor.PID), users: make(map[string]*userEntry),
+		opens: make(map[string]*rooms.Bucket),
 	}
 	// protoactor logs chatty info lines; ours keeps its warnings and errors.
 	paLog := slog.New(levelFloor{h: cfg.Logger.Handler(), min: slog.LevelWarn}).With("component", "protoactor")
@@ -81,6 +90,9 @@ func NewNode(cfg Config) (*Node, error) {
 		if t, ok := evt.(*cluster.ClusterTopology); ok {
 			n.metrics.Members.Set(float64(len(t.Members)))
 			n.metrics.MembersLeft.Add(float64(len(t.Left)))
+			if len(t.Left) > 0 || len(t.Joined) > 0 {
+				n.relinkAll() // a room's grain may have moved
+			}
 		}
 	})
 	if err := startMember(n.cluster); err != nil {
@@ -319,9 +331,26 @@ func (n *Node) request(ctx context.Context, room string, msg any) (any, error) {
 	}
 }
 
+// relinkAll tells every replica to renew its subscription now.
+func (n *Node) relinkAll() {
+	n.mu.Lock()
+	pids := make([]*actor.PID, 0, len(n.replicas))
+	for _, r := range n.replicas {
+		if r.pid != nil {
+			pids = append(pids, r.pid)
+		}
+	}
+	n.mu.Unlock()
+	for _, pid := range pids {
+		n.system.Root.Send(pid, linkNowMsg)
+	}
+}
+
 // acquireReplica returns the room's replica on this node, starting it if needed, with one
-// reference taken; release it with releaseReplica.
-func (n *Node) acquireReplica(ctx context.Context, room string) (*Replica, error) {
+// reference taken; release it with releaseReplica. uid is the viewer on whose behalf a room new
+// to the node is opened ("" for the app's backend and admins): viewers open rooms at a bounded
+// rate each, and the node holds at most MaxRooms (PROTOCOL.md is silent; docs/decisions.md).
+func (n *Node) acquireReplica(ctx context.Context, room, uid string) (*Replica, error) {
 	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()
@@ -329,6 +358,10 @@ func (n *Node) acquireReplica(ctx context.Context, room string) (*Replica, error
 	}
 	r := n.replicas[room]
 	if r == nil {
+		if err := n.mayOpen(uid); err != nil {
+			n.mu.Unlock()
+			return nil, err
+		}
 		r = newReplica(n, room)
 		n.replicas[room] = r
 		r.refs++
@@ -398,6 +431,59 @@ func (n *Node) retireMember(m *Member) bool {
 }
 
 var errShuttingDown = fmt.Errorf("node is shutting down")
+
+// mayOpen decides whether a room new to this node may be opened for uid; the caller holds n.mu.
+func (n *Node) mayOpen(uid string) error {
+	if len(n.replicas) >= n.cfg.MaxRooms {
+		n.metrics.ConnRejected.WithLabelValues("max_rooms").Inc()
+		return rooms.Errorf(rooms.CodeUnavailable, "this node holds its maximum of rooms; try again later")
+	}
+	if uid == "" {
+		return nil
+	}
+	now := time.Now()
+	if now.Sub(n.opensSwept) > time.Minute { // forget the viewers whose bucket is full again
+		full := time.Duration(float64(n.cfg.RoomOpenBurst)/n.cfg.RoomOpenRate*float64(time.Second)) + time.Minute
+		for k, b := range n.opens {
+			if b.Idle(now) > full {
+				delete(n.opens, k)
+			}
+		}
+		n.opensSwept = now
+	}
+	b := n.opens[uid]
+	if b == nil {
+		nb := rooms.NewBurstBucket(n.cfg.RoomOpenRate, float64(n.cfg.RoomOpenBurst), now)
+		b = &nb
+		n.opens[uid] = b
+	}
+	if !b.Allow(now) {
+		n.metrics.ConnRejected.WithLabelValues("room_open_rate").Inc()
+		return rooms.Errorf(rooms.CodeRateLimited, "too many new rooms opened by this user; try again later")
+	}
+	return nil
+}
+
+// storeSlow logs that rooms deliver without the store, at most once per 10 s per node.
+func (n *Node) storeSlow(msg string) {
+	if logEvery(&n.slowLogAt, 10*time.Second) {
+		n.log.Warn(msg+" (logged once per 10 s)", "undurable_rooms", n.undurableRooms.Load())
+	}
+}
+
+// linkFailed logs a replica's failed subscribe, at most once per 10 s per node.
+func (n *Node) linkFailed(room string, err error) {
+	if logEvery(&n.linkLogAt, 10*time.Second) {
+		n.log.Warn("room subscription not renewed; retrying (logged once per 10 s)", "room", room, "err", err)
+	}
+}
+
+// logEvery reports whether at least every has passed since the time in last, and moves it.
+func logEvery(last *atomic.Int64, every time.Duration) bool {
+	now := time.Now().UnixNano()
+	prev := last.Load()
+	return now-prev > int64(every) && last.CompareAndSwap(prev, now)
+}
 
 func errUnexpected(v any) error { return fmt.Errorf("unexpected answer %T", v) }
 

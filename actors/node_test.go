@@ -83,6 +83,28 @@ func chat(uid, text string) rooms.SendRequest {
 	return rooms.SendRequest{UID: uid, Kind: "chat", Pri: ring.Normal, Body: b, Source: rooms.FromServer}
 }
 
+// window is a decoded pull answer.
+type window struct {
+	Msgs []struct {
+		TS   int64  `json:"ts"`
+		Seq  uint64 `json:"seq"`
+		Pri  string `json:"pri"`
+		Kind string `json:"kind"`
+	} `json:"msgs"`
+	Dropped uint64 `json:"dropped"`
+	Next    int64  `json:"next"`
+	More    bool   `json:"more"`
+}
+
+func decodeWindow(t *testing.T, res PullResult) window {
+	t.Helper()
+	var w window
+	if err := json.Unmarshal(append([]byte("{"), res.Body...), &w); err != nil {
+		t.Fatalf("window %s: %v", res.Body, err)
+	}
+	return w
+}
+
 // The whole actor path on one node: every node-level behaviour that a single test can show
 // without a network. Subtests share one node (starting a cluster member takes ~1 s).
 func TestNode(t *testing.T) {
@@ -228,12 +250,12 @@ func TestNode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, w, err := n.Pull(ctx, "r-info", 0, 100)
+			res, err := n.Pull(ctx, "r-info", "", 0, 100)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(w.Msgs) != i+1 || w.Next != st.TS {
-				t.Fatalf("pull after send %d: %d msgs, next %d want %d", i, len(w.Msgs), w.Next, st.TS)
+			if res.Count != i+1 || res.Next != st.TS {
+				t.Fatalf("pull after send %d: %d msgs, next %d want %d", i, res.Count, res.Next, st.TS)
 			}
 		}
 		info, err := n.Info(ctx, "r-info")
@@ -286,11 +308,12 @@ func TestPassivationKeepsHistory(t *testing.T) {
 	if _, err := n.Send(ctx, "r-passive", chat("m", "muted?")); rooms.CodeOf(err) != rooms.CodeMuted {
 		t.Fatalf("mute lost: %v", err)
 	}
-	_, w, err := n.Pull(ctx, "r-passive", 0, 10)
+	res, err := n.Pull(ctx, "r-passive", "", 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(w.Msgs) != 2 || w.Msgs[0].Seq != first.Seq || w.Msgs[0].Pri != ring.System || w.Dropped != 1 {
-		t.Fatalf("window after re-activation: %d msgs, dropped %d", len(w.Msgs), w.Dropped)
+	w := decodeWindow(t, res)
+	if len(w.Msgs) != 2 || w.Msgs[0].Seq != first.Seq || w.Msgs[0].Pri != "system" || w.Dropped != 1 {
+		t.Fatalf("window after re-activation: %s", res.Body)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 
 	"github.com/liveroom/liveroom/ring"
 )
@@ -22,10 +22,13 @@ type Replica struct {
 	mu      sync.RWMutex
 	set     *ring.Set
 	epoch   string
-	gen     uint64        // bumps when the content is replaced (epoch change, resync)
-	changed chan struct{} // closed and replaced whenever the set advances
+	gen     uint64           // bumps when the content is replaced (epoch change, resync)
+	changed chan struct{}    // closed and replaced whenever the set advances
+	bans    map[string]int64 // uid -> until (unix ms, 0 = forever): banned uids may not read
 
-	cache *lru.Cache[windowKey, *encodedWindow]
+	cmu   sync.Mutex // guards cache and bytes
+	cache *simplelru.LRU[windowKey, *encodedWindow]
+	bytes int // encoded bytes the cache holds
 
 	expectSeq    atomic.Uint64 // a send through this node was stamped with this seq: pulls wait for it
 	local        atomic.Int64  // members on this node
@@ -43,15 +46,18 @@ type Replica struct {
 	readyErr error
 }
 
+// windowKey names an encoded window by what it holds (ring.Set.WindowKey), so that a client
+// cannot multiply the cache's entries by asking for the same window with other since or
+// limit values.
 type windowKey struct {
-	since   int64
+	base    uint64
 	limit   int
 	lastSeq uint64
 	gen     uint64
 }
 
 // encodedWindow is a pull answer encoded once and shared by every session asking for the same
-// (since, limit) at the same ring state: `"msgs":[...],"dropped":D,"next":N,"more":B}`.
+// window at the same ring state: `"msgs":[...],"dropped":D,"next":N,"more":B}`.
 type encodedWindow struct {
 	body    []byte
 	next    int64
@@ -70,11 +76,22 @@ type PullResult struct {
 
 var windowPool = sync.Pool{New: func() any { return new(ring.Window) }}
 
-const windowCacheSize = 64
+// The encoded-window cache of one replica is bounded in entries and in bytes: a big room's
+// members sit at a few points of the room, so a few entries serve them; a client asking for
+// many different windows (each up to pull_limit x max_body, 800 KB) only evicts, and the node's
+// whole cache stays under nodeCacheBytes however many rooms it serves.
+const (
+	windowCacheSize  = 64
+	windowCacheBytes = 2 << 20
+	nodeCacheBytes   = 256 << 20
+)
 
 func newReplica(n *Node, room string) *Replica {
-	c, _ := lru.New[windowKey, *encodedWindow](windowCacheSize)
-	r := &Replica{room: room, node: n, cache: c, changed: make(chan struct{}), ready: make(chan struct{})}
+	r := &Replica{room: room, node: n, changed: make(chan struct{}), ready: make(chan struct{})}
+	r.cache, _ = simplelru.NewLRU[windowKey, *encodedWindow](windowCacheSize, func(_ windowKey, ew *encodedWindow) {
+		r.bytes -= len(ew.body)
+		n.cacheBytes.Add(-int64(len(ew.body)))
+	})
 	r.lastUse.Store(time.Now().UnixNano())
 	return r
 }
@@ -95,6 +112,17 @@ func (r *Replica) expect(seq uint64) {
 			return
 		}
 	}
+}
+
+// banned reports whether uid is banned from the room at now (as the grain last told).
+func (r *Replica) banned(uid string, now time.Time) bool {
+	if uid == "" {
+		return false
+	}
+	r.mu.RLock()
+	until, ok := r.bans[uid]
+	r.mu.RUnlock()
+	return ok && (until == 0 || now.UnixMilli() < until)
 }
 
 // catchUp waits (bounded) until the replica holds the message with seq want (0: no wait).
@@ -124,36 +152,79 @@ func (r *Replica) catchUp(ctx context.Context, want uint64) {
 	}
 }
 
-// pull serves the window (since, next] from the local copy, encoded once per ring state,
-// after waiting (bounded) for seq want to arrive.
+// pull serves the window (since, next] from the local copy, encoded once per ring state and
+// window, after waiting (bounded) for seq want to arrive. Every pull of the room goes through
+// it: sessions', pushed windows and HTTP pulls.
 func (r *Replica) pull(ctx context.Context, since int64, limit int, want uint64) PullResult {
 	r.catchUp(ctx, want)
 	r.lastUse.Store(time.Now().UnixNano())
 	r.pulls.Add(1)
 	r.mu.RLock()
-	key := windowKey{since: since, limit: limit, lastSeq: r.set.LastSeq(), gen: r.gen}
+	base, effLimit, cacheable := r.set.WindowKey(since, limit)
+	key := windowKey{base: base, limit: effLimit, lastSeq: r.set.LastSeq(), gen: r.gen}
 	epoch := r.epoch
-	ew, ok := r.cache.Get(key)
-	if !ok {
-		r.encodes.Add(1)
-		w := windowPool.Get().(*ring.Window)
-		r.set.Window(since, limit, w)
-		size := 64
-		for _, m := range w.Msgs {
-			size += len(m.Encoded) + 1
-		}
-		body := ring.AppendWindowJSON(make([]byte, 0, size), w)
-		ew = &encodedWindow{body: append(body, '}'), next: w.Next, dropped: w.Dropped, count: len(w.Msgs)}
-		clear(w.Msgs) // do not pin messages in the pool
-		w.Msgs = w.Msgs[:0]
-		windowPool.Put(w)
+	var ew *encodedWindow
+	var hit bool
+	if cacheable {
+		r.cmu.Lock()
+		ew, hit = r.cache.Get(key)
+		r.cmu.Unlock()
+	}
+	if !hit {
+		ew = r.encode(since, limit)
 	}
 	r.mu.RUnlock()
-	if !ok {
-		r.cache.Add(key, ew)
+	if cacheable && !hit {
+		r.remember(key, ew)
 	}
 	r.dropped.Add(ew.dropped)
 	return PullResult{Epoch: epoch, Body: ew.body, Next: ew.next, Dropped: ew.dropped, Count: ew.count}
+}
+
+// encode builds the window's answer; the caller holds r.mu.
+func (r *Replica) encode(since int64, limit int) *encodedWindow {
+	r.encodes.Add(1)
+	w := windowPool.Get().(*ring.Window)
+	r.set.Window(since, limit, w)
+	size := 64
+	for _, m := range w.Msgs {
+		size += len(m.Encoded) + 1
+	}
+	body := ring.AppendWindowJSON(make([]byte, 0, size), w)
+	ew := &encodedWindow{body: append(body, '}'), next: w.Next, dropped: w.Dropped, count: len(w.Msgs)}
+	clear(w.Msgs) // do not pin messages in the pool
+	w.Msgs = w.Msgs[:0]
+	windowPool.Put(w)
+	return ew
+}
+
+// remember caches ew unless it would take the replica or the node over their byte bounds.
+func (r *Replica) remember(key windowKey, ew *encodedWindow) {
+	size := len(ew.body)
+	if size > windowCacheBytes/2 {
+		return
+	}
+	r.cmu.Lock()
+	defer r.cmu.Unlock()
+	if r.cache.Contains(key) {
+		return
+	}
+	for r.bytes+size > windowCacheBytes && r.cache.Len() > 0 {
+		r.cache.RemoveOldest()
+	}
+	if r.node.cacheBytes.Load()+int64(size) > nodeCacheBytes {
+		return
+	}
+	r.bytes += size
+	r.node.cacheBytes.Add(int64(size))
+	r.cache.Add(key, ew)
+}
+
+// dropCache empties the window cache (the replica stops).
+func (r *Replica) dropCache() {
+	r.cmu.Lock()
+	r.cache.Purge()
+	r.cmu.Unlock()
 }
 
 // waitNew returns when the replica holds a message newer than since, or ctx is done.

@@ -5,33 +5,61 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/cluster"
 
 	"github.com/liveroom/liveroom/actors/pb"
 	"github.com/liveroom/liveroom/ring"
 )
 
 // replicaActor is the single writer of a Replica: it applies deltas, keeps the members, runs
-// the dispatch rounds and renews the node's subscription with the room grain.
+// the dispatch rounds and keeps the node subscribed with the room's grain (the link).
+//
+// The link: the replica subscribes by the room's identity (so whichever node hosts the grain
+// now answers, activating it if needed) on a goroutine of its own, and renews every
+// RenewInterval, at once when its viewer count changes or the cluster's members change, and
+// after a failure with a backoff (100 ms doubling to RenewInterval). Nothing in Receive waits
+// for the grain: a lookup that hangs while a dead node's partition times out delays the link,
+// never the rounds. The reply carries the grain's delivered head: a replica behind it (a lost
+// delta) or on another epoch gets a snapshot.
 type replicaActor struct {
 	r       *Replica
 	members []*Member
 
-	grain    *actor.PID
+	grain     *actor.PID // the grain as of the last reply (for fire-and-forget messages)
+	linking   bool       // a subscribe is in flight
+	relink    bool       // subscribe again once it answers
+	relinkSn  bool       // ... asking for a snapshot
+	ready     bool       // the first snapshot is in
+	lastLink  time.Time  // when the last subscribe began
+	linkFails int        // subscribes failed in a row
+	nextLink  time.Time  // not before (backoff after failures)
+
 	lastTS   int64 // newest ts in the set (a copy, so rounds need no lock)
 	roundTS  int64 // lastTS as of the previous round
 	marked   int   // members holding a mark after the previous round (0: skip idle rounds)
 	frame    *SharedFrame
 	reported int64 // viewers last reported to the grain
-	lastRenw time.Time
 	stop     chan struct{}
 }
 
 type roundTick struct{}
 
-var roundMsg = &roundTick{}
+// linkResult is a subscribe's answer, delivered into the replica's mailbox.
+type linkResult struct {
+	reply *pb.SubscribeReply
+	err   error
+}
 
-func (roundTick) NotInfluenceReceiveTimeout() {}
+// linkNow: the cluster's members changed; renew at once (the grain may have moved).
+type linkNow struct{}
+
+var (
+	roundMsg   = &roundTick{}
+	linkNowMsg = &linkNow{}
+)
+
+func (roundTick) NotInfluenceReceiveTimeout()  {}
+func (linkResult) NotInfluenceReceiveTimeout() {}
+func (linkNow) NotInfluenceReceiveTimeout()    {}
 
 func (a *replicaActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
@@ -42,6 +70,12 @@ func (a *replicaActor) Receive(ctx actor.Context) {
 	case *roundTick:
 		a.r.tickQueued.Store(false)
 		a.tick(ctx, time.Now())
+	case *linkResult:
+		a.linked(ctx, msg)
+	case *linkNow:
+		if a.ready {
+			a.link(ctx, false)
+		}
 	case *Member:
 		if msg.gone.Load() {
 			a.remove(msg)
@@ -50,10 +84,9 @@ func (a *replicaActor) Receive(ctx actor.Context) {
 		}
 	case *pb.Kick:
 		a.kick(msg.Uid, msg.Reason)
-	case *pb.SubscribeReply:
-		a.r.remoteOnline.Store(max(0, msg.Online-a.reported))
 	case *actor.Stopping:
 		close(a.stop)
+		a.r.dropCache()
 		if a.grain != nil {
 			ctx.Send(a.grain, &pb.Unsubscribe{Node: a.r.node.cfg.Node})
 		}
@@ -65,14 +98,8 @@ func (a *replicaActor) start(ctx actor.Context) {
 	r := a.r
 	r.pid = ctx.Self()
 	a.stop = make(chan struct{})
-	err := a.resync(ctx)
-	if err != nil {
-		r.readyErr = err
-		close(r.ready)
-		ctx.Stop(ctx.Self())
-		return
-	}
-	close(r.ready)
+	r.set = ring.NewSet([ring.NumPriorities]int{1, 1, 1, 1}) // replaced by the first snapshot
+	a.link(ctx, true)
 	go func(stop chan struct{}, self *actor.PID, root *actor.RootContext, every time.Duration) {
 		t := time.NewTicker(every)
 		defer t.Stop()
@@ -91,77 +118,167 @@ func (a *replicaActor) start(ctx actor.Context) {
 	}(a.stop, ctx.Self(), ctx.ActorSystem().Root, r.node.cfg.DispatchInterval)
 }
 
-// resync subscribes with a snapshot and replaces the local content with it.
-func (a *replicaActor) resync(ctx actor.Context) error {
+// link subscribes (or renews) with the room's grain on a goroutine; the answer comes back as a
+// linkResult. One subscribe is in flight at a time; a second request waits for it.
+func (a *replicaActor) link(ctx actor.Context, snapshot bool) {
+	if a.linking {
+		a.relink, a.relinkSn = true, a.relinkSn || snapshot
+		return
+	}
+	a.linking = true
+	a.lastLink = time.Now()
+	msg := a.subscribeMsg(snapshot || !a.ready)
+	n, room := a.r.node, a.r.room
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	go func() {
+		c, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+		res, err := n.request(c, room, msg)
+		cancel()
+		reply, ok := res.(*pb.SubscribeReply)
+		if err == nil && !ok {
+			err = errUnexpected(res)
+		}
+		root.Send(self, &linkResult{reply: reply, err: err})
+	}()
+}
+
+func (a *replicaActor) subscribeMsg(snapshot bool) *pb.Subscribe {
 	r := a.r
-	res, err := r.node.cluster.Request(r.room, roomKind, a.subscribeMsg(true),
-		cluster.WithTimeout(r.node.cfg.RequestTimeout), cluster.WithRetryCount(3))
-	if err != nil {
-		return err
+	a.reported = r.local.Load()
+	m := &pb.Subscribe{Node: r.node.cfg.Node, ReplicaAddress: r.pid.Address, ReplicaId: r.pid.Id,
+		Viewers: a.reported, WantSnapshot: snapshot}
+	if a.ready { // the actor is the set's only writer: no lock needed to read it here
+		m.Epoch, m.LastSeq, m.LastTs = r.epoch, r.set.LastSeq(), r.set.LastTS()
 	}
-	reply, ok := res.(*pb.SubscribeReply)
-	if !ok || reply.Snapshot == nil {
-		return errUnexpected(res)
+	return m
+}
+
+// linked takes a subscribe's answer: the grain's pid, the online count, a snapshot if one came,
+// and whether the replica missed a delta.
+func (a *replicaActor) linked(ctx actor.Context, lr *linkResult) {
+	r := a.r
+	a.linking = false
+	if lr.err != nil {
+		a.linkFails++
+		a.nextLink = time.Now().Add(min(100*time.Millisecond<<min(a.linkFails-1, 8), r.node.cfg.RenewInterval))
+		if !a.ready { // the first subscribe failed: this replica cannot serve
+			r.readyErr = lr.err
+			close(r.ready)
+			ctx.Stop(ctx.Self())
+			return
+		}
+		r.node.linkFailed(r.room, lr.err)
+		a.relinkIfAsked(ctx)
+		return
 	}
-	a.grain = r.node.cluster.Get(r.room, roomKind)
-	sn := snapshotFromPB(reply.Snapshot)
-	caps, ok := capsFromPB(reply.Snapshot.Caps)
+	a.linkFails = 0
+	reply := lr.reply
+	a.grain = actor.NewPID(reply.GrainAddress, reply.GrainId)
+	r.remoteOnline.Store(max(0, reply.Online-reply.NodeViewers))
+	if reply.Snapshot != nil {
+		if err := a.importSnapshot(reply.Snapshot); err != nil {
+			r.node.log.Warn("replica snapshot refused", "room", r.room, "err", err)
+		}
+	}
+	if !a.ready {
+		if reply.Snapshot == nil {
+			r.readyErr = errUnexpected(reply)
+			close(r.ready)
+			ctx.Stop(ctx.Self())
+			return
+		}
+		a.ready = true
+		close(r.ready)
+	}
+	if reply.Epoch == r.epoch && reply.LastSeq > r.set.LastSeq() {
+		// Every delta sent before the reply came before it: this replica missed one.
+		a.link(ctx, true)
+		return
+	}
+	a.relinkIfAsked(ctx)
+}
+
+func (a *replicaActor) relinkIfAsked(ctx actor.Context) {
+	if a.relink {
+		snap := a.relinkSn
+		a.relink, a.relinkSn = false, false
+		a.link(ctx, snap)
+	}
+}
+
+// importSnapshot replaces the local content with the grain's, unless the replica is already
+// past it in the same epoch (a snapshot older than deltas applied since it was taken).
+func (a *replicaActor) importSnapshot(p *pb.Snapshot) error {
+	r := a.r
+	if a.ready && p.Epoch == r.epoch && p.LastSeq < r.set.LastSeq() {
+		return nil
+	}
+	caps, ok := capsFromPB(p.Caps)
 	if !ok {
-		return errUnexpected(res)
+		return errUnexpected(p)
 	}
 	set := ring.NewSet(caps)
-	if err := set.Import(sn); err != nil {
+	if err := set.Import(snapshotFromPB(p)); err != nil {
 		return err
 	}
+	bans := make(map[string]int64, len(p.Bans))
+	for _, b := range p.Bans {
+		bans[b.Uid] = b.UntilMs
+	}
 	r.mu.Lock()
-	r.set = set
-	r.epoch = reply.Snapshot.Epoch
+	if r.epoch != p.Epoch {
+		r.expectSeq.Store(0) // a seq of another epoch is nothing to wait for
+	}
+	r.set, r.epoch, r.bans = set, p.Epoch, bans
 	r.gen++
-	r.expectSeq.Store(0)
 	close(r.changed)
 	r.changed = make(chan struct{})
 	r.mu.Unlock()
 	a.lastTS = set.LastTS()
-	a.lastRenw = time.Now()
-	r.remoteOnline.Store(max(0, reply.Online-a.reported))
 	return nil
 }
 
-func (a *replicaActor) subscribeMsg(snapshot bool) *pb.Subscribe {
-	a.reported = a.r.local.Load()
-	pid := a.r.pid
-	return &pb.Subscribe{Node: a.r.node.cfg.Node, ReplicaAddress: pid.Address, ReplicaId: pid.Id,
-		Viewers: a.reported, WantSnapshot: snapshot}
-}
-
-// apply appends a delta's new messages; anything inconsistent (new epoch, a seq gap) resyncs.
+// apply appends a delta's new messages and ban changes; a new epoch or a seq gap asks for a
+// snapshot. A message at a seq the replica holds with another ts shows that the room's stamps
+// diverged: the next subscribe tells the grain, which starts a new epoch.
 func (a *replicaActor) apply(ctx actor.Context, d *pb.Delta) {
 	r := a.r
-	r.mu.RLock()
-	epoch, lastSeq := r.epoch, r.set.LastSeq()
-	r.mu.RUnlock()
-	if d.Epoch != epoch {
-		a.resyncOrLog(ctx)
+	if !a.ready {
+		return // the first snapshot, still to come, holds it
+	}
+	if d.Epoch != r.epoch {
+		a.link(ctx, true)
 		return
 	}
+	lastSeq := r.set.LastSeq()
 	msgs := make([]*ring.Message, 0, len(d.Msgs))
 	for _, p := range d.Msgs {
-		if p.Seq > lastSeq { // the first delta after a snapshot may repeat what it held
+		if p.Seq > lastSeq {
 			msgs = append(msgs, fromPB(p))
+		} else if ts, ok := r.set.TSOf(p.Seq); ok && ts != p.Ts {
+			a.link(ctx, true)
+			return
 		}
 	}
 	if len(msgs) > 0 && msgs[0].Seq != lastSeq+1 {
-		a.resyncOrLog(ctx)
+		a.link(ctx, true)
 		return
 	}
 	caps, capsChanged := capsFromPB(d.Caps)
-	if len(msgs) == 0 && !capsChanged {
+	if len(msgs) == 0 && !capsChanged && len(d.Bans) == 0 {
 		return
 	}
 	r.mu.Lock()
 	if capsChanged {
 		r.set.Resize(caps)
 		r.gen++
+	}
+	for _, b := range d.Bans {
+		if b.Set {
+			r.bans[b.Uid] = b.UntilMs
+		} else {
+			delete(r.bans, b.Uid)
+		}
 	}
 	var err error
 	for _, m := range msgs {
@@ -174,8 +291,8 @@ func (a *replicaActor) apply(ctx actor.Context, d *pb.Delta) {
 	a.lastTS = r.set.LastTS()
 	r.mu.Unlock()
 	if err != nil {
-		r.node.log.Warn("replica append failed; resyncing", "room", r.room, "err", err)
-		a.resyncOrLog(ctx)
+		r.node.log.Warn("replica append failed; asking for a snapshot", "room", r.room, "err", err)
+		a.link(ctx, true)
 		return
 	}
 	if r.node.cfg.PushEach {
@@ -193,12 +310,6 @@ func (a *replicaActor) pushEach(msgs []*ring.Message) {
 	}
 	for _, mem := range a.members {
 		mem.pulledTS.Store(a.lastTS) // nothing left to notify
-	}
-}
-
-func (a *replicaActor) resyncOrLog(ctx actor.Context) {
-	if err := a.resync(ctx); err != nil {
-		a.r.node.log.Warn("replica resync failed", "room", a.r.room, "err", err)
 	}
 }
 
@@ -235,31 +346,25 @@ func (a *replicaActor) kick(uid, reason string) {
 	}
 }
 
+// countRenew: a changed viewer count is reported at most this often.
+const countRenew = 250 * time.Millisecond
+
 func (a *replicaActor) tick(ctx actor.Context, now time.Time) {
+	if !a.ready {
+		return
+	}
 	a.round(now)
 	a.reportStats(ctx)
 	r := a.r
-	if a.r.local.Load() != a.reported || now.Sub(a.lastRenw) >= r.node.cfg.RenewInterval {
-		a.renew(ctx, now)
+	since := now.Sub(a.lastLink)
+	if !a.linking && !now.Before(a.nextLink) &&
+		(since >= r.node.cfg.RenewInterval || a.linkFails > 0 || (r.local.Load() != a.reported && since >= countRenew)) {
+		a.link(ctx, false)
 	}
 	if len(a.members) == 0 && now.UnixNano()-r.lastUse.Load() > r.node.cfg.ReplicaIdle.Nanoseconds() {
 		if r.node.retireReplica(r) {
 			ctx.Stop(ctx.Self())
 		}
-	}
-}
-
-func (a *replicaActor) renew(ctx actor.Context, now time.Time) {
-	a.lastRenw = now
-	a.reportStats(ctx)
-	if a.grain == nil {
-		return
-	}
-	// The grain answers into our mailbox (SubscribeReply). If it moved or restarted, the
-	// renewal re-registers this node with the new activation.
-	a.grain = a.r.node.cluster.Get(a.r.room, roomKind)
-	if a.grain != nil {
-		ctx.Request(a.grain, a.subscribeMsg(false))
 	}
 }
 

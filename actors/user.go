@@ -267,10 +267,8 @@ func (n *Node) dirDetach(uid, id string) {
 // connect and disconnect; live traffic goes on) and counts every one.
 func (n *Node) storeFailed(what string, err error) {
 	n.metrics.StoreErrors.Inc()
-	now := time.Now().UnixNano()
-	last := n.storeLogAt.Load()
-	if now-last > int64(10*time.Second) && n.storeLogAt.CompareAndSwap(last, now) {
-		n.log.Warn(what+" not updated (logged once per 10 s)", "err", err)
+	if logEvery(&n.storeLogAt, 10*time.Second) {
+		n.log.Warn(what+": store failed (logged once per 10 s)", "err", err)
 	}
 }
 

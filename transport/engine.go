@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 
 	"github.com/liveroom/liveroom/actors"
-	"github.com/liveroom/liveroom/ring"
 	"github.com/liveroom/liveroom/rooms"
 )
 
@@ -19,11 +18,12 @@ type Engine interface {
 	// NoticeAll sends the same system notice to every active room and returns how many.
 	NoticeAll(ctx context.Context, kind string, body json.RawMessage) (int, error)
 	// Pull returns the window (since, next] of PROTOCOL.md section 4 (limit already clamped
-	// to 1..pull_limit by the caller) and the room's epoch. The window's messages are
-	// shared and must not be modified.
-	Pull(ctx context.Context, room string, since int64, limit int) (epoch string, w ring.Window, err error)
-	// WaitNew returns nil as soon as the room has a message with ts > since, or ctx's error.
-	WaitNew(ctx context.Context, room string, since int64) error
+	// to 1..pull_limit by the caller), encoded, with the room's epoch. uid is the viewer who
+	// pulls ("" for a key): a banned viewer gets `banned`. The body is shared, read-only.
+	Pull(ctx context.Context, room, uid string, since int64, limit int) (actors.PullResult, error)
+	// WaitNew returns nil as soon as the room has a message with ts > since, or ctx's error;
+	// uid as for Pull.
+	WaitNew(ctx context.Context, room, uid string, since int64) error
 	// Info returns the room's state, config and stats (online summed over nodes).
 	Info(ctx context.Context, room string) (rooms.Info, error)
 	// SetConfig applies a config patch and returns the whole new config.

@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
+	"github.com/liveroom/liveroom/actors"
 	"github.com/liveroom/liveroom/metrics"
 	"github.com/liveroom/liveroom/ring"
 	"github.com/liveroom/liveroom/rooms"
@@ -93,18 +94,19 @@ func (f *fakeEngine) NoticeAll(_ context.Context, kind string, body json.RawMess
 	return a.rooms, a.err
 }
 
-func (f *fakeEngine) Pull(_ context.Context, room string, since int64, limit int) (string, ring.Window, error) {
-	f.record("Pull %s since=%d limit=%d", room, since, limit)
+func (f *fakeEngine) Pull(_ context.Context, room, uid string, since int64, limit int) (actors.PullResult, error) {
+	f.record("Pull %s since=%d limit=%d%s", room, since, limit, viewerOf(uid))
 	a := f.answer()
-	return a.epoch, a.window, a.err
+	body := append(ring.AppendWindowJSON(nil, &a.window), '}')
+	return actors.PullResult{Epoch: a.epoch, Body: body, Next: a.window.Next, Dropped: a.window.Dropped, Count: len(a.window.Msgs)}, a.err
 }
 
-func (f *fakeEngine) WaitNew(ctx context.Context, room string, since int64) error {
+func (f *fakeEngine) WaitNew(ctx context.Context, room, uid string, since int64) error {
 	dl, _ := ctx.Deadline()
 	f.mu.Lock()
 	f.waitDeadline = time.Until(dl)
 	f.mu.Unlock()
-	f.record("WaitNew %s since=%d", room, since)
+	f.record("WaitNew %s since=%d%s", room, since, viewerOf(uid))
 	a := f.answer()
 	if a.err != nil {
 		return a.err
@@ -117,6 +119,14 @@ func (f *fakeEngine) WaitNew(ctx context.Context, room string, since int64) erro
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// viewerOf is how a call records the viewer it is made for (nothing for a key).
+func viewerOf(uid string) string {
+	if uid == "" {
+		return ""
+	}
+	return " viewer=" + uid
 }
 
 func (f *fakeEngine) Info(_ context.Context, room string) (rooms.Info, error) {

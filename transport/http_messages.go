@@ -7,7 +7,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/liveroom/liveroom/ring"
 	"github.com/liveroom/liveroom/rooms"
 )
 
@@ -84,6 +83,7 @@ func (s *Server) handleNoticeAll(ctx *fasthttp.RequestCtx) {
 // message newer than since, the wait runs out or the server shuts down; then it answers the
 // window (possibly empty) as `{"room","epoch","msgs","dropped","next","more"}`.
 func (s *Server) handlePull(ctx *fasthttp.RequestCtx, room string) {
+	var uid string
 	if s.auth.Role(ctx) == RoleNone {
 		v, err := s.auth.Viewer(ctx)
 		if err != nil {
@@ -97,6 +97,7 @@ func (s *Server) handlePull(ctx *fasthttp.RequestCtx, room string) {
 			writeError(ctx, rooms.Errorf(rooms.CodeForbidden, "the token does not allow this room"))
 			return
 		}
+		uid = v.UID
 	} else if !s.ids(ctx, room) {
 		return
 	}
@@ -108,7 +109,7 @@ func (s *Server) handlePull(ctx *fasthttp.RequestCtx, room string) {
 	}
 	if q.wait > 0 {
 		c, cancel := context.WithTimeout(s.base, q.wait)
-		err := s.eng.WaitNew(c, room, q.since)
+		err := s.eng.WaitNew(c, room, uid, q.since)
 		cancel()
 		if err != nil && c.Err() == nil {
 			writeError(ctx, err)
@@ -117,7 +118,7 @@ func (s *Server) handlePull(ctx *fasthttp.RequestCtx, room string) {
 	}
 	c, cancel := reqCtx()
 	defer cancel()
-	epoch, w, err := s.eng.Pull(c, room, q.since, q.limit)
+	res, err := s.eng.Pull(c, room, uid, q.since, q.limit)
 	if err != nil {
 		writeError(ctx, err)
 		return
@@ -127,10 +128,9 @@ func (s *Server) handlePull(ctx *fasthttp.RequestCtx, room string) {
 	b = append(b, `{"room":`...)
 	b = appendJSONStr(b, room)
 	b = append(b, `,"epoch":`...)
-	b = appendJSONStr(b, epoch)
+	b = appendJSONStr(b, res.Epoch)
 	b = append(b, ',')
-	b = ring.AppendWindowJSON(b, &w)
-	b = append(b, '}')
+	b = append(b, res.Body...)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(b) // copies into the response's own pooled buffer
 	if cap(b) <= 1<<20 {

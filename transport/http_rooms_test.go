@@ -46,11 +46,11 @@ func TestHTTPRoomConfig(t *testing.T) {
 	if r.body != string(want) {
 		t.Errorf("reply %s, want the whole config %s", r.body, want)
 	}
-	if got := h.eng.last(); got != `SetConfig r1 {"rate":{"high":null,"normal":10,"low":null},"ring":null}` {
+	if got := h.eng.last(); got != `SetConfig r1 {"rate":{"high":null,"normal":10,"low":null,"per_uid":null},"ring":null}` {
 		t.Errorf("call %s", got)
 	}
-	h.expect(h.do("PUT", "/v1/rooms/r1/config", "admin", `{"ring":{"system":512,"low":64},"rate":{"high":0.5}}`), 200, "")
-	if got := h.eng.last(); got != `SetConfig r1 {"rate":{"high":0.5,"normal":null,"low":null},"ring":{"system":512,"high":null,"normal":null,"low":64}}` {
+	h.expect(h.do("PUT", "/v1/rooms/r1/config", "admin", `{"ring":{"system":512,"low":64},"rate":{"high":0.5,"per_uid":2}}`), 200, "")
+	if got := h.eng.last(); got != `SetConfig r1 {"rate":{"high":0.5,"normal":null,"low":null,"per_uid":2},"ring":{"system":512,"high":null,"normal":null,"low":64}}` {
 		t.Errorf("call %s", got)
 	}
 	h.expect(h.do("PUT", "/v1/rooms/r1/config", "admin", `{}`), 200, "")
