@@ -36,8 +36,9 @@ type options struct {
 	logLevel                          string
 	connPerIP, connPerUID             int
 	pprof                             string
-	gcPercent, pushLimit              int
-	roundPerMember                    time.Duration
+	gcPercent, pushLimit, maxRooms    int
+	roundPerMember, storeWait         time.Duration
+	retention                         time.Duration
 }
 
 func parse(args []string) (options, error) {
@@ -62,6 +63,9 @@ func parse(args []string) (options, error) {
 	fs.IntVar(&o.pushLimit, "push-limit", 100, "messages in a window pushed to a viewer that joined with push (older ones are counted as dropped; protected ones are always kept)")
 	fs.DurationVar(&o.roundPerMember, "round-per-member", 50*time.Microsecond, "notify pacing of big rooms: a viewer is notified at most once per max(50ms, viewers on the node x this); the node's CPU budget for dispatch (see docs/decisions.md)")
 	fs.IntVar(&o.gcPercent, "gc-percent", 50, "Go GC target percentage (GOGC) unless the GOGC environment variable is set; see docs/decisions.md")
+	fs.DurationVar(&o.storeWait, "store-wait", 250*time.Millisecond, "how long a batch of messages waits for the store (--redis) before it is delivered without it; the room is then undurable until the store answers (counted in liveroom_undurable_total, shown by /readyz)")
+	fs.IntVar(&o.maxRooms, "max-rooms", 100000, "rooms this node serves to its viewers at most; one more gets unavailable")
+	fs.DurationVar(&o.retention, "room-retention", rooms.DefaultRetention, "a room's saved state is forgotten this long after its last save")
 	fs.BoolVar(&o.pushEach, "push-each", false, "baseline for load tests: push every message to every viewer (no notify/pull)")
 	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM"))
 	return o, err
@@ -123,10 +127,11 @@ func run(ctx context.Context, o options) error {
 	if len(seeds) > 0 && len(etcd) > 0 {
 		return errors.New("--cluster-seeds and --etcd: choose one membership")
 	}
-	var store rooms.Store = rooms.NewMemoryStore()
+	storeOpts := rooms.StoreOptions{Retention: o.retention}
+	var store rooms.Store = rooms.NewMemoryStore(storeOpts)
 	if o.redis != "" {
 		c, cancel := context.WithTimeout(ctx, 10*time.Second)
-		rs, err := rooms.NewRedisStore(c, o.redis)
+		rs, err := rooms.NewRedisStore(c, o.redis, storeOpts)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("--redis: %w", err)
@@ -153,7 +158,7 @@ func run(ctx context.Context, o options) error {
 	}
 	m := metrics.New()
 	node, err := actors.NewNode(actors.Config{Node: o.node, BindHost: bindHost, BindPort: bindPort, Metrics: m, Logger: log,
-		Store: store, DurableStamps: o.redis != "", PushEach: o.pushEach, RoundPerMember: o.roundPerMember, PushLimit: o.pushLimit, Seeds: seeds, Etcd: etcd, Advertise: o.advertise})
+		Store: store, DurableStamps: o.redis != "", StoreWait: o.storeWait, MaxRooms: o.maxRooms, PushEach: o.pushEach, RoundPerMember: o.roundPerMember, PushLimit: o.pushLimit, Seeds: seeds, Etcd: etcd, Advertise: o.advertise})
 	if err != nil {
 		return err
 	}
