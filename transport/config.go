@@ -37,6 +37,24 @@ type Config struct {
 	// extends it. Default 10s.
 	BlockFor time.Duration
 
+	// HTTP limits (docs/decisions.md): requests without a key per client IP per second (burst
+	// twice that; default 100), a viewer token's requests per uid per second (burst twice;
+	// default 20), long-polls held at once per IP (default 64) and per uid (default 4), HTTP
+	// connections held at once per IP (default 256; an upgraded WebSocket leaves the count).
+	// A negative value turns the limit off. Requests with the server or admin key are exempt.
+	HTTPRatePerIP   float64
+	HTTPRatePerUID  float64
+	LongPollsPerIP  int
+	LongPollsPerUID int
+	HTTPConnsPerIP  int
+
+	// SlowKick: a session whose socket stays full this long (the viewer does not read) is closed
+	// as unresponsive (4008); default 6s (notify_retry x kick_after). SendBuffer is each
+	// session's socket send buffer (SO_SNDBUF; the kernel doubles it), which bounds the kernel
+	// memory a viewer that does not read can hold; default 64 KiB.
+	SlowKick   time.Duration
+	SendBuffer int
+
 	WriteTimeout    time.Duration // deadline of one WebSocket write; default 10s
 	PingInterval    time.Duration // WebSocket ping to every session; silent for 3 intervals = closed; default 30s
 	ReadBufferSize  int           // WebSocket upgrader read buffer; default 128 (unused where frames are read from the socket: rawread.go)
@@ -71,6 +89,23 @@ func (c *Config) applyDefaults() {
 	setI(&c.ConnPerUID, 10)
 	setD(&c.ConnWindow, 10*time.Second)
 	setD(&c.BlockFor, 10*time.Second)
+	setF := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	setL := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	setF(&c.HTTPRatePerIP, 100)
+	setF(&c.HTTPRatePerUID, 20)
+	setL(&c.LongPollsPerIP, 64)
+	setL(&c.LongPollsPerUID, 4)
+	setL(&c.HTTPConnsPerIP, 256)
+	setD(&c.SlowKick, 6*time.Second)
+	setI(&c.SendBuffer, 64<<10)
 	setD(&c.WriteTimeout, 10*time.Second)
 	setD(&c.PingInterval, 30*time.Second)
 	setI(&c.ReadBufferSize, 128)

@@ -17,6 +17,8 @@ func TestConfigDefaults(t *testing.T) {
 		DefaultPullLimit: 100, MaxWait: 30 * time.Second, ConnPerIP: 20, ConnPerUID: 10,
 		ConnWindow: 10 * time.Second, BlockFor: 10 * time.Second, WriteTimeout: 10 * time.Second,
 		PingInterval: 30 * time.Second, ReadBufferSize: 128, WriteBufferSize: 256,
+		HTTPRatePerIP: 100, HTTPRatePerUID: 20, LongPollsPerIP: 64, LongPollsPerUID: 4, HTTPConnsPerIP: 256,
+		SlowKick: 6 * time.Second, SendBuffer: 64 << 10,
 	}
 	if c != want {
 		t.Errorf("defaults\n got  %+v\n want %+v", c, want)

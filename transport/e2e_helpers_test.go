@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/liveroom/liveroom/actors"
 	"github.com/liveroom/liveroom/transport"
@@ -250,3 +252,6 @@ func num(v any) int64 {
 	f, _ := v.(float64)
 	return int64(f)
 }
+
+// testutilValue reads a counter or gauge.
+func testutilValue(c prometheus.Collector) float64 { return testutil.ToFloat64(c) }

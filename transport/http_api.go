@@ -78,6 +78,9 @@ var errNoEndpoint = rooms.Errorf(rooms.CodeNotFound, "no such endpoint")
 // run in this order: path (404), method (405), key or token (401/403), ids (400), body.
 func (s *Server) route(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
+	if path != "/v1/ws" && path != "/healthz" && path != "/readyz" && !s.allowRequest(ctx) {
+		return
+	}
 	switch path {
 	case "/v1/ws":
 		s.ws.serve(ctx)
@@ -163,6 +166,20 @@ func (s *Server) routeRoom(ctx *fasthttp.RequestCtx, seg []string) {
 	default:
 		writeError(ctx, errNoEndpoint)
 	}
+}
+
+// allowRequest applies the per-IP request rate to requests without a key (the backend's are
+// not limited); false: it answered 429.
+func (s *Server) allowRequest(ctx *fasthttp.RequestCtx) bool {
+	if len(ctx.Request.Header.Peek("Authorization")) > 0 && s.auth.Role(ctx) != RoleNone {
+		return true
+	}
+	if s.ipRate.allow(ctx.RemoteIP().String(), time.Now()) {
+		return true
+	}
+	s.metrics.ConnRejected.WithLabelValues("http_ip_rate").Inc()
+	writeError(ctx, rooms.Errorf(rooms.CodeRateLimited, "too many requests from this address"))
+	return false
 }
 
 // methods is a set of HTTP methods.

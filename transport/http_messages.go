@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -98,6 +99,11 @@ func (s *Server) handlePull(ctx *fasthttp.RequestCtx, room string) {
 			return
 		}
 		uid = v.UID
+		if !s.uidRate.allow(uid, time.Now()) {
+			s.metrics.ConnRejected.WithLabelValues("http_uid_rate").Inc()
+			writeError(ctx, rooms.Errorf(rooms.CodeRateLimited, "too many requests for this user"))
+			return
+		}
 	} else if !s.ids(ctx, room) {
 		return
 	}
@@ -108,6 +114,11 @@ func (s *Server) handlePull(ctx *fasthttp.RequestCtx, room string) {
 		return
 	}
 	if q.wait > 0 {
+		release, ok := s.holdLongPoll(ctx, uid)
+		if !ok {
+			return
+		}
+		defer release()
 		c, cancel := context.WithTimeout(s.base, q.wait)
 		err := s.eng.WaitNew(c, room, uid, q.since)
 		cancel()
@@ -137,6 +148,29 @@ func (s *Server) handlePull(ctx *fasthttp.RequestCtx, room string) {
 		*bp = b
 		pullBufs.Put(bp)
 	}
+}
+
+// holdLongPoll counts a long-poll against its IP and (for a viewer) its uid; false: over a
+// cap, answered 429. release gives the places back.
+func (s *Server) holdLongPoll(ctx *fasthttp.RequestCtx, uid string) (release func(), ok bool) {
+	ip := ctx.RemoteIP().String()
+	if !s.pollsIP.take(ip) {
+		s.metrics.ConnRejected.WithLabelValues("long_polls_ip").Inc()
+		writeError(ctx, rooms.Errorf(rooms.CodeRateLimited, "too many long-polls from this address"))
+		return nil, false
+	}
+	if uid != "" && !s.pollsUID.take(uid) {
+		s.pollsIP.give(ip)
+		s.metrics.ConnRejected.WithLabelValues("long_polls_uid").Inc()
+		writeError(ctx, rooms.Errorf(rooms.CodeRateLimited, "too many long-polls for this user"))
+		return nil, false
+	}
+	return func() {
+		s.pollsIP.give(ip)
+		if uid != "" {
+			s.pollsUID.give(uid)
+		}
+	}, true
 }
 
 // pullBufs are the buffers pull answers are built in. BenchmarkHTTPPull (100 messages):

@@ -27,6 +27,11 @@ type Server struct {
 	ws      *wsHub
 	metricH fasthttp.RequestHandler
 
+	// HTTP limits (limits.go).
+	ipRate, uidRate   *rateLimits
+	pollsIP, pollsUID *counts
+	connsIP           *counts
+
 	// base is cancelled by Shutdown: HTTP long-polls end at once instead of holding it up.
 	base context.Context
 	stop context.CancelFunc
@@ -56,7 +61,9 @@ func New(cfg Config, eng Engine, m *metrics.Metrics, log *slog.Logger) (*Server,
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, eng: eng, auth: newAuth(&cfg), abuse: newAbuse(&cfg), metrics: m, log: log, metricH: m.Handler()}
+	s := &Server{cfg: cfg, eng: eng, auth: newAuth(&cfg), abuse: newAbuse(&cfg), metrics: m, log: log, metricH: m.Handler(),
+		ipRate: newRateLimits(cfg.HTTPRatePerIP, 2*cfg.HTTPRatePerIP), uidRate: newRateLimits(cfg.HTTPRatePerUID, 2*cfg.HTTPRatePerUID),
+		pollsIP: newCounts(cfg.LongPollsPerIP), pollsUID: newCounts(cfg.LongPollsPerUID), connsIP: newCounts(cfg.HTTPConnsPerIP)}
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.ws = newWSHub(s)
 	s.srv = &fasthttp.Server{
@@ -90,7 +97,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.ln = ln
 	s.mu.Unlock()
-	err := s.srv.Serve(ln)
+	err := s.srv.Serve(&limitListener{Listener: ln, conns: s.connsIP})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shutDown {

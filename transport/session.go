@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -40,6 +41,7 @@ type wsSession struct {
 
 	pooled   *[]byte      // the reply being written came from replyPool (owner only)
 	lastRead atomic.Int64 // unix nanos of the last frame read (pongs included): keepalive
+	fullAt   atomic.Int64 // unix nanos since the socket has been full (0: it took the last write)
 }
 
 // Pools for the goroutines that answer frames: frames read, and pull replies (a window can be tens of KB;
@@ -124,24 +126,51 @@ func (s *wsSession) writeNow(frame []byte) bool {
 		return false
 	case n == len(frame):
 		s.wmu.Unlock()
+		s.fullAt.Store(0)
 		return true
 	case n == 0:
 		s.wmu.Unlock()
+		s.socketFull()
 		return false
 	}
 	go s.finishWrite(frame[n:])
 	return true
 }
 
-// finishWrite writes the rest of a frame, bounded by the write timeout, then releases wmu.
+// socketFull records that the socket took nothing; a viewer whose socket stays full for
+// SlowKick (it does not read) is closed as unresponsive, so that it holds no round's frames
+// and no kernel buffer longer than that.
+func (s *wsSession) socketFull() {
+	now := time.Now().UnixNano()
+	since := s.fullAt.Load()
+	if since == 0 {
+		s.fullAt.CompareAndSwap(0, now)
+		return
+	}
+	if now-since > int64(s.hub.s.cfg.SlowKick) && s.fullAt.CompareAndSwap(since, -1) {
+		go s.kickUnresponsive()
+	}
+}
+
+// kickUnresponsive closes a session whose socket did not drain for SlowKick (the kick frame
+// cannot reach a peer that does not read; the close code says it).
+func (s *wsSession) kickUnresponsive() {
+	s.hub.s.metrics.Kicks.WithLabelValues("unresponsive").Inc()
+	s.closeWith(CloseUnresponsive, "unresponsive")
+}
+
+// finishWrite writes the rest of a frame, bounded by SlowKick (the peer is not reading), then
+// releases wmu.
 func (s *wsSession) finishWrite(rest []byte) {
 	nc := s.conn.NetConn()
-	_ = nc.SetWriteDeadline(time.Now().Add(s.hub.s.cfg.WriteTimeout))
+	_ = nc.SetWriteDeadline(time.Now().Add(s.writeWait()))
 	_, err := nc.Write(rest)
 	s.wmu.Unlock()
 	if err != nil {
-		s.closeWith(CloseNormal, "write failed")
+		s.writeFailed(err)
+		return
 	}
+	s.fullAt.Store(0)
 }
 
 // writeShared writes a frame shared by many sessions in its prepared form (built once per
@@ -189,12 +218,28 @@ func (s *wsSession) kickSession(reason string) {
 	s.closeWith(closeCodeFor(reason), reason)
 }
 
-// write sends one text frame, bounded by the write timeout.
+// write sends one text frame, bounded by the write timeout and by SlowKick (a peer that does
+// not read for that long is unresponsive: see writeFailed).
 func (s *wsSession) write(b []byte) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	_ = s.conn.SetWriteDeadline(time.Now().Add(s.hub.s.cfg.WriteTimeout))
+	_ = s.conn.SetWriteDeadline(time.Now().Add(s.writeWait()))
 	return s.conn.WriteMessage(websocket.TextMessage, b)
+}
+
+func (s *wsSession) writeWait() time.Duration {
+	return min(s.hub.s.cfg.WriteTimeout, s.hub.s.cfg.SlowKick)
+}
+
+// writeFailed ends the session after a failed write: as unresponsive when the peer did not
+// take the frame in time, else as a broken connection.
+func (s *wsSession) writeFailed(err error) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		s.kickUnresponsive()
+		return
+	}
+	s.closeWith(CloseNormal, "write failed")
 }
 
 // closeWith leaves every room, unregisters the session, sends a close frame and closes the
@@ -382,7 +427,7 @@ func (s *wsSession) finish(reply, data []byte, rp *[]byte) bool {
 		}
 	}
 	if err != nil {
-		s.closeWith(CloseNormal, "write failed")
+		s.writeFailed(err)
 		return false
 	}
 	return true

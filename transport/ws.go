@@ -134,6 +134,10 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 		rc = rawConn(ctx)
 	}
 	err = h.upgrader.Upgrade(ctx, func(conn *websocket.Conn) {
+		if lc, ok := conn.NetConn().(*limitedConn); ok {
+			lc.release() // a session is not an HTTP connection: its limits are abuse.go's
+		}
+		setSendBuffer(rc, s.cfg.SendBuffer)
 		sess := newSession(h, conn, rc, viewer)
 		if err := s.eng.Connect(sess); err != nil {
 			sess.closeWith(CloseGoingAway, "shutting down")
@@ -170,6 +174,15 @@ func rawConn(ctx *fasthttp.RequestCtx) syscall.RawConn {
 		return nil
 	}
 	return rc
+}
+
+// setSendBuffer bounds the socket's send buffer (SO_SNDBUF): what the kernel holds for a
+// viewer that does not read.
+func setSendBuffer(rc syscall.RawConn, size int) {
+	if rc == nil || size <= 0 {
+		return
+	}
+	_ = rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, size) })
 }
 
 // add registers a session; false once the hub is shutting down (checked under the shard lock
