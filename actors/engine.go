@@ -44,7 +44,9 @@ func (n *Node) NoticeAll(ctx context.Context, kind string, body json.RawMessage)
 		seen[id] = true
 	}
 	n.mu.Unlock()
-	listed, err := n.cfg.Store.ActiveRooms(ctx)
+	lc, cancel := context.WithTimeout(ctx, time.Second)
+	listed, err := n.cfg.Store.ActiveRooms(lc)
+	cancel()
 	if err != nil {
 		n.log.Warn("active rooms not listed by the store; notice goes to this node's rooms", "err", err)
 	}

@@ -268,3 +268,48 @@ func metricValue(t *testing.T, n *Node, name, label string) float64 {
 	}
 	return 0
 }
+
+// One session cannot pin the heap through the window cache: pulling the same 200 messages of
+// 4 KB with 64 different since values (and limits) keeps the replica's cache within its byte
+// bound, and windows that are the same window share one entry.
+func TestWindowCacheIsBoundedInBytes(t *testing.T) {
+	n := testNode(t, nil)
+	ctx := context.Background()
+	body := []byte(`"` + strings.Repeat("x", 4000) + `"`)
+	var stamps []rooms.Stamp
+	for i := 0; i < 200; i++ {
+		st, err := n.Send(ctx, "r-cache", rooms.SendRequest{UID: "u", Kind: "chat", Pri: ring.Normal, Body: body, Source: rooms.FromServer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stamps = append(stamps, st)
+	}
+	s := &fakeSession{uid: "v"}
+	_ = n.Connect(s)
+	defer n.Disconnect(s)
+	j, err := n.Join(ctx, s, "r-cache", 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := j.Member.r
+	testwait.For(t, 2*time.Second, "the replica has them", func() bool { _, _, seq := r.head(); return seq == 200 })
+	for i := 0; i < 64; i++ {
+		j.Member.Pull(ctx, int64(i), 200)          // since 0..63: all before the first message, one window
+		j.Member.Pull(ctx, stamps[i].TS, 200-i%7) // 64 different windows of up to 800 KB
+	}
+	r.cmu.Lock()
+	bytes, entries := r.bytes, r.cache.Len()
+	r.cmu.Unlock()
+	if bytes > windowCacheBytes || n.cacheBytes.Load() != int64(bytes) {
+		t.Fatalf("cache holds %d bytes in %d entries (bound %d), node counts %d", bytes, entries, windowCacheBytes, n.cacheBytes.Load())
+	}
+	t.Logf("after 128 pulls of windows up to 800 KB: %d entries, %d bytes cached", entries, bytes)
+	// The 64 pulls from before the first message share one encoding.
+	before := r.encodes.Load()
+	for i := 0; i < 64; i++ {
+		j.Member.Pull(ctx, int64(i), 50)
+	}
+	if got := r.encodes.Load() - before; got > 1 {
+		t.Fatalf("64 pulls of one window encoded it %d times", got)
+	}
+}

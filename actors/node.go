@@ -57,6 +57,11 @@ type Node struct {
 	stopBeat    chan struct{}
 	beatDone    chan struct{}
 
+	routeMu    sync.Mutex
+	routeNodes map[string]string // the live nodes as the heartbeat last read them
+	routeAt    time.Time
+
+	dirPausedUntil atomic.Int64             // unix nanos: the uid directory does not ask the store before (user.go)
 	undurableRooms atomic.Int64             // grains delivering without the store (Ready reports them)
 	cacheBytes     atomic.Int64             // encoded windows cached by all replicas
 	opens          map[string]*rooms.Bucket // per uid: rooms new to this node it may open (guarded by mu)
@@ -105,6 +110,7 @@ func NewNode(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("users router: %w", err)
 	}
 	n.stopBeat, n.beatDone = make(chan struct{}), make(chan struct{})
+	n.beat() // Route knows the nodes from the start
 	go n.heartbeat()
 	n.dirOps, n.dirQuit, n.dirDone = make(chan dirOp, 1024), make(chan struct{}), make(chan struct{})
 	if n.clustered {
@@ -116,35 +122,55 @@ func NewNode(cfg Config) (*Node, error) {
 }
 
 // heartbeat announces the node in the store's directory every RenewInterval (if it has an
-// advertised URL) until Shutdown.
+// advertised URL) and reads the live nodes for Route, until Shutdown. Route answers from what
+// it read last: a store that hangs delays the directory by its timeouts, never a request.
 func (n *Node) heartbeat() {
 	defer close(n.beatDone)
-	if n.cfg.Advertise == "" {
-		return
-	}
 	t := time.NewTicker(n.cfg.RenewInterval)
 	defer t.Stop()
 	for {
-		c, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
-		if err := n.cfg.Store.Heartbeat(c, n.cfg.Node, n.cfg.Advertise, time.Now()); err != nil {
-			n.log.Warn("node heartbeat not recorded", "err", err)
-		}
-		cancel()
 		select {
 		case <-n.stopBeat:
 			return
 		case <-t.C:
 		}
+		n.beat()
 	}
+}
+
+// beat is one heartbeat and one read of the live nodes.
+func (n *Node) beat() {
+	now := time.Now()
+	if n.cfg.Advertise != "" {
+		c, cancel := context.WithTimeout(context.Background(), time.Second)
+		if err := n.cfg.Store.Heartbeat(c, n.cfg.Node, n.cfg.Advertise, now); err != nil {
+			n.storeFailed("node heartbeat", err)
+		}
+		cancel()
+	}
+	c, cancel := context.WithTimeout(context.Background(), time.Second)
+	nodes, err := n.cfg.Store.Nodes(c, now.Add(-3*n.cfg.RenewInterval))
+	cancel()
+	if err != nil {
+		n.storeFailed("node directory", err)
+		return
+	}
+	n.routeMu.Lock()
+	n.routeNodes, n.routeAt = nodes, now
+	n.routeMu.Unlock()
 }
 
 // Route picks the node for a uid by rendezvous hashing over the live nodes of the directory, so
 // a user's devices tend to land together. node is "" when the directory knows no node (one
-// node without --advertise): the caller answers with itself.
+// node without --advertise): the caller answers with itself. The live nodes are the
+// heartbeat's last reading; after a store outage of 3 renewals the list is stale and Route
+// says unavailable rather than send viewers to nodes that may be gone.
 func (n *Node) Route(ctx context.Context, uid string) (node, ws string, err error) {
-	nodes, err := n.cfg.Store.Nodes(ctx, time.Now().Add(-3*n.cfg.RenewInterval))
-	if err != nil {
-		return "", "", unavailable(err)
+	n.routeMu.Lock()
+	nodes, at := n.routeNodes, n.routeAt
+	n.routeMu.Unlock()
+	if at.IsZero() || time.Since(at) > 3*n.cfg.RenewInterval {
+		return "", "", rooms.Errorf(rooms.CodeUnavailable, "the node directory has not been read lately")
 	}
 	var best uint64
 	for name, url := range nodes {

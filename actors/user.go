@@ -166,14 +166,40 @@ func (n *Node) directory() {
 	}
 }
 
+// applyDir applies one directory change. Each store call is bounded (dirTimeout), and after a
+// failure the directory does not ask the store again for dirPause: a store that hangs would
+// otherwise hold every connect behind the one before (attaches then fall back to the node's
+// own cap; a detach left out is dropped from the directory by the uid's next attach here).
 func (n *Node) applyDir(op dirOp) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	if time.Now().UnixNano() < n.dirPausedUntil.Load() {
+		n.metrics.StoreErrors.Inc()
+		if op.attach {
+			n.mu.Lock()
+			if e := n.users[op.uid]; e != nil {
+				n.capLocal(e)
+			}
+			n.mu.Unlock()
+		}
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dirTimeout)
 	defer cancel()
 	if op.attach {
 		n.capCluster(ctx, op)
 	} else if err := n.cfg.Store.DetachSessions(ctx, op.uid, n.dirID(op.serial)); err != nil {
-		n.storeFailed("uid directory", err)
+		n.dirFailed(err)
 	}
+}
+
+// The uid directory's bounds on a failing store.
+const (
+	dirTimeout = 500 * time.Millisecond
+	dirPause   = time.Second
+)
+
+func (n *Node) dirFailed(err error) {
+	n.dirPausedUntil.Store(time.Now().Add(dirPause).UnixNano())
+	n.storeFailed("uid directory", err)
 }
 
 // capCluster records a new session in the uid directory and closes the uid's oldest sessions
@@ -182,7 +208,7 @@ func (n *Node) applyDir(op dirOp) {
 func (n *Node) capCluster(ctx context.Context, op dirOp) {
 	entries, err := n.cfg.Store.AttachSession(ctx, op.uid, n.dirID(op.serial), op.at, dirTTL)
 	if err != nil {
-		n.storeFailed("uid directory", err)
+		n.dirFailed(err)
 		n.mu.Lock()
 		if e := n.users[op.uid]; e != nil {
 			n.capLocal(e)
@@ -225,7 +251,7 @@ func (n *Node) capCluster(ctx context.Context, op dirOp) {
 	}
 	if gone := append(stale, victims...); len(gone) > 0 {
 		if err := n.cfg.Store.DetachSessions(ctx, op.uid, gone...); err != nil {
-			n.storeFailed("uid directory", err)
+			n.dirFailed(err)
 		}
 	}
 }
@@ -253,14 +279,6 @@ func (n *Node) memberAddrs() map[string]bool {
 		out[net.JoinHostPort(m.Host, strconv.Itoa(int(m.Port)))] = true
 	}
 	return out
-}
-
-func (n *Node) dirDetach(uid, id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := n.cfg.Store.DetachSessions(ctx, uid, id); err != nil {
-		n.storeFailed("uid directory", err)
-	}
 }
 
 // storeFailed logs a store failure at most once per 10 s per node (a Redis outage fails every
