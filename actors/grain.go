@@ -45,6 +45,7 @@ type roomGrain struct {
 	saving        *saveJob
 	undurable     bool // the store did not answer in time: batches go out without waiting
 	durableSeq    uint64
+	indexedSeq    uint64 // the store's history index has the ts of the stamps up to this seq
 	retryArmed    bool
 	retryDelay    time.Duration
 	checkingFence bool
@@ -154,15 +155,23 @@ func (g *roomGrain) init(ctx actor.Context, id string) {
 		for _, sm := range st.Protected {
 			protected = append(protected, sm.Message())
 		}
-		if err := g.set.Import(ring.Snapshot{LastTS: st.LastTS, LastSeq: st.LastSeq, IndexFirstSeq: st.LastSeq + 1, Msgs: protected}); err != nil {
-			g.log.Warn("protected messages not restored", "err", err)
-			_ = g.set.Import(ring.Snapshot{LastTS: st.LastTS, LastSeq: st.LastSeq, IndexFirstSeq: st.LastSeq + 1})
+		sn := ring.Snapshot{LastTS: st.LastTS, LastSeq: st.LastSeq, IndexFirstSeq: st.LastSeq + 1, Msgs: protected}
+		if len(st.Index.TS) > 0 { // the stored history index: dropped stays exact across the move
+			sn.IndexFirstSeq, sn.IndexTS = st.Index.From, st.Index.TS
+		}
+		if err := g.set.Import(sn); err != nil {
+			g.log.Warn("stored history not restored whole; the protected messages only", "err", err)
+			sn.IndexFirstSeq, sn.IndexTS = st.LastSeq+1, nil
+			if err := g.set.Import(sn); err != nil {
+				g.log.Warn("protected messages not restored", "err", err)
+				_ = g.set.Import(ring.Snapshot{LastTS: st.LastTS, LastSeq: st.LastSeq, IndexFirstSeq: st.LastSeq + 1})
+			}
 		}
 	} else {
 		g.room = rooms.NewRoom(id, rooms.DefaultConfig())
 		g.set = ring.NewSet(g.room.Config().Caps())
 	}
-	g.durableSeq = g.room.LastSeq()
+	g.durableSeq, g.indexedSeq = g.room.LastSeq(), g.room.LastSeq()
 	g.lastFull = now
 	g.markActive(true)
 	g.node.grainStarted(id, ctx.Self())
@@ -352,7 +361,9 @@ func (g *roomGrain) stop(ctx actor.Context) {
 	case g.room.Empty(now):
 		err = g.node.cfg.Store.DeleteRoom(c, g.id, g.fence)
 	default:
-		err = g.node.cfg.Store.SaveRoom(c, g.id, g.room.State(g.protectedAll(), now), g.fence)
+		st := g.room.State(g.protectedAll(), now)
+		st.Index = g.indexRun(g.room.LastSeq())
+		err = g.node.cfg.Store.SaveRoom(c, g.id, st, g.fence)
 	}
 	if err == rooms.ErrFenced {
 		g.fenceOff(ctx)

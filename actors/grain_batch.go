@@ -173,9 +173,10 @@ func (g *roomGrain) startSave(ctx actor.Context) {
 	var h rooms.Head
 	if full {
 		st = g.room.State(g.protectedAll(), now)
+		st.Index = g.indexRun(job.seq)
 	} else {
 		ts, seq := g.room.Last()
-		h = rooms.Head{Epoch: g.room.Epoch(), LastTS: ts, LastSeq: seq}
+		h = rooms.Head{Epoch: g.room.Epoch(), LastTS: ts, LastSeq: seq, Index: g.indexRun(job.seq)}
 	}
 	g.saving = job
 	store, room, fence, timeout := g.node.cfg.Store, g.id, g.fence, g.node.cfg.RequestTimeout
@@ -192,6 +193,39 @@ func (g *roomGrain) startSave(ctx actor.Context) {
 		root.Send(self, &saveDone{job: job, err: err})
 	}()
 	time.AfterFunc(g.node.cfg.StoreWait, func() { root.Send(self, &saveSlow{job: job}) })
+}
+
+// indexRun is the ts of the stamps after the last one the store's history index has, up to
+// seq: from the rings' index for what was delivered, from the batches for what waits.
+func (g *roomGrain) indexRun(seq uint64) rooms.Index {
+	from := g.indexedSeq + 1
+	if seq < from {
+		return rooms.Index{}
+	}
+	for from <= seq && from <= g.set.LastSeq() {
+		if _, ok := g.set.TSOf(from); ok {
+			break
+		}
+		from++ // beyond the rings' index: the store's index starts over here
+	}
+	run := rooms.Index{From: from, TS: make([]int64, 0, seq-from+1)}
+	for s := from; s <= min(seq, g.set.LastSeq()); s++ {
+		ts, _ := g.set.TSOf(s)
+		run.TS = append(run.TS, ts)
+	}
+	if g.node.cfg.DurableStamps {
+		for _, b := range append(g.queue, g.pending) {
+			for _, m := range b.msgs {
+				if m.Seq >= from && m.Seq <= seq && m.Seq > g.set.LastSeq() {
+					run.TS = append(run.TS, m.TS)
+				}
+			}
+		}
+	}
+	if uint64(len(run.TS)) != seq-from+1 {
+		return rooms.Index{} // a gap: a bug; the store keeps what it has
+	}
+	return run
 }
 
 // protectedAll is what a full save keeps: the delivered protected messages and those waiting.
@@ -227,6 +261,7 @@ func (g *roomGrain) saveDone(ctx actor.Context, d *saveDone) {
 	}
 	g.retryDelay = 0
 	g.durableSeq = max(g.durableSeq, d.job.seq)
+	g.indexedSeq = max(g.indexedSeq, d.job.seq)
 	if d.job.full {
 		g.savedProt, g.savedMod, g.lastFull = d.job.protGen, d.job.modGen, time.Now()
 	}
@@ -375,7 +410,7 @@ func (g *roomGrain) diverge() {
 		restamp(&g.queue[i])
 	}
 	restamp(&g.pending)
-	g.durableSeq = 0
+	g.durableSeq, g.indexedSeq = 0, 0
 	g.protGen++
 	g.modGen++
 }

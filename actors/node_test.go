@@ -316,4 +316,13 @@ func TestPassivationKeepsHistory(t *testing.T) {
 	if len(w.Msgs) != 2 || w.Msgs[0].Seq != first.Seq || w.Msgs[0].Pri != "system" || w.Dropped != 1 {
 		t.Fatalf("window after re-activation: %s", res.Body)
 	}
+	// The stored history index keeps dropped exact across the restart: after the notice come
+	// the lost chat message and the new one.
+	res, err = n.Pull(ctx, "r-passive", "", first.TS, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := decodeWindow(t, res); len(w.Msgs) != 1 || w.Dropped != 1 {
+		t.Fatalf("window after the notice: %s (want the new message and 1 dropped)", res.Body)
+	}
 }

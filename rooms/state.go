@@ -15,6 +15,7 @@ type State struct {
 	Config     Config          `json:"config"`
 	Moderation []ModEntry      `json:"moderation,omitempty"`
 	Protected  []StoredMessage `json:"protected,omitempty"`
+	Index      Index           `json:"-"` // saved: the run to append; loaded: the stored index
 }
 
 // StoredMessage is the durable (JSON) form of a protected ring.Message.

@@ -28,18 +28,60 @@ func (o StoreOptions) retention() time.Duration {
 	return o.Retention
 }
 
-// Head is a room's last stamp.
+// Head is a room's last stamp, and the stamps' ts to add to the stored history index.
 type Head struct {
 	Epoch   string `json:"epoch"`
 	LastTS  int64  `json:"last_ts"`
 	LastSeq uint64 `json:"last_seq"`
+	Index   Index  `json:"-"`
 }
+
+// Index is a run of a room's history index: the ts of the consecutive seqs From, From+1, ...
+// A save appends it to the stored index (the last StoredIndex entries), which starts over when
+// the run does not follow what is stored (a new epoch). A room that moves or restarts gets the
+// stored index back with its state, so that a pull's dropped stays exact across the move for a
+// since within the stored history (ring.Set's exactness, PROTOCOL.md section 4).
+type Index struct {
+	From uint64
+	TS   []int64
+}
+
+// StoredIndex is how many of a room's latest stamps the store keeps the ts of.
+const StoredIndex = 16384
 
 // apply moves st's last stamp forward to h when h belongs to st's history.
 func (h Head) apply(st *State) {
 	if h.Epoch == st.Epoch && h.LastSeq > st.LastSeq {
 		st.LastTS, st.LastSeq = h.LastTS, h.LastSeq
 	}
+}
+
+// appendIndex appends run to the stored index (first: seq of idx[0]) and keeps the last
+// StoredIndex entries; a run that does not follow starts the index over.
+func appendIndex(first uint64, idx []int64, run Index) (uint64, []int64) {
+	if len(run.TS) == 0 {
+		return first, idx
+	}
+	if first+uint64(len(idx)) != run.From || len(idx) == 0 {
+		first, idx = run.From, idx[:0]
+	}
+	idx = append(idx, run.TS...)
+	if over := len(idx) - StoredIndex; over > 0 {
+		idx = append(idx[:0:0], idx[over:]...)
+		first += uint64(over)
+	}
+	return first, idx
+}
+
+// loadedIndex is the stored index as LoadRoom returns it: the run ending at st.LastSeq with
+// st.LastTS, or none when the stored one does not (a state saved before the index existed).
+func loadedIndex(st *State, first uint64, idx []int64) {
+	n := uint64(len(idx))
+	if n == 0 || first+n-1 != st.LastSeq || idx[n-1] != st.LastTS {
+		st.Index = Index{}
+		return
+	}
+	st.Index = Index{From: first, TS: idx}
 }
 
 // Store keeps rooms' durable state. Implementations are safe for concurrent use.
@@ -53,7 +95,9 @@ type Store interface {
 	// LoadRoom returns the room's state (found is false for a room never saved) and claims the
 	// room: fence is larger than every earlier claim.
 	LoadRoom(ctx context.Context, room string) (st State, found bool, fence uint64, err error)
-	// SaveRoom replaces the room's state, unless a newer claim than fence exists (ErrFenced).
+	// SaveRoom replaces the room's state and appends st.Index to the stored index, unless a
+	// newer claim than fence exists (ErrFenced). LoadRoom returns the stored index in
+	// st.Index (ending at LastSeq when it is kept whole).
 	SaveRoom(ctx context.Context, room string, st State, fence uint64) error
 	// SaveHead records the room's last stamp (written once per flush tick, before the stamped
 	// messages are acknowledged or delivered). LoadRoom returns it in LastTS/LastSeq when it is

@@ -29,6 +29,8 @@ type memRoom struct {
 	hasHead bool
 	fence   uint64
 	expires time.Time
+	first   uint64  // seq of idx[0]
+	idx     []int64 // the stored history index
 }
 
 type nodeBeat struct {
@@ -132,6 +134,7 @@ func (s *MemoryStore) SaveHead(_ context.Context, room string, h Head, fence uin
 		return err
 	}
 	r.head, r.hasHead = h, true
+	r.first, r.idx = appendIndex(r.first, r.idx, h.Index)
 	return nil
 }
 
@@ -146,6 +149,7 @@ func (s *MemoryStore) LoadRoom(_ context.Context, room string) (State, bool, uin
 	}
 	r.fence++ // a claim does not renew the retention: only saves do
 	b, h, hok, fence := r.state, r.head, r.hasHead, r.fence
+	first, idx := r.first, append([]int64(nil), r.idx...)
 	s.mu.Unlock()
 	var st State
 	if b == nil {
@@ -157,6 +161,7 @@ func (s *MemoryStore) LoadRoom(_ context.Context, room string) (State, bool, uin
 	if hok {
 		h.apply(&st)
 	}
+	loadedIndex(&st, first, idx)
 	return st, true, fence, nil
 }
 
@@ -173,6 +178,7 @@ func (s *MemoryStore) SaveRoom(_ context.Context, room string, st State, fence u
 		return err
 	}
 	r.state = b
+	r.first, r.idx = appendIndex(r.first, r.idx, st.Index)
 	return nil
 }
 

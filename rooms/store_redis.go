@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,36 +41,75 @@ func NewRedisStore(ctx context.Context, url string, opts ...StoreOptions) (*Redi
 	return s, nil
 }
 
+// keys are a room's keys: state, head, claim, history index (a list of ts) and the seq of the
+// index's first entry.
 func (s *RedisStore) keys(room string) []string {
-	return []string{s.prefix + "room:" + room, s.prefix + "head:" + room, s.prefix + "fence:" + room}
+	return []string{s.prefix + "room:" + room, s.prefix + "head:" + room, s.prefix + "fence:" + room,
+		s.prefix + "idx:" + room, s.prefix + "idxfirst:" + room}
 }
 
-// loadScript reads a room's state and head and claims it (a new fence), in one round trip.
+// loadScript reads a room's state, head and history index and claims it (a new fence), in one
+// round trip.
 var loadScript = redis.NewScript(`
 local st = redis.call('GET', KEYS[1])
 local hd = redis.call('GET', KEYS[2])
 local f = redis.call('INCR', KEYS[3])
 redis.call('PEXPIRE', KEYS[3], ARGV[1])
-return {st, hd, f}
+local first = redis.call('GET', KEYS[5])
+local idx = redis.call('LRANGE', KEYS[4], 0, -1)
+return {st, hd, f, first, idx}
 `)
 
-// saveScript writes a value under KEYS[1] unless the room (claim KEYS[2]) was claimed after
-// ARGV[2]; every write renews the retention of the value and of the claim.
+// saveScript writes ARGV[1] under KEYS[1] (the state or the head) unless the room (claim
+// KEYS[2]) was claimed after ARGV[2], and appends ARGV[6..] (ts of the seqs from ARGV[4]) to
+// the history index KEYS[3] (first seq in KEYS[4]), starting it over when they do not follow
+// it and keeping its last ARGV[5] entries. Every write renews the retention (ARGV[3] ms) of
+// all of them.
 var saveScript = redis.NewScript(`
 local f = tonumber(redis.call('GET', KEYS[2]) or '0')
 if tonumber(ARGV[2]) < f then return redis.error_reply('FENCED') end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
+local px = ARGV[3]
+redis.call('SET', KEYS[1], ARGV[1], 'PX', px)
+redis.call('PEXPIRE', KEYS[2], px)
+if #ARGV > 5 then
+  local from = tonumber(ARGV[4])
+  local first = tonumber(redis.call('GET', KEYS[4]) or '0')
+  local len = redis.call('LLEN', KEYS[3])
+  if len == 0 or first + len ~= from then
+    redis.call('DEL', KEYS[3])
+    first, len = from, 0
+  end
+  for i = 6, #ARGV, 1000 do
+    redis.call('RPUSH', KEYS[3], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+  end
+  local over = len + #ARGV - 5 - tonumber(ARGV[5])
+  if over > 0 then
+    redis.call('LTRIM', KEYS[3], over, -1)
+    first = first + over
+  end
+  redis.call('SET', KEYS[4], first, 'PX', px)
+end
+redis.call('PEXPIRE', KEYS[3], px)
 return 1
 `)
 
-// deleteScript drops a room's state, head and claim unless it was claimed after ARGV[1].
+// deleteScript drops a room's keys unless it was claimed after ARGV[1].
 var deleteScript = redis.NewScript(`
 local f = tonumber(redis.call('GET', KEYS[3]) or '0')
 if tonumber(ARGV[1]) < f then return redis.error_reply('FENCED') end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 return 1
 `)
+
+// saveArgs are saveScript's arguments for value and the index run.
+func (s *RedisStore) saveArgs(value []byte, fence uint64, run Index) []any {
+	args := make([]any, 0, 5+len(run.TS))
+	args = append(args, value, fence, s.retention.Milliseconds(), run.From, StoredIndex)
+	for _, ts := range run.TS {
+		args = append(args, ts)
+	}
+	return args
+}
 
 func fenceErr(room string, err error) error {
 	if err != nil && strings.HasSuffix(err.Error(), "FENCED") {
@@ -89,7 +129,7 @@ func (s *RedisStore) LoadRoom(ctx context.Context, room string) (State, bool, ui
 	if err != nil {
 		return st, false, 0, fmt.Errorf("redis: load %s: %w", room, err)
 	}
-	if len(vals) != 3 {
+	if len(vals) != 5 {
 		return st, false, 0, fmt.Errorf("redis: load %s: %d values", room, len(vals))
 	}
 	fence, ok := vals[2].(int64)
@@ -109,6 +149,20 @@ func (s *RedisStore) LoadRoom(ctx context.Context, room string) (State, bool, ui
 			h.apply(&st)
 		}
 	}
+	first, _ := vals[3].(string)
+	f, _ := strconv.ParseUint(first, 10, 64)
+	raws, _ := vals[4].([]any)
+	idx := make([]int64, 0, len(raws))
+	for _, r := range raws {
+		v, _ := r.(string)
+		ts, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			idx = nil // a broken index is no index
+			break
+		}
+		idx = append(idx, ts)
+	}
+	loadedIndex(&st, f, idx)
 	return st, true, uint64(fence), nil
 }
 
@@ -119,14 +173,14 @@ func (s *RedisStore) SaveRoom(ctx context.Context, room string, st State, fence 
 		return err
 	}
 	k := s.keys(room)
-	return fenceErr(room, saveScript.Run(ctx, s.client, []string{k[0], k[2]}, b, fence, s.retention.Milliseconds()).Err())
+	return fenceErr(room, saveScript.Run(ctx, s.client, []string{k[0], k[2], k[3], k[4]}, s.saveArgs(b, fence, st.Index)...).Err())
 }
 
 // SaveHead implements Store.
 func (s *RedisStore) SaveHead(ctx context.Context, room string, h Head, fence uint64) error {
 	b, _ := json.Marshal(h)
 	k := s.keys(room)
-	return fenceErr(room, saveScript.Run(ctx, s.client, []string{k[1], k[2]}, b, fence, s.retention.Milliseconds()).Err())
+	return fenceErr(room, saveScript.Run(ctx, s.client, []string{k[1], k[2], k[3], k[4]}, s.saveArgs(b, fence, h.Index)...).Err())
 }
 
 // DeleteRoom implements Store.

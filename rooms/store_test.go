@@ -92,6 +92,38 @@ func testStore(t *testing.T, newStore func(t *testing.T) Store) {
 	if _, found, _, err := s.LoadRoom(ctx, "headless"); found || err != nil {
 		t.Fatalf("a head alone made a room: found %v err %v", found, err)
 	}
+	// The history index: runs appended by saves come back with the state, ending at its last
+	// stamp; a run that does not follow starts it over; it keeps the last StoredIndex.
+	_, _, fence, _ = s.LoadRoom(ctx, "ix")
+	must(t, s.SaveRoom(ctx, "ix", State{Epoch: "e", LastTS: 30, LastSeq: 3, Config: DefaultConfig(),
+		Index: Index{From: 1, TS: []int64{10, 20, 30}}}, fence))
+	must(t, s.SaveHead(ctx, "ix", Head{Epoch: "e", LastTS: 50, LastSeq: 5, Index: Index{From: 4, TS: []int64{40, 50}}}, fence))
+	got, _, fence, _ = s.LoadRoom(ctx, "ix")
+	if got.Index.From != 1 || fmt.Sprint(got.Index.TS) != "[10 20 30 40 50]" || got.LastSeq != 5 {
+		t.Fatalf("index %+v, last seq %d", got.Index, got.LastSeq)
+	}
+	must(t, s.SaveHead(ctx, "ix", Head{Epoch: "e2", LastTS: 70, LastSeq: 1, Index: Index{From: 1, TS: []int64{70}}}, fence))
+	must(t, s.SaveRoom(ctx, "ix", State{Epoch: "e2", LastTS: 70, LastSeq: 1, Config: DefaultConfig()}, fence))
+	if got, _, _, _ = s.LoadRoom(ctx, "ix"); got.Index.From != 1 || fmt.Sprint(got.Index.TS) != "[70]" {
+		t.Fatalf("a new epoch's index %+v", got.Index)
+	}
+	big := make([]int64, StoredIndex+10)
+	for i := range big {
+		big[i] = int64(100 + i)
+	}
+	_, _, fence, _ = s.LoadRoom(ctx, "ix")
+	must(t, s.SaveHead(ctx, "ix", Head{Epoch: "e2", LastTS: big[len(big)-1], LastSeq: uint64(1 + len(big)), Index: Index{From: 2, TS: big}}, fence))
+	got, _, _, _ = s.LoadRoom(ctx, "ix")
+	if len(got.Index.TS) != StoredIndex || got.Index.From != uint64(2+len(big)-StoredIndex) || got.Index.TS[0] != big[10] {
+		t.Fatalf("trimmed index: from %d, %d entries, first %d", got.Index.From, len(got.Index.TS), got.Index.TS[0])
+	}
+	// An index that does not end at the state's last stamp is not returned.
+	_, _, fence, _ = s.LoadRoom(ctx, "ix")
+	must(t, s.SaveRoom(ctx, "ix", State{Epoch: "e2", LastTS: 1 << 40, LastSeq: 1 << 20, Config: DefaultConfig()}, fence))
+	if got, _, _, _ = s.LoadRoom(ctx, "ix"); got.Index.TS != nil {
+		t.Fatalf("an index behind the state: %+v", got.Index.From)
+	}
+
 	// A deleted room is gone, claim included (the next claim may start over).
 	_, _, fence, _ = s.LoadRoom(ctx, "gone")
 	must(t, s.SaveRoom(ctx, "gone", State{Epoch: "e", Config: DefaultConfig()}, fence))
