@@ -294,7 +294,7 @@ func TestWindowCacheIsBoundedInBytes(t *testing.T) {
 	r := j.Member.r
 	testwait.For(t, 2*time.Second, "the replica has them", func() bool { _, _, seq := r.head(); return seq == 200 })
 	for i := 0; i < 64; i++ {
-		j.Member.Pull(ctx, int64(i), 200)          // since 0..63: all before the first message, one window
+		j.Member.Pull(ctx, int64(i), 200)         // since 0..63: all before the first message, one window
 		j.Member.Pull(ctx, stamps[i].TS, 200-i%7) // 64 different windows of up to 800 KB
 	}
 	r.cmu.Lock()
