@@ -8,12 +8,25 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/liveroom/liveroom/internal/testproc"
 )
+
+// Server is an etcd of a test on its own loopback ports and data directory (kept across
+// restarts).
+type Server struct {
+	Endpoint string // host:port for clients
+	*testproc.Proc
+	clientURL string
+}
 
 // Start runs etcd on free loopback ports until the test ends and returns its client endpoint
 // (host:port). The test is skipped when etcd is not installed (.ci/run installs Debian's
 // etcd-server).
-func Start(t testing.TB) string {
+func Start(t testing.TB) string { return StartServer(t).Endpoint }
+
+// StartServer is Start, with the process to fault (kill and restart).
+func StartServer(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("etcd")
 	if err != nil {
@@ -22,20 +35,24 @@ func Start(t testing.TB) string {
 	client, peer := freePort(t), freePort(t)
 	clientURL := fmt.Sprintf("http://127.0.0.1:%d", client)
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", peer)
-	cmd := exec.Command(bin, "--name", "test", "--data-dir", t.TempDir(),
+	s := &Server{Endpoint: fmt.Sprintf("127.0.0.1:%d", client), clientURL: clientURL}
+	s.Proc = testproc.Start(t, "etcd", bin, "--name", "test", "--data-dir", t.TempDir(),
 		"--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
 		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
 		"--initial-cluster", "test="+peerURL, "--log-level", "error")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	s.AwaitHealthy(t)
+	return s
+}
+
+// AwaitHealthy waits until etcd reports itself healthy (after a start or restart).
+func (s *Server) AwaitHealthy(t testing.TB) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if r, err := http.Get(clientURL + "/health"); err == nil {
+		if r, err := http.Get(s.clientURL + "/health"); err == nil {
 			r.Body.Close()
 			if r.StatusCode == 200 {
-				return fmt.Sprintf("127.0.0.1:%d", client)
+				return
 			}
 		}
 		if time.Now().After(deadline) {
