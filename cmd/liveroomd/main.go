@@ -38,7 +38,9 @@ type options struct {
 	pprof                             string
 	gcPercent, pushLimit, maxRooms    int
 	roundPerMember, storeWait         time.Duration
-	retention                         time.Duration
+	retention, slowKick               time.Duration
+	httpRatePerIP, httpRatePerUID     float64
+	httpConnsPerIP                    int
 }
 
 func parse(args []string) (options, error) {
@@ -66,6 +68,10 @@ func parse(args []string) (options, error) {
 	fs.DurationVar(&o.storeWait, "store-wait", 250*time.Millisecond, "how long a batch of messages waits for the store (--redis) before it is delivered without it; the room is then undurable until the store answers (counted in liveroom_undurable_total, shown by /readyz)")
 	fs.IntVar(&o.maxRooms, "max-rooms", 100000, "rooms this node serves to its viewers at most; one more gets unavailable")
 	fs.DurationVar(&o.retention, "room-retention", rooms.DefaultRetention, "a room's saved state is forgotten this long after its last save")
+	fs.Float64Var(&o.httpRatePerIP, "http-rate-per-ip", 100, "HTTP requests without a key per second per client address (burst twice that); -1 = no limit")
+	fs.Float64Var(&o.httpRatePerUID, "http-rate-per-uid", 20, "HTTP requests with a viewer token per second per uid (burst twice that); -1 = no limit")
+	fs.IntVar(&o.httpConnsPerIP, "http-conns-per-ip", 256, "HTTP connections one client address holds at once (WebSockets not counted); -1 = no limit")
+	fs.DurationVar(&o.slowKick, "slow-kick", 6*time.Second, "a viewer whose socket stays full this long (it does not read) is closed as unresponsive (4008)")
 	fs.BoolVar(&o.pushEach, "push-each", false, "baseline for load tests: push every message to every viewer (no notify/pull)")
 	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM"))
 	return o, err
@@ -165,6 +171,7 @@ func run(ctx context.Context, o options) error {
 	srv, err := transport.New(transport.Config{
 		Addr: o.addr, Dev: o.dev, JWTSecret: o.jwtSecret, APIKey: o.apiKey, AdminKey: o.adminKey,
 		Node: o.node, Advertise: o.advertise, ConnPerIP: o.connPerIP, ConnPerUID: o.connPerUID,
+		HTTPRatePerIP: o.httpRatePerIP, HTTPRatePerUID: o.httpRatePerUID, HTTPConnsPerIP: o.httpConnsPerIP, SlowKick: o.slowKick,
 	}, node, m, log)
 	if err != nil {
 		_ = node.Shutdown(context.Background())
