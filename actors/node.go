@@ -61,11 +61,12 @@ type Node struct {
 	routeNodes map[string]string // the live nodes as the heartbeat last read them
 	routeAt    time.Time
 
-	dirPausedUntil atomic.Int64             // unix nanos: the uid directory does not ask the store before (user.go)
-	undurableRooms atomic.Int64             // grains delivering without the store (Ready reports them)
-	cacheBytes     atomic.Int64             // encoded windows cached by all replicas
-	opens          map[string]*rooms.Bucket // per uid: rooms new to this node it may open (guarded by mu)
-	opensSwept     time.Time
+	routePausedUntil atomic.Int64             // unix nanos: Route answers from its last reading until then
+	dirPausedUntil   atomic.Int64             // unix nanos: the uid directory does not ask the store before (user.go)
+	undurableRooms   atomic.Int64             // grains delivering without the store (Ready reports them)
+	cacheBytes       atomic.Int64             // encoded windows cached by all replicas
+	opens            map[string]*rooms.Bucket // per uid: rooms new to this node it may open (guarded by mu)
+	opensSwept       time.Time
 }
 
 // NewNode starts the actor system and joins the cluster (a one-member cluster with the
@@ -162,15 +163,35 @@ func (n *Node) beat() {
 
 // Route picks the node for a uid by rendezvous hashing over the live nodes of the directory, so
 // a user's devices tend to land together. node is "" when the directory knows no node (one
-// node without --advertise): the caller answers with itself. The live nodes are the
-// heartbeat's last reading; after a store outage of 3 renewals the list is stale and Route
-// says unavailable rather than send viewers to nodes that may be gone.
+// node without --advertise): the caller answers with itself. The directory is read with a
+// 500 ms bound; when that fails, Route answers from the last reading (the heartbeat reads it
+// every RenewInterval) without asking the store again for a second, and says unavailable once
+// that reading is older than 3 renewals rather than send viewers to nodes that may be gone.
 func (n *Node) Route(ctx context.Context, uid string) (node, ws string, err error) {
-	n.routeMu.Lock()
-	nodes, at := n.routeNodes, n.routeAt
-	n.routeMu.Unlock()
-	if at.IsZero() || time.Since(at) > 3*n.cfg.RenewInterval {
-		return "", "", rooms.Errorf(rooms.CodeUnavailable, "the node directory has not been read lately")
+	now := time.Now()
+	var nodes map[string]string
+	if now.UnixNano() >= n.routePausedUntil.Load() {
+		c, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		fresh, err := n.cfg.Store.Nodes(c, now.Add(-3*n.cfg.RenewInterval))
+		cancel()
+		if err == nil {
+			n.routeMu.Lock()
+			n.routeNodes, n.routeAt = fresh, now
+			n.routeMu.Unlock()
+			nodes = fresh
+		} else {
+			n.routePausedUntil.Store(now.Add(time.Second).UnixNano())
+			n.storeFailed("node directory", err)
+		}
+	}
+	if nodes == nil {
+		n.routeMu.Lock()
+		cached, at := n.routeNodes, n.routeAt
+		n.routeMu.Unlock()
+		if at.IsZero() || now.Sub(at) > 3*n.cfg.RenewInterval {
+			return "", "", rooms.Errorf(rooms.CodeUnavailable, "the node directory cannot be read")
+		}
+		nodes = cached
 	}
 	var best uint64
 	for name, url := range nodes {
