@@ -40,6 +40,7 @@ func TestDecodeStrict(t *testing.T) {
 	f(`{"a":1`, true, true)
 	f(``, true, true)
 	f("  \n", true, true)
+	f("{\"a\":1,\"b\":\"\xff\"}", true, true) // not UTF-8, even in a field v does not have
 }
 
 // TestParsePostFields checks each field of a posted message, alone.
@@ -80,6 +81,13 @@ func TestParsePostFields(t *testing.T) {
 	f(`{"kind":"k","body":1,"uid":true}`, rooms.SendRequest{}, rooms.CodeBadRequest)
 	f(`{"kind":["k"],"body":1}`, rooms.SendRequest{}, rooms.CodeBadRequest)
 	f(`{"kind":"k","body":1,"pri":null}`, req("", "k", ring.Normal, "1", ""), "")
+	f("{\"kind\":\"k\xff\",\"body\":1}", rooms.SendRequest{}, rooms.CodeBadRequest)
+	f("{\"kind\":\"k\",\"body\":\"\xc3\"}", rooms.SendRequest{}, rooms.CodeBadRequest)
+	f(`{"kind":"k","body":"\ud800"}`, rooms.SendRequest{}, rooms.CodeBadRequest)
+	f(`{"kind":"k","body":1,"uid":"\u0061"}`, req("a", "k", ring.Normal, "1", ""), "")
+	f(`{"kind":"k","body":1,"uid":"\ud800"}`, rooms.SendRequest{}, rooms.CodeBadRequest)
+	f(`{"kind":"k","body":1,"uid":null}`, req("", "k", ring.Normal, "1", ""), "")
+	f(`{"kind":"k","body":1,"uid":["u1"]}`, rooms.SendRequest{}, rooms.CodeBadRequest)
 }
 
 func TestCheckBodyCompactsBeforeMeasuring(t *testing.T) {

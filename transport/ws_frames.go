@@ -8,18 +8,15 @@ import (
 )
 
 // inFrame is any client frame (PROTOCOL.md section 3). Fields of the wrong JSON type make
-// the whole frame a bad_request.
+// the whole frame a bad_request; the message fields of a send stay raw for checkMessage.
 type inFrame struct {
-	Op    string          `json:"op"`
-	ID    *int64          `json:"id"`
-	Room  *string         `json:"room"`
-	Since *int64          `json:"since"`
-	Limit *int            `json:"limit"`
-	Kind  *string         `json:"kind"`
-	Pri   *string         `json:"pri"`
-	Body  json.RawMessage `json:"body"`
-	CMID  *string         `json:"cmid"`
-	Push  *bool           `json:"push"` // join option: the server pushes windows (docs/decisions.md)
+	Op    string  `json:"op"`
+	ID    *int64  `json:"id"`
+	Room  *string `json:"room"`
+	Since *int64  `json:"since"`
+	Limit *int    `json:"limit"`
+	Push  *bool   `json:"push"` // join option: the server pushes windows (docs/decisions.md)
+	messageIn
 }
 
 // parseFrame decodes a client frame. On a decode error it still tries to recover the id so
