@@ -23,6 +23,7 @@ lr.on("state", (s) => { const el = document.getElementById("state"); el.textCont
 lr.on("joined", (r, j) => { document.getElementById("online").textContent = j.online; });
 lr.on("message", (r, m) => { inCount++; queue.push(m); });
 lr.on("kick", (r, reason) => addChat({ pri: "system", uid: "", body: { text: `kicked: ${reason}` } }));
+lr.on("stopped", (reason) => addChat({ pri: "system", uid: "", body: { text: `disconnected for good: ${reason}` + (reason === "replaced" ? " (another tab of this user took the session)" : "") } }));
 lr.connect();
 lr.join(room);
 
