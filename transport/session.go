@@ -312,6 +312,8 @@ func closeCodeForRead(err error) int {
 		return CloseTooLarge
 	case errors.Is(err, errProtocol):
 		return websocket.CloseProtocolError
+	case errors.Is(err, errCloseReason):
+		return websocket.CloseInvalidFramePayloadData
 	}
 	return CloseNormal
 }
