@@ -13,8 +13,8 @@ import (
 )
 
 // The parsers of HTTP request bodies and query values. Each returns a *rooms.Error
-// (bad_request or too_large) for bad input, never panics; FuzzParsePost and FuzzParseNotice
-// feed them arbitrary bytes.
+// (bad_request or too_large) for bad input, never panics; FuzzPostBody, FuzzParseNotice,
+// FuzzParseTTL, FuzzParseConfigPatch and FuzzParsePullQuery feed them arbitrary bytes.
 
 func badRequest(msg string) error { return rooms.Errorf(rooms.CodeBadRequest, msg) }
 
