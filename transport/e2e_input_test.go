@@ -267,11 +267,16 @@ func TestEveryFrameToViewersIsValidUTF8(t *testing.T) {
 			t.Errorf("send %q: %s", b, r)
 		}
 	}
-	// Input the server quotes back in errors, cut where a character does not end.
+	// Input the server quotes back in errors, cut where a character does not end; frames that
+	// are not UTF-8 are bad_request (their integer id echoed) and the session goes on.
 	sender.reply(t, []byte(`{"op":"`+strings.Repeat("o", 31)+`é","id":4}`))
-	sender.reply(t, []byte("{\"op\":\"\xff\",\"id\":5}"))
+	if r := string(sender.reply(t, []byte("{\"op\":\"\xff\",\"id\":5}"))); !strings.HasPrefix(r, `{"op":"error","id":5,"code":"bad_request"`) {
+		t.Errorf("a frame that is not UTF-8: %s", r)
+	}
 	sender.reply(t, []byte(`{"op":"join","room":"`+strings.Repeat("r", 127)+`é","id":6}`))
-	sender.reply(t, []byte{0xff, 0xfe})
+	if r := sender.reply(t, []byte{0xff, 0xfe}); outcome(t, r) != "bad_request" {
+		t.Errorf("bytes that are not UTF-8: %s", r)
+	}
 	if err := sender.conn.WriteMessage(websocket.BinaryMessage, []byte("\xff")); err != nil {
 		t.Fatal(err)
 	}
