@@ -3,7 +3,7 @@ GO      ?= go
 ADDR    ?= :8080
 PROTOC  ?= protoc
 
-.PHONY: run test test-short bench lint proto loadtest build
+.PHONY: run test test-short fuzz-short bench lint proto loadtest build
 
 run: ## start liveroomd --dev on :8080 (in-memory store, one node) and print how to connect
 	$(GO) run ./cmd/liveroomd --dev --addr $(ADDR)
@@ -18,10 +18,33 @@ test: ## everything CI runs: installs redis/etcd/chromium when missing, vet, gof
 	$(MAKE) lint
 	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v /e2e)
 	$(GO) test -count=1 -timeout 15m ./actors/... ./transport/... ./cmd/...
+	$(MAKE) fuzz-short
 	$(GO) test -count=1 -timeout 15m ./e2e/...
 
 test-short: ## quick tests (skips the browser test and long end-to-end cases)
 	$(GO) test -short -count=1 ./...
+
+# Every fuzz target of the tree, as package:Target (fuzz-short fails when one is missing here).
+# `go test -fuzz` takes one target of one package per run; a run costs ~2 s of build and link
+# on top of FUZZTIME (vet is off: lint runs it), so the 14 targets take about 14 x (5 + 2) s,
+# under two minutes on an idle machine. A failing
+# input is written to the package's testdata/fuzz/<Target>/ (commit it: it becomes a seed).
+FUZZTIME ?= 5s
+FUZZ_TARGETS = \
+	./transport/:FuzzRawSocket ./transport/:FuzzParseFrame ./transport/:FuzzParseFlat \
+	./transport/:FuzzSessionFrames ./transport/:FuzzPostBody ./transport/:FuzzParseNotice \
+	./transport/:FuzzParseTTL ./transport/:FuzzParseConfigPatch ./transport/:FuzzParsePullQuery \
+	./transport/:FuzzValidID ./transport/client/:FuzzFlatParser ./transport/client/:FuzzAppendJSONString \
+	./ring/:FuzzWindow ./loadtest/:FuzzParseMembers
+
+fuzz-short: ## run each fuzz target for FUZZTIME (default 5s), one after another (make test runs it)
+	@missing=$$(for f in $$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/^func //'); do \
+		case " $(FUZZ_TARGETS) " in *":$$f "*) ;; *) echo "$$f";; esac; done); \
+	if [ -n "$$missing" ]; then echo "fuzz targets missing from FUZZ_TARGETS in the Makefile:" $$missing; exit 1; fi
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
+		$(GO) test -vet=off -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*}; \
+	done
 
 bench: ## micro-benchmarks of the hot paths (rings, rooms, dispatch)
 	$(GO) test -run '^$$' -bench . -benchmem ./ring/ ./rooms/ ./actors/ ./transport/

@@ -9,10 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -74,6 +77,52 @@ func waitJS(t *testing.T, ctx context.Context, what, expr string) {
 	}
 }
 
+// pageProblems collects what a tab reports that a page must never cause: Content-Security-Policy
+// violations (from the securitypolicyviolation event, installed before any script of the page
+// runs) and uncaught exceptions.
+type pageProblems struct {
+	mu   sync.Mutex
+	list []string
+}
+
+const cspProbe = `document.addEventListener("securitypolicyviolation", (e) =>
+	console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " at " + e.sourceFile + ":" + e.lineNumber));`
+
+func watchPage(t *testing.T, ctx context.Context) *pageProblems {
+	t.Helper()
+	p := &pageProblems{}
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspProbe})
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Source == "security" || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "CSP violation") {
+				p.mu.Lock()
+				p.list = append(p.list, m.String())
+				p.mu.Unlock()
+			}
+		}
+	}()
+	return p
+}
+
+// check fails the test for every problem reported so far.
+func (p *pageProblems) check(t *testing.T, who string) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range p.list {
+		t.Errorf("%s: %s", who, m)
+	}
+}
+
 // Two demo pages in headless Chromium: a comment sent from one appears on the other, a notice
 // posted through the HTTP API is pinned, and after the server is killed and restarted the pages
 // reconnect and show new comments.
@@ -111,6 +160,7 @@ func TestDemoPageInChromium(t *testing.T) {
 	}
 	bob, cancelB := chromedp.NewContext(alice) // a second tab of the same browser
 	defer cancelB()
+	alicePage, bobPage := watchPage(t, alice), watchPage(t, bob)
 	page := func(uid string) string { return fmt.Sprintf("http://%s/?room=browser&uid=%s", srv.addr, uid) }
 	if err := chromedp.Do(alice, chromedp.Navigate(page("alice"))); err != nil {
 		t.Fatal(err)
@@ -177,6 +227,19 @@ func TestDemoPageInChromium(t *testing.T) {
 		t.Errorf("the page rendered %v frames/s under 200 msg/s", minFPS)
 	}
 	t.Logf("frames per second under the flood: at least %v", minFPS)
+
+	alicePage.check(t, "alice's page")
+	bobPage.check(t, "bob's page")
+
+	// The admin page runs its script under the same policy: without a key, room stats is a 401.
+	admin, cancelAdmin := chromedp.NewContext(alice)
+	defer cancelAdmin()
+	adminPage := watchPage(t, admin)
+	if err := chromedp.Do(admin, chromedp.Navigate("http://"+srv.addr+"/admin"), chromedp.Click(chromedp.CSS("#stats"))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, admin, "the admin page answered", `document.getElementById('out').textContent.startsWith('401')`)
+	adminPage.check(t, "the admin page")
 
 	png, err := chromedp.Run(bob, chromedp.FullScreenshot(100)) // quality 100: PNG
 	if err != nil {

@@ -6,22 +6,26 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/liveroom/liveroom/ring"
 	"github.com/liveroom/liveroom/rooms"
 )
 
 // The parsers of HTTP request bodies and query values. Each returns a *rooms.Error
-// (bad_request or too_large) for bad input, never panics; FuzzParsePost and FuzzParseNotice
-// feed them arbitrary bytes.
+// (bad_request or too_large) for bad input, never panics; FuzzPostBody, FuzzParseNotice,
+// FuzzParseTTL, FuzzParseConfigPatch and FuzzParsePullQuery feed them arbitrary bytes.
 
 func badRequest(msg string) error { return rooms.Errorf(rooms.CodeBadRequest, msg) }
 
-// decodeStrict decodes one JSON value from body into v: wrong JSON types are errors, and so is
-// anything after the value. unknownOK = false also refuses fields v does not have.
+// decodeStrict decodes one JSON value from body into v: bytes that are not UTF-8, wrong JSON
+// types and anything after the value are errors. unknownOK = false also refuses fields v does not have.
 func decodeStrict(body []byte, v any, unknownOK bool) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return badRequest("a JSON body is required")
+	}
+	if !utf8.Valid(body) {
+		return badRequest("the body is not valid UTF-8 (JSON must be: RFC 8259 section 8.1)")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if !unknownOK {
@@ -45,102 +49,49 @@ func onlyJSONSpace(b []byte) bool {
 	return true
 }
 
-// postBody is `POST /v1/rooms/{room}/messages`. Pointers tell a missing field from an empty one.
+// postBody is `POST /v1/rooms/{room}/messages`: the message and the uid it is from.
 type postBody struct {
-	UID  *string         `json:"uid"`
-	Kind *string         `json:"kind"`
-	Pri  *string         `json:"pri"`
-	Body json.RawMessage `json:"body"`
-	CMID *string         `json:"cmid"`
+	UID json.RawMessage `json:"uid"`
+	messageIn
 }
 
-// parsePost validates a server's message: uid "" or a valid id, kind 1-32 bytes, pri a known
-// priority (default normal), body any JSON value of at most maxBody bytes once compacted, cmid
-// at most 128 bytes. The Source is left for the caller (it depends on the key).
+// parsePost validates a server's message: the message as checkMessage says, and uid absent,
+// "" or a valid id. The Source is left for the caller (it depends on the key).
 func parsePost(raw []byte, maxBody int) (rooms.SendRequest, error) {
 	var p postBody
 	if err := decodeStrict(raw, &p, true); err != nil {
 		return rooms.SendRequest{}, err
 	}
-	req, err := parseMessageFields(p.Kind, p.Pri, p.Body, p.CMID, maxBody)
+	req, err := checkMessage(p.messageIn, maxBody)
 	if err != nil {
 		return req, err
 	}
-	if p.UID != nil && *p.UID != "" {
-		if !ValidID(*p.UID) {
-			return req, badRequest("uid must be empty or match [A-Za-z0-9_.:-]{1,128}")
-		}
-		req.UID = *p.UID
-	}
-	return req, nil
-}
-
-// parseMessageFields checks the fields every message shares (HTTP post or WebSocket send):
-// kind 1-32 bytes, pri (nil = normal), body (required, not null, at most maxBody bytes
-// compacted) and cmid (nil or at most 128 bytes). The body returned is compacted.
-func parseMessageFields(kind, pri *string, body json.RawMessage, cmid *string, maxBody int) (rooms.SendRequest, error) {
-	req := rooms.SendRequest{Pri: ring.Normal}
-	if kind == nil || len(*kind) < 1 || len(*kind) > 32 {
-		return req, badRequest("kind must be 1-32 characters")
-	}
-	req.Kind = *kind
-	if pri != nil {
-		p, ok := ring.ParsePriority(*pri)
-		if !ok {
-			return req, badRequest("pri must be system, high, normal or low")
-		}
-		req.Pri = p
-	}
-	b, err := checkBody(body, maxBody)
+	uid, _, err := jsonString("uid", p.UID)
 	if err != nil {
 		return req, err
 	}
-	req.Body = b
-	if cmid != nil {
-		if len(*cmid) > 128 {
-			return req, badRequest("cmid must be at most 128 characters")
-		}
-		req.CMID = *cmid
+	if uid != "" && !ValidID(uid) {
+		return req, badRequest("uid must be empty or match [A-Za-z0-9_.:-]{1,128}")
 	}
+	req.UID = uid
 	return req, nil
 }
 
-// checkBody validates a message body: present, not null, at most maxBody bytes encoded (white
-// space between tokens does not count). It returns the compacted body.
-func checkBody(body json.RawMessage, maxBody int) (json.RawMessage, error) {
-	if len(body) == 0 || string(body) == "null" {
-		return nil, badRequest("body is required")
-	}
-	var buf bytes.Buffer
-	buf.Grow(len(body))
-	if err := json.Compact(&buf, body); err != nil {
-		return nil, badRequest("body is not valid JSON")
-	}
-	if buf.Len() > maxBody {
-		return nil, rooms.Errorf(rooms.CodeTooLarge, "body is over max_body ("+strconv.Itoa(maxBody)+" bytes)")
-	}
-	return buf.Bytes(), nil
-}
-
-// parseNotice validates an admin notice `{"kind"?, "body", "cmid"?}`: kind defaults to
-// "notice"; the request is stamped system, from the admin, with uid "". cmid makes a retried
-// notice (after a timeout, a failover) count once, as for messages.
+// parseNotice validates an admin notice `{"kind"?, "body", "cmid"?}` as checkMessage does; kind
+// defaults to "notice" and any pri is ignored: the request is stamped system, from the admin,
+// with uid "". cmid makes a retried notice (after a timeout, a failover) count once, as for
+// messages.
 func parseNotice(raw []byte, maxBody int) (rooms.SendRequest, error) {
-	var p struct {
-		Kind *string         `json:"kind"`
-		Body json.RawMessage `json:"body"`
-		CMID *string         `json:"cmid"`
-	}
+	var p messageIn
 	if err := decodeStrict(raw, &p, true); err != nil {
 		return rooms.SendRequest{}, err
 	}
-	if p.Kind == nil {
-		def := "notice"
-		p.Kind = &def
+	if isAbsent(p.Kind) {
+		p.Kind = json.RawMessage(`"notice"`)
 	}
-	sys := "system"
-	req, err := parseMessageFields(p.Kind, &sys, p.Body, p.CMID, maxBody)
-	req.Source = rooms.FromAdmin
+	p.Pri = nil
+	req, err := checkMessage(p, maxBody)
+	req.Pri, req.Source = ring.System, rooms.FromAdmin
 	return req, err
 }
 

@@ -19,8 +19,9 @@ type Config struct {
 	APIKey    string // the server key (Authorization: Bearer); required unless Dev
 	AdminKey  string // the admin key; required unless Dev; must differ from APIKey
 	Node      string // this node's name; default the host name ("n1" if it has none)
-	// Advertise is the public WebSocket URL /v1/route returns for this node; default derived
-	// from each request's Host header: "ws://HOST/v1/ws".
+	// Advertise is the public WebSocket URL /v1/route returns for this node; default built from
+	// the address the server listens on ("ws://ADDR/v1/ws"; on every interface, the local address
+	// the client reached), never from the request's Host header. Set it behind a proxy or NAT.
 	Advertise string
 
 	MaxBody          int           // bytes of an encoded message body; default 4096 (over: too_large)

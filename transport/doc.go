@@ -6,7 +6,8 @@
 // defaults), http_api.go (routing, method and key checks, the error format and the
 // code -> status map), http_messages.go (posts, notices, pulls), http_rooms.go (room info,
 // config, moderation, kicks), http_node.go (health, readiness, /v1/route, the dev token),
-// codec.go (parsers of request bodies and query values), auth.go (tokens and keys),
+// message.go (what a message may be: the one check of every path that takes one), codec.go
+// (parsers of request bodies and query values), auth.go (tokens and keys),
 // abuse.go (connection-attempt limits), ids.go (the id pattern), web.go (embedded files),
 // ws*.go and session.go (the WebSocket side), rawread.go (client frames read from the socket),
 // workers.go (the pool that answers them), engine.go (what the actor layer provides).

@@ -37,7 +37,7 @@ type testServer struct {
 	addr string
 }
 
-func startServer(t *testing.T, tcfg func(*transport.Config), acfg func(*actors.Config)) *testServer {
+func startServer(t testing.TB, tcfg func(*transport.Config), acfg func(*actors.Config)) *testServer {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ac := actors.Config{Logger: log, DispatchInterval: 10 * time.Millisecond}

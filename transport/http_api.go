@@ -110,11 +110,13 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 		if s.method(ctx, mPost) && s.key(ctx, RoleAdmin) != RoleNone {
 			s.handleNoticeAll(ctx)
 		}
-	case "/", "/admin", "/v1/sdk/liveroom.js":
-		if s.method(ctx, mGet|mHead) {
-			s.serveWeb(ctx)
-		}
 	default:
+		if _, ok := webFiles[path]; ok {
+			if s.method(ctx, mGet|mHead) {
+				s.serveWeb(ctx)
+			}
+			return
+		}
 		rest, ok := strings.CutPrefix(path, "/v1/rooms/")
 		if !ok {
 			writeError(ctx, errNoEndpoint)

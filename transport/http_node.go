@@ -2,6 +2,8 @@ package transport
 
 import (
 	"context"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -24,7 +26,7 @@ func (s *Server) handleReady(ctx *fasthttp.RequestCtx) {
 
 // handleRoute is `GET /v1/route?uid=` (anyone): the node for the uid and its WebSocket URL.
 // Without a node directory the engine answers "" and this node is the answer: its Advertise
-// URL, or one derived from the request's Host.
+// URL, or one built from its own address (never from the request's Host header).
 func (s *Server) handleRoute(ctx *fasthttp.RequestCtx) {
 	uid := string(ctx.QueryArgs().Peek("uid"))
 	if !ValidID(uid) {
@@ -48,13 +50,38 @@ func (s *Server) handleRoute(ctx *fasthttp.RequestCtx) {
 	ctx.SetBody(append(b, '}'))
 }
 
-// advertise is this node's public WebSocket URL: Config.Advertise, or "ws://HOST/v1/ws" from
-// the request's Host header.
+// advertise is this node's public WebSocket URL: Config.Advertise, else "ws://ADDR/v1/ws" with
+// the address the server listens on. A listener on every interface (":8080", "0.0.0.0:8080",
+// "[::]:8080") names no host: the host is then the local address of the request's connection,
+// the server's own address that the client reached.
+//
+// Why not the Host header: anyone can send any Host, and the answer tells clients where to
+// connect (and may be cached by a proxy): "Host: evil.example" must not send viewers to
+// ws://evil.example. Behind a proxy or NAT the server's own address is not the public one:
+// operators set --advertise (docs/decisions.md).
 func (s *Server) advertise(ctx *fasthttp.RequestCtx) string {
 	if s.cfg.Advertise != "" {
 		return s.cfg.Advertise
 	}
-	return "ws://" + string(ctx.Host()) + "/v1/ws"
+	host, port, err := net.SplitHostPort(s.Addr())
+	if err != nil { // a listener that is not TCP (tests): the configured address
+		if host, port, err = net.SplitHostPort(s.cfg.Addr); err != nil {
+			host, port = "", ""
+		}
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+		if a, ok := ctx.LocalAddr().(*net.TCPAddr); ok {
+			host = a.IP.String()
+			if port == "" {
+				port = strconv.Itoa(a.Port)
+			}
+		}
+	}
+	if port == "" {
+		return "ws://" + host + "/v1/ws"
+	}
+	return "ws://" + net.JoinHostPort(host, port) + "/v1/ws"
 }
 
 // handleDevToken is `GET /v1/dev/token?uid=` (dev mode only): a viewer token valid one day.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"sync"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/fasthttp/websocket"
 )
@@ -20,9 +21,10 @@ import (
 // (poller_linux.go) holding no goroutine and no buffer: the socket buffer comes from a pool
 // when bytes arrive and goes back as soon as no partial frame is left in it.
 type rawSocket struct {
-	rc   syscall.RawConn
-	read func(fd uintptr) // r.fill, bound once
-	max  int              // largest message payload (MaxFrame)
+	rc     syscall.RawConn
+	read   func(fd uintptr)                    // r.fill, bound once
+	readFD func(fd int, p []byte) (int, error) // syscall.Read (a fake in FuzzRawSocket)
+	max    int                                 // largest message payload (MaxFrame)
 
 	wbuf []byte // the bytes of the write in progress (write)
 	wn   int
@@ -50,6 +52,10 @@ var errProtocol = errors.New("websocket protocol error")
 // errPeerClosed: the client sent a close frame (the session answers it and closes).
 var errPeerClosed = errors.New("websocket closed by the client")
 
+// errCloseReason: the client's close frame has a reason that is not UTF-8; the session closes
+// with 1007 (RFC 6455 section 7.1.6).
+var errCloseReason = errors.New("websocket close reason is not UTF-8")
+
 // errWouldBlock: the socket has no more bytes now and the next message is not complete; the
 // reader keeps what it has and is called again once the socket is readable.
 var errWouldBlock = errors.New("no complete frame yet")
@@ -57,7 +63,7 @@ var errWouldBlock = errors.New("no complete frame yet")
 var sockPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 func newRawSocket(rc syscall.RawConn, max int) *rawSocket {
-	r := &rawSocket{rc: rc, max: max, op: -1}
+	r := &rawSocket{rc: rc, max: max, op: -1, readFD: syscall.Read}
 	r.read = r.fill
 	r.wfn = r.writeNow
 	return r
@@ -124,7 +130,7 @@ func (r *rawSocket) fill(fd uintptr) {
 		r.off = 0
 	}
 	b := *r.sock
-	n, err := syscall.Read(int(fd), b[len(b):cap(b)])
+	n, err := r.readFD(int(fd), b[len(b):cap(b)])
 	if err == syscall.EAGAIN || err == syscall.EINTR {
 		if idle {
 			sockPool.Put(r.sock)
@@ -208,8 +214,13 @@ func (r *rawSocket) next() (typ int, data []byte, rp *[]byte, err error) {
 		fin, rsv, code := d[0]&0x80 != 0, d[0]&0x70, int(d[0]&0x0f)
 		masked, n := d[1]&0x80 != 0, uint64(d[1]&0x7f)
 		control := code >= 8
-		if rsv != 0 || !masked || (control && (!fin || n > 125)) {
-			return r.fail(errProtocol) // known from the first two bytes
+		switch { // what the first two bytes tell
+		case rsv != 0 || !masked || !knownOpcode(code):
+			return r.fail(errProtocol) // reserved bits (no extension is negotiated), unmasked, unknown
+		case control && (!fin || n > 125):
+			return r.fail(errProtocol) // a fragmented or long control frame
+		case !control && (code == 0) != (r.op != -1):
+			return r.fail(errProtocol) // a continuation of nothing, or a new message inside one
 		}
 		hdr := 2
 		switch n {
@@ -227,10 +238,16 @@ func (r *rawSocket) next() (typ int, data []byte, rp *[]byte, err error) {
 		switch n {
 		case 126:
 			n = uint64(d[2])<<8 | uint64(d[3])
+			if n < 126 {
+				return r.fail(errProtocol) // not the minimal length encoding (section 5.2)
+			}
 		case 127:
 			n = 0
 			for _, c := range d[2:10] {
 				n = n<<8 | uint64(c)
+			}
+			if n < 1<<16 || n >= 1<<63 {
+				return r.fail(errProtocol) // not minimal, or the most significant bit set
 			}
 		}
 		have := 0
@@ -259,26 +276,18 @@ func (r *rawSocket) next() (typ int, data []byte, rp *[]byte, err error) {
 		case code == websocket.PongMessage:
 			r.onPong()
 		case code == websocket.CloseMessage:
-			status := websocket.CloseNoStatusReceived
-			if len(payload) >= 2 {
-				status = int(payload[0])<<8 | int(payload[1])
+			status, err := closeStatus(payload)
+			if err != nil {
+				return r.fail(err)
 			}
 			r.onClose(status)
 			return r.fail(errPeerClosed)
 		case code == websocket.TextMessage || code == websocket.BinaryMessage:
-			if r.op != -1 {
-				return r.fail(errProtocol) // a new message inside a fragmented one
-			}
 			r.op = code
 			r.rp = readPool.Get().(*[]byte)
 			*r.rp = append((*r.rp)[:0], payload...)
-		case code == 0: // continuation
-			if r.op == -1 {
-				return r.fail(errProtocol)
-			}
+		default: // a continuation (checked above: a message is being assembled)
 			*r.rp = append(*r.rp, payload...)
-		default:
-			return r.fail(errProtocol)
 		}
 		if r.op != -1 && fin && !control {
 			typ, rp = r.op, r.rp
@@ -286,6 +295,35 @@ func (r *rawSocket) next() (typ int, data []byte, rp *[]byte, err error) {
 			return typ, *rp, rp, nil
 		}
 	}
+}
+
+// knownOpcode: continuation, text, binary, close, ping, pong (RFC 6455 section 5.2).
+func knownOpcode(code int) bool { return code <= 2 || (code >= 8 && code <= 10) }
+
+// closeStatus reads the payload of a client's close frame: empty (no status: 1005), or a
+// status code a peer may send followed by a UTF-8 reason (RFC 6455 sections 5.5.1, 7.4).
+func closeStatus(payload []byte) (int, error) {
+	switch {
+	case len(payload) == 0:
+		return websocket.CloseNoStatusReceived, nil
+	case len(payload) == 1:
+		return 0, errProtocol
+	}
+	status := int(payload[0])<<8 | int(payload[1])
+	if !validCloseStatus(status) {
+		return 0, errProtocol
+	}
+	if !utf8.Valid(payload[2:]) {
+		return 0, errCloseReason
+	}
+	return status, nil
+}
+
+// validCloseStatus: the status codes a close frame may carry (RFC 6455 section 7.4.1 and the
+// IANA registry): 1000-1003, 1007-1014, and 3000-4999 for libraries and applications. 1005,
+// 1006 and 1015 are never sent; the rest is reserved.
+func validCloseStatus(c int) bool {
+	return (c >= 1000 && c <= 1003) || (c >= 1007 && c <= 1014) || (c >= 3000 && c <= 4999)
 }
 
 // fail returns err. errWouldBlock keeps the reader's state; any other error ends the

@@ -37,6 +37,13 @@ func clientFrame(op int, fin bool, payload []byte) []byte {
 	return out
 }
 
+// frameWithLength is a masked client frame whose length field is written as given (7-bit
+// field byte, then the extended length bytes), for lengths the encoder would never write.
+func frameWithLength(op int, length []byte, payload string) []byte {
+	out := append([]byte{0x80 | byte(op), 0x80 | length[0]}, length[1:]...)
+	return append(out, append([]byte{0, 0, 0, 0}, payload...)...) // mask 0: the payload as is
+}
+
 // blockingReader waits in a poller of its own whenever its rawSocket would block, as a
 // session waits in the hub's.
 type blockingReader struct {
@@ -216,6 +223,17 @@ func TestRawReaderRefuses(t *testing.T) {
 		{"fragmented ping", fragPing, errProtocol}, {"orphan continuation", orphan, errProtocol},
 		{"message inside a message", nested, errProtocol}, {"unknown opcode", badOp, errProtocol},
 		{"over the limit", tooBig, websocket.ErrReadLimit}, {"fragments over the limit", tooBigFrags, websocket.ErrReadLimit},
+		{"16-bit length under 126", frameWithLength(websocket.TextMessage, []byte{126, 0, 5}, "hello"), errProtocol},
+		{"64-bit length under 65536", frameWithLength(websocket.TextMessage, []byte{127, 0, 0, 0, 0, 0, 0, 0, 5}, "hello"), errProtocol},
+		{"64-bit length with the top bit", frameWithLength(websocket.TextMessage, []byte{127, 0x80, 0, 0, 0, 0, 0, 0, 5}, ""), errProtocol},
+		{"close with one byte", clientFrame(websocket.CloseMessage, true, []byte{3}), errProtocol},
+		{"close 1005", clientFrame(websocket.CloseMessage, true, []byte{0x03, 0xed}), errProtocol},
+		{"close 999", clientFrame(websocket.CloseMessage, true, []byte{0x03, 0xe7}), errProtocol},
+		{"close 2000", clientFrame(websocket.CloseMessage, true, []byte{0x07, 0xd0}), errProtocol},
+		{"close 5000", clientFrame(websocket.CloseMessage, true, []byte{0x13, 0x88}), errProtocol},
+		{"close reason not UTF-8", clientFrame(websocket.CloseMessage, true, []byte{0x03, 0xe8, 0xff}), errCloseReason},
+		{"close 4029 with a reason", clientFrame(websocket.CloseMessage, true, []byte("\x0f\xbdbye")), errPeerClosed},
+		{"close without status", clientFrame(websocket.CloseMessage, true, nil), errPeerClosed},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r, conn, _ := rawPair(t, 100)

@@ -2,7 +2,9 @@ package transport
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -105,4 +107,45 @@ func TestServerServeRealTCP(t *testing.T) {
 	if err != nil || status != 200 || string(body) != `{"node":"`+s.Config().Node+`","ws":"ws://`+ln.Addr().String()+`/v1/ws"}` {
 		t.Errorf("route: %d %s %v", status, body, err)
 	}
+}
+
+// TestRouteIgnoresHostHeader: without --advertise, /v1/route answers the server's own address,
+// whatever Host the request names (the probe got "ws://evil.example/v1/ws" back). On a listener
+// of every interface the host is the local address the client reached.
+func TestRouteIgnoresHostHeader(t *testing.T) {
+	f := func(listen, advertise string, want func(port string) string) {
+		t.Helper()
+		s, err := New(Config{JWTSecret: tSecret, APIKey: tAPI, AdminKey: tAdmin, Node: "n1", Advertise: advertise}, &fakeEngine{}, nil,
+			slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", listen)
+		if err != nil {
+			t.Skip(err)
+		}
+		go func() { _ = s.Serve(ln) }()
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = s.Shutdown(ctx)
+		}()
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		for _, host := range []string{"evil.example", "evil.example:443", "[::1]:1", "127.0.0.1:" + port} {
+			c, err := net.Dial("tcp", "127.0.0.1:"+port)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(c, "GET /v1/route?uid=u1 HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", host)
+			b, _ := io.ReadAll(c)
+			c.Close()
+			body := string(b[bytes.Index(b, []byte("\r\n\r\n"))+4:])
+			if w := `{"node":"n1","ws":"` + want(port) + `"}`; body != w {
+				t.Errorf("listen %s, Host %q: %s, want %s", listen, host, body, w)
+			}
+		}
+	}
+	f("127.0.0.1:0", "", func(port string) string { return "ws://127.0.0.1:" + port + "/v1/ws" })
+	f("0.0.0.0:0", "", func(port string) string { return "ws://127.0.0.1:" + port + "/v1/ws" })
+	f("127.0.0.1:0", "wss://chat.example.com/v1/ws", func(string) string { return "wss://chat.example.com/v1/ws" })
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"github.com/liveroom/liveroom/actors"
-	"github.com/liveroom/liveroom/ring"
 	"github.com/liveroom/liveroom/rooms"
 )
 
@@ -358,6 +357,8 @@ func closeCodeForRead(err error) int {
 		return CloseTooLarge
 	case errors.Is(err, errProtocol):
 		return websocket.CloseProtocolError
+	case errors.Is(err, errCloseReason):
+		return websocket.CloseInvalidFramePayloadData
 	}
 	return CloseNormal
 }
@@ -650,32 +651,11 @@ func (s *wsSession) send(ctx context.Context, f *inFrame) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &s.hub.s.cfg
-	req := rooms.SendRequest{UID: s.viewer.UID, Pri: ring.Normal, Source: rooms.FromViewer}
-	if f.Kind == nil || len(*f.Kind) < 1 || len(*f.Kind) > 32 {
-		return nil, rooms.Errorf(rooms.CodeBadRequest, "kind must be 1-32 characters")
+	req, err := checkMessage(f.messageIn, s.hub.s.cfg.MaxBody)
+	if err != nil {
+		return nil, err
 	}
-	req.Kind = *f.Kind
-	if f.Pri != nil {
-		p, ok := ring.ParsePriority(*f.Pri)
-		if !ok {
-			return nil, rooms.Errorf(rooms.CodeBadRequest, "pri must be system, high, normal or low")
-		}
-		req.Pri = p
-	}
-	if len(f.Body) == 0 {
-		return nil, rooms.Errorf(rooms.CodeBadRequest, "body is required")
-	}
-	if len(f.Body) > cfg.MaxBody {
-		return nil, rooms.Errorf(rooms.CodeTooLarge, "body is over max_body bytes")
-	}
-	req.Body = compactJSON(f.Body)
-	if f.CMID != nil {
-		if len(*f.CMID) > 128 {
-			return nil, rooms.Errorf(rooms.CodeBadRequest, "cmid must be at most 128 characters")
-		}
-		req.CMID = *f.CMID
-	}
+	req.UID, req.Source = s.viewer.UID, rooms.FromViewer
 	if s.member(room) == nil {
 		return nil, rooms.Errorf(rooms.CodeNotJoined, "join the room before sending")
 	}

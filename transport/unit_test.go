@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -168,40 +167,6 @@ func TestParsePost(t *testing.T) {
 	}
 }
 
-func FuzzParsePost(f *testing.F) {
-	f.Add([]byte(`{"uid":"u1","kind":"chat","body":{"a":1},"cmid":"c"}`))
-	f.Add([]byte(`{"kind":"x","body":null}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		req, err := parsePost(b, 4096)
-		if err != nil {
-			if c := rooms.CodeOf(err); c != rooms.CodeBadRequest && c != rooms.CodeTooLarge {
-				t.Fatalf("unexpected code %s", c)
-			}
-			return
-		}
-		if len(req.Kind) < 1 || len(req.Kind) > 32 || len(req.Body) == 0 || len(req.Body) > 4096 || (req.UID != "" && !ValidID(req.UID)) {
-			t.Fatalf("accepted invalid %+v", req)
-		}
-	})
-}
-
-func FuzzParseFrame(f *testing.F) {
-	f.Add([]byte(`{"op":"pull","room":"r","since":1,"limit":5,"id":3}`))
-	f.Add([]byte(`{"op":"send","room":"r","kind":"chat","body":{},"id":"x"}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		fr, err := parseFrame(b)
-		if err == nil {
-			return
-		}
-		if rooms.CodeOf(err) != rooms.CodeBadRequest {
-			t.Fatalf("code %s", rooms.CodeOf(err))
-		}
-		if out := errorFrame(fr.ID, err); !json.Valid(out) {
-			t.Fatalf("error frame is not JSON: %s", out)
-		}
-	})
-}
-
 func TestStatusOf(t *testing.T) {
 	for code, want := range map[rooms.Code]int{
 		rooms.CodeBadRequest: 400, rooms.CodeUnauthorized: 401, rooms.CodeForbidden: 403, rooms.CodeMuted: 403,
@@ -212,46 +177,4 @@ func TestStatusOf(t *testing.T) {
 			t.Errorf("%s -> %d, want %d", code, got, want)
 		}
 	}
-}
-
-// FuzzParseFlat: whenever the shallow parser accepts a frame, encoding/json agrees on every field.
-func FuzzParseFlat(f *testing.F) {
-	f.Add([]byte(`{"op":"pull","room":"r1","since":1795367030882822,"limit":100,"id":7}`))
-	f.Add([]byte(` { "op" : "ping" , "id" : -3 } `))
-	f.Add([]byte(`{"op":"pull","room":"r\u0031"}`))
-	f.Add([]byte(`{"op":"pull","op":"ping"}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		fast, ok := parseFlat(b)
-		if !ok {
-			return
-		}
-		full, err := parseFrame(b)
-		if err != nil {
-			t.Fatalf("flat accepted what json rejects: %q: %v", b, err)
-		}
-		same := func(a, b any) bool { x, _ := json.Marshal(a); y, _ := json.Marshal(b); return string(x) == string(y) }
-		if fast.Op != full.Op || !same(fast.Room, full.Room) || !same(fast.Since, full.Since) || !same(fast.Limit, full.Limit) || !same(fast.ID, full.ID) {
-			t.Fatalf("%q: flat %+v, json %+v", b, fast, full)
-		}
-	})
-}
-
-func TestParseFlat(t *testing.T) {
-	f := func(in string, ok bool) {
-		t.Helper()
-		if _, got := parseFlat([]byte(in)); got != ok {
-			t.Errorf("%s: ok=%v", in, got)
-		}
-	}
-	f(`{"op":"pull","room":"r","since":5,"limit":10,"id":1}`, true)
-	f(`{"op":"ping"}`, true)
-	f(`{"room":"r"}`, false)                // no op
-	f(`{"op":"pull","since":1.5}`, false)   // float: the full decoder decides
-	f(`{"op":"pull","room":"a\"b"}`, false) // escapes
-	f(`{"op":"pull","body":{}}`, false)     // other keys
-	f(`{"op":"pull","id":1,"id":2}`, false) // duplicates
-	f(`{"op":"pull",}`, false)              // trailing comma
-	f(`{"op":"pull"} x`, false)             // trailing data
-	f(`{"op":"pull","since":01}`, false)    // leading zero
-	f(`{"op":"pull","since":99999999999999999999}`, false)
 }

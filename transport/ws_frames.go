@@ -3,38 +3,62 @@ package transport
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/liveroom/liveroom/rooms"
 )
 
 // inFrame is any client frame (PROTOCOL.md section 3). Fields of the wrong JSON type make
-// the whole frame a bad_request.
+// the whole frame a bad_request; the message fields of a send stay raw for checkMessage.
 type inFrame struct {
-	Op    string          `json:"op"`
-	ID    *int64          `json:"id"`
-	Room  *string         `json:"room"`
-	Since *int64          `json:"since"`
-	Limit *int            `json:"limit"`
-	Kind  *string         `json:"kind"`
-	Pri   *string         `json:"pri"`
-	Body  json.RawMessage `json:"body"`
-	CMID  *string         `json:"cmid"`
-	Push  *bool           `json:"push"` // join option: the server pushes windows (docs/decisions.md)
+	Op    string  `json:"op"`
+	ID    *int64  `json:"id"`
+	Room  *string `json:"room"`
+	Since *int64  `json:"since"`
+	Limit *int    `json:"limit"`
+	Push  *bool   `json:"push"` // join option: the server pushes windows (docs/decisions.md)
+	messageIn
 }
 
-// parseFrame decodes a client frame. On a decode error it still tries to recover the id so
-// that the error reply can echo it.
+// parseFrame decodes a client text frame. A frame it refuses still has its id when the id is
+// an integer that fits an int64 (so that the error reply can echo it); any other id is not
+// echoed at all (a made-up 0 would answer some other request of the client).
 func parseFrame(data []byte) (f inFrame, err error) {
+	if !utf8.Valid(data) {
+		return inFrame{ID: frameID(data)}, badRequest("a text frame must be valid UTF-8")
+	}
 	if err = json.Unmarshal(data, &f); err != nil {
-		var idOnly struct {
-			ID *int64 `json:"id"`
+		id, idOK := frameIDRaw(data)
+		if !idOK {
+			return inFrame{}, badRequest("id must be an integer that fits an int64")
 		}
-		if json.Unmarshal(data, &idOnly) == nil {
-			f.ID = idOnly.ID
-		}
-		return f, rooms.Errorf(rooms.CodeBadRequest, "malformed frame: "+err.Error())
+		return inFrame{ID: id}, badRequest("malformed frame: " + strings.TrimPrefix(err.Error(), "json: "))
 	}
 	return f, nil
+}
+
+// frameID is the id of a frame that is refused, or nil.
+func frameID(data []byte) *int64 {
+	id, _ := frameIDRaw(data)
+	return id
+}
+
+// frameIDRaw finds the id of a JSON object: nil and true when it has none (or null), nil and
+// false when it has one that is not an integer (digits, no fraction or exponent) within int64.
+// Keys match as encoding/json matches them (the last of duplicates, any case).
+func frameIDRaw(data []byte) (*int64, bool) {
+	var v struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if json.Unmarshal(data, &v) != nil || isAbsent(v.ID) {
+		return nil, true
+	}
+	n, end, ok := flatInt(v.ID, 0)
+	if !ok || end != len(v.ID) {
+		return nil, false
+	}
+	return &n, true
 }
 
 // frameBuf builds server frames by appending; every string field is either a validated id or

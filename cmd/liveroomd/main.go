@@ -57,7 +57,7 @@ func parse(args []string) (options, error) {
 	fs.StringVar(&o.clusterBind, "cluster-bind", "127.0.0.1:0", "actor-remote listen address")
 	fs.StringVar(&o.clusterSeeds, "cluster-seeds", "", "other nodes' actor addresses (static cluster)")
 	fs.StringVar(&o.etcd, "etcd", "", "etcd endpoints (host:port,...) for cluster membership, instead of --cluster-seeds")
-	fs.StringVar(&o.advertise, "advertise", "", "public ws://host:port/v1/ws URL returned by /v1/route (default: derived from the request)")
+	fs.StringVar(&o.advertise, "advertise", "", "public ws://host:port/v1/ws URL returned by /v1/route (default: this server's own listen address, never the request's Host; set it behind a proxy or NAT)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&o.connPerIP, "conn-per-ip", 20, "WebSocket connection attempts per IP per 10 s")
 	fs.IntVar(&o.connPerUID, "conn-per-uid", 10, "WebSocket connection attempts per uid per 10 s")

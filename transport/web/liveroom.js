@@ -6,13 +6,19 @@
 //   lr.on("dropped", (room, n) => ...);    // messages the server skipped for this viewer
 //   lr.on("state", (s) => ...);            // "connecting" | "open" | "closed"
 //   lr.on("kick", (room, reason) => ...);  lr.on("joined", (room, info) => ...);
+//   lr.on("stopped", (reason) => ...);     // gave up for good: "replaced" | "banned" | "unauthorized"
 //   lr.connect(); lr.join("demo");
 //   await lr.send("demo", { kind: "chat", body: { text: "hi" } });
 //
 // Behaviour: notify -> pull with the last `next` (again at once while `more`); every seq is
 // accounted (msgs + dropped); after a disconnect it reconnects with exponential backoff and
 // jitter and resumes each room with join + since; sends carry a generated cmid, reused when the
-// send is retried, so a retry is never a duplicate.
+// send is retried, so a retry is never a duplicate. It does not reconnect when the server ended
+// the session for a reason a reconnect cannot fix: another session of the uid took its place
+// (kick "replaced", close 4029 "replaced": reconnecting would kick the next one, and tabs of one
+// user would take turns for ever), a ban (kick "banned", close 4003) or a token that is no
+// longer good (close 4001); it emits "stopped" with the reason instead, and a later connect()
+// (say with a new token) starts again.
 
 /** @typedef {{ts:number, seq:number, pri:string, kind:string, uid:string, cmid?:string, body:any}} Message */
 
@@ -30,6 +36,8 @@ export class LiveRoom {
     this.ws = null;
     this.backoff = 250;
     this.closedByUser = false;
+    this.stopped = null; // why the client gave up (see "stopped"), or null
+    this.stopReason = null; // a whole-session kick that ends it, seen before the close
     this.state = "closed";
     this.stats = { messages: 0, dropped: 0, notifies: 0, pulls: 0 };
   }
@@ -53,6 +61,8 @@ export class LiveRoom {
   /** Open the connection (and keep it open until close()). */
   async connect() {
     this.closedByUser = false;
+    this.stopped = null;
+    this.stopReason = null;
     this.setState("connecting");
     let url;
     try {
@@ -72,7 +82,15 @@ export class LiveRoom {
       for (const r of this.rooms.values()) { r.joined = false; r.pulling = false; }
       this.setState("closed");
       this.emit("close", ev.code, ev.reason);
-      if (!this.closedByUser) this.scheduleReconnect();
+      if (this.closedByUser) return;
+      const stop = this.stopReason || stopReasonOf(ev.code, ev.reason);
+      if (stop) {
+        this.stopped = stop;
+        this.emit("stopped", stop);
+        return;
+      }
+      if (ev.code === 4029) this.backoff = this.opts.maxBackoffMs; // connection rate exceeded
+      this.scheduleReconnect();
     };
   }
 
@@ -92,7 +110,7 @@ export class LiveRoom {
   scheduleReconnect() {
     const delay = Math.random() * this.backoff; // full jitter
     this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs);
-    setTimeout(() => { if (!this.closedByUser) this.connect(); }, delay);
+    setTimeout(() => { if (!this.closedByUser && !this.stopped) this.connect(); }, delay);
   }
 
   /** Close for good (no reconnect). */
@@ -217,11 +235,30 @@ export class LiveRoom {
         break;
       }
       case "kick":
-        if (f.room) { const r = this.rooms.get(f.room); if (r) r.joined = false; }
+        if (f.room) {
+          const r = this.rooms.get(f.room);
+          if (r) r.joined = false;
+          if (f.reason === "banned") this.rooms.delete(f.room); // a rejoin would be refused
+        } else if (STOP_KICKS.has(f.reason)) {
+          this.stopReason = f.reason; // the close that follows ends the client
+        }
         this.emit("kick", f.room || null, f.reason);
         break;
     }
   }
+}
+
+// Whole-session kicks after which reconnecting cannot help (PROTOCOL.md section 3).
+const STOP_KICKS = new Set(["replaced", "banned", "forbidden", "unauthorized", "expired"]);
+
+// stopReasonOf maps a close to the reason the client stops for good, or null to reconnect:
+// 4001 unauthorized (a new token is needed), 4003 banned, 4029 with reason "replaced" (the
+// per-uid session cap; 4029 otherwise is a connection rate limit, retried after a long backoff).
+function stopReasonOf(code, reason) {
+  if (code === 4001) return "unauthorized";
+  if (code === 4003) return "banned";
+  if (code === 4029 && reason === "replaced") return "replaced";
+  return null;
 }
 
 function newCmid() {
