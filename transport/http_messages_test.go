@@ -129,13 +129,17 @@ func TestHTTPNotices(t *testing.T) {
 
 // testWindow is a window of two messages as the engine would return it.
 func testWindow() ring.Window {
-	return ring.Window{
+	w := ring.Window{
 		Msgs: []*ring.Message{
 			{TS: 100, Seq: 5, Pri: ring.System, Kind: "notice", Body: json.RawMessage(`{"t":"hi"}`)},
 			{TS: 120, Seq: 9, Pri: ring.Normal, Kind: "chat", UID: "u1", CMID: "c1", Body: json.RawMessage(`"yo"`)},
 		},
 		Dropped: 3, Next: 120,
 	}
+	for _, m := range w.Msgs {
+		m.Encode() // before they are shared, as the rings do
+	}
+	return w
 }
 
 const testWindowJSON = `{"room":"r1","epoch":"e1","msgs":[` +
