@@ -30,9 +30,15 @@ type Proc struct {
 // Start runs bin with args until the test ends (or Kill, Term).
 func Start(t testing.TB, name, bin string, args ...string) *Proc {
 	t.Helper()
-	p := &Proc{Name: name, Bin: bin, Args: args, t: t}
+	return StartProc(t, &Proc{Name: name, Bin: bin, Args: args})
+}
+
+// StartProc runs p (its Name, Bin, Args and Out set) until the test ends (or Kill, Term).
+func StartProc(t testing.TB, p *Proc) *Proc {
+	t.Helper()
+	p.t = t
 	if err := p.start(); err != nil {
-		t.Fatalf("%s: %v", name, err)
+		t.Fatalf("%s: %v", p.Name, err)
 	}
 	t.Cleanup(func() { p.Kill() })
 	return p
