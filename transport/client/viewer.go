@@ -31,8 +31,9 @@ type ViewerOptions struct {
 	RequestTimeout time.Duration
 	// BackoffMin and BackoffMax bound the reconnect and rejoin delays (defaults 100ms and
 	// 10s). The n-th consecutive failure waits a random time in [d/2, d], d = min(Min<<n, Max);
-	// refusals that retrying too soon makes worse (401, 403, 429, close 4001/4003/4029, kick
-	// "replaced") wait about BackoffMax at once.
+	// refusals that retrying too soon makes worse (429, close 4029) wait about BackoffMax at
+	// once. A viewer replaced, banned or refused (401, 403, close 4001/4003) stops: Run
+	// returns a *StoppedError.
 	BackoffMin, BackoffMax time.Duration
 	// KeepProtected keeps every system and high message received, for Protected.
 	KeepProtected bool
@@ -237,9 +238,18 @@ func (v *Viewer) signal() {
 	}
 }
 
+// StoppedError is Run's answer when the server ended the viewer for good: another session of
+// the uid replaced it (the per-uid cap), it is banned, or its token was refused. Reconnecting
+// would only make it worse (six tabs of one uid would take turns kicking each other out), so
+// the viewer stops and the app decides (a new token, a message to the user).
+type StoppedError struct{ Reason string }
+
+func (e *StoppedError) Error() string { return "liveroom viewer stopped: " + e.Reason }
+
 // Run connects, joins, pulls on notify and reconnects until ctx is done; it then closes the
-// connection and returns once its reader has ended. It returns an error only when called
-// twice.
+// connection and returns once its reader has ended. It returns nil then, a *StoppedError when
+// the server ended the viewer for good (replaced, banned, unauthorized), and an error when
+// called twice.
 func (v *Viewer) Run(ctx context.Context) error {
 	if !v.ran.CompareAndSwap(false, true) {
 		return errors.New("liveroom viewer: Run called twice")
@@ -255,6 +265,10 @@ func (v *Viewer) Run(ctx context.Context) error {
 				break
 			}
 			v.c.dialErrors.Add(1)
+			var he *HandshakeError
+			if errors.As(err, &he) && (he.Status == 401 || he.Status == 403) {
+				return &StoppedError{Reason: fmt.Sprintf("refused with %d", he.Status)}
+			}
 			v.sleep(ctx, v.backoff(attempt, refusedHard(err)))
 			attempt++
 			continue
@@ -271,11 +285,16 @@ func (v *Viewer) Run(ctx context.Context) error {
 			attempt = 0
 		}
 		code, _ := c.CloseReason()
-		hard := code == CloseUnauthorized || code == CloseBanned || code == CloseTooManyConns
-		if r := v.kickOf.Swap(nil); r != nil && *r == "replaced" {
-			hard = true
+		if r := v.kickOf.Swap(nil); r != nil && (*r == "replaced" || *r == "banned") {
+			return &StoppedError{Reason: *r}
 		}
-		v.sleep(ctx, v.backoff(attempt, hard))
+		switch code {
+		case CloseUnauthorized:
+			return &StoppedError{Reason: "unauthorized"}
+		case CloseBanned:
+			return &StoppedError{Reason: "banned"}
+		}
+		v.sleep(ctx, v.backoff(attempt, code == CloseTooManyConns))
 		attempt++
 	}
 	return nil

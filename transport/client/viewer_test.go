@@ -343,3 +343,42 @@ func TestNewViewerBadOptions(t *testing.T) {
 	f(ViewerOptions{URL: "ws://x", Rooms: []string{"R", "R"}})
 	f(ViewerOptions{URL: "ws://x", Rooms: []string{""}})
 }
+
+// A viewer replaced by another session of its uid, or banned, stops instead of reconnecting
+// (six tabs of one uid would otherwise take turns kicking each other out).
+func TestViewerStopsWhenReplacedOrBanned(t *testing.T) {
+	for _, c := range []struct {
+		reason string
+		code   int
+	}{{"replaced", CloseTooManyConns}, {"banned", CloseBanned}} {
+		t.Run(c.reason, func(t *testing.T) {
+			hub := newFakeHub()
+			fs := newFakeServer(t, hub.serveRooms)
+			v, err := NewViewer(ViewerOptions{URL: fs.url, Dial: DialOptions{DevUID: "tab"}, Rooms: []string{"R"},
+				BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() { done <- v.Run(ctx) }()
+			waitFor(t, "join", joinedRoom(v, "R"))
+			s := fs.sessionList()[0]
+			_ = s.send(map[string]any{"op": "kick", "reason": c.reason})
+			s.closeWith(c.code, c.reason)
+			select {
+			case err := <-done:
+				var se *StoppedError
+				if !errors.As(err, &se) || se.Reason != c.reason {
+					t.Fatalf("Run returned %v, want a StoppedError %q", err, c.reason)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the viewer did not stop")
+			}
+			if n := fs.dialCount(); n != 1 {
+				t.Fatalf("%d connections, want 1 (no reconnect)", n)
+			}
+		})
+	}
+}
