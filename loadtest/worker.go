@@ -32,12 +32,14 @@ type workerMsg struct {
 
 // driverMsg is one line the driver writes to a worker.
 type driverMsg struct {
-	Type    string             `json:"type"`    // finish
-	Notices map[string][]int64 `json:"notices"` // room -> ts of the system notices sent
+	Type    string             `json:"type"`              // phase, finish
+	Phase   string             `json:"phase,omitempty"`   // phase: send (the senders started), drain (they stopped)
+	Notices map[string][]int64 `json:"notices,omitempty"` // finish: room -> ts of the system notices acknowledged
 }
 
-// RunWorker runs cfg.Count viewers until the driver says finish (on in) or ctx ends, writing
-// ticks and the final report as JSON lines to out.
+// RunWorker runs cfg.Count viewers until the driver says finish (on in), in ends or ctx ends,
+// writing ticks and the final report as JSON lines to out. It returns once every goroutine it
+// started has ended, except the one reading in, which ends when in does.
 func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
 	cfg.applyDefaults()
 	w := &worker{cfg: cfg, lat: newLatencies()}
@@ -104,15 +106,7 @@ func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) err
 			}
 		}
 	}()
-	// Wait for finish.
-	var fin driverMsg
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		if err := json.Unmarshal(sc.Bytes(), &fin); err == nil && fin.Type == "finish" {
-			break
-		}
-	}
+	fin := w.serve(ctx, in)
 	stop()
 	<-connectDone
 	wg.Wait()
@@ -136,4 +130,40 @@ func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) err
 	}
 	emit(final)
 	return nil
+}
+
+// serve reads the driver's lines until finish (returned), the end of in or of ctx.
+func (w *worker) serve(ctx context.Context, in io.Reader) driverMsg {
+	lines := make(chan driverMsg)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		sc := bufio.NewScanner(in)
+		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		for sc.Scan() {
+			var m driverMsg
+			if json.Unmarshal(sc.Bytes(), &m) != nil {
+				continue
+			}
+			select {
+			case lines <- m:
+			case <-done:
+				return
+			}
+		}
+		close(lines)
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return driverMsg{}
+		case m, ok := <-lines:
+			if !ok {
+				return driverMsg{}
+			}
+			if m.Type == "finish" {
+				return m
+			}
+		}
+	}
 }

@@ -1,0 +1,45 @@
+package loadtest
+
+// Second is one second of the run, summed over workers.
+type Second struct {
+	T          int                `json:"t"` // seconds since the senders started (negative: connecting)
+	Totals     Totals             `json:"delta"`
+	Latency    map[string]float64 `json:"p99_ms"`
+	Sent       int64              `json:"sent"`
+	ServerCPU  float64            `json:"server_cpu_s"`                  // summed over the servers
+	ServerCPUs []float64          `json:"server_cpu_s_by_pid,omitempty"` // per server, in --server-pid order (several only)
+	Deliveries int64              `json:"deliveries"`
+	Members    []int              `json:"members,omitempty"` // cluster members each node listed at its last reading (-1: none), in --url order
+}
+
+// Result is the JSON result of a run.
+type Result struct {
+	Config           Config               `json:"config"`
+	Mode             string               `json:"mode"`
+	ConnectSeconds   float64              `json:"connect_seconds"`
+	ConnectRate      float64              `json:"connects_per_second"`
+	Connected        int64                `json:"connected_at_start"`
+	Sent             map[string]int64     `json:"sent"`
+	SendErrors       map[string]int64     `json:"send_errors"`
+	SendErrorCauses  map[string]int64     `json:"send_error_causes,omitempty"` // "pri: busy|timeout|transport|status N"
+	Latency          map[string]Quantiles `json:"latency"`
+	Totals           Totals               `json:"totals"`
+	DeliveriesPerS   float64              `json:"deliveries_per_second"`
+	FramesPerS       float64              `json:"frames_per_second"`
+	NotifiesPerVS    float64              `json:"notifies_per_viewer_second"`
+	PullsPerVS       float64              `json:"pulls_per_viewer_second"`
+	DroppedShare     map[string]float64   `json:"dropped_share"`
+	LostProtected    int64                `json:"lost_protected"`
+	LostViewers      int64                `json:"viewers_with_loss"`
+	ExpectedNotices  int64                `json:"expected_notice_deliveries"`
+	ServerCPU        float64              `json:"server_cpu_seconds"` // server figures: summed over the servers
+	DeliveriesPerCPU float64              `json:"deliveries_per_server_cpu_second"`
+	ServerRSSIdle    int64                `json:"server_rss_idle_bytes"`
+	ServerRSSBase    int64                `json:"server_rss_before_bytes"`
+	ServerRSSEnd     int64                `json:"server_rss_end_bytes"`
+	BytesPerViewer   float64              `json:"server_bytes_per_viewer"`
+	Servers          []ServerStat         `json:"servers,omitempty"`    // per server (--server-pid)
+	Membership       *Membership          `json:"membership,omitempty"` // cluster runs (several --url)
+	Seconds          []Second             `json:"seconds"`
+	Failed           []string             `json:"failed_budgets,omitempty"`
+}
