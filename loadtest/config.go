@@ -39,6 +39,11 @@ type Config struct {
 	Prefix     string             `json:"prefix"`      // room and uid prefix (unique per run)
 	Push       bool               `json:"push"`        // join with "push":true: the server pushes windows
 
+	// Notices: each carries a cmid and is retried until acknowledged (see senders), unless
+	// NoticeRetryOff; each attempt lasts at most NoticeTimeout (default 3s).
+	NoticeRetryOff bool          `json:"notice_retry_off"`
+	NoticeTimeout  time.Duration `json:"notice_timeout"`
+
 	// Set by the driver for each worker.
 	First int `json:"first"` // first viewer index
 	Count int `json:"count"` // viewers in this worker
@@ -87,6 +92,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Drain <= 0 {
 		c.Drain = 5 * time.Second
+	}
+	if c.NoticeTimeout <= 0 {
+		c.NoticeTimeout = 3 * time.Second
 	}
 	if c.Prefix == "" {
 		c.Prefix = fmt.Sprintf("lt%d", time.Now().Unix()%100000)
@@ -138,6 +146,11 @@ func (c *Config) validate() error {
 }
 
 func (c *Config) room(i int) string { return fmt.Sprintf("%s-r%d", c.Prefix, i%c.Rooms) }
+
+// postRooms is how many rooms the senders post to; post i goes to postRoom(i).
+func (c *Config) postRooms() int { return c.Rooms }
+
+func (c *Config) postRoom(i int) string { return c.room(i) }
 
 func (c *Config) uid(i int) string { return fmt.Sprintf("%s-v%d", c.Prefix, i) }
 

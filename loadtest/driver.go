@@ -63,9 +63,16 @@ func RunWith(ctx context.Context, cfg Config, o Options) (*Result, error) {
 	}
 	d.connect(ctx)
 	if err := d.send(ctx); err != nil {
+		if d.snd != nil {
+			d.stopRetry()
+			d.snd.waitNotices()
+		}
 		return nil, err
 	}
-	if err := d.drain(ctx); err != nil {
+	err := d.drain(ctx)
+	d.stopRetry()
+	d.snd.waitNotices()
+	if err != nil {
 		return nil, err
 	}
 	if err := d.finish(); err != nil {
@@ -87,7 +94,12 @@ type driver struct {
 	cpus0       []float64 // the servers' CPU when the send phase began
 	cpu0        float64
 	sendSeconds float64
+	stopRetry   context.CancelFunc // ends the notices' retries (before the drain ends)
 }
+
+// retryGrace is the end of the drain left to the last notices acknowledged: no retry goes
+// on in the last 2 s of the drain (half of a shorter drain).
+func retryGrace(drain time.Duration) time.Duration { return min(2*time.Second, drain/2) }
 
 func (d *driver) startWorkers(ctx context.Context) error {
 	var self string
@@ -149,12 +161,14 @@ func (d *driver) send(ctx context.Context) error {
 	d.cpus0, d.cpu0 = d.srv.cpu()
 	var sendWG sync.WaitGroup
 	defer sendWG.Wait() // after stopSend (defers run last first)
-	sctx, stopSend := context.WithTimeout(ctx, cfg.Duration)
+	sendStart := time.Now()
+	sctx, stopSend := context.WithDeadline(ctx, sendStart.Add(cfg.Duration))
 	defer stopSend()
+	rctx, stopRetry := context.WithDeadline(ctx, sendStart.Add(cfg.Duration+cfg.Drain-retryGrace(cfg.Drain)))
+	d.stopRetry = stopRetry
 	d.snd = newSenders(*cfg)
 	sendWG.Add(1)
-	go func() { defer sendWG.Done(); d.snd.run(sctx) }()
-	sendStart := time.Now()
+	go func() { defer sendWG.Done(); d.snd.run(sctx, rctx) }()
 	if err := broadcast(d.workers, driverMsg{Type: "phase", Phase: "send"}); err != nil {
 		return err
 	}
@@ -211,6 +225,7 @@ func (d *driver) second(sec int, delta Totals, lat map[string]*hdrhistogram.Hist
 	for p, h := range lat {
 		s.Latency[p] = float64(h.ValueAtQuantile(99)) / 1000
 	}
+	s.AckP99 = d.snd.acks.takeSecond()
 	return s
 }
 
@@ -258,6 +273,8 @@ func (d *driver) finish() error {
 		}
 	}
 	res.Sent, res.SendErrors, res.SendErrorCauses = d.snd.counts()
+	res.AckLatency, res.LongestAckGap = d.snd.acks.summary()
+	res.NoticeRetries, res.NoticesUnacked = d.snd.noticeCounts()
 	var deliveries int64
 	for _, v := range res.Totals.Deliveries {
 		deliveries += v

@@ -51,6 +51,7 @@ type fakeNode struct {
 	srv      *httptest.Server
 	sessions map[*fakeSession]bool // guarded by c.mu
 	routes   int                   // /v1/route answered (guarded by c.mu)
+	posts    int                   // posts and notices received (guarded by c.mu)
 }
 
 type fakeSession struct {
@@ -155,6 +156,9 @@ func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad path", 404)
 			return
 		}
+		n.c.mu.Lock()
+		n.posts++
+		n.c.mu.Unlock()
 		n.c.post(w, r, parts[3], parts[4])
 	default:
 		http.Error(w, "not found", 404)
@@ -307,9 +311,13 @@ func (s *fakeSession) join(room string, since *int64, id int64) {
 	}
 }
 
-// pull answers the window (since, latest]: the newest limit messages, the rest dropped.
+// pull answers the window (since, latest]: the newest limit messages, the rest dropped. The
+// write lock is held from the window to its write: a notify of a later message must not
+// overtake the reply (the viewer would ignore it, its pull still in progress).
 func (s *fakeSession) pull(room string, since int64, limit int, id int64) {
 	c := s.n.c
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	c.mu.Lock()
 	rm := c.roomLocked(room)
 	var win []fakeMsg
@@ -346,5 +354,6 @@ func (s *fakeSession) pull(room string, since int64, limit int, id int64) {
 		fmt.Fprintf(&b, `,"next_seq":%d`, 2*nextSeq)
 	}
 	b.WriteString(`,"more":false}`)
-	s.write(b.String())
+	_ = s.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	_ = s.conn.WriteMessage(websocket.TextMessage, []byte(b.String()))
 }

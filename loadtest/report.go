@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,6 +51,15 @@ func (r *Result) Summary(w io.Writer) {
 		q := r.Latency[p]
 		fmt.Fprintf(w, "latency %-6s n=%-10d p50 %7.1fms  p90 %7.1fms  p99 %7.1fms  max %7.1fms  dropped share %.1f%%\n",
 			p, q.Count, q.P50, q.P90, q.P99, q.Max, 100*r.DroppedShare[p])
+	}
+	for _, p := range priNames {
+		if q, ok := r.AckLatency[p]; ok || r.LongestAckGap[p] > 0 {
+			fmt.Fprintf(w, "acks    %-6s n=%-10d p50 %7.1fms  p90 %7.1fms  p99 %7.1fms  max %7.1fms  longest gap %.2fs\n",
+				p, q.Count, q.P50, q.P90, q.P99, q.Max, r.LongestAckGap[p])
+		}
+	}
+	if r.NoticeRetries > 0 || r.NoticesUnacked > 0 {
+		fmt.Fprintf(w, "notice retries %d, notices never acknowledged %d (not in the loss check)\n", r.NoticeRetries, r.NoticesUnacked)
 	}
 	fmt.Fprintf(w, "deliveries %.0f/s  frames %.0f/s  notifies %.2f/viewer/s  pulls %.2f/viewer/s  kicks %d  reconnects %d\n",
 		r.DeliveriesPerS, r.FramesPerS, r.NotifiesPerVS, r.PullsPerVS, r.Totals.Kicks, r.Totals.Reconnects)
@@ -112,7 +122,10 @@ func mb(b int64) float64 { return float64(b) / (1 << 20) }
 // Metrics: p50, p90, p99, max (worst over priorities, as durations), lost, acct, kicks,
 // dpc (deliveries per server CPU-second), bpv (server bytes per viewer), exited (server
 // processes gone when the senders stopped), members (fewest cluster members any node listed
-// during the run; -1 when not read), members_left (members that left a node's list).
+// during the run; -1 when not read), members_left (members that left a node's list), ack_p99
+// (p99 of the system notices' acknowledgement latency, a duration; +Inf when notices were due
+// and none was acknowledged), ack_gap (the longest stretch of the send phase without an
+// acknowledged notice, a duration).
 func (r *Result) Check(budget string) error {
 	r.Failed = nil
 	for _, term := range strings.Split(budget, ",") {
@@ -203,6 +216,14 @@ func (r *Result) metric(name string) (float64, bool, error) {
 			return 0, false, nil
 		}
 		return float64(r.Membership.Left), false, nil
+	case "ack_p99":
+		q, ok := r.AckLatency["system"]
+		if !ok && r.Config.Rates["system"] > 0 {
+			return math.Inf(1), true, nil
+		}
+		return q.P99, true, nil
+	case "ack_gap":
+		return r.LongestAckGap["system"] * 1000, true, nil
 	case "exited":
 		var n int
 		for _, s := range r.Servers {
@@ -212,7 +233,7 @@ func (r *Result) metric(name string) (float64, bool, error) {
 		}
 		return float64(n), false, nil
 	}
-	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv exited members members_left)", name)
+	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap)", name)
 }
 
 // WriteHTML writes a self-contained report: the summary and PNG plots inlined as data URIs.

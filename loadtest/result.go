@@ -9,7 +9,8 @@ type Second struct {
 	ServerCPU  float64            `json:"server_cpu_s"`                  // summed over the servers
 	ServerCPUs []float64          `json:"server_cpu_s_by_pid,omitempty"` // per server, in --server-pid order (several only)
 	Deliveries int64              `json:"deliveries"`
-	Members    []int              `json:"members,omitempty"` // cluster members each node listed at its last reading (-1: none), in --url order
+	Members    []int              `json:"members,omitempty"`    // cluster members each node listed at its last reading (-1: none), in --url order
+	AckP99     map[string]float64 `json:"ack_p99_ms,omitempty"` // per priority: p99 of the acknowledgement latency of the posts acknowledged that second
 }
 
 // Result is the JSON result of a run.
@@ -22,6 +23,10 @@ type Result struct {
 	Sent             map[string]int64     `json:"sent"`
 	SendErrors       map[string]int64     `json:"send_errors"`
 	SendErrorCauses  map[string]int64     `json:"send_error_causes,omitempty"` // "pri: busy|timeout|transport|status N"
+	AckLatency       map[string]Quantiles `json:"ack_latency"`                 // per priority: first attempt to 200 (a notice's retries included)
+	LongestAckGap    map[string]float64   `json:"longest_ack_gap_s"`           // per priority: longest time in the send phase without an acknowledged post, seconds
+	NoticeRetries    int64                `json:"notice_retries"`              // notice attempts after the first
+	NoticesUnacked   int64                `json:"notices_unacknowledged"`      // notices given up (refused for good, or the drain ended): not in the loss check
 	Latency          map[string]Quantiles `json:"latency"`
 	Totals           Totals               `json:"totals"`
 	DeliveriesPerS   float64              `json:"deliveries_per_second"`

@@ -55,6 +55,7 @@ func main() {
 func run(ctx context.Context, args []string) int {
 	var cfg loadtest.Config
 	var rates, out, html, failIf, mode, pids string
+	var noticeRetry bool
 	fs := flag.NewFlagSet("liveroom-loadtest", flag.ContinueOnError)
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080",
 		"the server's base URL (loopback only); a cluster: the nodes' URLs, comma-separated (viewer i and post i go to node i % n)")
@@ -75,9 +76,11 @@ func run(ctx context.Context, args []string) int {
 	fs.StringVar(&pids, "server-pid", "", "the server's pid, or the nodes' pids comma-separated in --url order: report CPU and RSS from /proc (summed and per pid)")
 	fs.StringVar(&out, "out", "", "write the JSON result here")
 	fs.StringVar(&html, "html", "", "write the HTML report here")
-	fs.StringVar(&failIf, "fail-if", "", `exit 1 unless these hold, e.g. "p99<1s,lost=0,acct=0"`)
+	fs.StringVar(&failIf, "fail-if", "", `exit 1 unless these hold, e.g. "p99<1s,lost=0,acct=0" (metrics: p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap)`)
 	fs.StringVar(&mode, "mode", "", "label of the server's mode in the report (default notify-pull, or push-window with --push)")
 	fs.BoolVar(&cfg.Push, "push", false, `viewers join with "push":true (the server pushes each round's window)`)
+	fs.BoolVar(&noticeRetry, "notice-retry", true, "each system notice carries a cmid and is retried (next node each time) until a 200 or the drain's last 2 s; only acknowledged notices enter the loss check (false: one attempt, no cmid)")
+	fs.DurationVar(&cfg.NoticeTimeout, "notice-timeout", 3*time.Second, "how long one notice attempt may take before it is retried")
 	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM_LOADTEST")); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -85,6 +88,7 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	cfg.NoticeRetryOff = !noticeRetry
 	var err error
 	if cfg.Rates, err = parseRates(rates); err != nil {
 		fmt.Fprintln(os.Stderr, err)
