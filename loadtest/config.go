@@ -48,17 +48,23 @@ type Config struct {
 	First int `json:"first"` // first viewer index
 	Count int `json:"count"` // viewers in this worker
 
-	urls []string // URL split and trimmed (applyDefaults)
+	urls  []string // URL split and trimmed (applyDefaults)
+	hosts []string // each URL's host:port
 }
 
 func (c *Config) applyDefaults() {
 	if c.URL == "" {
 		c.URL = "http://127.0.0.1:8080"
 	}
-	c.urls = nil
+	c.urls, c.hosts = nil, nil
 	for _, u := range strings.Split(c.URL, ",") {
 		if u = strings.TrimSuffix(strings.TrimSpace(u), "/"); u != "" {
 			c.urls = append(c.urls, u)
+			host := u
+			if p, err := url.Parse(u); err == nil {
+				host = p.Host
+			}
+			c.hosts = append(c.hosts, host)
 		}
 	}
 	if c.Viewers <= 0 {
@@ -167,16 +173,15 @@ func (c *Config) nodeViewers(k int) int {
 	return v
 }
 
-// wsURL returns viewer i's WebSocket URL (on node i % n), with a token or a dev login.
-func (c *Config) wsURL(i int, uid string) string {
-	u, _ := url.Parse(c.node(i))
+// wsURL returns the WebSocket URL of node k % n for uid, with a token or a dev login.
+func (c *Config) wsURL(k int, uid string) string {
 	q := "uid=" + uid
 	if c.JWTSecret != "" {
 		tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": uid, "exp": time.Now().Add(24 * time.Hour).Unix()}).
 			SignedString([]byte(c.JWTSecret))
 		q = "token=" + tok
 	}
-	return "ws://" + u.Host + "/v1/ws?" + q
+	return "ws://" + c.hosts[k%len(c.hosts)] + "/v1/ws?" + q
 }
 
 // localAddr spreads viewers over 127.0.0.2, 127.0.0.3, ...: one source address holds about

@@ -253,7 +253,7 @@ func (d *driver) finish() error {
 	if err := broadcast(d.workers, driverMsg{Type: "finish", Notices: d.snd.noticeTS()}); err != nil {
 		return err
 	}
-	hists := map[string]*hdrhistogram.Histogram{}
+	hists, resume := map[string]*hdrhistogram.Histogram{}, newHist()
 	for _, wp := range d.workers {
 		var m workerMsg
 		select {
@@ -266,7 +266,9 @@ func (d *driver) finish() error {
 		res.LostViewers += m.LostBy
 		res.ExpectedNotices += m.Expected
 		mergeHists(hists, m.Lat)
+		resume.Merge(decodeHist(m.Resume))
 	}
+	res.Resume, res.Reconnects = quantiles(resume), resume.TotalCount()
 	for p, h := range hists {
 		if h.TotalCount() > 0 {
 			res.Latency[p] = quantiles(h)

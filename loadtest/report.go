@@ -72,6 +72,11 @@ func (r *Result) Summary(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+	if r.Reconnects > 0 {
+		q := r.Resume
+		fmt.Fprintf(w, "resumed %d sessions: p50 %.1fms  p90 %.1fms  p99 %.1fms  max %.1fms from a session's end to the next joined\n",
+			r.Reconnects, q.P50, q.P90, q.P99, q.Max)
+	}
 	fmt.Fprintf(w, "lost protected: %d (of %d expected notice deliveries, %d viewers)  accounting errors: %d\n",
 		r.LostProtected, r.ExpectedNotices, r.LostViewers, r.Totals.AcctErrors)
 	if r.ServerCPU > 0 {
@@ -125,7 +130,8 @@ func mb(b int64) float64 { return float64(b) / (1 << 20) }
 // during the run; -1 when not read), members_left (members that left a node's list), ack_p99
 // (p99 of the system notices' acknowledgement latency, a duration; +Inf when notices were due
 // and none was acknowledged), ack_gap (the longest stretch of the send phase without an
-// acknowledged notice, a duration).
+// acknowledged notice, a duration), resume_max (the longest time from a lost session's end to
+// the viewer's next joined, a duration).
 func (r *Result) Check(budget string) error {
 	r.Failed = nil
 	for _, term := range strings.Split(budget, ",") {
@@ -224,6 +230,8 @@ func (r *Result) metric(name string) (float64, bool, error) {
 		return q.P99, true, nil
 	case "ack_gap":
 		return r.LongestAckGap["system"] * 1000, true, nil
+	case "resume_max":
+		return r.Resume.Max, true, nil
 	case "exited":
 		var n int
 		for _, s := range r.Servers {
@@ -233,7 +241,7 @@ func (r *Result) metric(name string) (float64, bool, error) {
 		}
 		return float64(n), false, nil
 	}
-	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap)", name)
+	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap resume_max)", name)
 }
 
 // WriteHTML writes a self-contained report: the summary and PNG plots inlined as data URIs.

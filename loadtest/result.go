@@ -45,6 +45,8 @@ type Result struct {
 	BytesPerViewer   float64              `json:"server_bytes_per_viewer"`
 	Servers          []ServerStat         `json:"servers,omitempty"`    // per server (--server-pid)
 	Membership       *Membership          `json:"membership,omitempty"` // cluster runs (several --url)
+	Resume           Quantiles            `json:"resume"`               // from a joined session's end (not churn) to the next joined
+	Reconnects       int64                `json:"reconnects"`           // such resumptions (totals.reconnects counts every attempt after a viewer's first)
 	Seconds          []Second             `json:"seconds"`
 	Failed           []string             `json:"failed_budgets,omitempty"`
 }

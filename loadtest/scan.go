@@ -30,6 +30,7 @@ var (
 	keyMoreT   = []byte(`"more":true`)
 	keyTS      = []byte(`"ts":`)
 	keyReason  = []byte(`"reason":"`)
+	keyRetryMS = []byte(`"retry_ms":`)
 )
 
 // op returns the frame's op (the server always writes it first).

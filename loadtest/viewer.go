@@ -3,6 +3,7 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -32,6 +33,15 @@ type viewer struct {
 	conn *websocket.Conn
 	wmu  sync.Mutex
 
+	// Which node, and when to come back (follow.go).
+	node       int           // the node of the current or next attempt
+	avoid      int           // a node just lost: not where a stale route should send it back
+	avoidUntil int64         // unix ns
+	backoff    time.Duration // the next failed attempt's backoff bound
+	retryMS    int64         // a kick's retry_ms: the next attempt waits a random part of it
+	shutdown   bool          // this session was kicked with reason shutdown
+	lostAt     int64         // unix ns when its last joined session ended (0: joined, or never)
+
 	since     int64  // the next pull's since (last next)
 	accounted uint64 // seq accounted for so far (msgs + dropped)
 	epoch     string
@@ -45,54 +55,47 @@ type viewer struct {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-// run connects, joins, and serves notifies until ctx ends; it reconnects with backoff.
+// run connects, joins, and serves notifies until ctx ends. When a session ends or a dial fails
+// it finds its next node (follow.go) and comes back, resuming with join since.
 func (v *viewer) run(ctx context.Context) {
-	backoff := 100 * time.Millisecond
-	first := true
-	for ctx.Err() == nil {
-		start := time.Now()
-		err := v.session(ctx, first, start)
+	v.node, v.avoid, v.backoff = v.id%len(v.w.cfg.urls), -1, 100*time.Millisecond
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		if attempt > 0 {
+			v.w.c.reconnects.Add(1)
+		}
+		joined, how := v.session(ctx, time.Now())
 		if ctx.Err() != nil {
 			return
 		}
-		if err != nil && first {
+		if !joined {
 			v.w.c.dialFails.Add(1)
 		}
-		if !first || err == nil {
-			v.w.c.reconnects.Add(1)
-		}
-		// Exponential backoff with full jitter, reset after a session that got going.
-		sleep := time.Duration(rand.Int64N(int64(backoff)))
-		backoff = min(backoff*2, 5*time.Second)
-		if err == nil {
-			backoff = 100 * time.Millisecond
-		}
-		select {
-		case <-ctx.Done():
+		if !sleep(ctx, v.pause(how, joined)) {
 			return
-		case <-time.After(sleep):
 		}
+		v.node = v.nextNode(how)
 	}
 }
 
-// session runs one connection. It returns nil if the session was joined before it ended.
-func (v *viewer) session(ctx context.Context, first bool, start time.Time) error {
+// session runs one connection: whether it was joined, and how it ended.
+func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how ending) {
 	d := websocket.Dialer{
-		ReadBufferSize: 4096, WriteBufferSize: 512, // a window in one read or two HandshakeTimeout: 10 * time.Second,
-		NetDialContext: (&net.Dialer{LocalAddr: v.w.localAddr(v.id), Timeout: 10 * time.Second, Control: bindNoPort}).DialContext,
+		ReadBufferSize: 4096, WriteBufferSize: 512, // a window in one read or two
+		HandshakeTimeout: 10 * time.Second,
+		NetDialContext:   (&net.Dialer{LocalAddr: v.w.localAddr(v.id), Timeout: 10 * time.Second, Control: bindNoPort}).DialContext,
 	}
-	conn, _, err := d.DialContext(ctx, v.w.cfg.wsURL(v.id, v.uid), nil)
+	conn, _, err := d.DialContext(ctx, v.w.cfg.wsURL(v.node, v.uid), nil)
 	if err != nil {
-		return err
+		return false, endDial
 	}
-	v.conn = conn
+	v.conn, v.shutdown = conn, false
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 	defer conn.Close()
-	joined := false
 	defer func() {
 		if joined {
 			v.w.c.connected.Add(-1)
+			v.lostAt = time.Now().UnixNano()
 		}
 	}()
 	join := []byte(`{"op":"join","room":"` + v.room + `","id":1`)
@@ -108,20 +111,14 @@ func (v *viewer) session(ctx context.Context, first bool, start time.Time) error
 	for {
 		_, r, err := conn.NextReader()
 		if err != nil {
-			if joined {
-				return nil
-			}
-			return err
+			return joined, v.ended(joined, err)
 		}
 		bp := bufPool.Get().(*[]byte)
 		b, err := readAll((*bp)[:0], r)
 		if err != nil {
 			*bp = b[:0]
 			bufPool.Put(bp)
-			if joined {
-				return nil
-			}
-			return err
+			return joined, v.ended(joined, err)
 		}
 		v.w.c.frames.Add(1)
 		switch string(op(b)) {
@@ -130,9 +127,13 @@ func (v *viewer) session(ctx context.Context, first bool, start time.Time) error
 		case "joined":
 			joined = true
 			v.w.c.connected.Add(1)
-			if first {
+			if !v.everIn {
 				v.w.c.firstJoins.Add(1)
 				v.w.c.connectNs.Add(int64(time.Since(start)))
+			}
+			if v.lostAt != 0 {
+				v.w.resume.record(time.Now().UnixNano() - v.lostAt)
+				v.lostAt = 0
 			}
 			v.onJoined(b)
 		case "notify":
@@ -143,13 +144,41 @@ func (v *viewer) session(ctx context.Context, first bool, start time.Time) error
 		case "push":
 			v.onPush(b)
 		case "kick":
-			v.w.c.countKick(b)
+			v.onKick(b)
 		}
 		*bp = b[:0]
 		bufPool.Put(bp)
-		if err != nil {
-			return nil
+		if err != nil { // a write failed: the connection is gone
+			return joined, v.ended(joined, err)
 		}
+	}
+}
+
+// ended tells how a session ended from the error that ended it.
+func (v *viewer) ended(joined bool, err error) ending {
+	var ce *websocket.CloseError
+	switch {
+	case !joined:
+		return endDial
+	case v.shutdown:
+		return endShutdown
+	case errors.As(err, &ce):
+		if ce.Code == websocket.CloseGoingAway {
+			return endShutdown
+		}
+		return endClosed
+	}
+	return endLost
+}
+
+// onKick counts a kick; a shutdown kick's retry_ms spreads the reconnections (PROTOCOL.md 8.8).
+func (v *viewer) onKick(b []byte) {
+	v.w.c.countKick(b)
+	if bytes.Contains(b, []byte(`"reason":"shutdown"`)) {
+		v.shutdown = true
+	}
+	if ms, ok := intField(b, keyRetryMS); ok && ms > 0 {
+		v.retryMS = ms
 	}
 }
 

@@ -15,6 +15,8 @@ type worker struct {
 	cfg     Config
 	c       counters
 	lat     *latencies
+	resume  *durations // a lost session's end to the next joined
+	router  *router
 	viewers []*viewer
 }
 
@@ -28,6 +30,7 @@ type workerMsg struct {
 	Lost     int64             `json:"lost,omitempty"`
 	LostBy   int64             `json:"lost_viewers,omitempty"`
 	Expected int64             `json:"expected,omitempty"`
+	Resume   string            `json:"resume,omitempty"` // final: encoded histogram of the resumptions (us)
 }
 
 // driverMsg is one line the driver writes to a worker.
@@ -42,7 +45,7 @@ type driverMsg struct {
 // started has ended, except the one reading in, which ends when in does.
 func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
 	cfg.applyDefaults()
-	w := &worker{cfg: cfg, lat: newLatencies()}
+	w := &worker{cfg: cfg, lat: newLatencies(), resume: &durations{h: newHist()}, router: newRouter(&cfg)}
 	enc := json.NewEncoder(out)
 	var encMu sync.Mutex
 	emit := func(m workerMsg) {
@@ -111,7 +114,7 @@ func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) err
 	<-connectDone
 	wg.Wait()
 	<-tickDone
-	final := workerMsg{Type: "final", Totals: w.c.totals(), Lat: map[string]string{}}
+	final := workerMsg{Type: "final", Totals: w.c.totals(), Lat: map[string]string{}, Resume: w.resume.encode()}
 	for p, h := range w.lat.totals() {
 		final.Lat[priNames[p]] = encodeHist(h)
 	}

@@ -1,0 +1,94 @@
+package loadtest
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestNodeOfWS(t *testing.T) {
+	c := Config{URL: "http://127.0.0.1:1,http://127.0.0.1:2"}
+	c.applyDefaults()
+	f := func(ws string, want int) {
+		t.Helper()
+		if got := c.nodeOfWS([]byte(ws)); got != want {
+			t.Errorf("nodeOfWS(%q) = %d, want %d", ws, got, want)
+		}
+	}
+	f("ws://127.0.0.1:2/v1/ws", 1)
+	f("wss://127.0.0.1:1/v1/ws", 0)
+	f("ws://127.0.0.1:1", 0)
+	f("ws://127.0.0.1:3/v1/ws", -2)
+	f("http://127.0.0.1:1/v1/ws", -2)
+	f("", -2)
+}
+
+// After a session ends, a viewer asks /v1/route of its own node first, then the next ones,
+// and dials the node named when it is configured; a node it just lost is not where a stale
+// route sends it back.
+func TestNextNode(t *testing.T) {
+	c := newFakeCluster(t, 3)
+	cfg := Config{URL: c.urls()}
+	cfg.applyDefaults()
+	w := &worker{cfg: cfg, router: newRouter(&cfg)}
+	w.router.cfg = &w.cfg
+	var routeTo atomic.Int32 // the node every route names (-1: a stranger)
+	c.route = func(uid string, asked int) string {
+		if k := routeTo.Load(); k >= 0 {
+			return c.nodes[k].wsURL()
+		}
+		return "ws://127.0.0.2:9/v1/ws"
+	}
+	f := func(node, to int, how ending, want int) {
+		t.Helper()
+		routeTo.Store(int32(to))
+		v := &viewer{w: w, uid: "u", node: node, avoid: -1}
+		if got := v.nextNode(how); got != want {
+			t.Errorf("from node %d, route to %d, ending %d: next %d, want %d", node, to, how, got, want)
+		}
+	}
+	f(0, 2, endClosed, 2)   // a kick: where the route says
+	f(0, -1, endClosed, 1)  // a stranger: the next node
+	f(1, 1, endLost, 1)     // the route names the lost node: node 1 answered, so it is up
+	f(0, 0, endLost, 0)     // the same: node 0 answered itself
+	f(2, 2, endChurn, 2)    // churn comes back at once, no route asked
+	c.nodes[0].kill()       // node 0 is gone and the directory still names it
+	f(0, 0, endLost, 1)     // node 0 does not answer; node 1 does, naming 0: go to 1
+	f(0, 0, endDial, 1)     // the same after a failed dial
+	f(0, 0, endClosed, 0)   // a close frame: no reason to avoid node 0 (the dial will tell)
+	f(0, 2, endShutdown, 2) // a shutdown: where the route says
+	if c.nodes[2].routes != 0 {
+		t.Errorf("node 2 was asked %d times: the second node asked answered every time", c.nodes[2].routes)
+	}
+}
+
+// A node dies during the send phase: its viewers resume on the node the route names (or the
+// one that answered, while the route still names the dead node) with join since, and lose
+// no notice; the resumptions are measured.
+func TestRunResumeAfterNodeDies(t *testing.T) {
+	c := newFakeCluster(t, 3)
+	var killedAt atomic.Int64
+	c.route = func(uid string, asked int) string {
+		if time.Since(time.Unix(0, killedAt.Load())) < time.Second {
+			return c.nodes[0].wsURL() // the directory lists the dead node for a while
+		}
+		return c.nodes[2].wsURL()
+	}
+	killedAt.Store(time.Now().Add(time.Hour).UnixNano())
+	res := fakeRun(t, c, Config{Viewers: 9, Duration: 3 * time.Second, Drain: 2 * time.Second, Rates: map[string]float64{"normal": 10, "system": 5}},
+		Options{OnSending: func(time.Time) {
+			time.AfterFunc(time.Second, func() { killedAt.Store(time.Now().UnixNano()); c.nodes[0].kill() })
+		}})
+	if res.Reconnects != 3 || res.Resume.Count != 3 || res.Resume.Max > 1000 || res.Resume.Max <= 0 {
+		t.Errorf("reconnects %d, resume %+v: want the 3 viewers of node 0 back within a second", res.Reconnects, res.Resume)
+	}
+	if res.LostProtected != 0 || res.ExpectedNotices != 9*res.Sent["system"] || res.NoticesUnacked != 0 {
+		t.Errorf("lost %d of %d (sent %v, unacked %d)", res.LostProtected, res.ExpectedNotices, res.Sent, res.NoticesUnacked)
+	}
+	if res.Totals.AcctErrors != 0 || res.Totals.FirstJoins != 9 {
+		t.Errorf("accounting errors %d, first joins %d", res.Totals.AcctErrors, res.Totals.FirstJoins)
+	}
+	if err := res.Check("resume_max<=1s"); err != nil || len(res.Failed) != 0 {
+		t.Errorf("resume_max budget: %v %v", err, res.Failed)
+	}
+}
