@@ -25,8 +25,9 @@ type Config struct {
 	Rooms      int                `json:"rooms"`       // rooms; viewer i joins room i % Rooms
 	Duration   time.Duration      `json:"duration"`    // how long the senders run
 	Rates      map[string]float64 `json:"rates"`       // msg/s per room per priority (low, normal, high, system)
-	Slow       float64            `json:"slow"`        // fraction of viewers that are slow
-	SlowMode   string             `json:"slow_mode"`   // late (pull 0.5-3 s after notify) or never
+	Slow       float64            `json:"slow"`        // fraction of viewers that are slow (viewer i when i % round(1/Slow) == 0)
+	SlowMode   string             `json:"slow_mode"`   // late (pull 0.5-3 s after notify), never (never pull) or stop (stop reading after joined)
+	SlowRooms  string             `json:"slow_rooms"`  // mixed (default: slow viewers in the rooms of the others) or own (rooms <prefix>-s<k> of their own)
 	APIKey     string             `json:"api_key"`     // server key for the senders
 	AdminKey   string             `json:"admin_key"`   // admin key for system notices
 	JWTSecret  string             `json:"jwt_secret"`  // viewers get HS256 tokens; empty = dev ?uid= logins
@@ -81,6 +82,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.SlowMode == "" {
 		c.SlowMode = "late"
+	}
+	if c.SlowRooms == "" {
+		c.SlowRooms = "mixed"
 	}
 	if c.PerWorker <= 0 {
 		c.PerWorker = 15000
@@ -137,8 +141,11 @@ func (c *Config) validate() error {
 			return fmt.Errorf("--rate: unknown priority %q", p)
 		}
 	}
-	if c.Slow < 0 || c.Slow > 1 || (c.SlowMode != "late" && c.SlowMode != "never") {
-		return fmt.Errorf("--slow must be 0..1 and --slow-mode late or never")
+	if c.Slow < 0 || c.Slow > 1 || (c.SlowMode != "late" && c.SlowMode != "never" && c.SlowMode != "stop") {
+		return fmt.Errorf("--slow must be 0..1 and --slow-mode late, never or stop")
+	}
+	if c.SlowRooms != "mixed" && c.SlowRooms != "own" {
+		return fmt.Errorf("--slow-rooms must be mixed or own")
 	}
 	if c.SrcIPs > 250 {
 		return fmt.Errorf("--src-ips at most 250")
@@ -153,10 +160,43 @@ func (c *Config) validate() error {
 
 func (c *Config) room(i int) string { return fmt.Sprintf("%s-r%d", c.Prefix, i%c.Rooms) }
 
-// postRooms is how many rooms the senders post to; post i goes to postRoom(i).
-func (c *Config) postRooms() int { return c.Rooms }
+// slowEvery is n when viewer i is slow for i % n == 0 (0: none).
+func (c *Config) slowEvery() int {
+	if c.Slow <= 0 {
+		return 0
+	}
+	return max(1, int(1/c.Slow+0.5))
+}
 
-func (c *Config) postRoom(i int) string { return c.room(i) }
+func (c *Config) isSlow(i int) bool { n := c.slowEvery(); return n > 0 && i%n == 0 }
+
+// ownSlowRooms tells whether the slow viewers have rooms of their own.
+func (c *Config) ownSlowRooms() bool { return c.SlowRooms == "own" && c.slowEvery() > 0 }
+
+// viewerRoom is the room viewer i joins: room(i), or with own slow rooms <prefix>-s<i % Rooms>
+// for a slow viewer.
+func (c *Config) viewerRoom(i int) string {
+	if c.ownSlowRooms() && c.isSlow(i) {
+		return fmt.Sprintf("%s-s%d", c.Prefix, i%c.Rooms)
+	}
+	return c.room(i)
+}
+
+// postRooms is how many rooms the senders post to (each at the configured rates); post i goes
+// to postRoom(i): the rooms, then the slow viewers' own rooms.
+func (c *Config) postRooms() int {
+	if c.ownSlowRooms() {
+		return 2 * c.Rooms
+	}
+	return c.Rooms
+}
+
+func (c *Config) postRoom(i int) string {
+	if k := i % c.postRooms(); k >= c.Rooms {
+		return fmt.Sprintf("%s-s%d", c.Prefix, k-c.Rooms)
+	}
+	return c.room(i)
+}
 
 func (c *Config) uid(i int) string { return fmt.Sprintf("%s-v%d", c.Prefix, i) }
 

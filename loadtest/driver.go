@@ -267,6 +267,19 @@ func (d *driver) finish() error {
 		res.ExpectedNotices += m.Expected
 		mergeHists(hists, m.Lat)
 		resume.Merge(decodeHist(m.Resume))
+		for how, n := range m.SlowEnds {
+			if res.SlowEnds == nil {
+				res.SlowEnds = map[string]int64{}
+			}
+			res.SlowEnds[how] += n
+			switch how {
+			case "open":
+				res.SlowOpen += n
+			case "not joined":
+			default:
+				res.SlowKicked += n
+			}
+		}
 	}
 	res.Resume, res.Reconnects = quantiles(resume), resume.TotalCount()
 	for p, h := range hists {
@@ -291,7 +304,7 @@ func (d *driver) finish() error {
 	}
 	for _, p := range priNames {
 		// Each accepted message of priority p could be delivered to every viewer of its room.
-		possible := float64(res.Sent[p]) * float64(cfg.Viewers) / float64(cfg.Rooms)
+		possible := float64(res.Sent[p]) * float64(cfg.Viewers) / float64(cfg.postRooms())
 		if possible > 0 {
 			res.DroppedShare[p] = 1 - float64(res.Totals.Deliveries[p])/possible
 		}

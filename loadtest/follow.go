@@ -31,6 +31,7 @@ const (
 	endClosed                 // the server closed it (a kick, a close frame)
 	endShutdown               // the server is going away (close 1001, kick shutdown)
 	endChurn                  // the load tester closed it on purpose (--churn)
+	endStall                  // a stalled viewer's session, read to its end when the run ended (stall.go)
 )
 
 // router asks the nodes' /v1/route for a worker's viewers.

@@ -1,9 +1,12 @@
 package loadtest
 
 import (
+	"io"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fasthttp/websocket"
 )
 
 func TestNodeOfWS(t *testing.T) {
@@ -91,4 +94,20 @@ func TestRunResumeAfterNodeDies(t *testing.T) {
 	if err := res.Check("resume_max<=1s"); err != nil || len(res.Failed) != 0 {
 		t.Errorf("resume_max budget: %v %v", err, res.Failed)
 	}
+}
+
+func TestEnded(t *testing.T) {
+	f := func(joined, shutdown bool, err error, want ending) {
+		t.Helper()
+		v := &viewer{shutdown: shutdown}
+		if got := v.ended(joined, err); got != want {
+			t.Errorf("ended(%v, %v) with shutdown %v = %d, want %d", joined, err, shutdown, got, want)
+		}
+	}
+	f(true, false, io.EOF, endLost)
+	f(true, false, &websocket.CloseError{Code: websocket.CloseAbnormalClosure}, endLost) // EOF as gorilla reports it
+	f(true, false, &websocket.CloseError{Code: 4008}, endClosed)
+	f(true, false, &websocket.CloseError{Code: websocket.CloseGoingAway}, endShutdown)
+	f(true, true, &websocket.CloseError{Code: websocket.CloseNormalClosure}, endShutdown) // after a shutdown kick
+	f(false, false, io.EOF, endDial)
 }

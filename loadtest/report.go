@@ -29,8 +29,8 @@ func (r *Result) WriteJSON(w io.Writer) error {
 // Summary writes the human-readable result.
 func (r *Result) Summary(w io.Writer) {
 	c := r.Config
-	fmt.Fprintf(w, "liveroom-loadtest: %d viewers, %d room(s), %v, rates %v, slow %.0f%% (%s), mode %s\n",
-		c.Viewers, c.Rooms, c.Duration, c.Rates, c.Slow*100, c.SlowMode, r.Mode)
+	fmt.Fprintf(w, "liveroom-loadtest: %d viewers, %d room(s), %v, rates %v, slow %.0f%% (%s, %s rooms), mode %s\n",
+		c.Viewers, c.Rooms, c.Duration, c.Rates, c.Slow*100, c.SlowMode, c.SlowRooms, r.Mode)
 	fmt.Fprintf(w, "connect: %d joined in %.1fs (%.0f/s)\n", r.Totals.FirstJoins, r.ConnectSeconds, r.ConnectRate)
 	fmt.Fprintf(w, "sent: %v  errors: %v", r.Sent, r.SendErrors)
 	if len(r.SendErrorCauses) > 0 {
@@ -76,6 +76,14 @@ func (r *Result) Summary(w io.Writer) {
 		q := r.Resume
 		fmt.Fprintf(w, "resumed %d sessions: p50 %.1fms  p90 %.1fms  p99 %.1fms  max %.1fms from a session's end to the next joined\n",
 			r.Reconnects, q.P50, q.P90, q.P99, q.Max)
+	}
+	if len(r.SlowEnds) > 0 {
+		ends := make([]string, 0, len(r.SlowEnds))
+		for how, n := range r.SlowEnds {
+			ends = append(ends, fmt.Sprintf("%s %d", how, n))
+		}
+		sort.Strings(ends)
+		fmt.Fprintf(w, "stalled viewers: %d kicked or closed by the server, %d still open (%s)\n", r.SlowKicked, r.SlowOpen, strings.Join(ends, ", "))
 	}
 	fmt.Fprintf(w, "lost protected: %d (of %d expected notice deliveries, %d viewers)  accounting errors: %d\n",
 		r.LostProtected, r.ExpectedNotices, r.LostViewers, r.Totals.AcctErrors)
@@ -131,7 +139,8 @@ func mb(b int64) float64 { return float64(b) / (1 << 20) }
 // (p99 of the system notices' acknowledgement latency, a duration; +Inf when notices were due
 // and none was acknowledged), ack_gap (the longest stretch of the send phase without an
 // acknowledged notice, a duration), resume_max (the longest time from a lost session's end to
-// the viewer's next joined, a duration).
+// the viewer's next joined, a duration), slow_open (stalled viewers, --slow-mode stop, that the
+// server had neither kicked nor closed when the run ended).
 func (r *Result) Check(budget string) error {
 	r.Failed = nil
 	for _, term := range strings.Split(budget, ",") {
@@ -230,6 +239,8 @@ func (r *Result) metric(name string) (float64, bool, error) {
 		return q.P99, true, nil
 	case "ack_gap":
 		return r.LongestAckGap["system"] * 1000, true, nil
+	case "slow_open":
+		return float64(r.SlowOpen), false, nil
 	case "resume_max":
 		return r.Resume.Max, true, nil
 	case "exited":
@@ -241,7 +252,7 @@ func (r *Result) metric(name string) (float64, bool, error) {
 		}
 		return float64(n), false, nil
 	}
-	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap resume_max)", name)
+	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap resume_max slow_open)", name)
 }
 
 // WriteHTML writes a self-contained report: the summary and PNG plots inlined as data URIs.

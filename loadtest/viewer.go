@@ -19,6 +19,7 @@ const (
 	slowNone  = iota
 	slowLate  // pulls a random 0.5-3 s after each notify: exercises merging and retries
 	slowNever // never pulls: gets kicked as unresponsive and comes back
+	slowStop  // stops reading after joined (stall.go)
 )
 
 // viewer is one simulated client. Its goroutine reads the connection and writes the pulls;
@@ -64,7 +65,7 @@ func (v *viewer) run(ctx context.Context) {
 			v.w.c.reconnects.Add(1)
 		}
 		joined, how := v.session(ctx, time.Now())
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || how == endStall {
 			return
 		}
 		if !joined {
@@ -136,6 +137,12 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 				v.lostAt = 0
 			}
 			v.onJoined(b)
+			if v.slow == slowStop {
+				*bp = b[:0]
+				bufPool.Put(bp)
+				v.stall(ctx, conn)
+				return joined, endStall
+			}
 		case "notify":
 			v.w.c.notifies.Add(1)
 			err = v.onNotify()
@@ -162,7 +169,7 @@ func (v *viewer) ended(joined bool, err error) ending {
 		return endDial
 	case v.shutdown:
 		return endShutdown
-	case errors.As(err, &ce):
+	case errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure: // 1006: EOF without a close frame
 		if ce.Code == websocket.CloseGoingAway {
 			return endShutdown
 		}
