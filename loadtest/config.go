@@ -45,6 +45,8 @@ type Config struct {
 	NoticeRetryOff bool          `json:"notice_retry_off"`
 	NoticeTimeout  time.Duration `json:"notice_timeout"`
 
+	Churn float64 `json:"churn"` // fraction of the viewers per minute that close their session and resume at once (send phase)
+
 	// Set by the driver for each worker.
 	First int `json:"first"` // first viewer index
 	Count int `json:"count"` // viewers in this worker
@@ -146,6 +148,9 @@ func (c *Config) validate() error {
 	}
 	if c.SlowRooms != "mixed" && c.SlowRooms != "own" {
 		return fmt.Errorf("--slow-rooms must be mixed or own")
+	}
+	if c.Churn < 0 || c.Churn > 60 {
+		return fmt.Errorf("--churn must be 0..60 (fraction of the viewers per minute)")
 	}
 	if c.SrcIPs > 250 {
 		return fmt.Errorf("--src-ips at most 250")

@@ -253,7 +253,7 @@ func (d *driver) finish() error {
 	if err := broadcast(d.workers, driverMsg{Type: "finish", Notices: d.snd.noticeTS()}); err != nil {
 		return err
 	}
-	hists, resume := map[string]*hdrhistogram.Histogram{}, newHist()
+	hists, resume, churn := map[string]*hdrhistogram.Histogram{}, newHist(), newHist()
 	for _, wp := range d.workers {
 		var m workerMsg
 		select {
@@ -267,6 +267,7 @@ func (d *driver) finish() error {
 		res.ExpectedNotices += m.Expected
 		mergeHists(hists, m.Lat)
 		resume.Merge(decodeHist(m.Resume))
+		churn.Merge(decodeHist(m.Churn))
 		for how, n := range m.SlowEnds {
 			if res.SlowEnds == nil {
 				res.SlowEnds = map[string]int64{}
@@ -281,7 +282,7 @@ func (d *driver) finish() error {
 			}
 		}
 	}
-	res.Resume, res.Reconnects = quantiles(resume), resume.TotalCount()
+	res.Resume, res.Reconnects, res.ChurnResume = quantiles(resume), resume.TotalCount(), quantiles(churn)
 	for p, h := range hists {
 		if h.TotalCount() > 0 {
 			res.Latency[p] = quantiles(h)

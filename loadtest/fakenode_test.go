@@ -52,6 +52,7 @@ type fakeNode struct {
 	sessions map[*fakeSession]bool // guarded by c.mu
 	routes   int                   // /v1/route answered (guarded by c.mu)
 	posts    int                   // posts and notices received (guarded by c.mu)
+	resumes  int                   // joins with since (guarded by c.mu)
 }
 
 type fakeSession struct {
@@ -304,6 +305,9 @@ func (s *fakeSession) join(room string, since *int64, id int64) {
 	}
 	notify := since != nil && ts > *since
 	s.pending[room] = notify
+	if since != nil {
+		s.n.resumes++
+	}
 	c.mu.Unlock()
 	s.write(fmt.Sprintf(`{"op":"joined","room":"%s","epoch":"%s","ts":%d,"seq":%d,"online":1,"id":%d}`, room, rm.epoch, ts, seq, id))
 	if notify {

@@ -77,6 +77,10 @@ func (r *Result) Summary(w io.Writer) {
 		fmt.Fprintf(w, "resumed %d sessions: p50 %.1fms  p90 %.1fms  p99 %.1fms  max %.1fms from a session's end to the next joined\n",
 			r.Reconnects, q.P50, q.P90, q.P99, q.Max)
 	}
+	if r.Totals.Churns > 0 {
+		q := r.ChurnResume
+		fmt.Fprintf(w, "churned %d sessions, %d resumed: p50 %.1fms  p99 %.1fms  max %.1fms\n", r.Totals.Churns, q.Count, q.P50, q.P99, q.Max)
+	}
 	if len(r.SlowEnds) > 0 {
 		ends := make([]string, 0, len(r.SlowEnds))
 		for how, n := range r.SlowEnds {

@@ -47,6 +47,7 @@ type Result struct {
 	Membership       *Membership          `json:"membership,omitempty"` // cluster runs (several --url)
 	Resume           Quantiles            `json:"resume"`               // from a joined session's end (not churn) to the next joined
 	Reconnects       int64                `json:"reconnects"`           // such resumptions (totals.reconnects counts every attempt after a viewer's first)
+	ChurnResume      Quantiles            `json:"churn_resume"`         // --churn: from a churned session's end to the next joined (totals.churns: how many)
 	SlowKicked       int64                `json:"slow_kicked"`          // --slow-mode stop: stalled viewers the server kicked or closed (slow_ends other than open)
 	SlowOpen         int64                `json:"slow_open"`            // stalled viewers still open when the run ended
 	SlowEnds         map[string]int64     `json:"slow_ends,omitempty"`  // how the stalled viewers' sessions ended: "kick <reason>", "close <code>", "eof", "open", "not joined"

@@ -22,6 +22,7 @@ type counters struct {
 	kicks      atomic.Int64
 	kickWhy    [len(kickReasons)]atomic.Int64 // kicks by reason (kickReasons; the last is any other)
 	reconnects atomic.Int64
+	churns     atomic.Int64 // sessions closed on purpose (--churn)
 	acctErrors atomic.Int64
 	connected  atomic.Int64 // sessions currently joined
 	dialFails  atomic.Int64
@@ -38,7 +39,8 @@ type Totals struct {
 	Pulls      int64            `json:"pulls"`
 	Kicks      int64            `json:"kicks"`
 	KickWhy    map[string]int64 `json:"kicks_by_reason,omitempty"`
-	Reconnects int64            `json:"reconnects"`
+	Reconnects int64            `json:"reconnects"` // connection attempts after each viewer's first
+	Churns     int64            `json:"churns"`     // sessions closed on purpose (--churn)
 	AcctErrors int64            `json:"accounting_errors"`
 	Connected  int64            `json:"connected"`
 	DialFails  int64            `json:"dial_failures"`
@@ -48,7 +50,7 @@ type Totals struct {
 
 func (c *counters) totals() Totals {
 	t := Totals{Deliveries: map[string]int64{}, Dropped: c.dropped.Load(), Frames: c.frames.Load(),
-		Notifies: c.notifies.Load(), Pulls: c.pulls.Load(), Kicks: c.kicks.Load(), Reconnects: c.reconnects.Load(),
+		Notifies: c.notifies.Load(), Pulls: c.pulls.Load(), Kicks: c.kicks.Load(), Reconnects: c.reconnects.Load(), Churns: c.churns.Load(),
 		AcctErrors: c.acctErrors.Load(), Connected: c.connected.Load(), DialFails: c.dialFails.Load(),
 		FirstJoins: c.firstJoins.Load(), ConnectNs: c.connectNs.Load()}
 	for i, n := range priNames {
@@ -100,6 +102,7 @@ func (t *Totals) add(b Totals) {
 		t.KickWhy[k] += v
 	}
 	t.Reconnects += b.Reconnects
+	t.Churns += b.Churns
 	t.AcctErrors += b.AcctErrors
 	t.Connected += b.Connected
 	t.DialFails += b.DialFails
@@ -111,7 +114,7 @@ func (t *Totals) add(b Totals) {
 func (t Totals) sub(b Totals) Totals {
 	d := Totals{Deliveries: map[string]int64{}, Dropped: t.Dropped - b.Dropped, Frames: t.Frames - b.Frames,
 		Notifies: t.Notifies - b.Notifies, Pulls: t.Pulls - b.Pulls, Kicks: t.Kicks - b.Kicks,
-		Reconnects: t.Reconnects - b.Reconnects, AcctErrors: t.AcctErrors - b.AcctErrors, Connected: t.Connected,
+		Reconnects: t.Reconnects - b.Reconnects, Churns: t.Churns - b.Churns, AcctErrors: t.AcctErrors - b.AcctErrors, Connected: t.Connected,
 		DialFails: t.DialFails - b.DialFails, FirstJoins: t.FirstJoins - b.FirstJoins, ConnectNs: t.ConnectNs - b.ConnectNs}
 	for k, v := range t.Deliveries {
 		d.Deliveries[k] = v - b.Deliveries[k]

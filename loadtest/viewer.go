@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -42,6 +43,11 @@ type viewer struct {
 	retryMS    int64         // a kick's retry_ms: the next attempt waits a random part of it
 	shutdown   bool          // this session was kicked with reason shutdown
 	lostAt     int64         // unix ns when its last joined session ended (0: joined, or never)
+	lostChurn  bool          // that session was ended by churn
+
+	// Churn (churn.go) closes the joined session's connection from the worker's goroutine.
+	cur     atomic.Pointer[websocket.Conn] // the joined session's connection (nil: none)
+	churned atomic.Pointer[websocket.Conn] // the connection churn closed
 
 	since     int64  // the next pull's since (last next)
 	accounted uint64 // seq accounted for so far (msgs + dropped)
@@ -68,7 +74,9 @@ func (v *viewer) run(ctx context.Context) {
 		if ctx.Err() != nil || how == endStall {
 			return
 		}
-		if !joined {
+		if joined {
+			v.lostAt, v.lostChurn = time.Now().UnixNano(), how == endChurn
+		} else {
 			v.w.c.dialFails.Add(1)
 		}
 		if !sleep(ctx, v.pause(how, joined)) {
@@ -94,9 +102,9 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 	defer stop()
 	defer conn.Close()
 	defer func() {
+		v.cur.Store(nil)
 		if joined {
 			v.w.c.connected.Add(-1)
-			v.lostAt = time.Now().UnixNano()
 		}
 	}()
 	join := []byte(`{"op":"join","room":"` + v.room + `","id":1`)
@@ -133,7 +141,11 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 				v.w.c.connectNs.Add(int64(time.Since(start)))
 			}
 			if v.lostAt != 0 {
-				v.w.resume.record(time.Now().UnixNano() - v.lostAt)
+				if v.lostChurn {
+					v.w.churnResume.record(time.Now().UnixNano() - v.lostAt)
+				} else {
+					v.w.resume.record(time.Now().UnixNano() - v.lostAt)
+				}
 				v.lostAt = 0
 			}
 			v.onJoined(b)
@@ -143,6 +155,7 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 				v.stall(ctx, conn)
 				return joined, endStall
 			}
+			v.cur.Store(conn)
 		case "notify":
 			v.w.c.notifies.Add(1)
 			err = v.onNotify()
@@ -164,7 +177,10 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 // ended tells how a session ended from the error that ended it.
 func (v *viewer) ended(joined bool, err error) ending {
 	var ce *websocket.CloseError
+	churned := v.churned.Swap(nil)
 	switch {
+	case churned != nil && churned == v.conn:
+		return endChurn
 	case !joined:
 		return endDial
 	case v.shutdown:

@@ -12,13 +12,14 @@ import (
 
 // worker runs a share of the viewers in one process.
 type worker struct {
-	cfg    Config
-	c      counters
-	lat    *latencies
-	resume *durations // a lost session's end to the next joined
-	router *router
-	stalls *stalls // --slow-mode stop
-	emit   func(workerMsg)
+	cfg         Config
+	c           counters
+	lat         *latencies
+	resume      *durations // a lost session's end to the next joined
+	churnResume *durations // the same after a churn
+	router      *router
+	stalls      *stalls // --slow-mode stop
+	emit        func(workerMsg)
 
 	mu      sync.Mutex // guards viewers: the connect goroutine appends while others read
 	viewers []*viewer
@@ -35,6 +36,7 @@ type workerMsg struct {
 	LostBy   int64             `json:"lost_viewers,omitempty"`
 	Expected int64             `json:"expected,omitempty"`
 	Resume   string            `json:"resume,omitempty"`    // final: encoded histogram of the resumptions (us)
+	Churn    string            `json:"churn,omitempty"`     // final: the same for the churned sessions
 	SlowEnds map[string]int64  `json:"slow_ends,omitempty"` // final: how the stalled viewers' sessions ended (stalls)
 }
 
@@ -50,7 +52,7 @@ type driverMsg struct {
 // started has ended, except the one reading in, which ends when in does.
 func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
 	cfg.applyDefaults()
-	w := &worker{cfg: cfg, lat: newLatencies(), resume: &durations{h: newHist()}, stalls: newStalls()}
+	w := &worker{cfg: cfg, lat: newLatencies(), resume: &durations{h: newHist()}, churnResume: &durations{h: newHist()}, stalls: newStalls()}
 	w.router = newRouter(&w.cfg)
 	enc := json.NewEncoder(out)
 	var encMu sync.Mutex
@@ -65,7 +67,21 @@ func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) err
 	wg.Add(2)
 	go func() { defer wg.Done(); w.connectAll(vctx, &wg) }()
 	go func() { defer wg.Done(); w.tick(vctx) }()
-	fin := w.serve(ctx, in)
+	var churn sync.WaitGroup
+	stopChurn := func() {}
+	fin := w.serve(ctx, in, func(phase string) {
+		switch phase {
+		case "send":
+			cctx, cancel := context.WithCancel(vctx)
+			stopChurn = cancel
+			churn.Add(1)
+			go func() { defer churn.Done(); w.churn(cctx) }()
+		case "drain":
+			stopChurn()
+		}
+	})
+	stopChurn()
+	churn.Wait()
 	slowEnds := w.stalls.finish(stallRead + time.Second) // before the viewers are stopped
 	stop()
 	wg.Wait()
@@ -123,7 +139,8 @@ func (w *worker) tick(ctx context.Context) {
 // final is the worker's report, with the loss check: every viewer that joined must have
 // received every notice acknowledged after its first join (a stalled viewer is not checked).
 func (w *worker) final(fin driverMsg, slowEnds map[string]int64) workerMsg {
-	m := workerMsg{Type: "final", Totals: w.c.totals(), Lat: map[string]string{}, Resume: w.resume.encode(), SlowEnds: slowEnds}
+	m := workerMsg{Type: "final", Totals: w.c.totals(), Lat: map[string]string{}, Resume: w.resume.encode(),
+		Churn: w.churnResume.encode(), SlowEnds: slowEnds}
 	for p, h := range w.lat.totals() {
 		m.Lat[priNames[p]] = encodeHist(h)
 	}
@@ -171,8 +188,9 @@ func (w *worker) countSlowStops() int64 {
 	return n
 }
 
-// serve reads the driver's lines until finish (returned), the end of in or of ctx.
-func (w *worker) serve(ctx context.Context, in io.Reader) driverMsg {
+// serve reads the driver's lines until finish (returned), the end of in or of ctx; phase
+// lines go to onPhase.
+func (w *worker) serve(ctx context.Context, in io.Reader, onPhase func(string)) driverMsg {
 	lines := make(chan driverMsg)
 	done := make(chan struct{})
 	defer close(done)
@@ -200,8 +218,11 @@ func (w *worker) serve(ctx context.Context, in io.Reader) driverMsg {
 			if !ok {
 				return driverMsg{}
 			}
-			if m.Type == "finish" {
+			switch m.Type {
+			case "finish":
 				return m
+			case "phase":
+				onPhase(m.Phase)
 			}
 		}
 	}
