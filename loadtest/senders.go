@@ -79,9 +79,11 @@ func (s *senders) loop(ctx, retryCtx context.Context, p string, rate float64) {
 	for i := 0; ; {
 		select {
 		case <-ctx.Done():
+		case <-t.C:
+		}
+		if ctx.Err() != nil { // also after a tick that came late: nothing is posted after the phase
 			inflight.Wait()
 			return
-		case <-t.C:
 		}
 		for due := int(time.Since(start).Seconds() * rate); i < due; i++ {
 			if retry {
