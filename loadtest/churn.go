@@ -21,26 +21,34 @@ func (w *worker) churn(ctx context.Context) {
 	}
 	t := time.NewTicker(time.Duration(float64(time.Second) / perSec))
 	defer t.Stop()
-	next := 0
+	start, done, next := time.Now(), 0, 0
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		w.mu.Lock()
-		var pick *viewer
-		for k := 0; k < len(w.viewers) && pick == nil; k++ {
-			v := w.viewers[(next+k)%len(w.viewers)]
-			if v.slow != slowStop && v.cur.Load() != nil {
-				pick, next = v, (next+k+1)%len(w.viewers)
+		// As for the senders: every churn due by now, whatever ticks a starved worker missed.
+		for due := int(time.Since(start).Seconds() * perSec); done < due; done++ {
+			if v := w.nextChurn(&next); v != nil && v.churnOut() {
+				w.c.churns.Add(1)
 			}
 		}
-		w.mu.Unlock()
-		if pick != nil && pick.churnOut() {
-			w.c.churns.Add(1)
+	}
+}
+
+// nextChurn returns the next joined viewer from *next on, round the list (nil: none).
+func (w *worker) nextChurn(next *int) *viewer {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k := range len(w.viewers) {
+		i := (*next + k) % len(w.viewers)
+		if v := w.viewers[i]; v.slow != slowStop && v.cur.Load() != nil {
+			*next = i + 1
+			return v
 		}
 	}
+	return nil
 }
 
 // churnOut closes the viewer's joined session from another goroutine (Close and WriteControl
