@@ -45,7 +45,8 @@ type Config struct {
 	NoticeRetryOff bool          `json:"notice_retry_off"`
 	NoticeTimeout  time.Duration `json:"notice_timeout"`
 
-	Churn float64 `json:"churn"` // fraction of the viewers per minute that close their session and resume at once (send phase)
+	Churn  float64       `json:"churn"`  // fraction of the viewers per minute that close their session and resume at once (send phase)
+	Warmup time.Duration `json:"warmup"` // the first part of the send phase left out of the drifts (a soak's growth after warming up)
 
 	// Set by the driver for each worker.
 	First int `json:"first"` // first viewer index

@@ -49,10 +49,8 @@ func RunWith(ctx context.Context, cfg Config, o Options) (*Result, error) {
 	d := &driver{cfg: cfg, o: o, srv: newServers(cfg), res: &Result{Config: cfg, Mode: "notify-pull",
 		Sent: map[string]int64{}, SendErrors: map[string]int64{}, Latency: map[string]Quantiles{}, DroppedShare: map[string]float64{}}}
 	d.res.ServerRSSBase = d.srv.rss(func(s *ServerStat) *int64 { return &s.RSSBase })
-	if len(cfg.urls) > 1 {
-		d.members = startMembers(ctx, cfg.urls, time.Second)
-		defer d.members.finish() // on early returns; a second finish only waits for nothing
-	}
+	d.nodes = startNodeSampler(ctx, cfg.urls, time.Second)
+	defer d.nodes.finish() // on early returns; a second finish only waits for nothing
 	defer func() {
 		for _, wp := range d.workers {
 			wp.stop()
@@ -87,7 +85,7 @@ type driver struct {
 	o       Options
 	res     *Result
 	srv     *servers
-	members *memberSampler // cluster runs only
+	nodes   *nodeSampler
 	workers []*workerProc
 	snd     *senders
 
@@ -219,9 +217,12 @@ func (d *driver) second(sec int, delta Totals, lat map[string]*hdrhistogram.Hist
 			s.ServerCPUs = append(s.ServerCPUs, cpus[k]-prevCPUs[k])
 		}
 	}
-	if d.members != nil {
-		s.Members = d.members.current()
+	members, goroutines, sessions := d.nodes.current()
+	if len(d.cfg.urls) > 1 {
+		s.Members = members
 	}
+	s.Goroutines, s.Sessions = goroutines, sessions
+	s.ServerRSS = d.srv.rssNow()
 	for p, h := range lat {
 		s.Latency[p] = float64(h.ValueAtQuantile(99)) / 1000
 	}
@@ -241,8 +242,8 @@ func (d *driver) drain(ctx context.Context) error {
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	if d.members != nil {
-		d.res.Membership = d.members.finish()
+	if m := d.nodes.finish(); len(d.cfg.urls) > 1 {
+		d.res.Membership = m
 	}
 	return nil
 }
@@ -290,6 +291,8 @@ func (d *driver) finish() error {
 	}
 	res.Sent, res.SendErrors, res.SendErrorCauses = d.snd.counts()
 	res.AckLatency, res.LongestAckGap = d.snd.acks.summary()
+	res.RSSDrift = drift(res.Seconds, cfg.Warmup, func(s Second) int64 { return s.ServerRSS })
+	res.GoroutineDrift = drift(res.Seconds, cfg.Warmup, func(s Second) int64 { return s.Goroutines })
 	res.NoticeRetries, res.NoticesUnacked = d.snd.noticeCounts()
 	var deliveries int64
 	for _, v := range res.Totals.Deliveries {
@@ -323,4 +326,25 @@ func mergeHists(hists map[string]*hdrhistogram.Histogram, enc map[string]string)
 		}
 		h.Merge(decodeHist(e))
 	}
+}
+
+// drift is (max - min) / min of a per-second series over the seconds after warmup (-1: fewer
+// than two readings there, or a zero).
+func drift(secs []Second, warmup time.Duration, val func(Second) int64) float64 {
+	lo, hi, n := int64(0), int64(0), 0
+	for _, s := range secs {
+		v := val(s)
+		if time.Duration(s.T)*time.Second <= warmup || v <= 0 {
+			continue
+		}
+		if n == 0 || v < lo {
+			lo = v
+		}
+		hi = max(hi, v)
+		n++
+	}
+	if n < 2 {
+		return -1
+	}
+	return float64(hi-lo) / float64(lo)
 }

@@ -11,11 +11,15 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// liveroomd's cluster membership collectors (package metrics): the size of the node's member
-// list, and how many members have left it since the node started.
+// The node metrics read from each node's /metrics once a second: liveroomd's cluster
+// membership collectors (package metrics: the size of the node's member list, and how many
+// members have left it since the node started), the Go runtime's goroutines and the open
+// WebSocket sessions.
 const (
-	membersGauge = "liveroom_cluster_members"
-	leftCounter  = "liveroom_cluster_members_left_total"
+	membersGauge    = "liveroom_cluster_members"
+	leftCounter     = "liveroom_cluster_members_left_total"
+	goroutinesGauge = "go_goroutines"
+	sessionsGauge   = "liveroom_sessions"
 )
 
 // Membership is what the nodes' member lists showed during a cluster run: every node's
@@ -40,24 +44,34 @@ type NodeMembers struct {
 	Failed  int    `json:"failed"`
 }
 
-// memberSampler reads the membership metrics of every node, one goroutine per node. latest
-// holds each node's last reading for the per-second series (-1: none yet).
-type memberSampler struct {
+// nodeReading is one read of a node's /metrics (-1: absent).
+type nodeReading struct {
+	members    int
+	left       int64
+	goroutines int64
+	sessions   int64
+}
+
+// nodeSampler reads the metrics of every node, one goroutine per node. latest holds each
+// node's last reading for the per-second series: a node's members stay at its last successful
+// reading (-1: none yet), its goroutines and sessions are -1 after a failed read (a dead or
+// frozen node counts nothing in the sums).
+type nodeSampler struct {
 	client *fasthttp.Client
 	nodes  []NodeMembers
-	latest []int
+	latest []nodeReading
 	left0  []int64 // each node's left counter at its first reading (-1: none yet)
 	mu     sync.Mutex
 	wg     sync.WaitGroup
 	stop   context.CancelFunc
 }
 
-// startMembers samples the nodes every interval until stop is called.
-func startMembers(ctx context.Context, urls []string, interval time.Duration) *memberSampler {
-	s := &memberSampler{client: &fasthttp.Client{ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second}}
+// startNodeSampler samples the nodes every interval until finish is called.
+func startNodeSampler(ctx context.Context, urls []string, interval time.Duration) *nodeSampler {
+	s := &nodeSampler{client: &fasthttp.Client{ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second}}
 	for _, u := range urls {
 		s.nodes = append(s.nodes, NodeMembers{URL: u, Min: -1})
-		s.latest = append(s.latest, -1)
+		s.latest = append(s.latest, nodeReading{members: -1, left: -1, goroutines: -1, sessions: -1})
 		s.left0 = append(s.left0, -1)
 	}
 	ctx, s.stop = context.WithCancel(ctx)
@@ -80,71 +94,91 @@ func startMembers(ctx context.Context, urls []string, interval time.Duration) *m
 	return s
 }
 
-func (s *memberSampler) sample(k int) {
+func (s *nodeSampler) sample(k int) {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	req.SetRequestURI(s.nodes[k].URL + "/metrics")
 	err := s.client.DoTimeout(req, resp, 2*time.Second)
-	members, left, ok := -1, int64(-1), err == nil && resp.StatusCode() == 200
-	if ok {
-		members, left = parseMembers(resp.Body())
+	r := nodeReading{members: -1, left: -1, goroutines: -1, sessions: -1}
+	if err == nil && resp.StatusCode() == 200 {
+		r = parseNodeMetrics(resp.Body())
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	cur := &s.latest[k]
+	cur.goroutines, cur.sessions = r.goroutines, r.sessions
 	n := &s.nodes[k]
-	if members < 0 {
+	if r.members < 0 {
 		n.Failed++
 		return
 	}
 	n.Samples++
-	s.latest[k] = members
-	if n.Min < 0 || members < n.Min {
-		n.Min = members
+	cur.members = r.members
+	if n.Min < 0 || r.members < n.Min {
+		n.Min = r.members
 	}
-	n.Max = max(n.Max, members)
-	if left >= 0 {
+	n.Max = max(n.Max, r.members)
+	if r.left >= 0 {
 		if s.left0[k] < 0 {
-			s.left0[k] = left
+			s.left0[k] = r.left
 		}
-		n.Left = left - s.left0[k]
+		n.Left = r.left - s.left0[k]
 	}
 }
 
-// parseMembers finds the two metrics in a Prometheus text exposition (-1: absent).
-func parseMembers(body []byte) (members int, left int64) {
-	members, left = -1, -1
+// parseNodeMetrics finds the node metrics in a Prometheus text exposition (-1: absent).
+func parseNodeMetrics(body []byte) nodeReading {
+	r := nodeReading{members: -1, left: -1, goroutines: -1, sessions: -1}
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	for sc.Scan() {
 		name, val, ok := bytes.Cut(sc.Bytes(), []byte{' '})
 		if !ok {
 			continue
 		}
+		var dst *int64
+		var members bool
 		switch string(name) {
-		case membersGauge, leftCounter:
-			f, err := strconv.ParseFloat(string(bytes.TrimSpace(val)), 64)
-			if err != nil {
-				continue
-			}
-			if string(name) == membersGauge {
-				members = int(f)
-			} else {
-				left = int64(f)
-			}
+		case membersGauge:
+			members = true
+		case leftCounter:
+			dst = &r.left
+		case goroutinesGauge:
+			dst = &r.goroutines
+		case sessionsGauge:
+			dst = &r.sessions
+		default:
+			continue
+		}
+		f, err := strconv.ParseFloat(string(bytes.TrimSpace(val)), 64)
+		if err != nil || f != f || f < -1e18 || f > 1e18 { // NaN, or beyond int64
+			continue
+		}
+		if members {
+			r.members = int(f)
+		} else {
+			*dst = int64(f)
 		}
 	}
-	return members, left
+	return r
 }
 
-// current returns each node's last reading (-1: none yet).
-func (s *memberSampler) current() []int {
+// current returns each node's last membership reading (-1: none yet) and the sums of the
+// goroutines and the sessions over the nodes whose last read succeeded (0: none did).
+func (s *nodeSampler) current() (members []int, goroutines, sessions int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]int(nil), s.latest...)
+	members = make([]int, len(s.latest))
+	for k, r := range s.latest {
+		members[k] = r.members
+		goroutines += max(r.goroutines, 0)
+		sessions += max(r.sessions, 0)
+	}
+	return members, goroutines, sessions
 }
 
-// finish stops the sampling and returns the summary.
-func (s *memberSampler) finish() *Membership {
+// finish stops the sampling and returns the membership summary.
+func (s *nodeSampler) finish() *Membership {
 	s.stop()
 	s.wg.Wait()
 	m := &Membership{Min: -1, Nodes: s.nodes}

@@ -115,6 +115,10 @@ func (r *Result) Summary(w io.Writer) {
 	} else if len(r.Servers) == 1 && r.Servers[0].Exited {
 		fmt.Fprintf(w, "server pid %d EXITED before the senders stopped\n", r.Servers[0].PID)
 	}
+	if r.RSSDrift >= 0 || r.GoroutineDrift >= 0 {
+		fmt.Fprintf(w, "drift after the %v warm-up ((max - min) / min per second): server RSS %s, goroutines %s\n",
+			c.Warmup, pct(r.RSSDrift), pct(r.GoroutineDrift))
+	}
 	if m := r.Membership; m != nil {
 		if m.Min < 0 {
 			fmt.Fprintf(w, "cluster members: not read (%d reads failed or lacked %s)\n", m.Failed, membersGauge)
@@ -135,6 +139,14 @@ func (r *Result) Summary(w io.Writer) {
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
 
+// pct formats a fraction as a percentage ("not measured" when negative).
+func pct(f float64) string {
+	if f < 0 {
+		return "not measured"
+	}
+	return fmt.Sprintf("%.1f%%", 100*f)
+}
+
 // Check evaluates a budget like "p99<1s,lost=0,acct=0" and records what failed.
 // Metrics: p50, p90, p99, max (worst over priorities, as durations), lost, acct, kicks,
 // dpc (deliveries per server CPU-second), bpv (server bytes per viewer), exited (server
@@ -144,7 +156,9 @@ func mb(b int64) float64 { return float64(b) / (1 << 20) }
 // and none was acknowledged), ack_gap (the longest stretch of the send phase without an
 // acknowledged notice, a duration), resume_max (the longest time from a lost session's end to
 // the viewer's next joined, a duration), slow_open (stalled viewers, --slow-mode stop, that the
-// server had neither kicked nor closed when the run ended).
+// server had neither kicked nor closed when the run ended), rss_drift and goroutines_drift
+// ((max - min) / min of the servers' per-second RSS and goroutines after --warmup, a fraction;
+// +Inf when not measured).
 func (r *Result) Check(budget string) error {
 	r.Failed = nil
 	for _, term := range strings.Split(budget, ",") {
@@ -243,6 +257,15 @@ func (r *Result) metric(name string) (float64, bool, error) {
 		return q.P99, true, nil
 	case "ack_gap":
 		return r.LongestAckGap["system"] * 1000, true, nil
+	case "rss_drift", "goroutines_drift":
+		v := r.RSSDrift
+		if name == "goroutines_drift" {
+			v = r.GoroutineDrift
+		}
+		if v < 0 {
+			return math.Inf(1), false, nil
+		}
+		return v, false, nil
 	case "slow_open":
 		return float64(r.SlowOpen), false, nil
 	case "resume_max":
@@ -256,7 +279,7 @@ func (r *Result) metric(name string) (float64, bool, error) {
 		}
 		return float64(n), false, nil
 	}
-	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap resume_max slow_open)", name)
+	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap resume_max slow_open rss_drift goroutines_drift)", name)
 }
 
 // WriteHTML writes a self-contained report: the summary and PNG plots inlined as data URIs.
@@ -331,6 +354,17 @@ func (r *Result) WriteHTML(w io.Writer) error {
 		}
 	}
 	if err := add("server CPU per second", "CPU-s", cpu); err != nil {
+		return err
+	}
+	if err := add("server RSS (summed over the nodes)", "MB", map[string]func(Second) float64{
+		"rss": func(s Second) float64 { return mb(s.ServerRSS) },
+	}); err != nil {
+		return err
+	}
+	if err := add("goroutines and sessions (summed over the nodes)", "count", map[string]func(Second) float64{
+		"goroutines": func(s Second) float64 { return float64(s.Goroutines) },
+		"sessions":   func(s Second) float64 { return float64(s.Sessions) },
+	}); err != nil {
 		return err
 	}
 	if m := r.Membership; m != nil && m.Min >= 0 {

@@ -9,8 +9,11 @@ type Second struct {
 	ServerCPU  float64            `json:"server_cpu_s"`                  // summed over the servers
 	ServerCPUs []float64          `json:"server_cpu_s_by_pid,omitempty"` // per server, in --server-pid order (several only)
 	Deliveries int64              `json:"deliveries"`
-	Members    []int              `json:"members,omitempty"`    // cluster members each node listed at its last reading (-1: none), in --url order
-	AckP99     map[string]float64 `json:"ack_p99_ms,omitempty"` // per priority: p99 of the acknowledgement latency of the posts acknowledged that second
+	Members    []int              `json:"members,omitempty"`          // cluster members each node listed at its last reading (-1: none), in --url order
+	AckP99     map[string]float64 `json:"ack_p99_ms,omitempty"`       // per priority: p99 of the acknowledgement latency of the posts acknowledged that second
+	ServerRSS  int64              `json:"server_rss_bytes,omitempty"` // the servers' RSS summed, read from /proc at the end of the second
+	Goroutines int64              `json:"go_goroutines,omitempty"`    // go_goroutines summed over the nodes whose /metrics answered at their last reading
+	Sessions   int64              `json:"sessions,omitempty"`         // liveroom_sessions summed the same way
 }
 
 // Result is the JSON result of a run.
@@ -51,6 +54,8 @@ type Result struct {
 	SlowKicked       int64                `json:"slow_kicked"`          // --slow-mode stop: stalled viewers the server kicked or closed (slow_ends other than open)
 	SlowOpen         int64                `json:"slow_open"`            // stalled viewers still open when the run ended
 	SlowEnds         map[string]int64     `json:"slow_ends,omitempty"`  // how the stalled viewers' sessions ended: "kick <reason>", "close <code>", "eof", "open", "not joined"
+	RSSDrift         float64              `json:"rss_drift"`            // (max - min) / min of the per-second server RSS after --warmup (-1: not measured)
+	GoroutineDrift   float64              `json:"goroutine_drift"`      // the same of the per-second goroutines
 	Seconds          []Second             `json:"seconds"`
 	Failed           []string             `json:"failed_budgets,omitempty"`
 }

@@ -78,10 +78,11 @@ func run(ctx context.Context, args []string) int {
 	fs.StringVar(&pids, "server-pid", "", "the server's pid, or the nodes' pids comma-separated in --url order: report CPU and RSS from /proc (summed and per pid)")
 	fs.StringVar(&out, "out", "", "write the JSON result here")
 	fs.StringVar(&html, "html", "", "write the HTML report here")
-	fs.StringVar(&failIf, "fail-if", "", `exit 1 unless these hold, e.g. "p99<1s,lost=0,acct=0" (metrics: p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap resume_max slow_open)`)
+	fs.StringVar(&failIf, "fail-if", "", `exit 1 unless these hold, e.g. "p99<1s,lost=0,acct=0" (metrics: p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap resume_max slow_open rss_drift goroutines_drift)`)
 	fs.StringVar(&mode, "mode", "", "label of the server's mode in the report (default notify-pull, or push-window with --push)")
 	fs.BoolVar(&cfg.Push, "push", false, `viewers join with "push":true (the server pushes each round's window)`)
 	fs.Float64Var(&cfg.Churn, "churn", 0, "fraction of the viewers per minute (e.g. 0.01) that, spread over each minute of the send phase, close their session and reconnect at once with join since (they stay in the loss check)")
+	fs.DurationVar(&cfg.Warmup, "warmup", 0, "the first part of the send phase left out of rss_drift and goroutines_drift (a soak)")
 	fs.BoolVar(&noticeRetry, "notice-retry", true, "each system notice carries a cmid and is retried (next node each time) until a 200 or the drain's last 2 s; only acknowledged notices enter the loss check (false: one attempt, no cmid)")
 	fs.DurationVar(&cfg.NoticeTimeout, "notice-timeout", 3*time.Second, "how long one notice attempt may take before it is retried")
 	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM_LOADTEST")); err != nil {
