@@ -111,3 +111,20 @@ func TestEnded(t *testing.T) {
 	f(true, true, &websocket.CloseError{Code: websocket.CloseNormalClosure}, endShutdown) // after a shutdown kick
 	f(false, false, io.EOF, endDial)
 }
+
+// With next_seq in every frame (wire contract v1.1) the accounting holds frame by frame
+// across churn and a dead node's resumptions; a server whose next_seq is wrong is caught.
+func TestRunNextSeq(t *testing.T) {
+	for _, mode := range []string{"right", "wrong"} {
+		c := newFakeCluster(t, 2)
+		c.nextSeq = mode
+		res := fakeRun(t, c, Config{Viewers: 8, Churn: 6, Duration: 3 * time.Second, Rates: map[string]float64{"normal": 30, "system": 3}},
+			Options{OnSending: func(time.Time) { time.AfterFunc(time.Second, c.nodes[1].kill) }})
+		switch {
+		case mode == "right" && (res.Totals.AcctErrors != 0 || res.LostProtected != 0 || res.Reconnects != 4):
+			t.Errorf("right next_seq: accounting errors %d, lost %d, resumed %d", res.Totals.AcctErrors, res.LostProtected, res.Reconnects)
+		case mode == "wrong" && res.Totals.AcctErrors < 8:
+			t.Errorf("wrong next_seq: %d accounting errors, want one a frame", res.Totals.AcctErrors)
+		}
+	}
+}

@@ -278,7 +278,11 @@ func (v *viewer) pullFrame() []byte {
 	return append(b, '}')
 }
 
-// onMsgs accounts a pull answer: len(msgs) + dropped must equal the seq advance.
+// onMsgs accounts a pull answer or a pushed window. v.accounted is the seq at v.since: the
+// joined seq at the first join, 0 in a new epoch (its seq starts after any since), then each
+// frame's end. A frame with next_seq (PROTOCOL.md 8.1) must cover exactly
+// len(msgs) + dropped == next_seq - v.accounted; a frame without it, as before v1.1: the
+// advance must end at its last message's seq when that message is at next.
 func (v *viewer) onMsgs(b []byte) error {
 	recv := time.Now().UnixMicro()
 	f := &v.frame
@@ -291,19 +295,26 @@ func (v *viewer) onMsgs(b []byte) error {
 		v.epoch = string(f.epoch)
 		v.accounted = 0
 	}
-	v.accounted += uint64(len(f.msgs)) + f.dropped
-	if n := len(f.msgs); n > 0 {
-		last := f.msgs[n-1]
-		if last.ts == f.next && last.seq != v.accounted {
+	covered := uint64(len(f.msgs)) + f.dropped
+	if f.hasNextSeq {
+		if f.nextSeq != v.accounted+covered {
 			v.w.c.acctErrors.Add(1)
-			v.accounted = last.seq
 		}
-		for _, m := range f.msgs {
-			v.w.c.deliveries[m.pri].Add(1)
-			if m.pri == 3 {
-				v.sysTS = append(v.sysTS, m.ts)
-			}
+		v.accounted = f.nextSeq
+	} else {
+		v.accounted += covered
+		if n := len(f.msgs); n > 0 && f.msgs[n-1].ts == f.next && f.msgs[n-1].seq != v.accounted {
+			v.w.c.acctErrors.Add(1)
+			v.accounted = f.msgs[n-1].seq
 		}
+	}
+	for _, m := range f.msgs {
+		v.w.c.deliveries[m.pri].Add(1)
+		if m.pri == 3 {
+			v.sysTS = append(v.sysTS, m.ts)
+		}
+	}
+	if len(f.msgs) > 0 {
 		v.w.lat.record(v.id, f.msgs, recv)
 	}
 	v.w.c.dropped.Add(int64(f.dropped))
@@ -311,7 +322,7 @@ func (v *viewer) onMsgs(b []byte) error {
 		v.since = f.next
 	}
 	v.pending = false
-	if f.more {
+	if f.more && !v.w.cfg.Push { // a push session gets the rest in the next round (PROTOCOL.md 8.2)
 		return v.write(v.pullFrame())
 	}
 	return nil
