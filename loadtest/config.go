@@ -14,7 +14,8 @@ import (
 //
 // A cluster run lists every node in URL (comma-separated): viewer i connects to node i % n and
 // the senders spread their posts the same way (post k of a priority goes to node k % n), so
-// every node both serves viewers and accepts messages for rooms it may not host. ServerPIDs
+// every node both serves viewers and accepts messages for rooms it may not host. A viewer
+// whose session ends or whose dial fails follows /v1/route from then on (follow.go). ServerPIDs
 // then lists the nodes' pids in the same order; their CPU and RSS are summed in the result
 // and reported per node. Rooms and nodes are both picked by i modulo their count: when the
 // two counts share a factor, a room's viewers sit on only some of the nodes (as many rooms as

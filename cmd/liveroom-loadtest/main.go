@@ -1,7 +1,8 @@
 // Command liveroom-loadtest is liveroom's load generator: it opens N viewer sessions (in
 // several worker processes when N needs it), drives senders over the HTTP API, and prints and
 // writes the result (JSON, self-contained HTML). It exits non-zero when a --fail-if budget is
-// exceeded. Traffic goes only to loopback --url addresses; every run is bounded by --duration.
+// exceeded. Traffic goes only to loopback --url addresses; every run is bounded by --duration
+// and --drain (plus the connect phase). Go tests drive the same run with loadtest.RunWith.
 // A cluster run lists every node: --url http://127.0.0.1:18101,http://127.0.0.1:18102 and
 // --server-pid with their pids in the same order (scripts/cluster-loadtest.sh does both).
 package main
@@ -58,7 +59,8 @@ func run(ctx context.Context, args []string) int {
 	var noticeRetry bool
 	fs := flag.NewFlagSet("liveroom-loadtest", flag.ContinueOnError)
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080",
-		"the server's base URL (loopback only); a cluster: the nodes' URLs, comma-separated (viewer i and post i go to node i % n)")
+		"the server's base URL (loopback only); a cluster: the nodes' URLs, comma-separated (viewer i and post i go to node i % n; "+
+			"a viewer whose session ends or whose dial fails asks /v1/route of the nodes and resumes on the node named)")
 	fs.IntVar(&cfg.Viewers, "viewers", 2000, "viewer sessions")
 	fs.IntVar(&cfg.Rooms, "rooms", 1, "rooms (viewer i joins room i % rooms)")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long the senders run")
