@@ -177,6 +177,14 @@ func (c *Config) slowEvery() int {
 
 func (c *Config) isSlow(i int) bool { n := c.slowEvery(); return n > 0 && i%n == 0 }
 
+// stalledViewers counts the viewers that stop reading (--slow-mode stop).
+func (c *Config) stalledViewers() int {
+	if n := c.slowEvery(); n > 0 && c.SlowMode == "stop" {
+		return (c.Viewers + n - 1) / n
+	}
+	return 0
+}
+
 // ownSlowRooms tells whether the slow viewers have rooms of their own.
 func (c *Config) ownSlowRooms() bool { return c.SlowRooms == "own" && c.slowEvery() > 0 }
 

@@ -306,9 +306,11 @@ func (d *driver) finish() error {
 	if res.ServerCPU > 0 {
 		res.DeliveriesPerCPU = float64(deliveries) / res.ServerCPU
 	}
+	// Each accepted message could be delivered to every viewer of its room that reads: posts
+	// are spread evenly over the rooms posted to, and a stalled viewer receives nothing.
+	readers := float64(cfg.Viewers - cfg.stalledViewers())
 	for _, p := range priNames {
-		// Each accepted message of priority p could be delivered to every viewer of its room.
-		possible := float64(res.Sent[p]) * float64(cfg.Viewers) / float64(cfg.postRooms())
+		possible := float64(res.Sent[p]) * readers / float64(cfg.postRooms())
 		if possible > 0 {
 			res.DroppedShare[p] = 1 - float64(res.Totals.Deliveries[p])/possible
 		}

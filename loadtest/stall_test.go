@@ -72,8 +72,8 @@ func TestSlowRooms(t *testing.T) {
 	f("mixed", 0.5, []string{"p-r0", "p-r1", "p-r0", "p-r1"}, []string{"p-r0", "p-r1", "p-r0", "p-r1"})
 	f("own", 0.5, []string{"p-s0", "p-r1", "p-s0", "p-r1"}, []string{"p-r0", "p-r1", "p-s0", "p-s1"})
 	f("own", 0, []string{"p-r0", "p-r1", "p-r0", "p-r1"}, []string{"p-r0", "p-r1", "p-r0", "p-r1"}) // no slow viewers: no rooms of theirs
-	c := Config{Slow: 0.05}
-	if c.slowEvery() != 20 {
-		t.Errorf("slow 0.05: every %d", c.slowEvery())
+	c := Config{Slow: 0.05, Viewers: 41, SlowMode: "stop"}
+	if c.slowEvery() != 20 || c.stalledViewers() != 3 { // 0, 20, 40
+		t.Errorf("slow 0.05: every %d, %d stalled", c.slowEvery(), c.stalledViewers())
 	}
 }
