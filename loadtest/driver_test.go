@@ -158,3 +158,18 @@ func TestAckGap(t *testing.T) {
 		t.Errorf("second again %v", sec)
 	}
 }
+
+// With --notice-retry=false a notice is one attempt without a cmid, as chat is.
+func TestNoticeRetryOff(t *testing.T) {
+	c := newFakeCluster(t, 1)
+	c.failPost = func(_ string, attempt int) int {
+		if attempt > 0 {
+			t.Errorf("a notice carried a cmid")
+		}
+		return 0
+	}
+	res := fakeRun(t, c, Config{Viewers: 2, NoticeRetryOff: true, Rates: map[string]float64{"system": 5}}, Options{})
+	if res.Sent["system"] < 7 || res.NoticeRetries != 0 || res.LostProtected != 0 || res.AckLatency["system"].Count != res.Sent["system"] {
+		t.Errorf("sent %v, retries %d, lost %d, acks %+v", res.Sent, res.NoticeRetries, res.LostProtected, res.AckLatency)
+	}
+}
