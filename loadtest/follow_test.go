@@ -72,7 +72,7 @@ func TestRunResumeAfterNodeDies(t *testing.T) {
 	c := newFakeCluster(t, 3)
 	var killedAt atomic.Int64
 	c.route = func(uid string, asked int) string {
-		if time.Since(time.Unix(0, killedAt.Load())) < time.Second {
+		if time.Since(time.Unix(0, killedAt.Load())) < 5*time.Second {
 			return c.nodes[0].wsURL() // the directory lists the dead node for a while
 		}
 		return c.nodes[2].wsURL()
@@ -82,8 +82,9 @@ func TestRunResumeAfterNodeDies(t *testing.T) {
 		Options{OnSending: func(time.Time) {
 			time.AfterFunc(time.Second, func() { killedAt.Store(time.Now().UnixNano()); c.nodes[0].kill() })
 		}})
-	if res.Reconnects != 3 || res.Resume.Count != 3 || res.Resume.Max > 1000 || res.Resume.Max <= 0 {
-		t.Errorf("reconnects %d, resume %+v: want the 3 viewers of node 0 back within a second", res.Reconnects, res.Resume)
+	// Within 3 s, though the route names the dead node for 5 s (about 0.1 s on an idle box).
+	if res.Reconnects != 3 || res.Resume.Count != 3 || res.Resume.Max > 3000 || res.Resume.Max <= 0 {
+		t.Errorf("reconnects %d, resume %+v: want the 3 viewers of node 0 back within 3 s", res.Reconnects, res.Resume)
 	}
 	if res.LostProtected != 0 || res.ExpectedNotices != 9*res.Sent["system"] || res.NoticesUnacked != 0 {
 		t.Errorf("lost %d of %d (sent %v, unacked %d)", res.LostProtected, res.ExpectedNotices, res.Sent, res.NoticesUnacked)
@@ -91,7 +92,7 @@ func TestRunResumeAfterNodeDies(t *testing.T) {
 	if res.Totals.AcctErrors != 0 || res.Totals.FirstJoins != 9 {
 		t.Errorf("accounting errors %d, first joins %d", res.Totals.AcctErrors, res.Totals.FirstJoins)
 	}
-	if err := res.Check("resume_max<=1s"); err != nil || len(res.Failed) != 0 {
+	if err := res.Check("resume_max<=3s"); err != nil || len(res.Failed) != 0 {
 		t.Errorf("resume_max budget: %v %v", err, res.Failed)
 	}
 }
@@ -126,5 +127,43 @@ func TestRunNextSeq(t *testing.T) {
 		case mode == "wrong" && res.Totals.AcctErrors < 8:
 			t.Errorf("wrong next_seq: %d accounting errors, want one a frame", res.Totals.AcctErrors)
 		}
+	}
+}
+
+// A join left unanswered ends the attempt after joinTimeout: the viewer goes elsewhere
+// instead of waiting on it for the rest of the run.
+func TestJoinTimeout(t *testing.T) {
+	old := joinTimeout
+	joinTimeout = 500 * time.Millisecond
+	t.Cleanup(func() { joinTimeout = old })
+	c := newFakeCluster(t, 2)
+	c.deafJoins = func(node int) bool { return node == 0 }
+	c.route = func(string, int) string { return c.nodes[1].wsURL() }
+	res := fakeRun(t, c, Config{Viewers: 4, Rates: map[string]float64{"system": 4}}, Options{})
+	if res.Totals.FirstJoins != 4 || res.Totals.JoinTimeouts != 2 || res.Totals.DialFails != 2 || res.LostProtected != 0 {
+		t.Errorf("first joins %d, join timeouts %d, attempts not joined %d, lost %d", res.Totals.FirstJoins, res.Totals.JoinTimeouts,
+			res.Totals.DialFails, res.LostProtected)
+	}
+}
+
+// A refused join ends its attempt at once; a refused pull lets the next notify pull again.
+func TestRefusals(t *testing.T) {
+	c := newFakeCluster(t, 2)
+	var refusals atomic.Int32
+	c.refuse = func(node int, op string) bool {
+		if node == 0 && op == "join" {
+			return true // node 0 never lets anyone join
+		}
+		return op == "pull" && refusals.Add(1) <= 4 // the first four pulls anywhere are refused
+	}
+	c.route = func(string, int) string { return c.nodes[1].wsURL() }
+	start := time.Now()
+	res := fakeRun(t, c, Config{Viewers: 4, Rates: map[string]float64{"system": 4, "normal": 20}}, Options{})
+	if res.Totals.FirstJoins != 4 || res.Totals.DialFails != 2 || res.Totals.JoinTimeouts != 0 || time.Since(start) > 15*time.Second {
+		t.Errorf("first joins %d, attempts not joined %d (timeouts %d) in %v", res.Totals.FirstJoins, res.Totals.DialFails,
+			res.Totals.JoinTimeouts, time.Since(start))
+	}
+	if res.Totals.ErrorFrames != 6 || res.LostProtected != 0 || res.ExpectedNotices != 4*res.Sent["system"] {
+		t.Errorf("error frames %d, lost %d of %d", res.Totals.ErrorFrames, res.LostProtected, res.ExpectedNotices)
 	}
 }
