@@ -30,6 +30,8 @@ type fakeCluster struct {
 	failPost  func(path string, attempt int) int // status to answer instead of accepting (0: accept); attempt counts per cmid
 	route     func(uid string, asked int) string // the ws URL /v1/route answers on node asked (nil: that node's own)
 	noticeCnt map[string]int                     // attempts per cmid (guarded by mu)
+	deafJoins func(node int) bool                // the node leaves joins unanswered
+	refuse    func(node int, op string) bool     // the node answers the op with an error frame
 }
 
 type fakeRoom struct {
@@ -277,8 +279,18 @@ func (n *fakeNode) serveWS(w http.ResponseWriter, r *http.Request) {
 		if json.Unmarshal(b, &f) != nil {
 			continue
 		}
+		if refuse := n.c.refuse; refuse != nil && refuse(n.k, f.Op) {
+			s.write(fmt.Sprintf(`{"op":"error","id":%d,"code":"unavailable","message":"no"}`, f.ID))
+			if f.Op == "pull" { // as the server's notify retry would, a little later
+				s.write(`{"op":"notify","room":"` + f.Room + `","ts":1}`)
+			}
+			continue
+		}
 		switch f.Op {
 		case "join":
+			if deaf := n.c.deafJoins; deaf != nil && deaf(n.k) {
+				continue
+			}
 			s.join(f.Room, f.Since, f.ID)
 		case "pull":
 			s.pull(f.Room, *f.Since, f.Limit, f.ID)

@@ -72,6 +72,10 @@ func (r *Result) Summary(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+	if r.Totals.DialFails > 0 || r.Totals.ErrorFrames > 0 {
+		fmt.Fprintf(w, "attempts that did not join: %d (of which %d joins unanswered for 10 s); error frames %d\n",
+			r.Totals.DialFails, r.Totals.JoinTimeouts, r.Totals.ErrorFrames)
+	}
 	if r.Reconnects > 0 {
 		q := r.Resume
 		fmt.Fprintf(w, "resumed %d sessions: p50 %.1fms  p90 %.1fms  p99 %.1fms  max %.1fms from a session's end to the next joined\n",

@@ -35,6 +35,7 @@ var (
 	keyTS      = []byte(`"ts":`)
 	keyReason  = []byte(`"reason":"`)
 	keyRetryMS = []byte(`"retry_ms":`)
+	keyID      = []byte(`"id":`)
 )
 
 // op returns the frame's op (the server always writes it first).

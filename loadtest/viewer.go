@@ -60,6 +60,10 @@ type viewer struct {
 	frame     msgsFrame
 }
 
+// joinTimeout bounds a session's dial-to-joined (the handshake has its own 10 s); a var for
+// the tests.
+var joinTimeout = 10 * time.Second
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // run connects, joins, and serves notifies until ctx ends. When a session ends or a dial fails
@@ -98,6 +102,9 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 		return false, endDial
 	}
 	v.conn, v.shutdown = conn, false
+	// Until joined, the server has joinTimeout to answer: a join that hangs (a room whose
+	// grain is gone) ends the attempt like a failed dial, instead of holding the viewer.
+	_ = conn.SetReadDeadline(time.Now().Add(joinTimeout))
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 	defer conn.Close()
@@ -134,6 +141,7 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 		case "hello":
 			err = v.write(join)
 		case "joined":
+			_ = conn.SetReadDeadline(time.Time{})
 			joined = true
 			v.w.c.connected.Add(1)
 			if !v.everIn {
@@ -165,6 +173,17 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 			v.onPush(b)
 		case "kick":
 			v.onKick(b)
+		case "error":
+			v.w.c.errorFrames.Add(1)
+			id, _ := intField(b, keyID)
+			switch {
+			case !joined && id == 1: // the join was refused: this attempt failed
+				*bp = b[:0]
+				bufPool.Put(bp)
+				return false, endDial
+			case v.pending && id == v.pullID: // the pull was refused: the next notify may pull again
+				v.pending = false
+			}
 		}
 		*bp = b[:0]
 		bufPool.Put(bp)
@@ -178,10 +197,14 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 func (v *viewer) ended(joined bool, err error) ending {
 	var ce *websocket.CloseError
 	churned := v.churned.Swap(nil)
+	var ne net.Error
 	switch {
 	case churned != nil && churned == v.conn:
 		return endChurn
 	case !joined:
+		if errors.As(err, &ne) && ne.Timeout() {
+			v.w.c.joinTimeouts.Add(1)
+		}
 		return endDial
 	case v.shutdown:
 		return endShutdown
