@@ -49,6 +49,8 @@ type Config struct {
 	Churn  float64       `json:"churn"`  // fraction of the viewers per minute that close their session and resume at once (send phase)
 	Warmup time.Duration `json:"warmup"` // the first part of the send phase left out of the drifts (a soak's growth after warming up)
 
+	Liveness time.Duration `json:"liveness"` // a joined session silent this long pings; twice this long, it is closed and resumed (0: off)
+
 	// Set by the driver for each worker.
 	First int `json:"first"` // first viewer index
 	Count int `json:"count"` // viewers in this worker

@@ -32,6 +32,7 @@ type fakeCluster struct {
 	noticeCnt map[string]int                     // attempts per cmid (guarded by mu)
 	deafJoins func(node int) bool                // the node leaves joins unanswered
 	refuse    func(node int, op string) bool     // the node answers the op with an error frame
+	frozen    func(node int) bool                // the node neither writes nor answers on its sessions (SIGSTOP)
 }
 
 type fakeRoom struct {
@@ -279,6 +280,9 @@ func (n *fakeNode) serveWS(w http.ResponseWriter, r *http.Request) {
 		if json.Unmarshal(b, &f) != nil {
 			continue
 		}
+		if frozen := n.c.frozen; frozen != nil && frozen(n.k) {
+			continue
+		}
 		if refuse := n.c.refuse; refuse != nil && refuse(n.k, f.Op) {
 			s.write(fmt.Sprintf(`{"op":"error","id":%d,"code":"unavailable","message":"no"}`, f.ID))
 			if f.Op == "pull" { // as the server's notify retry would, a little later
@@ -294,11 +298,16 @@ func (n *fakeNode) serveWS(w http.ResponseWriter, r *http.Request) {
 			s.join(f.Room, f.Since, f.ID)
 		case "pull":
 			s.pull(f.Room, *f.Since, f.Limit, f.ID)
+		case "ping":
+			s.write(`{"op":"pong","server_ts":1}`)
 		}
 	}
 }
 
 func (s *fakeSession) write(frame string) {
+	if frozen := s.n.c.frozen; frozen != nil && frozen(s.n.k) {
+		return
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	_ = s.conn.SetWriteDeadline(time.Now().Add(time.Second))

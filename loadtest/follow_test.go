@@ -167,3 +167,21 @@ func TestRefusals(t *testing.T) {
 		t.Errorf("error frames %d, lost %d of %d", res.Totals.ErrorFrames, res.LostProtected, res.ExpectedNotices)
 	}
 }
+
+// With --liveness, the viewers of a frozen node (open, silent connections) ping, then close
+// their sessions and resume elsewhere; the viewers of a live node stay.
+func TestLivenessFrozenNode(t *testing.T) {
+	c := newFakeCluster(t, 2)
+	var frozen atomic.Bool
+	c.frozen = func(node int) bool { return node == 0 && frozen.Load() }
+	c.route = func(string, int) string { return c.nodes[1].wsURL() }
+	res := fakeRun(t, c, Config{Viewers: 4, Liveness: 300 * time.Millisecond, Duration: 3 * time.Second, Drain: 2 * time.Second,
+		Rates: map[string]float64{"system": 4}},
+		Options{OnSending: func(time.Time) { time.AfterFunc(500*time.Millisecond, func() { frozen.Store(true) }) }})
+	if res.Totals.SilentEnds != 2 || res.Reconnects != 2 || res.Resume.Max > 2000 {
+		t.Errorf("silent ends %d, resumed %d (%+v): want node 0's 2 viewers on node 1", res.Totals.SilentEnds, res.Reconnects, res.Resume)
+	}
+	if res.LostProtected != 0 {
+		t.Errorf("lost %d of %d", res.LostProtected, res.ExpectedNotices)
+	}
+}

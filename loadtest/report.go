@@ -76,6 +76,9 @@ func (r *Result) Summary(w io.Writer) {
 		fmt.Fprintf(w, "attempts that did not join: %d (of which %d joins unanswered for 10 s); error frames %d\n",
 			r.Totals.DialFails, r.Totals.JoinTimeouts, r.Totals.ErrorFrames)
 	}
+	if r.Totals.SilentEnds > 0 {
+		fmt.Fprintf(w, "sessions closed after 2 x %v of silence (--liveness): %d\n", c.Liveness, r.Totals.SilentEnds)
+	}
 	if r.Reconnects > 0 {
 		q := r.Resume
 		fmt.Fprintf(w, "resumed %d sessions: p50 %.1fms  p90 %.1fms  p99 %.1fms  max %.1fms from a session's end to the next joined\n",

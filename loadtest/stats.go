@@ -28,6 +28,7 @@ type counters struct {
 	dialFails    atomic.Int64
 	joinTimeouts atomic.Int64 // attempts whose join got no joined within joinTimeout
 	errorFrames  atomic.Int64 // error frames received (a refused join ends its attempt)
+	silentEnds   atomic.Int64 // sessions closed for silence (--liveness)
 	connectNs    atomic.Int64 // summed time from dial to joined of first connections
 	firstJoins   atomic.Int64
 }
@@ -48,6 +49,7 @@ type Totals struct {
 	DialFails    int64            `json:"dial_failures"` // attempts that did not get as far as joined
 	JoinTimeouts int64            `json:"join_timeouts"` // of which the server did not answer the join within 10 s
 	ErrorFrames  int64            `json:"error_frames"`  // error frames received (to a join: the attempt failed; to a pull: it may pull again)
+	SilentEnds   int64            `json:"silent_ends"`   // sessions closed after 2 x --liveness without a frame
 	FirstJoins   int64            `json:"first_joins"`
 	ConnectNs    int64            `json:"connect_ns_sum"`
 }
@@ -55,7 +57,7 @@ type Totals struct {
 func (c *counters) totals() Totals {
 	t := Totals{Deliveries: map[string]int64{}, Dropped: c.dropped.Load(), Frames: c.frames.Load(),
 		Notifies: c.notifies.Load(), Pulls: c.pulls.Load(), Kicks: c.kicks.Load(), Reconnects: c.reconnects.Load(), Churns: c.churns.Load(),
-		AcctErrors: c.acctErrors.Load(), Connected: c.connected.Load(), DialFails: c.dialFails.Load(), JoinTimeouts: c.joinTimeouts.Load(), ErrorFrames: c.errorFrames.Load(),
+		AcctErrors: c.acctErrors.Load(), Connected: c.connected.Load(), DialFails: c.dialFails.Load(), JoinTimeouts: c.joinTimeouts.Load(), ErrorFrames: c.errorFrames.Load(), SilentEnds: c.silentEnds.Load(),
 		FirstJoins: c.firstJoins.Load(), ConnectNs: c.connectNs.Load()}
 	for i, n := range priNames {
 		t.Deliveries[n] = c.deliveries[i].Load()
@@ -112,6 +114,7 @@ func (t *Totals) add(b Totals) {
 	t.DialFails += b.DialFails
 	t.JoinTimeouts += b.JoinTimeouts
 	t.ErrorFrames += b.ErrorFrames
+	t.SilentEnds += b.SilentEnds
 	t.FirstJoins += b.FirstJoins
 	t.ConnectNs += b.ConnectNs
 }
@@ -121,7 +124,7 @@ func (t Totals) sub(b Totals) Totals {
 	d := Totals{Deliveries: map[string]int64{}, Dropped: t.Dropped - b.Dropped, Frames: t.Frames - b.Frames,
 		Notifies: t.Notifies - b.Notifies, Pulls: t.Pulls - b.Pulls, Kicks: t.Kicks - b.Kicks,
 		Reconnects: t.Reconnects - b.Reconnects, Churns: t.Churns - b.Churns, AcctErrors: t.AcctErrors - b.AcctErrors, Connected: t.Connected,
-		DialFails: t.DialFails - b.DialFails, JoinTimeouts: t.JoinTimeouts - b.JoinTimeouts, ErrorFrames: t.ErrorFrames - b.ErrorFrames, FirstJoins: t.FirstJoins - b.FirstJoins, ConnectNs: t.ConnectNs - b.ConnectNs}
+		DialFails: t.DialFails - b.DialFails, JoinTimeouts: t.JoinTimeouts - b.JoinTimeouts, ErrorFrames: t.ErrorFrames - b.ErrorFrames, SilentEnds: t.SilentEnds - b.SilentEnds, FirstJoins: t.FirstJoins - b.FirstJoins, ConnectNs: t.ConnectNs - b.ConnectNs}
 	for k, v := range t.Deliveries {
 		d.Deliveries[k] = v - b.Deliveries[k]
 	}

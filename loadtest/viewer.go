@@ -124,6 +124,8 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 	}
 	join = append(join, '}')
 	v.pending = false
+	var live *watch
+	defer func() { live.stop() }()
 	for {
 		_, r, err := conn.NextReader()
 		if err != nil {
@@ -137,6 +139,7 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 			return joined, v.ended(joined, err)
 		}
 		v.w.c.frames.Add(1)
+		live.seen()
 		switch string(op(b)) {
 		case "hello":
 			err = v.write(join)
@@ -164,6 +167,9 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 				return joined, endStall
 			}
 			v.cur.Store(conn)
+			if live == nil {
+				live = v.watchLiveness(conn)
+			}
 		case "notify":
 			v.w.c.notifies.Add(1)
 			err = v.onNotify()
