@@ -163,7 +163,7 @@ func TestRefusals(t *testing.T) {
 		t.Errorf("first joins %d, attempts not joined %d (timeouts %d) in %v", res.Totals.FirstJoins, res.Totals.DialFails,
 			res.Totals.JoinTimeouts, time.Since(start))
 	}
-	if res.Totals.ErrorFrames != 6 || res.LostProtected != 0 || res.ExpectedNotices != 4*res.Sent["system"] {
+	if res.Totals.ErrorFrames != 6 || res.Totals.ErrorWhy["unavailable"] != 6 || res.LostProtected != 0 || res.ExpectedNotices != 4*res.Sent["system"] {
 		t.Errorf("error frames %d, lost %d of %d", res.Totals.ErrorFrames, res.LostProtected, res.ExpectedNotices)
 	}
 }

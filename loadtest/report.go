@@ -73,8 +73,14 @@ func (r *Result) Summary(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	if r.Totals.DialFails > 0 || r.Totals.ErrorFrames > 0 {
-		fmt.Fprintf(w, "attempts that did not join: %d (of which %d joins unanswered for 10 s); error frames %d\n",
+		fmt.Fprintf(w, "attempts that did not join: %d (of which %d joins unanswered for 10 s); error frames %d",
 			r.Totals.DialFails, r.Totals.JoinTimeouts, r.Totals.ErrorFrames)
+		for _, code := range errorCodes {
+			if n := r.Totals.ErrorWhy[code]; n > 0 {
+				fmt.Fprintf(w, " %s %d", code, n)
+			}
+		}
+		fmt.Fprintln(w)
 	}
 	if r.Totals.SilentEnds > 0 {
 		fmt.Fprintf(w, "sessions closed after 2 x %v of silence (--liveness): %d\n", c.Liveness, r.Totals.SilentEnds)

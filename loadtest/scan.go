@@ -36,6 +36,7 @@ var (
 	keyReason  = []byte(`"reason":"`)
 	keyRetryMS = []byte(`"retry_ms":`)
 	keyID      = []byte(`"id":`)
+	keyCode    = []byte(`"code":"`)
 )
 
 // op returns the frame's op (the server always writes it first).

@@ -21,6 +21,7 @@ type counters struct {
 	pulls        atomic.Int64
 	kicks        atomic.Int64
 	kickWhy      [len(kickReasons)]atomic.Int64 // kicks by reason (kickReasons; the last is any other)
+	errorWhy     [len(errorCodes)]atomic.Int64  // error frames by code (errorCodes; the last is any other)
 	reconnects   atomic.Int64
 	churns       atomic.Int64 // sessions closed on purpose (--churn)
 	acctErrors   atomic.Int64
@@ -42,6 +43,7 @@ type Totals struct {
 	Pulls        int64            `json:"pulls"`
 	Kicks        int64            `json:"kicks"`
 	KickWhy      map[string]int64 `json:"kicks_by_reason,omitempty"`
+	ErrorWhy     map[string]int64 `json:"error_frames_by_code,omitempty"`
 	Reconnects   int64            `json:"reconnects"` // connection attempts after each viewer's first
 	Churns       int64            `json:"churns"`     // sessions closed on purpose (--churn)
 	AcctErrors   int64            `json:"accounting_errors"`
@@ -70,6 +72,14 @@ func (c *counters) totals() Totals {
 			t.KickWhy[why] = n
 		}
 	}
+	for i, code := range errorCodes {
+		if n := c.errorWhy[i].Load(); n > 0 {
+			if t.ErrorWhy == nil {
+				t.ErrorWhy = map[string]int64{}
+			}
+			t.ErrorWhy[code] = n
+		}
+	}
 	return t
 }
 
@@ -86,6 +96,23 @@ func (c *counters) countKick(frame []byte) {
 		}
 	}
 	c.kickWhy[len(kickReasons)-1].Add(1)
+}
+
+// errorCodes are the error codes of PROTOCOL.md section 3, then "other".
+var errorCodes = [...]string{"bad_request", "unauthorized", "forbidden", "not_joined", "rate_limited", "muted", "banned",
+	"too_large", "too_many_rooms", "unavailable", "internal", "other"}
+
+// countError counts an error frame by its code.
+func (c *counters) countError(frame []byte) {
+	c.errorFrames.Add(1)
+	code := strField(frame, keyCode)
+	for i, known := range errorCodes[:len(errorCodes)-1] {
+		if string(code) == known {
+			c.errorWhy[i].Add(1)
+			return
+		}
+	}
+	c.errorWhy[len(errorCodes)-1].Add(1)
 }
 
 // add sums b into t.
@@ -106,6 +133,12 @@ func (t *Totals) add(b Totals) {
 			t.KickWhy = map[string]int64{}
 		}
 		t.KickWhy[k] += v
+	}
+	for k, v := range b.ErrorWhy {
+		if t.ErrorWhy == nil {
+			t.ErrorWhy = map[string]int64{}
+		}
+		t.ErrorWhy[k] += v
 	}
 	t.Reconnects += b.Reconnects
 	t.Churns += b.Churns

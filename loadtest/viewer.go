@@ -180,7 +180,7 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 		case "kick":
 			v.onKick(b)
 		case "error":
-			v.w.c.errorFrames.Add(1)
+			v.w.c.countError(b)
 			id, _ := intField(b, keyID)
 			switch {
 			case !joined && id == 1: // the join was refused: this attempt failed
