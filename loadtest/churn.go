@@ -28,8 +28,10 @@ func (w *worker) churn(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		// As for the senders: every churn due by now, whatever ticks a starved worker missed.
-		for due := int(time.Since(start).Seconds() * perSec); done < due; done++ {
+		// As for the senders: every churn due by now, whatever ticks a starved worker missed,
+		// and none beyond the send phase's length (the drain line may come late).
+		elapsed := min(time.Since(start), w.cfg.Duration)
+		for due := int(elapsed.Seconds() * perSec); done < due; done++ {
 			if v := w.nextChurn(&next); v != nil && v.churnOut() {
 				w.c.churns.Add(1)
 			}
