@@ -14,7 +14,7 @@ func TestRunChurn(t *testing.T) {
 	if n := res.Totals.Churns; n < 4 || n > 6 { // at most the send phase's 6, whatever the scheduling
 		t.Errorf("%d churns in 3 s, want about 6", n)
 	}
-	if q := res.ChurnResume; q.Count != res.Totals.Churns || q.P50 > 500 || q.Max <= 0 { // at once: no backoff
+	if q := res.ChurnResume; q.Count != res.Totals.Churns || q.P50 > 3000 || q.Max <= 0 { // at once (ms on an idle box)
 		t.Errorf("churn resumptions %+v for %d churns", q, res.Totals.Churns)
 	}
 	if res.Reconnects != 0 || c.nodes[0].resumes != int(res.Totals.Churns) {

@@ -277,7 +277,7 @@ func (d *driver) finish() error {
 			switch how {
 			case "open":
 				res.SlowOpen += n
-			case "not joined":
+			case "not joined", "no report":
 			default:
 				res.SlowKicked += n
 			}

@@ -21,6 +21,7 @@ import (
 //	"eof"            the connection ended without either (a dead node, a reset)
 //	"open"           still open after stallRead: the server did not deal with it
 //	"not joined"     never got as far as joined (counted by the worker)
+//	"no report"      joined and stalled, but did not report in time (a starved worker)
 const stallRead = 2 * time.Second
 
 // stalls is a worker's stalled viewers. The worker's finish ends the stalls and waits for
@@ -30,6 +31,7 @@ type stalls struct {
 	end     chan struct{} // closed by finish: read what is there
 	ending  bool
 	active  int           // stalled viewers that have not reported yet
+	entered int           // viewers that stalled
 	done    chan struct{} // closed when ending and active is 0
 	outcome map[string]int64
 }
@@ -46,6 +48,7 @@ func (s *stalls) enter() bool {
 		return false
 	}
 	s.active++
+	s.entered++
 	return true
 }
 
@@ -78,12 +81,17 @@ func (s *stalls) finish(timeout time.Duration) map[string]int64 {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.outcome) == 0 {
+	if s.entered == 0 {
 		return nil
 	}
-	out := make(map[string]int64, len(s.outcome))
+	out := make(map[string]int64, len(s.outcome)+1)
+	var reported int64
 	for k, n := range s.outcome {
 		out[k] = n
+		reported += n
+	}
+	if missing := int64(s.entered) - reported; missing > 0 {
+		out["no report"] = missing
 	}
 	return out
 }

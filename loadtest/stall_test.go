@@ -52,6 +52,11 @@ func TestStallsFinish(t *testing.T) {
 	if got := newStalls().finish(time.Second); got != nil {
 		t.Errorf("no stalls: %v", got)
 	}
+	late := newStalls()
+	late.enter()
+	if got := late.finish(10 * time.Millisecond); !reflect.DeepEqual(got, map[string]int64{"no report": 1}) {
+		t.Errorf("a stall that does not report: %v", got)
+	}
 }
 
 // With --slow-rooms own the slow viewers have rooms of their own, posted to at the same rates.

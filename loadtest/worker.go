@@ -82,7 +82,7 @@ func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) err
 	})
 	stopChurn()
 	churn.Wait()
-	slowEnds := w.stalls.finish(stallRead + time.Second) // before the viewers are stopped
+	slowEnds := w.stalls.finish(stallRead + 5*time.Second) // before the viewers are stopped; each read ends by stallRead
 	stop()
 	wg.Wait()
 	w.emit(w.final(fin, slowEnds))
