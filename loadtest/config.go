@@ -14,7 +14,8 @@ import (
 //
 // A cluster run lists every node in URL (comma-separated): viewer i connects to node i % n and
 // the senders spread their posts the same way (post k of a priority goes to node k % n), so
-// every node both serves viewers and accepts messages for rooms it may not host. ServerPIDs
+// every node both serves viewers and accepts messages for rooms it may not host. A viewer
+// whose session ends or whose dial fails follows /v1/route from then on (follow.go). ServerPIDs
 // then lists the nodes' pids in the same order; their CPU and RSS are summed in the result
 // and reported per node. Rooms and nodes are both picked by i modulo their count: when the
 // two counts share a factor, a room's viewers sit on only some of the nodes (as many rooms as
@@ -25,8 +26,9 @@ type Config struct {
 	Rooms      int                `json:"rooms"`       // rooms; viewer i joins room i % Rooms
 	Duration   time.Duration      `json:"duration"`    // how long the senders run
 	Rates      map[string]float64 `json:"rates"`       // msg/s per room per priority (low, normal, high, system)
-	Slow       float64            `json:"slow"`        // fraction of viewers that are slow
-	SlowMode   string             `json:"slow_mode"`   // late (pull 0.5-3 s after notify) or never
+	Slow       float64            `json:"slow"`        // fraction of viewers that are slow (viewer i when i % round(1/Slow) == 0)
+	SlowMode   string             `json:"slow_mode"`   // late (pull 0.5-3 s after notify), never (never pull) or stop (stop reading after joined)
+	SlowRooms  string             `json:"slow_rooms"`  // mixed (default: slow viewers in the rooms of the others) or own (rooms <prefix>-s<k> of their own)
 	APIKey     string             `json:"api_key"`     // server key for the senders
 	AdminKey   string             `json:"admin_key"`   // admin key for system notices
 	JWTSecret  string             `json:"jwt_secret"`  // viewers get HS256 tokens; empty = dev ?uid= logins
@@ -39,21 +41,37 @@ type Config struct {
 	Prefix     string             `json:"prefix"`      // room and uid prefix (unique per run)
 	Push       bool               `json:"push"`        // join with "push":true: the server pushes windows
 
+	// Notices: each carries a cmid and is retried until acknowledged (see senders), unless
+	// NoticeRetryOff; each attempt lasts at most NoticeTimeout (default 3s).
+	NoticeRetryOff bool          `json:"notice_retry_off"`
+	NoticeTimeout  time.Duration `json:"notice_timeout"`
+
+	Churn  float64       `json:"churn"`  // fraction of the viewers per minute that close their session and resume at once (send phase)
+	Warmup time.Duration `json:"warmup"` // the first part of the send phase left out of the drifts (a soak's growth after warming up)
+
+	Liveness time.Duration `json:"liveness"` // a joined session silent this long pings; twice this long, it is closed and resumed (0: off)
+
 	// Set by the driver for each worker.
 	First int `json:"first"` // first viewer index
 	Count int `json:"count"` // viewers in this worker
 
-	urls []string // URL split and trimmed (applyDefaults)
+	urls  []string // URL split and trimmed (applyDefaults)
+	hosts []string // each URL's host:port
 }
 
 func (c *Config) applyDefaults() {
 	if c.URL == "" {
 		c.URL = "http://127.0.0.1:8080"
 	}
-	c.urls = nil
+	c.urls, c.hosts = nil, nil
 	for _, u := range strings.Split(c.URL, ",") {
 		if u = strings.TrimSuffix(strings.TrimSpace(u), "/"); u != "" {
 			c.urls = append(c.urls, u)
+			host := u
+			if p, err := url.Parse(u); err == nil {
+				host = p.Host
+			}
+			c.hosts = append(c.hosts, host)
 		}
 	}
 	if c.Viewers <= 0 {
@@ -71,6 +89,9 @@ func (c *Config) applyDefaults() {
 	if c.SlowMode == "" {
 		c.SlowMode = "late"
 	}
+	if c.SlowRooms == "" {
+		c.SlowRooms = "mixed"
+	}
 	if c.PerWorker <= 0 {
 		c.PerWorker = 15000
 	}
@@ -87,6 +108,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Drain <= 0 {
 		c.Drain = 5 * time.Second
+	}
+	if c.NoticeTimeout <= 0 {
+		c.NoticeTimeout = 3 * time.Second
 	}
 	if c.Prefix == "" {
 		c.Prefix = fmt.Sprintf("lt%d", time.Now().Unix()%100000)
@@ -123,8 +147,14 @@ func (c *Config) validate() error {
 			return fmt.Errorf("--rate: unknown priority %q", p)
 		}
 	}
-	if c.Slow < 0 || c.Slow > 1 || (c.SlowMode != "late" && c.SlowMode != "never") {
-		return fmt.Errorf("--slow must be 0..1 and --slow-mode late or never")
+	if c.Slow < 0 || c.Slow > 1 || (c.SlowMode != "late" && c.SlowMode != "never" && c.SlowMode != "stop") {
+		return fmt.Errorf("--slow must be 0..1 and --slow-mode late, never or stop")
+	}
+	if c.SlowRooms != "mixed" && c.SlowRooms != "own" {
+		return fmt.Errorf("--slow-rooms must be mixed or own")
+	}
+	if c.Churn < 0 || c.Churn > 60 {
+		return fmt.Errorf("--churn must be 0..60 (fraction of the viewers per minute)")
 	}
 	if c.SrcIPs > 250 {
 		return fmt.Errorf("--src-ips at most 250")
@@ -138,6 +168,52 @@ func (c *Config) validate() error {
 }
 
 func (c *Config) room(i int) string { return fmt.Sprintf("%s-r%d", c.Prefix, i%c.Rooms) }
+
+// slowEvery is n when viewer i is slow for i % n == 0 (0: none).
+func (c *Config) slowEvery() int {
+	if c.Slow <= 0 {
+		return 0
+	}
+	return max(1, int(1/c.Slow+0.5))
+}
+
+func (c *Config) isSlow(i int) bool { n := c.slowEvery(); return n > 0 && i%n == 0 }
+
+// stalledViewers counts the viewers that stop reading (--slow-mode stop).
+func (c *Config) stalledViewers() int {
+	if n := c.slowEvery(); n > 0 && c.SlowMode == "stop" {
+		return (c.Viewers + n - 1) / n
+	}
+	return 0
+}
+
+// ownSlowRooms tells whether the slow viewers have rooms of their own.
+func (c *Config) ownSlowRooms() bool { return c.SlowRooms == "own" && c.slowEvery() > 0 }
+
+// viewerRoom is the room viewer i joins: room(i), or with own slow rooms <prefix>-s<i % Rooms>
+// for a slow viewer.
+func (c *Config) viewerRoom(i int) string {
+	if c.ownSlowRooms() && c.isSlow(i) {
+		return fmt.Sprintf("%s-s%d", c.Prefix, i%c.Rooms)
+	}
+	return c.room(i)
+}
+
+// postRooms is how many rooms the senders post to (each at the configured rates); post i goes
+// to postRoom(i): the rooms, then the slow viewers' own rooms.
+func (c *Config) postRooms() int {
+	if c.ownSlowRooms() {
+		return 2 * c.Rooms
+	}
+	return c.Rooms
+}
+
+func (c *Config) postRoom(i int) string {
+	if k := i % c.postRooms(); k >= c.Rooms {
+		return fmt.Sprintf("%s-s%d", c.Prefix, k-c.Rooms)
+	}
+	return c.room(i)
+}
 
 func (c *Config) uid(i int) string { return fmt.Sprintf("%s-v%d", c.Prefix, i) }
 
@@ -154,16 +230,15 @@ func (c *Config) nodeViewers(k int) int {
 	return v
 }
 
-// wsURL returns viewer i's WebSocket URL (on node i % n), with a token or a dev login.
-func (c *Config) wsURL(i int, uid string) string {
-	u, _ := url.Parse(c.node(i))
+// wsURL returns the WebSocket URL of node k % n for uid, with a token or a dev login.
+func (c *Config) wsURL(k int, uid string) string {
 	q := "uid=" + uid
 	if c.JWTSecret != "" {
 		tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": uid, "exp": time.Now().Add(24 * time.Hour).Unix()}).
 			SignedString([]byte(c.JWTSecret))
 		q = "token=" + tok
 	}
-	return "ws://" + u.Host + "/v1/ws?" + q
+	return "ws://" + c.hosts[k%len(c.hosts)] + "/v1/ws?" + q
 }
 
 // localAddr spreads viewers over 127.0.0.2, 127.0.0.3, ...: one source address holds about

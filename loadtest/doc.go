@@ -1,12 +1,29 @@
 // Package loadtest is liveroom's load generator: lean WebSocket viewers that behave like real
-// clients (pull on notify with their last next, account every seq, resume after a kick), HTTP
-// senders at a fixed rate per priority, worker processes to get past the per-process file
-// limit, and the report (JSON, HTML with plots, budgets). It drives one server or the nodes of a
-// cluster (viewers and posts spread over the nodes, servers' CPU and RSS summed and per pid).
+// clients (pull on notify with their last next, account every frame, follow the cluster
+// through /v1/route and resume with join since), HTTP senders at a fixed rate per priority
+// (notices retried with their cmid until acknowledged), worker processes to get past the
+// per-process file limit, and the report (JSON, HTML with plots, budgets). It drives one
+// server or the nodes of a cluster (viewers and posts spread over the nodes, servers' CPU and
+// RSS summed and per pid, each node's /metrics sampled once a second).
+//
+// Where things are: driver.go (RunWith and its phases), workerproc.go (the driver's end of a
+// worker: a process, or in-process over pipes), worker.go (RunWorker: the viewers of one
+// worker and the loss check), viewer.go (one viewer's sessions and frames), follow.go (which
+// node next, and when), churn.go, stall.go (--slow-mode stop), liveness.go (--liveness: a
+// frozen node's silent sessions), senders.go and acks.go (posts
+// and their acknowledgements), nodemetrics.go (the nodes' /metrics), servers.go (/proc),
+// scan.go (the frame scanner), result.go and report.go.
 //
 // Concurrency contract: each viewer is one goroutine (its connection's reader, which also
-// writes its pulls); counters are atomics; histograms are sharded, each behind its own mutex.
-// A worker's Run returns when its context ends, with every viewer goroutine joined.
+// writes its pulls); a late viewer's delayed pull is written from a timer, under the viewer's
+// write mutex; churn closes a joined viewer's connection from the worker's churn goroutine
+// through an atomic pointer (Close and WriteControl are safe alongside the reader), and a
+// session's liveness timer pings and closes it from the timer's goroutine. Counters
+// are atomics; latency histograms are sharded, each behind its own mutex; the rare ones
+// (resumptions, acknowledgements) sit behind one mutex each. Every goroutine a run starts
+// ends by itself within --duration + --drain (plus the connect phase and a few seconds):
+// RunWorker returns once its viewers, ticker and churn have ended, RunWith once its workers,
+// senders, notice retries and node samplers have.
 //
 // The viewers decode `msgs` frames with a byte scanner, not encoding/json: the generator shares
 // the box with the server, and the scanner relies on the server's fixed message encoding and on

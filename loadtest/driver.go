@@ -1,122 +1,137 @@
 package loadtest
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
-	"os/exec"
-	"sort"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/schollz/progressbar/v3"
-	"github.com/valyala/fasthttp"
 )
 
 // WorkerEnv is the environment variable that carries a worker's Config.
 const WorkerEnv = "LIVEROOM_LOADTEST_WORKER"
 
-// Second is one second of the run, summed over workers.
-type Second struct {
-	T          int                `json:"t"` // seconds since the senders started (negative: connecting)
-	Totals     Totals             `json:"delta"`
-	Latency    map[string]float64 `json:"p99_ms"`
-	Sent       int64              `json:"sent"`
-	ServerCPU  float64            `json:"server_cpu_s"`                  // summed over the servers
-	ServerCPUs []float64          `json:"server_cpu_s_by_pid,omitempty"` // per server, in --server-pid order (several only)
-	Deliveries int64              `json:"deliveries"`
-	Members    []int              `json:"members,omitempty"` // cluster members each node listed at its last reading (-1: none), in --url order
+// Options are how a caller drives a run beyond its Config.
+type Options struct {
+	// Progress receives the progress bars and phase lines (nil: discarded).
+	Progress io.Writer
+	// InProcess runs the workers as goroutines of this process (RunWorker over pipes) instead of
+	// child processes (os.Executable --worker): for Go tests, whose binary cannot be re-executed
+	// as a worker. The viewers then share this process's file limit (~19.9k here).
+	InProcess bool
+	// OnSending, if set, is called once when the send phase begins, with its start, from the
+	// driver's goroutine: it must return at once (a test starts its fault schedule in a
+	// goroutine of its own and times it from start).
+	OnSending func(start time.Time)
 }
 
-// Result is the JSON result of a run.
-type Result struct {
-	Config           Config               `json:"config"`
-	Mode             string               `json:"mode"`
-	ConnectSeconds   float64              `json:"connect_seconds"`
-	ConnectRate      float64              `json:"connects_per_second"`
-	Connected        int64                `json:"connected_at_start"`
-	Sent             map[string]int64     `json:"sent"`
-	SendErrors       map[string]int64     `json:"send_errors"`
-	SendErrorCauses  map[string]int64     `json:"send_error_causes,omitempty"` // "pri: busy|timeout|transport|status N"
-	Latency          map[string]Quantiles `json:"latency"`
-	Totals           Totals               `json:"totals"`
-	DeliveriesPerS   float64              `json:"deliveries_per_second"`
-	FramesPerS       float64              `json:"frames_per_second"`
-	NotifiesPerVS    float64              `json:"notifies_per_viewer_second"`
-	PullsPerVS       float64              `json:"pulls_per_viewer_second"`
-	DroppedShare     map[string]float64   `json:"dropped_share"`
-	LostProtected    int64                `json:"lost_protected"`
-	LostViewers      int64                `json:"viewers_with_loss"`
-	ExpectedNotices  int64                `json:"expected_notice_deliveries"`
-	ServerCPU        float64              `json:"server_cpu_seconds"` // server figures: summed over the servers
-	DeliveriesPerCPU float64              `json:"deliveries_per_server_cpu_second"`
-	ServerRSSIdle    int64                `json:"server_rss_idle_bytes"`
-	ServerRSSBase    int64                `json:"server_rss_before_bytes"`
-	ServerRSSEnd     int64                `json:"server_rss_end_bytes"`
-	BytesPerViewer   float64              `json:"server_bytes_per_viewer"`
-	Servers          []ServerStat         `json:"servers,omitempty"`    // per server (--server-pid)
-	Membership       *Membership          `json:"membership,omitempty"` // cluster runs (several --url)
-	Seconds          []Second             `json:"seconds"`
-	Failed           []string             `json:"failed_budgets,omitempty"`
-}
-
-type workerProc struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	ticks chan workerMsg
-	final chan workerMsg
-	last  Totals
-}
-
-// Run drives a whole load test: workers, senders, the loss check and the result.
+// Run drives a whole load test: workers, senders, the loss check and the result. It is
+// RunWith with only a progress writer.
 func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
+	return RunWith(ctx, cfg, Options{Progress: progress})
+}
+
+// RunWith drives a whole load test, in phases: start the workers, connect every viewer, send
+// for cfg.Duration, drain for cfg.Drain, then the loss check in the workers and the result.
+// It returns when every worker and sender goroutine it started has ended.
+func RunWith(ctx context.Context, cfg Config, o Options) (*Result, error) {
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
 	cfg.applyDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	res := &Result{Config: cfg, Mode: "notify-pull", Sent: map[string]int64{}, SendErrors: map[string]int64{},
-		Latency: map[string]Quantiles{}, DroppedShare: map[string]float64{}}
-	srv := newServers(cfg)
-	res.ServerRSSBase = srv.rss(func(s *ServerStat) *int64 { return &s.RSSBase })
-	var members *memberSampler
-	if len(cfg.urls) > 1 {
-		members = startMembers(ctx, cfg.urls, time.Second)
-		defer members.finish() // on early returns; a second finish only waits for nothing
+	d := &driver{cfg: cfg, o: o, srv: newServers(cfg), res: &Result{Config: cfg, Mode: "notify-pull",
+		Sent: map[string]int64{}, SendErrors: map[string]int64{}, Latency: map[string]Quantiles{}, DroppedShare: map[string]float64{}}}
+	d.res.ServerRSSBase = d.srv.rss(func(s *ServerStat) *int64 { return &s.RSSBase })
+	d.nodes = startNodeSampler(ctx, cfg.urls, time.Second)
+	defer d.nodes.finish() // on early returns; a second finish only waits for nothing
+	defer func() {
+		for _, wp := range d.workers {
+			wp.stop()
+		}
+	}()
+	if err := d.startWorkers(ctx); err != nil {
+		return nil, err
 	}
-	self, err := os.Executable()
+	d.connect(ctx)
+	if err := d.send(ctx); err != nil {
+		if d.snd != nil {
+			d.stopRetry()
+			d.snd.waitNotices()
+		}
+		return nil, err
+	}
+	err := d.drain(ctx)
+	d.stopRetry()
+	d.snd.waitNotices()
 	if err != nil {
 		return nil, err
 	}
-	var workers []*workerProc
-	for first := 0; first < cfg.Viewers; first += cfg.PerWorker {
-		wc := cfg
-		wc.First, wc.Count = first, min(cfg.PerWorker, cfg.Viewers-first)
+	if err := d.finish(); err != nil {
+		return nil, err
+	}
+	return d.res, nil
+}
+
+// driver is one run's state, owned by RunWith's goroutine.
+type driver struct {
+	cfg     Config
+	o       Options
+	res     *Result
+	srv     *servers
+	nodes   *nodeSampler
+	workers []*workerProc
+	snd     *senders
+
+	cpus0       []float64 // the servers' CPU when the send phase began
+	cpu0        float64
+	sendSeconds float64
+	stopRetry   context.CancelFunc // ends the notices' retries (before the drain ends)
+}
+
+// retryGrace is the end of the drain left to the last notices acknowledged: no retry goes
+// on in the last 2 s of the drain (half of a shorter drain).
+func retryGrace(drain time.Duration) time.Duration { return min(2*time.Second, drain/2) }
+
+func (d *driver) startWorkers(ctx context.Context) error {
+	var self string
+	if !d.o.InProcess {
+		var err error
+		if self, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	for first := 0; first < d.cfg.Viewers; first += d.cfg.PerWorker {
+		wc := d.cfg
+		wc.First, wc.Count = first, min(d.cfg.PerWorker, d.cfg.Viewers-first)
+		if d.o.InProcess {
+			d.workers = append(d.workers, startWorkerInProcess(ctx, wc))
+			continue
+		}
 		wp, err := startWorker(ctx, self, wc)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		workers = append(workers, wp)
+		d.workers = append(d.workers, wp)
 	}
-	defer func() {
-		for _, wp := range workers {
-			_ = wp.stdin.Close()
-			_ = wp.cmd.Wait()
-		}
-	}()
-	// Connect phase: wait until every viewer joined (or a deadline).
+	return nil
+}
+
+// connect waits until every viewer joined (or a deadline), then reads the idle RSS.
+func (d *driver) connect(ctx context.Context) {
+	cfg, res := &d.cfg, d.res
 	start := time.Now()
-	bar := progressbar.NewOptions(cfg.Viewers, progressbar.OptionSetWriter(progress), progressbar.OptionSetDescription("connecting"),
+	bar := progressbar.NewOptions(cfg.Viewers, progressbar.OptionSetWriter(d.o.Progress), progressbar.OptionSetDescription("connecting"),
 		progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond))
 	deadline := time.Now().Add(time.Duration(cfg.Viewers/max(cfg.Connect, 1))*time.Second + 60*time.Second)
 	for {
-		joined := collect(workers, nil).FirstJoins
+		joined := collect(d.workers, nil).FirstJoins
 		_ = bar.Set(int(joined))
 		if joined >= int64(cfg.Viewers) || time.Now().After(deadline) || ctx.Err() != nil {
 			break
@@ -124,56 +139,54 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	_ = bar.Finish()
-	fmt.Fprintln(progress)
-	t := collect(workers, nil)
+	fmt.Fprintln(d.o.Progress)
+	t := collect(d.workers, nil)
 	res.ConnectSeconds = time.Since(start).Seconds()
 	if t.FirstJoins > 0 {
 		res.ConnectRate = float64(t.FirstJoins) / res.ConnectSeconds
 	}
 	res.Connected = t.Connected
 	time.Sleep(2 * time.Second) // let the server settle before the idle RSS reading
-	res.ServerRSSIdle = srv.rss(func(s *ServerStat) *int64 { return &s.RSSIdle })
+	res.ServerRSSIdle = d.srv.rss(func(s *ServerStat) *int64 { return &s.RSSIdle })
 	if cfg.Viewers > 0 && res.ServerRSSIdle > 0 {
 		res.BytesPerViewer = float64(res.ServerRSSIdle-res.ServerRSSBase) / float64(cfg.Viewers)
 	}
+}
 
-	// Send phase.
-	cpus0, cpu0 := srv.cpu()
-	sctx, stopSend := context.WithTimeout(ctx, cfg.Duration)
-	snd := newSenders(cfg)
+// send runs the senders for cfg.Duration and records one Second per second.
+func (d *driver) send(ctx context.Context) error {
+	cfg, res := &d.cfg, d.res
+	d.cpus0, d.cpu0 = d.srv.cpu()
 	var sendWG sync.WaitGroup
-	sendWG.Add(1)
-	go func() { defer sendWG.Done(); snd.run(sctx) }()
-	bar = progressbar.NewOptions(int(cfg.Duration.Seconds()), progressbar.OptionSetWriter(progress),
-		progressbar.OptionSetDescription("sending"), progressbar.OptionShowCount(), progressbar.OptionThrottle(500*time.Millisecond))
+	defer sendWG.Wait() // after stopSend (defers run last first)
 	sendStart := time.Now()
-	prev, prevCPU, prevCPUs := collect(workers, nil), cpu0, cpus0
+	sctx, stopSend := context.WithDeadline(ctx, sendStart.Add(cfg.Duration))
+	defer stopSend()
+	rctx, stopRetry := context.WithDeadline(ctx, sendStart.Add(cfg.Duration+cfg.Drain-retryGrace(cfg.Drain)))
+	d.stopRetry = stopRetry
+	d.snd = newSenders(*cfg)
+	sendWG.Add(1)
+	go func() { defer sendWG.Done(); d.snd.run(sctx, rctx) }()
+	if err := broadcast(d.workers, driverMsg{Type: "phase", Phase: "send"}); err != nil {
+		return err
+	}
+	if d.o.OnSending != nil {
+		d.o.OnSending(sendStart)
+	}
+	bar := progressbar.NewOptions(int(cfg.Duration.Seconds()), progressbar.OptionSetWriter(d.o.Progress),
+		progressbar.OptionSetDescription("sending"), progressbar.OptionShowCount(), progressbar.OptionThrottle(500*time.Millisecond))
+	prev, prevCPU, prevCPUs := collect(d.workers, nil), d.cpu0, d.cpus0
 	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for sec := 1; ; sec++ {
 		select {
 		case <-tick.C:
 		case <-sctx.Done():
 		}
 		lat := map[string]*hdrhistogram.Histogram{}
-		cur := collect(workers, lat)
-		cpus, cpu := srv.cpu()
-		d := cur.sub(prev)
-		var deliveries int64
-		for _, v := range d.Deliveries {
-			deliveries += v
-		}
-		s := Second{T: sec, Totals: d, Latency: map[string]float64{}, Sent: snd.total(), ServerCPU: cpu - prevCPU, Deliveries: deliveries}
-		if len(cpus) > 1 {
-			for k := range cpus {
-				s.ServerCPUs = append(s.ServerCPUs, cpus[k]-prevCPUs[k])
-			}
-		}
-		if members != nil {
-			s.Members = members.current()
-		}
-		for p, h := range lat {
-			s.Latency[p] = float64(h.ValueAtQuantile(99)) / 1000
-		}
+		cur := collect(d.workers, lat)
+		cpus, cpu := d.srv.cpu()
+		s := d.second(sec, cur.sub(prev), lat, cpu-prevCPU, cpus, prevCPUs)
 		res.Seconds = append(res.Seconds, s)
 		prev, prevCPU, prevCPUs = cur, cpu, cpus
 		_ = bar.Set(sec)
@@ -181,63 +194,111 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 			break
 		}
 	}
-	tick.Stop()
 	stopSend()
 	sendWG.Wait()
-	sendSeconds := time.Since(sendStart).Seconds()
-	cpus1, cpu1 := srv.cpu()
-	res.ServerCPU = cpu1 - cpu0
-	res.ServerRSSEnd = srv.rss(func(s *ServerStat) *int64 { return &s.RSSEnd })
-	res.Servers = srv.finish(cpus0, cpus1)
+	d.sendSeconds = time.Since(sendStart).Seconds()
+	cpus1, cpu1 := d.srv.cpu()
+	res.ServerCPU = cpu1 - d.cpu0
+	res.ServerRSSEnd = d.srv.rss(func(s *ServerStat) *int64 { return &s.RSSEnd })
+	res.Servers = d.srv.finish(d.cpus0, cpus1)
 	_ = bar.Finish()
-	fmt.Fprintf(progress, "\ndraining %v\n", cfg.Drain)
+	return nil
+}
+
+// second builds one Second from that second's deltas.
+func (d *driver) second(sec int, delta Totals, lat map[string]*hdrhistogram.Histogram, cpu float64, cpus, prevCPUs []float64) Second {
+	var deliveries int64
+	for _, v := range delta.Deliveries {
+		deliveries += v
+	}
+	s := Second{T: sec, Totals: delta, Latency: map[string]float64{}, Sent: d.snd.total(), ServerCPU: cpu, Deliveries: deliveries}
+	if len(cpus) > 1 {
+		for k := range cpus {
+			s.ServerCPUs = append(s.ServerCPUs, cpus[k]-prevCPUs[k])
+		}
+	}
+	members, goroutines, sessions := d.nodes.current()
+	if len(d.cfg.urls) > 1 {
+		s.Members = members
+	}
+	s.Goroutines, s.Sessions = goroutines, sessions
+	s.ServerRSS = d.srv.rssNow()
+	for p, h := range lat {
+		s.Latency[p] = float64(h.ValueAtQuantile(99)) / 1000
+	}
+	s.AckP99 = d.snd.acks.takeSecond()
+	return s
+}
+
+// drain waits cfg.Drain after the senders stopped, so that what was sent last can arrive.
+func (d *driver) drain(ctx context.Context) error {
+	fmt.Fprintf(d.o.Progress, "\ndraining %v\n", d.cfg.Drain)
+	if err := broadcast(d.workers, driverMsg{Type: "phase", Phase: "drain"}); err != nil {
+		return err
+	}
+	t := time.NewTimer(d.cfg.Drain)
+	defer t.Stop()
 	select {
-	case <-time.After(cfg.Drain):
+	case <-t.C:
 	case <-ctx.Done():
 	}
-	if members != nil {
-		res.Membership = members.finish()
+	if m := d.nodes.finish(); len(d.cfg.urls) > 1 {
+		d.res.Membership = m
 	}
+	return nil
+}
 
-	// Finish: the loss check needs the notices' ts.
-	fin, _ := json.Marshal(driverMsg{Type: "finish", Notices: snd.noticeTS()})
-	fin = append(fin, '\n')
-	hists := map[string]*hdrhistogram.Histogram{}
-	for _, wp := range workers {
-		if _, err := wp.stdin.Write(fin); err != nil {
-			return nil, fmt.Errorf("worker: %w", err)
-		}
+// finish has the workers run the loss check (it needs the notices' ts) and builds the result.
+func (d *driver) finish() error {
+	cfg, res := &d.cfg, d.res
+	if err := broadcast(d.workers, driverMsg{Type: "finish", Notices: d.snd.noticeTS()}); err != nil {
+		return err
 	}
-	for _, wp := range workers {
+	hists, resume, churn := map[string]*hdrhistogram.Histogram{}, newHist(), newHist()
+	for _, wp := range d.workers {
+		var m workerMsg
 		select {
-		case m := <-wp.final:
-			res.Totals.add(m.Totals)
-			res.LostProtected += m.Lost
-			res.LostViewers += m.LostBy
-			res.ExpectedNotices += m.Expected
-			for p, enc := range m.Lat {
-				h := hists[p]
-				if h == nil {
-					h = newHist()
-					hists[p] = h
-				}
-				h.Merge(decodeHist(enc))
-			}
+		case m = <-wp.final:
 		case <-time.After(60 * time.Second):
-			return nil, fmt.Errorf("a worker did not report")
+			return fmt.Errorf("a worker did not report")
+		}
+		res.Totals.add(m.Totals)
+		res.LostProtected += m.Lost
+		res.LostViewers += m.LostBy
+		res.ExpectedNotices += m.Expected
+		mergeHists(hists, m.Lat)
+		resume.Merge(decodeHist(m.Resume))
+		churn.Merge(decodeHist(m.Churn))
+		for how, n := range m.SlowEnds {
+			if res.SlowEnds == nil {
+				res.SlowEnds = map[string]int64{}
+			}
+			res.SlowEnds[how] += n
+			switch how {
+			case "open":
+				res.SlowOpen += n
+			case "not joined", "no report":
+			default:
+				res.SlowKicked += n
+			}
 		}
 	}
+	res.Resume, res.Reconnects, res.ChurnResume = quantiles(resume), resume.TotalCount(), quantiles(churn)
 	for p, h := range hists {
 		if h.TotalCount() > 0 {
 			res.Latency[p] = quantiles(h)
 		}
 	}
-	res.Sent, res.SendErrors, res.SendErrorCauses = snd.counts()
+	res.Sent, res.SendErrors, res.SendErrorCauses = d.snd.counts()
+	res.AckLatency, res.LongestAckGap = d.snd.acks.summary()
+	res.RSSDrift = drift(res.Seconds, cfg.Warmup, func(s Second) int64 { return s.ServerRSS })
+	res.GoroutineDrift = drift(res.Seconds, cfg.Warmup, func(s Second) int64 { return s.Goroutines })
+	res.NoticeRetries, res.NoticesUnacked = d.snd.noticeCounts()
 	var deliveries int64
 	for _, v := range res.Totals.Deliveries {
 		deliveries += v
 	}
-	span := sendSeconds + cfg.Drain.Seconds()
+	span := d.sendSeconds + cfg.Drain.Seconds()
 	res.DeliveriesPerS = float64(deliveries) / span
 	res.FramesPerS = float64(res.Totals.Frames) / span
 	res.NotifiesPerVS = float64(res.Totals.Notifies) / span / float64(cfg.Viewers)
@@ -245,224 +306,47 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	if res.ServerCPU > 0 {
 		res.DeliveriesPerCPU = float64(deliveries) / res.ServerCPU
 	}
+	// Each accepted message could be delivered to every viewer of its room that reads: posts
+	// are spread evenly over the rooms posted to, and a stalled viewer receives nothing.
+	readers := float64(cfg.Viewers - cfg.stalledViewers())
 	for _, p := range priNames {
-		// Each accepted message of priority p could be delivered to every viewer of its room.
-		possible := float64(res.Sent[p]) * float64(cfg.Viewers) / float64(cfg.Rooms)
+		possible := float64(res.Sent[p]) * readers / float64(cfg.postRooms())
 		if possible > 0 {
 			res.DroppedShare[p] = 1 - float64(res.Totals.Deliveries[p])/possible
 		}
 	}
-	return res, nil
+	return nil
 }
 
-func startWorker(ctx context.Context, self string, cfg Config) (*workerProc, error) {
-	b, _ := json.Marshal(cfg)
-	cmd := exec.CommandContext(ctx, self, "--worker")
-	cmd.Env = append(os.Environ(), WorkerEnv+"="+string(b))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	wp := &workerProc{cmd: cmd, stdin: stdin, ticks: make(chan workerMsg, 1024), final: make(chan workerMsg, 1)}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 64<<20)
-		for sc.Scan() {
-			var m workerMsg
-			if json.Unmarshal(sc.Bytes(), &m) != nil {
-				continue
-			}
-			if m.Type == "final" {
-				wp.final <- m
-				return
-			}
-			select {
-			case wp.ticks <- m:
-			default:
-			}
+// mergeHists merges encoded histograms (by name) into hists.
+func mergeHists(hists map[string]*hdrhistogram.Histogram, enc map[string]string) {
+	for p, e := range enc {
+		h := hists[p]
+		if h == nil {
+			h = newHist()
+			hists[p] = h
 		}
-	}()
-	return wp, nil
-}
-
-// collect drains the workers' ticks and returns the summed latest totals; lat, if not nil,
-// receives the merged per-second latency histograms.
-func collect(workers []*workerProc, lat map[string]*hdrhistogram.Histogram) Totals {
-	var sum Totals
-	for _, wp := range workers {
-	drain:
-		for {
-			select {
-			case m := <-wp.ticks:
-				wp.last = m.Totals
-				if lat != nil {
-					for p, enc := range m.Lat {
-						h := lat[p]
-						if h == nil {
-							h = newHist()
-							lat[p] = h
-						}
-						h.Merge(decodeHist(enc))
-					}
-				}
-			default:
-				break drain
-			}
-		}
-		sum.add(wp.last)
+		h.Merge(decodeHist(e))
 	}
-	return sum
 }
 
-// senders post messages over the HTTP API at fixed rates per room and priority.
-type senders struct {
-	cfg    Config
-	client *fasthttp.Client
-	mu     sync.Mutex
-	sent   map[string]int64
-	errs   map[string]int64
-	causes map[string]int64 // "pri: cause" -> errors
-	notice map[string][]int64
-}
-
-func newSenders(cfg Config) *senders {
-	return &senders{cfg: cfg, client: &fasthttp.Client{MaxConnsPerHost: 64, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second},
-		sent: map[string]int64{}, errs: map[string]int64{}, causes: map[string]int64{}, notice: map[string][]int64{}}
-}
-
-func (s *senders) run(ctx context.Context) {
-	var wg sync.WaitGroup
-	pris := make([]string, 0, len(s.cfg.Rates))
-	for p := range s.cfg.Rates {
-		pris = append(pris, p)
-	}
-	sort.Strings(pris)
-	for _, p := range pris {
-		rate := s.cfg.Rates[p] * float64(s.cfg.Rooms)
-		if rate <= 0 {
+// drift is (max - min) / min of a per-second series over the seconds after warmup (-1: fewer
+// than two readings there, or a zero).
+func drift(secs []Second, warmup time.Duration, val func(Second) int64) float64 {
+	lo, hi, n := int64(0), int64(0), 0
+	for _, s := range secs {
+		v := val(s)
+		if time.Duration(s.T)*time.Second <= warmup || v <= 0 {
 			continue
 		}
-		wg.Add(1)
-		go func(p string, rate float64) {
-			defer wg.Done()
-			interval := time.Duration(float64(time.Second) / rate)
-			t := time.NewTicker(interval)
-			defer t.Stop()
-			sem := make(chan struct{}, 32) // bounded requests in flight
-			var inflight sync.WaitGroup
-			// A ticker drops the ticks a starved process misses: each tick sends every post due
-			// by then, so the offered rate holds whatever the scheduling.
-			start := time.Now()
-			for i := 0; ; {
-				select {
-				case <-ctx.Done():
-					inflight.Wait()
-					return
-				case <-t.C:
-				}
-				for due := int(time.Since(start).Seconds() * rate); i < due; i++ {
-					select {
-					case sem <- struct{}{}:
-					default:
-						s.count(p, "busy") // 32 posts in flight: the server is not keeping up, counts as an error
-						continue
-					}
-					inflight.Add(1)
-					go func(i int) {
-						defer inflight.Done()
-						defer func() { <-sem }()
-						s.post(p, s.cfg.room(i), i)
-					}(i)
-				}
-			}
-		}(p, rate)
-	}
-	wg.Wait()
-}
-
-// post sends message n of priority pri to room, through node n % nodes.
-func (s *senders) post(pri, room string, n int) {
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.Header.SetMethod("POST")
-	req.Header.SetContentType("application/json")
-	if pri == "system" {
-		req.SetRequestURI(s.cfg.node(n) + "/v1/rooms/" + room + "/notices")
-		req.Header.Set("Authorization", "Bearer "+s.cfg.AdminKey)
-		req.SetBodyString(`{"kind":"notice","body":{"n":` + strconv.Itoa(n) + `}}`)
-	} else {
-		req.SetRequestURI(s.cfg.node(n) + "/v1/rooms/" + room + "/messages")
-		req.Header.Set("Authorization", "Bearer "+s.cfg.APIKey)
-		req.SetBodyString(`{"uid":"` + s.cfg.Prefix + `-sender","kind":"chat","pri":"` + pri + `","body":{"n":` + strconv.Itoa(n) + `}}`)
-	}
-	if err := s.client.DoTimeout(req, resp, 10*time.Second); err != nil {
-		cause := "transport"
-		if errors.Is(err, fasthttp.ErrTimeout) {
-			cause = "timeout"
+		if n == 0 || v < lo {
+			lo = v
 		}
-		s.count(pri, cause)
-		return
-	} else if resp.StatusCode() != 200 {
-		s.count(pri, "status "+strconv.Itoa(resp.StatusCode()))
-		return
+		hi = max(hi, v)
+		n++
 	}
-	if pri == "system" {
-		var st struct {
-			TS int64 `json:"ts"`
-		}
-		if json.Unmarshal(resp.Body(), &st) == nil {
-			s.mu.Lock()
-			s.notice[room] = append(s.notice[room], st.TS)
-			s.mu.Unlock()
-		}
+	if n < 2 {
+		return -1
 	}
-	s.count(pri, "")
-}
-
-// count records a post of priority pri: sent when cause is "", else an error with its cause.
-func (s *senders) count(pri, cause string) {
-	s.mu.Lock()
-	if cause == "" {
-		s.sent[pri]++
-	} else {
-		s.errs[pri]++
-		s.causes[pri+": "+cause]++
-	}
-	s.mu.Unlock()
-}
-
-func (s *senders) total() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var n int64
-	for _, v := range s.sent {
-		n += v
-	}
-	return n
-}
-
-// counts returns copies of the sent, error and error-cause counters.
-func (s *senders) counts() (sent, errs, causes map[string]int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.sent), maps.Clone(s.errs), maps.Clone(s.causes)
-}
-
-func (s *senders) noticeTS() map[string][]int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := map[string][]int64{}
-	for k, v := range s.notice {
-		out[k] = append([]int64(nil), v...)
-	}
-	return out
+	return float64(hi-lo) / float64(lo)
 }

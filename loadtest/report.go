@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,8 +29,8 @@ func (r *Result) WriteJSON(w io.Writer) error {
 // Summary writes the human-readable result.
 func (r *Result) Summary(w io.Writer) {
 	c := r.Config
-	fmt.Fprintf(w, "liveroom-loadtest: %d viewers, %d room(s), %v, rates %v, slow %.0f%% (%s), mode %s\n",
-		c.Viewers, c.Rooms, c.Duration, c.Rates, c.Slow*100, c.SlowMode, r.Mode)
+	fmt.Fprintf(w, "liveroom-loadtest: %d viewers, %d room(s), %v, rates %v, slow %.0f%% (%s, %s rooms), mode %s\n",
+		c.Viewers, c.Rooms, c.Duration, c.Rates, c.Slow*100, c.SlowMode, c.SlowRooms, r.Mode)
 	fmt.Fprintf(w, "connect: %d joined in %.1fs (%.0f/s)\n", r.Totals.FirstJoins, r.ConnectSeconds, r.ConnectRate)
 	fmt.Fprintf(w, "sent: %v  errors: %v", r.Sent, r.SendErrors)
 	if len(r.SendErrorCauses) > 0 {
@@ -51,6 +52,15 @@ func (r *Result) Summary(w io.Writer) {
 		fmt.Fprintf(w, "latency %-6s n=%-10d p50 %7.1fms  p90 %7.1fms  p99 %7.1fms  max %7.1fms  dropped share %.1f%%\n",
 			p, q.Count, q.P50, q.P90, q.P99, q.Max, 100*r.DroppedShare[p])
 	}
+	for _, p := range priNames {
+		if q, ok := r.AckLatency[p]; ok || r.LongestAckGap[p] > 0 {
+			fmt.Fprintf(w, "acks    %-6s n=%-10d p50 %7.1fms  p90 %7.1fms  p99 %7.1fms  max %7.1fms  longest gap %.2fs\n",
+				p, q.Count, q.P50, q.P90, q.P99, q.Max, r.LongestAckGap[p])
+		}
+	}
+	if r.NoticeRetries > 0 || r.NoticesUnacked > 0 {
+		fmt.Fprintf(w, "notice retries %d, notices never acknowledged %d (not in the loss check)\n", r.NoticeRetries, r.NoticesUnacked)
+	}
 	fmt.Fprintf(w, "deliveries %.0f/s  frames %.0f/s  notifies %.2f/viewer/s  pulls %.2f/viewer/s  kicks %d  reconnects %d\n",
 		r.DeliveriesPerS, r.FramesPerS, r.NotifiesPerVS, r.PullsPerVS, r.Totals.Kicks, r.Totals.Reconnects)
 	if len(r.Totals.KickWhy) > 0 {
@@ -61,6 +71,36 @@ func (r *Result) Summary(w io.Writer) {
 			}
 		}
 		fmt.Fprintln(w)
+	}
+	if r.Totals.DialFails > 0 || r.Totals.ErrorFrames > 0 {
+		fmt.Fprintf(w, "attempts that did not join: %d (of which %d joins unanswered for 10 s); error frames %d",
+			r.Totals.DialFails, r.Totals.JoinTimeouts, r.Totals.ErrorFrames)
+		for _, code := range errorCodes {
+			if n := r.Totals.ErrorWhy[code]; n > 0 {
+				fmt.Fprintf(w, " %s %d", code, n)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	if r.Totals.SilentEnds > 0 {
+		fmt.Fprintf(w, "sessions closed after 2 x %v of silence (--liveness): %d\n", c.Liveness, r.Totals.SilentEnds)
+	}
+	if r.Reconnects > 0 {
+		q := r.Resume
+		fmt.Fprintf(w, "resumed %d sessions: p50 %.1fms  p90 %.1fms  p99 %.1fms  max %.1fms from a session's end to the next joined\n",
+			r.Reconnects, q.P50, q.P90, q.P99, q.Max)
+	}
+	if r.Totals.Churns > 0 {
+		q := r.ChurnResume
+		fmt.Fprintf(w, "churned %d sessions, %d resumed: p50 %.1fms  p99 %.1fms  max %.1fms\n", r.Totals.Churns, q.Count, q.P50, q.P99, q.Max)
+	}
+	if len(r.SlowEnds) > 0 {
+		ends := make([]string, 0, len(r.SlowEnds))
+		for how, n := range r.SlowEnds {
+			ends = append(ends, fmt.Sprintf("%s %d", how, n))
+		}
+		sort.Strings(ends)
+		fmt.Fprintf(w, "stalled viewers: %d kicked or closed by the server, %d still open (%s)\n", r.SlowKicked, r.SlowOpen, strings.Join(ends, ", "))
 	}
 	fmt.Fprintf(w, "lost protected: %d (of %d expected notice deliveries, %d viewers)  accounting errors: %d\n",
 		r.LostProtected, r.ExpectedNotices, r.LostViewers, r.Totals.AcctErrors)
@@ -88,6 +128,10 @@ func (r *Result) Summary(w io.Writer) {
 	} else if len(r.Servers) == 1 && r.Servers[0].Exited {
 		fmt.Fprintf(w, "server pid %d EXITED before the senders stopped\n", r.Servers[0].PID)
 	}
+	if r.RSSDrift >= 0 || r.GoroutineDrift >= 0 {
+		fmt.Fprintf(w, "drift after the %v warm-up ((max - min) / min per second): server RSS %s, goroutines %s\n",
+			c.Warmup, pct(r.RSSDrift), pct(r.GoroutineDrift))
+	}
 	if m := r.Membership; m != nil {
 		if m.Min < 0 {
 			fmt.Fprintf(w, "cluster members: not read (%d reads failed or lacked %s)\n", m.Failed, membersGauge)
@@ -108,11 +152,26 @@ func (r *Result) Summary(w io.Writer) {
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
 
+// pct formats a fraction as a percentage ("not measured" when negative).
+func pct(f float64) string {
+	if f < 0 {
+		return "not measured"
+	}
+	return fmt.Sprintf("%.1f%%", 100*f)
+}
+
 // Check evaluates a budget like "p99<1s,lost=0,acct=0" and records what failed.
 // Metrics: p50, p90, p99, max (worst over priorities, as durations), lost, acct, kicks,
 // dpc (deliveries per server CPU-second), bpv (server bytes per viewer), exited (server
 // processes gone when the senders stopped), members (fewest cluster members any node listed
-// during the run; -1 when not read), members_left (members that left a node's list).
+// during the run; -1 when not read), members_left (members that left a node's list), ack_p99
+// (p99 of the system notices' acknowledgement latency, a duration; +Inf when notices were due
+// and none was acknowledged), ack_gap (the longest stretch of the send phase without an
+// acknowledged notice, a duration), resume_max (the longest time from a lost session's end to
+// the viewer's next joined, a duration), slow_open (stalled viewers, --slow-mode stop, that the
+// server had neither kicked nor closed when the run ended), rss_drift and goroutines_drift
+// ((max - min) / min of the servers' per-second RSS and goroutines after --warmup, a fraction;
+// +Inf when not measured).
 func (r *Result) Check(budget string) error {
 	r.Failed = nil
 	for _, term := range strings.Split(budget, ",") {
@@ -203,6 +262,27 @@ func (r *Result) metric(name string) (float64, bool, error) {
 			return 0, false, nil
 		}
 		return float64(r.Membership.Left), false, nil
+	case "ack_p99":
+		q, ok := r.AckLatency["system"]
+		if !ok && r.Config.Rates["system"] > 0 {
+			return math.Inf(1), true, nil
+		}
+		return q.P99, true, nil
+	case "ack_gap":
+		return r.LongestAckGap["system"] * 1000, true, nil
+	case "rss_drift", "goroutines_drift":
+		v := r.RSSDrift
+		if name == "goroutines_drift" {
+			v = r.GoroutineDrift
+		}
+		if v < 0 {
+			return math.Inf(1), false, nil
+		}
+		return v, false, nil
+	case "slow_open":
+		return float64(r.SlowOpen), false, nil
+	case "resume_max":
+		return r.Resume.Max, true, nil
 	case "exited":
 		var n int
 		for _, s := range r.Servers {
@@ -212,7 +292,7 @@ func (r *Result) metric(name string) (float64, bool, error) {
 		}
 		return float64(n), false, nil
 	}
-	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv exited members members_left)", name)
+	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap resume_max slow_open rss_drift goroutines_drift)", name)
 }
 
 // WriteHTML writes a self-contained report: the summary and PNG plots inlined as data URIs.
@@ -287,6 +367,17 @@ func (r *Result) WriteHTML(w io.Writer) error {
 		}
 	}
 	if err := add("server CPU per second", "CPU-s", cpu); err != nil {
+		return err
+	}
+	if err := add("server RSS (summed over the nodes)", "MB", map[string]func(Second) float64{
+		"rss": func(s Second) float64 { return mb(s.ServerRSS) },
+	}); err != nil {
+		return err
+	}
+	if err := add("goroutines and sessions (summed over the nodes)", "count", map[string]func(Second) float64{
+		"goroutines": func(s Second) float64 { return float64(s.Goroutines) },
+		"sessions":   func(s Second) float64 { return float64(s.Sessions) },
+	}); err != nil {
 		return err
 	}
 	if m := r.Membership; m != nil && m.Min >= 0 {

@@ -25,6 +25,12 @@ func TestCheckBudgets(t *testing.T) {
 	f("p99<2s,lost=0,dpc>=1500000", 0)
 	f("acct=0", 1)
 	f("max<=1500ms,p50<101ms", 0)
+	f("ack_p99<1s,ack_gap<=1s", 0) // nothing sent: no notice was due
+	r.Config.Rates = map[string]float64{"system": 1}
+	f("ack_p99<1s", 1) // notices were due and none was acknowledged
+	r.AckLatency, r.LongestAckGap = map[string]Quantiles{"system": {P99: 800}}, map[string]float64{"system": 2.5}
+	f("ack_p99<1s,ack_gap<=3s", 0)
+	f("ack_p99<500ms,ack_gap<=2s", 2)
 	for _, bad := range []string{"p99", "nope<1", "p99<fast", "lost=x"} {
 		if err := r.Check(bad); err == nil {
 			t.Errorf("%q accepted", bad)

@@ -14,11 +14,13 @@ type msgInfo struct {
 
 // msgsFrame is a decoded `msgs` reply.
 type msgsFrame struct {
-	epoch   []byte
-	msgs    []msgInfo
-	dropped uint64
-	next    int64
-	more    bool
+	epoch      []byte
+	msgs       []msgInfo
+	dropped    uint64
+	next       int64
+	more       bool
+	nextSeq    uint64 // PROTOCOL.md 8.1: the seq of the message at next (0: the room has none)
+	hasNextSeq bool   // the frame carries next_seq (wire contract v1.1)
 }
 
 var (
@@ -27,9 +29,14 @@ var (
 	keyMsgTS   = []byte(`{"ts":`)
 	keyDropped = []byte(`],"dropped":`)
 	keyNext    = []byte(`"next":`)
+	keyNextSeq = []byte(`"next_seq":`)
+	keyMsgs    = []byte(`"msgs":[`)
 	keyMoreT   = []byte(`"more":true`)
 	keyTS      = []byte(`"ts":`)
 	keyReason  = []byte(`"reason":"`)
+	keyRetryMS = []byte(`"retry_ms":`)
+	keyID      = []byte(`"id":`)
+	keyCode    = []byte(`"code":"`)
 )
 
 // op returns the frame's op (the server always writes it first).
@@ -77,14 +84,16 @@ func priOf(p []byte) int {
 func parseMsgs(b []byte, f *msgsFrame) bool {
 	f.msgs = f.msgs[:0]
 	f.epoch = strField(b, keyEpoch)
-	// The tail `],"dropped":D,"next":N,"more":B}` is short: look for it in the last bytes only
-	// (LastIndex over the whole frame costs more than the rest of the parse).
-	from := max(0, len(b)-96)
+	// The tail `],"dropped":D,"next":N,"next_seq":S,"more":B}` is short: look for it in the
+	// last bytes first (LastIndex over the whole frame costs more than the rest of the parse),
+	// over the whole frame only when a longer tail (a pushed window's counters) hides it.
+	from := max(0, len(b)-128)
 	end := bytes.LastIndex(b[from:], keyDropped)
-	if end < 0 {
+	if end >= 0 {
+		end += from
+	} else if end = bytes.LastIndex(b[:min(len(b), from+len(keyDropped)-1)], keyDropped); end < 0 {
 		return false
 	}
-	end += from
 	tail := b[end:]
 	d, ok1 := intField(tail, keyDropped)
 	n, ok2 := intField(tail, keyNext)
@@ -92,6 +101,14 @@ func parseMsgs(b []byte, f *msgsFrame) bool {
 		return false
 	}
 	f.dropped, f.next, f.more = uint64(d), n, bytes.Contains(tail, keyMoreT)
+	// next_seq is in the tail, or in the head before the messages (the server's order is its own).
+	ns, ok := intField(tail, keyNextSeq)
+	if !ok {
+		if h := bytes.Index(b, keyMsgs); h >= 0 {
+			ns, ok = intField(b[:h], keyNextSeq)
+		}
+	}
+	f.nextSeq, f.hasNextSeq = uint64(max(ns, 0)), ok && ns >= 0
 	body := b[:end]
 	for {
 		i := bytes.Index(body, keyMsgTS)

@@ -66,6 +66,15 @@ func (s *servers) rss(pick func(*ServerStat) *int64) int64 {
 	return sum
 }
 
+// rssNow returns the servers' RSS summed (0 without pids).
+func (s *servers) rssNow() int64 {
+	var sum int64
+	for _, pid := range s.pids {
+		sum += procRSS(pid)
+	}
+	return sum
+}
+
 // finish records the send phase's CPU (end - start, per server) and the per-viewer figures.
 func (s *servers) finish(cpu0, cpu1 []float64) []ServerStat {
 	for k := range s.stats {

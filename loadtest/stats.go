@@ -14,42 +14,52 @@ var priNames = [4]string{"low", "normal", "high", "system"}
 
 // counters are a worker's running totals (atomics: every viewer goroutine adds to them).
 type counters struct {
-	deliveries [4]atomic.Int64 // messages received, by priority
-	dropped    atomic.Int64    // `dropped` reported by pulls
-	frames     atomic.Int64    // frames received
-	notifies   atomic.Int64
-	pulls      atomic.Int64
-	kicks      atomic.Int64
-	kickWhy    [len(kickReasons)]atomic.Int64 // kicks by reason (kickReasons; the last is any other)
-	reconnects atomic.Int64
-	acctErrors atomic.Int64
-	connected  atomic.Int64 // sessions currently joined
-	dialFails  atomic.Int64
-	connectNs  atomic.Int64 // summed time from dial to joined of first connections
-	firstJoins atomic.Int64
+	deliveries   [4]atomic.Int64 // messages received, by priority
+	dropped      atomic.Int64    // `dropped` reported by pulls
+	frames       atomic.Int64    // frames received
+	notifies     atomic.Int64
+	pulls        atomic.Int64
+	kicks        atomic.Int64
+	kickWhy      [len(kickReasons)]atomic.Int64 // kicks by reason (kickReasons; the last is any other)
+	errorWhy     [len(errorCodes)]atomic.Int64  // error frames by code (errorCodes; the last is any other)
+	reconnects   atomic.Int64
+	churns       atomic.Int64 // sessions closed on purpose (--churn)
+	acctErrors   atomic.Int64
+	connected    atomic.Int64 // sessions currently joined
+	dialFails    atomic.Int64
+	joinTimeouts atomic.Int64 // attempts whose join got no joined within joinTimeout
+	errorFrames  atomic.Int64 // error frames received (a refused join ends its attempt)
+	silentEnds   atomic.Int64 // sessions closed for silence (--liveness)
+	connectNs    atomic.Int64 // summed time from dial to joined of first connections
+	firstJoins   atomic.Int64
 }
 
 // Totals is the JSON form of counters.
 type Totals struct {
-	Deliveries map[string]int64 `json:"deliveries"`
-	Dropped    int64            `json:"dropped"`
-	Frames     int64            `json:"frames"`
-	Notifies   int64            `json:"notifies"`
-	Pulls      int64            `json:"pulls"`
-	Kicks      int64            `json:"kicks"`
-	KickWhy    map[string]int64 `json:"kicks_by_reason,omitempty"`
-	Reconnects int64            `json:"reconnects"`
-	AcctErrors int64            `json:"accounting_errors"`
-	Connected  int64            `json:"connected"`
-	DialFails  int64            `json:"dial_failures"`
-	FirstJoins int64            `json:"first_joins"`
-	ConnectNs  int64            `json:"connect_ns_sum"`
+	Deliveries   map[string]int64 `json:"deliveries"`
+	Dropped      int64            `json:"dropped"`
+	Frames       int64            `json:"frames"`
+	Notifies     int64            `json:"notifies"`
+	Pulls        int64            `json:"pulls"`
+	Kicks        int64            `json:"kicks"`
+	KickWhy      map[string]int64 `json:"kicks_by_reason,omitempty"`
+	ErrorWhy     map[string]int64 `json:"error_frames_by_code,omitempty"`
+	Reconnects   int64            `json:"reconnects"` // connection attempts after each viewer's first
+	Churns       int64            `json:"churns"`     // sessions closed on purpose (--churn)
+	AcctErrors   int64            `json:"accounting_errors"`
+	Connected    int64            `json:"connected"`
+	DialFails    int64            `json:"dial_failures"` // attempts that did not get as far as joined
+	JoinTimeouts int64            `json:"join_timeouts"` // of which the server did not answer the join within 10 s
+	ErrorFrames  int64            `json:"error_frames"`  // error frames received (to a join: the attempt failed; to a pull: it may pull again)
+	SilentEnds   int64            `json:"silent_ends"`   // sessions closed after 2 x --liveness without a frame
+	FirstJoins   int64            `json:"first_joins"`
+	ConnectNs    int64            `json:"connect_ns_sum"`
 }
 
 func (c *counters) totals() Totals {
 	t := Totals{Deliveries: map[string]int64{}, Dropped: c.dropped.Load(), Frames: c.frames.Load(),
-		Notifies: c.notifies.Load(), Pulls: c.pulls.Load(), Kicks: c.kicks.Load(), Reconnects: c.reconnects.Load(),
-		AcctErrors: c.acctErrors.Load(), Connected: c.connected.Load(), DialFails: c.dialFails.Load(),
+		Notifies: c.notifies.Load(), Pulls: c.pulls.Load(), Kicks: c.kicks.Load(), Reconnects: c.reconnects.Load(), Churns: c.churns.Load(),
+		AcctErrors: c.acctErrors.Load(), Connected: c.connected.Load(), DialFails: c.dialFails.Load(), JoinTimeouts: c.joinTimeouts.Load(), ErrorFrames: c.errorFrames.Load(), SilentEnds: c.silentEnds.Load(),
 		FirstJoins: c.firstJoins.Load(), ConnectNs: c.connectNs.Load()}
 	for i, n := range priNames {
 		t.Deliveries[n] = c.deliveries[i].Load()
@@ -60,6 +70,14 @@ func (c *counters) totals() Totals {
 				t.KickWhy = map[string]int64{}
 			}
 			t.KickWhy[why] = n
+		}
+	}
+	for i, code := range errorCodes {
+		if n := c.errorWhy[i].Load(); n > 0 {
+			if t.ErrorWhy == nil {
+				t.ErrorWhy = map[string]int64{}
+			}
+			t.ErrorWhy[code] = n
 		}
 	}
 	return t
@@ -78,6 +96,23 @@ func (c *counters) countKick(frame []byte) {
 		}
 	}
 	c.kickWhy[len(kickReasons)-1].Add(1)
+}
+
+// errorCodes are the error codes of PROTOCOL.md section 3, then "other".
+var errorCodes = [...]string{"bad_request", "unauthorized", "forbidden", "not_joined", "rate_limited", "muted", "banned",
+	"too_large", "too_many_rooms", "unavailable", "internal", "other"}
+
+// countError counts an error frame by its code.
+func (c *counters) countError(frame []byte) {
+	c.errorFrames.Add(1)
+	code := strField(frame, keyCode)
+	for i, known := range errorCodes[:len(errorCodes)-1] {
+		if string(code) == known {
+			c.errorWhy[i].Add(1)
+			return
+		}
+	}
+	c.errorWhy[len(errorCodes)-1].Add(1)
 }
 
 // add sums b into t.
@@ -99,10 +134,20 @@ func (t *Totals) add(b Totals) {
 		}
 		t.KickWhy[k] += v
 	}
+	for k, v := range b.ErrorWhy {
+		if t.ErrorWhy == nil {
+			t.ErrorWhy = map[string]int64{}
+		}
+		t.ErrorWhy[k] += v
+	}
 	t.Reconnects += b.Reconnects
+	t.Churns += b.Churns
 	t.AcctErrors += b.AcctErrors
 	t.Connected += b.Connected
 	t.DialFails += b.DialFails
+	t.JoinTimeouts += b.JoinTimeouts
+	t.ErrorFrames += b.ErrorFrames
+	t.SilentEnds += b.SilentEnds
 	t.FirstJoins += b.FirstJoins
 	t.ConnectNs += b.ConnectNs
 }
@@ -111,8 +156,8 @@ func (t *Totals) add(b Totals) {
 func (t Totals) sub(b Totals) Totals {
 	d := Totals{Deliveries: map[string]int64{}, Dropped: t.Dropped - b.Dropped, Frames: t.Frames - b.Frames,
 		Notifies: t.Notifies - b.Notifies, Pulls: t.Pulls - b.Pulls, Kicks: t.Kicks - b.Kicks,
-		Reconnects: t.Reconnects - b.Reconnects, AcctErrors: t.AcctErrors - b.AcctErrors, Connected: t.Connected,
-		DialFails: t.DialFails - b.DialFails, FirstJoins: t.FirstJoins - b.FirstJoins, ConnectNs: t.ConnectNs - b.ConnectNs}
+		Reconnects: t.Reconnects - b.Reconnects, Churns: t.Churns - b.Churns, AcctErrors: t.AcctErrors - b.AcctErrors, Connected: t.Connected,
+		DialFails: t.DialFails - b.DialFails, JoinTimeouts: t.JoinTimeouts - b.JoinTimeouts, ErrorFrames: t.ErrorFrames - b.ErrorFrames, SilentEnds: t.SilentEnds - b.SilentEnds, FirstJoins: t.FirstJoins - b.FirstJoins, ConnectNs: t.ConnectNs - b.ConnectNs}
 	for k, v := range t.Deliveries {
 		d.Deliveries[k] = v - b.Deliveries[k]
 	}

@@ -3,11 +3,13 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -18,6 +20,7 @@ const (
 	slowNone  = iota
 	slowLate  // pulls a random 0.5-3 s after each notify: exercises merging and retries
 	slowNever // never pulls: gets kicked as unresponsive and comes back
+	slowStop  // stops reading after joined (stall.go)
 )
 
 // viewer is one simulated client. Its goroutine reads the connection and writes the pulls;
@@ -32,6 +35,20 @@ type viewer struct {
 	conn *websocket.Conn
 	wmu  sync.Mutex
 
+	// Which node, and when to come back (follow.go).
+	node       int           // the node of the current or next attempt
+	avoid      int           // a node just lost: not where a stale route should send it back
+	avoidUntil int64         // unix ns
+	backoff    time.Duration // the next failed attempt's backoff bound
+	retryMS    int64         // a kick's retry_ms: the next attempt waits a random part of it
+	shutdown   bool          // this session was kicked with reason shutdown
+	lostAt     int64         // unix ns when its last joined session ended (0: joined, or never)
+	lostChurn  bool          // that session was ended by churn
+
+	// Churn (churn.go) closes the joined session's connection from the worker's goroutine.
+	cur     atomic.Pointer[websocket.Conn] // the joined session's connection (nil: none)
+	churned atomic.Pointer[websocket.Conn] // the connection churn closed
+
 	since     int64  // the next pull's since (last next)
 	accounted uint64 // seq accounted for so far (msgs + dropped)
 	epoch     string
@@ -43,54 +60,56 @@ type viewer struct {
 	frame     msgsFrame
 }
 
+// joinTimeout bounds a session's dial-to-joined (the handshake has its own 10 s); a var for
+// the tests.
+var joinTimeout = 10 * time.Second
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-// run connects, joins, and serves notifies until ctx ends; it reconnects with backoff.
+// run connects, joins, and serves notifies until ctx ends. When a session ends or a dial fails
+// it finds its next node (follow.go) and comes back, resuming with join since.
 func (v *viewer) run(ctx context.Context) {
-	backoff := 100 * time.Millisecond
-	first := true
-	for ctx.Err() == nil {
-		start := time.Now()
-		err := v.session(ctx, first, start)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil && first {
-			v.w.c.dialFails.Add(1)
-		}
-		if !first || err == nil {
+	v.node, v.avoid, v.backoff = v.id%len(v.w.cfg.urls), -1, 100*time.Millisecond
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		if attempt > 0 {
 			v.w.c.reconnects.Add(1)
 		}
-		// Exponential backoff with full jitter, reset after a session that got going.
-		sleep := time.Duration(rand.Int64N(int64(backoff)))
-		backoff = min(backoff*2, 5*time.Second)
-		if err == nil {
-			backoff = 100 * time.Millisecond
-		}
-		select {
-		case <-ctx.Done():
+		joined, how := v.session(ctx, time.Now())
+		if ctx.Err() != nil || how == endStall {
 			return
-		case <-time.After(sleep):
 		}
+		if joined {
+			v.lostAt, v.lostChurn = time.Now().UnixNano(), how == endChurn
+		} else {
+			v.w.c.dialFails.Add(1)
+		}
+		if !sleep(ctx, v.pause(how, joined)) {
+			return
+		}
+		v.node = v.nextNode(how)
 	}
 }
 
-// session runs one connection. It returns nil if the session was joined before it ended.
-func (v *viewer) session(ctx context.Context, first bool, start time.Time) error {
+// session runs one connection: whether it was joined, and how it ended.
+func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how ending) {
 	d := websocket.Dialer{
-		ReadBufferSize: 4096, WriteBufferSize: 512, // a window in one read or two HandshakeTimeout: 10 * time.Second,
-		NetDialContext: (&net.Dialer{LocalAddr: v.w.localAddr(v.id), Timeout: 10 * time.Second, Control: bindNoPort}).DialContext,
+		ReadBufferSize: 4096, WriteBufferSize: 512, // a window in one read or two
+		HandshakeTimeout: 10 * time.Second,
+		NetDialContext:   (&net.Dialer{LocalAddr: v.w.localAddr(v.id), Timeout: 10 * time.Second, Control: bindNoPort}).DialContext,
 	}
-	conn, _, err := d.DialContext(ctx, v.w.cfg.wsURL(v.id, v.uid), nil)
+	conn, _, err := d.DialContext(ctx, v.w.cfg.wsURL(v.node, v.uid), nil)
 	if err != nil {
-		return err
+		return false, endDial
 	}
-	v.conn = conn
+	v.conn, v.shutdown = conn, false
+	// Until joined, the server has joinTimeout to answer: a join that hangs (a room whose
+	// grain is gone) ends the attempt like a failed dial, instead of holding the viewer.
+	_ = conn.SetReadDeadline(time.Now().Add(joinTimeout))
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 	defer conn.Close()
-	joined := false
 	defer func() {
+		v.cur.Store(nil)
 		if joined {
 			v.w.c.connected.Add(-1)
 		}
@@ -105,36 +124,52 @@ func (v *viewer) session(ctx context.Context, first bool, start time.Time) error
 	}
 	join = append(join, '}')
 	v.pending = false
+	var live *watch
+	defer func() { live.stop() }()
 	for {
 		_, r, err := conn.NextReader()
 		if err != nil {
-			if joined {
-				return nil
-			}
-			return err
+			return joined, v.ended(joined, err)
 		}
 		bp := bufPool.Get().(*[]byte)
 		b, err := readAll((*bp)[:0], r)
 		if err != nil {
 			*bp = b[:0]
 			bufPool.Put(bp)
-			if joined {
-				return nil
-			}
-			return err
+			return joined, v.ended(joined, err)
 		}
 		v.w.c.frames.Add(1)
+		live.seen()
 		switch string(op(b)) {
 		case "hello":
 			err = v.write(join)
 		case "joined":
+			_ = conn.SetReadDeadline(time.Time{})
 			joined = true
 			v.w.c.connected.Add(1)
-			if first {
+			if !v.everIn {
 				v.w.c.firstJoins.Add(1)
 				v.w.c.connectNs.Add(int64(time.Since(start)))
 			}
+			if v.lostAt != 0 {
+				if v.lostChurn {
+					v.w.churnResume.record(time.Now().UnixNano() - v.lostAt)
+				} else {
+					v.w.resume.record(time.Now().UnixNano() - v.lostAt)
+				}
+				v.lostAt = 0
+			}
 			v.onJoined(b)
+			if v.slow == slowStop {
+				*bp = b[:0]
+				bufPool.Put(bp)
+				v.stall(ctx, conn)
+				return joined, endStall
+			}
+			v.cur.Store(conn)
+			if live == nil {
+				live = v.watchLiveness(conn)
+			}
 		case "notify":
 			v.w.c.notifies.Add(1)
 			err = v.onNotify()
@@ -143,13 +178,59 @@ func (v *viewer) session(ctx context.Context, first bool, start time.Time) error
 		case "push":
 			v.onPush(b)
 		case "kick":
-			v.w.c.countKick(b)
+			v.onKick(b)
+		case "error":
+			v.w.c.countError(b)
+			id, _ := intField(b, keyID)
+			switch {
+			case !joined && id == 1: // the join was refused: this attempt failed
+				*bp = b[:0]
+				bufPool.Put(bp)
+				return false, endDial
+			case v.pending && id == v.pullID: // the pull was refused: the next notify may pull again
+				v.pending = false
+			}
 		}
 		*bp = b[:0]
 		bufPool.Put(bp)
-		if err != nil {
-			return nil
+		if err != nil { // a write failed: the connection is gone
+			return joined, v.ended(joined, err)
 		}
+	}
+}
+
+// ended tells how a session ended from the error that ended it.
+func (v *viewer) ended(joined bool, err error) ending {
+	var ce *websocket.CloseError
+	churned := v.churned.Swap(nil)
+	var ne net.Error
+	switch {
+	case churned != nil && churned == v.conn:
+		return endChurn
+	case !joined:
+		if errors.As(err, &ne) && ne.Timeout() {
+			v.w.c.joinTimeouts.Add(1)
+		}
+		return endDial
+	case v.shutdown:
+		return endShutdown
+	case errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure: // 1006: EOF without a close frame
+		if ce.Code == websocket.CloseGoingAway {
+			return endShutdown
+		}
+		return endClosed
+	}
+	return endLost
+}
+
+// onKick counts a kick; a shutdown kick's retry_ms spreads the reconnections (PROTOCOL.md 8.8).
+func (v *viewer) onKick(b []byte) {
+	v.w.c.countKick(b)
+	if bytes.Contains(b, []byte(`"reason":"shutdown"`)) {
+		v.shutdown = true
+	}
+	if ms, ok := intField(b, keyRetryMS); ok && ms > 0 {
+		v.retryMS = ms
 	}
 }
 
@@ -226,7 +307,11 @@ func (v *viewer) pullFrame() []byte {
 	return append(b, '}')
 }
 
-// onMsgs accounts a pull answer: len(msgs) + dropped must equal the seq advance.
+// onMsgs accounts a pull answer or a pushed window. v.accounted is the seq at v.since: the
+// joined seq at the first join, 0 in a new epoch (its seq starts after any since), then each
+// frame's end. A frame with next_seq (PROTOCOL.md 8.1) must cover exactly
+// len(msgs) + dropped == next_seq - v.accounted; a frame without it, as before v1.1: the
+// advance must end at its last message's seq when that message is at next.
 func (v *viewer) onMsgs(b []byte) error {
 	recv := time.Now().UnixMicro()
 	f := &v.frame
@@ -239,19 +324,26 @@ func (v *viewer) onMsgs(b []byte) error {
 		v.epoch = string(f.epoch)
 		v.accounted = 0
 	}
-	v.accounted += uint64(len(f.msgs)) + f.dropped
-	if n := len(f.msgs); n > 0 {
-		last := f.msgs[n-1]
-		if last.ts == f.next && last.seq != v.accounted {
+	covered := uint64(len(f.msgs)) + f.dropped
+	if f.hasNextSeq {
+		if f.nextSeq != v.accounted+covered {
 			v.w.c.acctErrors.Add(1)
-			v.accounted = last.seq
 		}
-		for _, m := range f.msgs {
-			v.w.c.deliveries[m.pri].Add(1)
-			if m.pri == 3 {
-				v.sysTS = append(v.sysTS, m.ts)
-			}
+		v.accounted = f.nextSeq
+	} else {
+		v.accounted += covered
+		if n := len(f.msgs); n > 0 && f.msgs[n-1].ts == f.next && f.msgs[n-1].seq != v.accounted {
+			v.w.c.acctErrors.Add(1)
+			v.accounted = f.msgs[n-1].seq
 		}
+	}
+	for _, m := range f.msgs {
+		v.w.c.deliveries[m.pri].Add(1)
+		if m.pri == 3 {
+			v.sysTS = append(v.sysTS, m.ts)
+		}
+	}
+	if len(f.msgs) > 0 {
 		v.w.lat.record(v.id, f.msgs, recv)
 	}
 	v.w.c.dropped.Add(int64(f.dropped))
@@ -259,7 +351,7 @@ func (v *viewer) onMsgs(b []byte) error {
 		v.since = f.next
 	}
 	v.pending = false
-	if f.more {
+	if f.more && !v.w.cfg.Push { // a push session gets the rest in the next round (PROTOCOL.md 8.2)
 		return v.write(v.pullFrame())
 	}
 	return nil

@@ -12,9 +12,16 @@ import (
 
 // worker runs a share of the viewers in one process.
 type worker struct {
-	cfg     Config
-	c       counters
-	lat     *latencies
+	cfg         Config
+	c           counters
+	lat         *latencies
+	resume      *durations // a lost session's end to the next joined
+	churnResume *durations // the same after a churn
+	router      *router
+	stalls      *stalls // --slow-mode stop
+	emit        func(workerMsg)
+
+	mu      sync.Mutex // guards viewers: the connect goroutine appends while others read
 	viewers []*viewer
 }
 
@@ -28,22 +35,28 @@ type workerMsg struct {
 	Lost     int64             `json:"lost,omitempty"`
 	LostBy   int64             `json:"lost_viewers,omitempty"`
 	Expected int64             `json:"expected,omitempty"`
+	Resume   string            `json:"resume,omitempty"`    // final: encoded histogram of the resumptions (us)
+	Churn    string            `json:"churn,omitempty"`     // final: the same for the churned sessions
+	SlowEnds map[string]int64  `json:"slow_ends,omitempty"` // final: how the stalled viewers' sessions ended (stalls)
 }
 
 // driverMsg is one line the driver writes to a worker.
 type driverMsg struct {
-	Type    string             `json:"type"`    // finish
-	Notices map[string][]int64 `json:"notices"` // room -> ts of the system notices sent
+	Type    string             `json:"type"`              // phase, finish
+	Phase   string             `json:"phase,omitempty"`   // phase: send (the senders started), drain (they stopped)
+	Notices map[string][]int64 `json:"notices,omitempty"` // finish: room -> ts of the system notices acknowledged
 }
 
-// RunWorker runs cfg.Count viewers until the driver says finish (on in) or ctx ends, writing
-// ticks and the final report as JSON lines to out.
+// RunWorker runs cfg.Count viewers until the driver says finish (on in), in ends or ctx ends,
+// writing ticks and the final report as JSON lines to out. It returns once every goroutine it
+// started has ended, except the one reading in, which ends when in does.
 func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
 	cfg.applyDefaults()
-	w := &worker{cfg: cfg, lat: newLatencies()}
+	w := &worker{cfg: cfg, lat: newLatencies(), resume: &durations{h: newHist()}, churnResume: &durations{h: newHist()}, stalls: newStalls()}
+	w.router = newRouter(&w.cfg)
 	enc := json.NewEncoder(out)
 	var encMu sync.Mutex
-	emit := func(m workerMsg) {
+	w.emit = func(m workerMsg) {
 		encMu.Lock()
 		_ = enc.Encode(m)
 		encMu.Unlock()
@@ -51,89 +64,166 @@ func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) err
 	vctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup
-	slowEvery := 0
-	if cfg.Slow > 0 {
-		slowEvery = int(1 / cfg.Slow)
-	}
-	// Connect at the configured rate (this worker's share).
-	perSec := max(1, cfg.Connect*cfg.Count/max(cfg.Viewers, 1))
-	interval := time.Second / time.Duration(perSec)
-	connectDone := make(chan struct{})
-	go func() {
-		defer close(connectDone)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for i := 0; i < cfg.Count; i++ {
-			id := cfg.First + i
-			v := &viewer{w: w, id: id, uid: cfg.uid(id), room: cfg.room(id)}
-			if slowEvery > 0 && id%slowEvery == 0 {
-				v.slow = slowLate
-				if cfg.SlowMode == "never" {
-					v.slow = slowNever
-				}
-			}
-			w.viewers = append(w.viewers, v)
-			wg.Add(1)
-			go func() { defer wg.Done(); v.run(vctx) }()
-			select {
-			case <-vctx.Done():
-				return
-			case <-t.C:
-			}
+	wg.Add(2)
+	go func() { defer wg.Done(); w.connectAll(vctx, &wg) }()
+	go func() { defer wg.Done(); w.tick(vctx) }()
+	var churn sync.WaitGroup
+	stopChurn := func() {}
+	fin := w.serve(ctx, in, func(phase string) {
+		switch phase {
+		case "send":
+			cctx, cancel := context.WithCancel(vctx)
+			stopChurn = cancel
+			churn.Add(1)
+			go func() { defer churn.Done(); w.churn(cctx) }()
+		case "drain":
+			stopChurn()
 		}
-	}()
-	// Ticks, once a second.
-	tickDone := make(chan struct{})
-	go func() {
-		defer close(tickDone)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-vctx.Done():
-				return
-			case <-t.C:
-				sec := w.lat.takeSecond()
-				m := workerMsg{Type: "tick", Totals: w.c.totals(), Lat: map[string]string{}}
-				for p, h := range sec {
-					if h.TotalCount() > 0 {
-						m.Lat[priNames[p]] = encodeHist(h)
-					}
-				}
-				emit(m)
-			}
-		}
-	}()
-	// Wait for finish.
-	var fin driverMsg
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		if err := json.Unmarshal(sc.Bytes(), &fin); err == nil && fin.Type == "finish" {
-			break
-		}
-	}
+	})
+	stopChurn()
+	churn.Wait()
+	slowEnds := w.stalls.finish(stallRead + 5*time.Second) // before the viewers are stopped; each read ends by stallRead
 	stop()
-	<-connectDone
 	wg.Wait()
-	<-tickDone
-	final := workerMsg{Type: "final", Totals: w.c.totals(), Lat: map[string]string{}}
-	for p, h := range w.lat.totals() {
-		final.Lat[priNames[p]] = encodeHist(h)
+	w.emit(w.final(fin, slowEnds))
+	return nil
+}
+
+// connectAll starts the viewers at the configured rate (this worker's share), each in a
+// goroutine of wg.
+func (w *worker) connectAll(ctx context.Context, wg *sync.WaitGroup) {
+	cfg := &w.cfg
+	perSec := max(1, cfg.Connect*cfg.Count/max(cfg.Viewers, 1))
+	t := time.NewTicker(time.Second / time.Duration(perSec))
+	defer t.Stop()
+	for i := 0; i < cfg.Count; i++ {
+		id := cfg.First + i
+		v := &viewer{w: w, id: id, uid: cfg.uid(id), room: cfg.viewerRoom(id)}
+		if cfg.isSlow(id) {
+			v.slow = map[string]int{"late": slowLate, "never": slowNever, "stop": slowStop}[cfg.SlowMode]
+		}
+		w.mu.Lock()
+		w.viewers = append(w.viewers, v)
+		w.mu.Unlock()
+		wg.Add(1)
+		go func() { defer wg.Done(); v.run(ctx) }()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
+}
+
+// tick reports the totals and that second's latencies once a second.
+func (w *worker) tick(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			sec := w.lat.takeSecond()
+			m := workerMsg{Type: "tick", Totals: w.c.totals(), Lat: map[string]string{}}
+			for p, h := range sec {
+				if h.TotalCount() > 0 {
+					m.Lat[priNames[p]] = encodeHist(h)
+				}
+			}
+			w.emit(m)
+		}
+	}
+}
+
+// final is the worker's report, with the loss check: every viewer that joined must have
+// received every notice acknowledged after its first join (a stalled viewer is not checked).
+func (w *worker) final(fin driverMsg, slowEnds map[string]int64) workerMsg {
+	m := workerMsg{Type: "final", Totals: w.c.totals(), Lat: map[string]string{}, Resume: w.resume.encode(),
+		Churn: w.churnResume.encode(), SlowEnds: slowEnds}
+	for p, h := range w.lat.totals() {
+		m.Lat[priNames[p]] = encodeHist(h)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	for _, v := range w.viewers {
+		if v.slow == slowStop {
+			continue
+		}
 		notices := fin.Notices[v.room]
 		lost := v.lostOf(notices)
-		final.Lost += lost
+		m.Lost += lost
 		if lost > 0 {
-			final.LostBy++
+			m.LostBy++
 		}
 		for _, ts := range notices {
 			if v.everIn && ts > v.joinedAt {
-				final.Expected++
+				m.Expected++
 			}
 		}
 	}
-	emit(final)
-	return nil
+	if n := w.countSlowStops(); n > 0 {
+		var ended int64
+		for _, k := range slowEnds {
+			ended += k
+		}
+		if n > ended {
+			if m.SlowEnds == nil {
+				m.SlowEnds = map[string]int64{}
+			}
+			m.SlowEnds["not joined"] = n - ended
+		}
+	}
+	return m
+}
+
+// countSlowStops counts this worker's stalling viewers (w.mu held).
+func (w *worker) countSlowStops() int64 {
+	var n int64
+	for _, v := range w.viewers {
+		if v.slow == slowStop {
+			n++
+		}
+	}
+	return n
+}
+
+// serve reads the driver's lines until finish (returned), the end of in or of ctx; phase
+// lines go to onPhase.
+func (w *worker) serve(ctx context.Context, in io.Reader, onPhase func(string)) driverMsg {
+	lines := make(chan driverMsg)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		sc := bufio.NewScanner(in)
+		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		for sc.Scan() {
+			var m driverMsg
+			if json.Unmarshal(sc.Bytes(), &m) != nil {
+				continue
+			}
+			select {
+			case lines <- m:
+			case <-done:
+				return
+			}
+		}
+		close(lines)
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return driverMsg{}
+		case m, ok := <-lines:
+			if !ok {
+				return driverMsg{}
+			}
+			switch m.Type {
+			case "finish":
+				return m
+			case "phase":
+				onPhase(m.Phase)
+			}
+		}
+	}
 }

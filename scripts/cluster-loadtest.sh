@@ -3,7 +3,10 @@
 # throwaway redis-server, and stops everything it started (by pid) when it ends.
 #   scripts/cluster-loadtest.sh [liveroom-loadtest flags...]
 # The load tester gets every node's URL (viewer i and post i go to node i % NODES) and every
-# node's pid (CPU and RSS summed and per node). Its exit status is the script's.
+# node's pid (CPU and RSS summed and per node). Its exit status is the script's. Once the
+# nodes are ready it prints their pids on stderr (in --url order, n1 first): a fault run kills
+# (kill -9) or freezes (kill -STOP, then -CONT) one of them by pid, and the viewers follow
+# /v1/route to the others (each node is started with --advertise, so the route names it).
 # Environment:
 #   NODES         nodes (default 6; one node holds at most ~19.9k viewers on this box)
 #   BASE_PORT     node k (1..NODES) serves HTTP on BASE_PORT+k, its actor port is

@@ -1,7 +1,8 @@
 // Command liveroom-loadtest is liveroom's load generator: it opens N viewer sessions (in
 // several worker processes when N needs it), drives senders over the HTTP API, and prints and
 // writes the result (JSON, self-contained HTML). It exits non-zero when a --fail-if budget is
-// exceeded. Traffic goes only to loopback --url addresses; every run is bounded by --duration.
+// exceeded. Traffic goes only to loopback --url addresses; every run is bounded by --duration
+// and --drain (plus the connect phase). Go tests drive the same run with loadtest.RunWith.
 // A cluster run lists every node: --url http://127.0.0.1:18101,http://127.0.0.1:18102 and
 // --server-pid with their pids in the same order (scripts/cluster-loadtest.sh does both).
 package main
@@ -55,15 +56,19 @@ func main() {
 func run(ctx context.Context, args []string) int {
 	var cfg loadtest.Config
 	var rates, out, html, failIf, mode, pids string
+	var noticeRetry bool
 	fs := flag.NewFlagSet("liveroom-loadtest", flag.ContinueOnError)
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080",
-		"the server's base URL (loopback only); a cluster: the nodes' URLs, comma-separated (viewer i and post i go to node i % n)")
+		"the server's base URL (loopback only); a cluster: the nodes' URLs, comma-separated (viewer i and post i go to node i % n; "+
+			"a viewer whose session ends or whose dial fails asks /v1/route of the nodes and resumes on the node named)")
 	fs.IntVar(&cfg.Viewers, "viewers", 2000, "viewer sessions")
 	fs.IntVar(&cfg.Rooms, "rooms", 1, "rooms (viewer i joins room i % rooms)")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long the senders run")
 	fs.StringVar(&rates, "rate", "normal=200,system=1", "msg/s per room per priority: low=,normal=,high=,system=")
-	fs.Float64Var(&cfg.Slow, "slow", 0, "fraction of slow viewers (0..1)")
-	fs.StringVar(&cfg.SlowMode, "slow-mode", "late", "late: pull 0.5-3 s after a notify; never: never pull (kicked, then resume)")
+	fs.Float64Var(&cfg.Slow, "slow", 0, "fraction of slow viewers (0..1): viewer i is slow when i % round(1/slow) == 0")
+	fs.StringVar(&cfg.SlowMode, "slow-mode", "late", "late: pull 0.5-3 s after a notify; never: never pull (kicked, then resume); "+
+		"stop: stop reading after joined (TCP buffers fill; outside the loss check; at the end read until EOF or 2 s: slow_kicked, slow_open)")
+	fs.StringVar(&cfg.SlowRooms, "slow-rooms", "mixed", "mixed: slow viewers in the rooms of the others; own: rooms of their own (<prefix>-s<k>, posted to at the same rates)")
 	fs.StringVar(&cfg.APIKey, "api-key", "", "the server key (senders)")
 	fs.StringVar(&cfg.AdminKey, "admin-key", "", "the admin key (system notices)")
 	fs.StringVar(&cfg.JWTSecret, "jwt-secret", "", "sign viewer tokens with this HS256 secret; empty = --dev ?uid= logins")
@@ -75,9 +80,14 @@ func run(ctx context.Context, args []string) int {
 	fs.StringVar(&pids, "server-pid", "", "the server's pid, or the nodes' pids comma-separated in --url order: report CPU and RSS from /proc (summed and per pid)")
 	fs.StringVar(&out, "out", "", "write the JSON result here")
 	fs.StringVar(&html, "html", "", "write the HTML report here")
-	fs.StringVar(&failIf, "fail-if", "", `exit 1 unless these hold, e.g. "p99<1s,lost=0,acct=0"`)
+	fs.StringVar(&failIf, "fail-if", "", `exit 1 unless these hold, e.g. "p99<1s,lost=0,acct=0" (metrics: p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap resume_max slow_open rss_drift goroutines_drift)`)
 	fs.StringVar(&mode, "mode", "", "label of the server's mode in the report (default notify-pull, or push-window with --push)")
 	fs.BoolVar(&cfg.Push, "push", false, `viewers join with "push":true (the server pushes each round's window)`)
+	fs.Float64Var(&cfg.Churn, "churn", 0, "fraction of the viewers per minute (e.g. 0.01) that, spread over each minute of the send phase, close their session and reconnect at once with join since (they stay in the loss check)")
+	fs.DurationVar(&cfg.Liveness, "liveness", 0, "a joined session silent this long sends a ping; silent twice as long, it is closed and resumes elsewhere (a node frozen by SIGSTOP); 0: off")
+	fs.DurationVar(&cfg.Warmup, "warmup", 0, "the first part of the send phase left out of rss_drift and goroutines_drift (a soak)")
+	fs.BoolVar(&noticeRetry, "notice-retry", true, "each system notice carries a cmid and is retried (next node each time) until a 200 or the drain's last 2 s; only acknowledged notices enter the loss check (false: one attempt, no cmid)")
+	fs.DurationVar(&cfg.NoticeTimeout, "notice-timeout", 3*time.Second, "how long one notice attempt may take before it is retried")
 	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM_LOADTEST")); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -85,6 +95,7 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	cfg.NoticeRetryOff = !noticeRetry
 	var err error
 	if cfg.Rates, err = parseRates(rates); err != nil {
 		fmt.Fprintln(os.Stderr, err)

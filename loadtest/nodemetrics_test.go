@@ -14,58 +14,69 @@ import (
 	"github.com/liveroom/liveroom/internal/testwait"
 )
 
-func TestParseMembers(t *testing.T) {
-	f := func(body string, members int, left int64) {
+func TestParseNodeMetrics(t *testing.T) {
+	f := func(body string, members int, left, goroutines, sessions int64) {
 		t.Helper()
-		m, l := parseMembers([]byte(body))
-		if m != members || l != left {
-			t.Errorf("%q: members %d left %d, want %d %d", body, m, l, members, left)
+		r := parseNodeMetrics([]byte(body))
+		if want := (nodeReading{members, left, goroutines, sessions}); r != want {
+			t.Errorf("%q: %+v, want %+v", body, r, want)
 		}
 	}
-	f("", -1, -1)
-	f("liveroom_cluster_members 6\nliveroom_cluster_members_left_total 0\n", 6, 0)
-	f("# HELP liveroom_cluster_members x\n# TYPE liveroom_cluster_members gauge\nliveroom_cluster_members 3\r\n", 3, -1)
-	f("liveroom_cluster_members_left_total 2\nliveroom_cluster_members_x 9\nliveroom_sessions 5\n", -1, 2)
-	f("liveroom_cluster_members 1e+01\nliveroom_cluster_members_left_total 4.0\n", 10, 4)
-	f("liveroom_cluster_members nope\n", -1, -1)
+	f("", -1, -1, -1, -1)
+	f("liveroom_cluster_members 6\nliveroom_cluster_members_left_total 0\n", 6, 0, -1, -1)
+	f("# HELP liveroom_cluster_members x\n# TYPE liveroom_cluster_members gauge\nliveroom_cluster_members 3\r\n", 3, -1, -1, -1)
+	f("liveroom_cluster_members_left_total 2\nliveroom_cluster_members_x 9\nliveroom_sessions 5\n", -1, 2, -1, 5)
+	f("liveroom_cluster_members 1e+01\nliveroom_cluster_members_left_total 4.0\n", 10, 4, -1, -1)
+	f("liveroom_cluster_members nope\n", -1, -1, -1, -1)
+	f("# HELP go_goroutines Number of goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines 42\ngo_threads 9\n", -1, -1, 42, -1)
+	f("go_goroutines NaN\nliveroom_sessions 1e+300\n", -1, -1, -1, -1)
 }
 
-func TestMemberSampler(t *testing.T) {
+func TestNodeSampler(t *testing.T) {
 	var members, left, status atomic.Int64
 	members.Store(3)
 	left.Store(2)
 	status.Store(200)
 	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(int(status.Load()))
-		fmt.Fprintf(w, "liveroom_sessions 10\nliveroom_cluster_members %d\nliveroom_cluster_members_left_total %d\n", members.Load(), left.Load())
+		fmt.Fprintf(w, "go_goroutines 40\nliveroom_sessions 10\nliveroom_cluster_members %d\nliveroom_cluster_members_left_total %d\n", members.Load(), left.Load())
 	}))
 	defer node.Close()
 	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, "liveroom_sessions 10") // a liveroomd without the membership metrics
+		fmt.Fprintln(w, "go_goroutines 2\nliveroom_sessions 7") // a liveroomd without the membership metrics
 	}))
 	defer old.Close()
 
-	s := startMembers(context.Background(), []string{node.URL, old.URL}, 5*time.Millisecond)
-	samples := func(k int) func() bool {
-		n := 0
+	s := startNodeSampler(context.Background(), []string{node.URL, old.URL}, 5*time.Millisecond)
+	// readings returns a condition: two more readings of node k (failed ones only, if failed).
+	readings := func(k int, failed bool) func() bool {
+		n := -1
 		return func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			if n == 0 {
-				n = s.nodes[k].Samples + s.nodes[k].Failed + 2
+			got := s.nodes[k].Failed
+			if !failed {
+				got += s.nodes[k].Samples
 			}
-			return s.nodes[k].Samples+s.nodes[k].Failed >= n
+			if n < 0 {
+				n = got + 2
+			}
+			return got >= n
 		}
 	}
-	testwait.For(t, 5*time.Second, "readings at 3 members", samples(0))
-	if cur := s.current(); cur[0] != 3 || cur[1] != -1 {
-		t.Errorf("current %v", cur)
+	testwait.For(t, 5*time.Second, "readings at 3 members", readings(0, false))
+	testwait.For(t, 5*time.Second, "readings of the old node", readings(1, true))
+	if cur, g, n := s.current(); cur[0] != 3 || cur[1] != -1 || g != 42 || n != 17 {
+		t.Errorf("current %v, goroutines %d, sessions %d", cur, g, n)
 	}
 	members.Store(2) // a member left
 	left.Store(3)
-	testwait.For(t, 5*time.Second, "readings at 2 members", samples(0))
+	testwait.For(t, 5*time.Second, "readings at 2 members", readings(0, false))
 	status.Store(500) // an overloaded node's failed read is not a lost member
-	testwait.For(t, 5*time.Second, "failed reads", samples(0))
+	testwait.For(t, 5*time.Second, "failed reads", readings(0, true))
+	if cur, g, n := s.current(); cur[0] != 2 || g != 2 || n != 7 {
+		t.Errorf("after failed reads: current %v, goroutines %d, sessions %d (the failing node counts nothing)", cur, g, n)
+	}
 	m := s.finish()
 	n0, n1 := m.Nodes[0], m.Nodes[1]
 	if n0.Min != 2 || n0.Max != 3 || n0.Left != 1 || n0.Samples < 4 || n0.Failed < 2 {
@@ -109,17 +120,21 @@ func TestMembershipReport(t *testing.T) {
 	f(&Result{}, "members_left=0", 0)
 }
 
-func FuzzParseMembers(f *testing.F) {
+func FuzzParseNodeMetrics(f *testing.F) {
 	f.Add([]byte("liveroom_cluster_members 6\nliveroom_cluster_members_left_total 0\n"))
 	f.Add([]byte("# TYPE liveroom_cluster_members gauge\nliveroom_cluster_members 1e+300\n"))
 	f.Add([]byte("liveroom_cluster_members NaN\nliveroom_cluster_members_left_total -Inf\n"))
+	f.Add([]byte("go_goroutines 12\nliveroom_sessions 3\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		members, left := parseMembers(body)
-		if members >= 0 && !bytes.Contains(body, []byte(membersGauge+" ")) {
-			t.Errorf("members %d from a body without the gauge", members)
+		r := parseNodeMetrics(body)
+		check := func(got int64, name string) {
+			if got >= 0 && !bytes.Contains(body, []byte(name+" ")) {
+				t.Errorf("%s %d from a body without it", name, got)
+			}
 		}
-		if left >= 0 && !bytes.Contains(body, []byte(leftCounter+" ")) {
-			t.Errorf("left %d from a body without the counter", left)
-		}
+		check(int64(r.members), membersGauge)
+		check(r.left, leftCounter)
+		check(r.goroutines, goroutinesGauge)
+		check(r.sessions, sessionsGauge)
 	})
 }

@@ -1,0 +1,65 @@
+package loadtest
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDrift(t *testing.T) {
+	secs := []Second{{T: 1, ServerRSS: 50}, {T: 2, ServerRSS: 100}, {T: 3, ServerRSS: 104}, {T: 4, ServerRSS: 0}, {T: 5, ServerRSS: 102}}
+	rss := func(s Second) int64 { return s.ServerRSS }
+	f := func(warmup time.Duration, want float64) {
+		t.Helper()
+		if got := drift(secs, warmup, rss); math.Abs(got-want) > 1e-9 {
+			t.Errorf("warmup %v: drift %v, want %v", warmup, got, want)
+		}
+	}
+	f(0, 54.0/50)        // the warm-up's growth counts without --warmup
+	f(time.Second, 0.04) // 100 .. 104; the 0 (not read) is left out
+	f(4*time.Second, -1) // one reading: not measured
+	f(time.Minute, -1)   // none
+	r := &Result{RSSDrift: 0.04, GoroutineDrift: -1}
+	if err := r.Check("rss_drift<=0.05"); err != nil || len(r.Failed) != 0 {
+		t.Errorf("rss_drift: %v %v", err, r.Failed)
+	}
+	if err := r.Check("rss_drift<=0.03,goroutines_drift<=0.05"); err != nil || len(r.Failed) != 2 {
+		t.Errorf("failing drifts (goroutines not measured): %v %v", err, r.Failed)
+	}
+}
+
+// Each second of the send phase carries the servers' RSS (from /proc) and the nodes'
+// goroutines and sessions (from /metrics), summed; the report plots them.
+func TestRunServerSeries(t *testing.T) {
+	c := newFakeCluster(t, 2)
+	pid := os.Getpid()
+	res := fakeRun(t, c, Config{Viewers: 6, ServerPIDs: []int{pid, pid}, Duration: 4 * time.Second, Warmup: time.Second,
+		Rates: map[string]float64{"normal": 10}}, Options{})
+	if len(res.Seconds) < 2 {
+		t.Fatalf("%d seconds", len(res.Seconds))
+	}
+	for _, s := range res.Seconds {
+		if s.Goroutines != 201 || s.Sessions != 6 || s.ServerRSS <= 0 || len(s.Members) != 2 {
+			t.Errorf("second %d: goroutines %d sessions %d rss %d members %v", s.T, s.Goroutines, s.Sessions, s.ServerRSS, s.Members)
+		}
+	}
+	if res.GoroutineDrift != 0 || res.RSSDrift < 0 || res.RSSDrift > 0.5 {
+		t.Errorf("drifts: goroutines %v rss %v", res.GoroutineDrift, res.RSSDrift)
+	}
+	var txt, html bytes.Buffer
+	res.Summary(&txt)
+	if !strings.Contains(txt.String(), "drift after the 1s warm-up") {
+		t.Errorf("summary:\n%s", txt.String())
+	}
+	if err := res.WriteHTML(&html); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"server RSS (summed over the nodes)", "goroutines and sessions"} {
+		if !strings.Contains(html.String(), want) {
+			t.Errorf("the report lacks the plot %q", want)
+		}
+	}
+}
