@@ -35,7 +35,7 @@ FUZZ_TARGETS = \
 	./transport/:FuzzSessionFrames ./transport/:FuzzPostBody ./transport/:FuzzParseNotice \
 	./transport/:FuzzParseTTL ./transport/:FuzzParseConfigPatch ./transport/:FuzzParsePullQuery \
 	./transport/:FuzzValidID ./transport/client/:FuzzFlatParser ./transport/client/:FuzzAppendJSONString \
-	./ring/:FuzzWindow ./loadtest/:FuzzParseMembers
+	./ring/:FuzzWindow ./loadtest/:FuzzParseNodeMetrics ./loadtest/:FuzzParseMsgs
 
 fuzz-short: ## run each fuzz target for FUZZTIME (default 5s), one after another (make test runs it)
 	@missing=$$(for f in $$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/^func //'); do \
