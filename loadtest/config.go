@@ -49,7 +49,10 @@ type Config struct {
 	Churn  float64       `json:"churn"`  // fraction of the viewers per minute that close their session and resume at once (send phase)
 	Warmup time.Duration `json:"warmup"` // the first part of the send phase left out of the drifts (a soak's growth after warming up)
 
-	Liveness time.Duration `json:"liveness"` // a joined session silent this long pings; twice this long, it is closed and resumed (0: off)
+	// CheckStamps keeps every (room, epoch, seq) a worker's viewers receive with its ts and
+	// counts those seen with two different ts (Result.StampConflicts): no seq stamped twice.
+	CheckStamps bool          `json:"check_stamps"`
+	Liveness    time.Duration `json:"liveness"` // a joined session silent this long pings; twice this long, it is closed and resumed (0: off)
 
 	// Set by the driver for each worker.
 	First int `json:"first"` // first viewer index

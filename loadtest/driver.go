@@ -264,6 +264,7 @@ func (d *driver) finish() error {
 		}
 		res.Totals.add(m.Totals)
 		res.LostProtected += m.Lost
+		res.StampConflicts += m.Stamps
 		res.LostViewers += m.LostBy
 		res.ExpectedNotices += m.Expected
 		mergeHists(hists, m.Lat)

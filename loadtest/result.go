@@ -53,6 +53,7 @@ type Result struct {
 	ChurnResume      Quantiles            `json:"churn_resume"`         // --churn: from a churned session's end to the next joined (totals.churns: how many)
 	SlowKicked       int64                `json:"slow_kicked"`          // --slow-mode stop: stalled viewers the server kicked or closed (slow_ends other than open)
 	SlowOpen         int64                `json:"slow_open"`            // stalled viewers still open when the run ended
+	StampConflicts   int64                `json:"stamp_conflicts"`      // --check-stamps: seqs a worker's viewers saw with two different ts (a seq stamped twice)
 	SlowEnds         map[string]int64     `json:"slow_ends,omitempty"`  // how the stalled viewers' sessions ended: "kick <reason>", "close <code>", "eof", "open", "not joined", "no report"
 	RSSDrift         float64              `json:"rss_drift"`            // (max - min) / min of the per-second server RSS after --warmup (-1: not measured)
 	GoroutineDrift   float64              `json:"goroutine_drift"`      // the same of the per-second goroutines

@@ -342,6 +342,9 @@ func (v *viewer) onMsgs(b []byte) error {
 		if m.pri == 3 {
 			v.sysTS = append(v.sysTS, m.ts)
 		}
+		if v.w.stamps != nil {
+			v.w.stamps.see(v.room, v.epoch, m.seq, m.ts)
+		}
 	}
 	if len(f.msgs) > 0 {
 		v.w.lat.record(v.id, f.msgs, recv)

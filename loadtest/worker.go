@@ -18,7 +18,8 @@ type worker struct {
 	resume      *durations // a lost session's end to the next joined
 	churnResume *durations // the same after a churn
 	router      *router
-	stalls      *stalls // --slow-mode stop
+	stalls      *stalls   // --slow-mode stop
+	stamps      *stampLog // CheckStamps; nil otherwise
 	emit        func(workerMsg)
 
 	mu      sync.Mutex // guards viewers: the connect goroutine appends while others read
@@ -35,9 +36,10 @@ type workerMsg struct {
 	Lost     int64             `json:"lost,omitempty"`
 	LostBy   int64             `json:"lost_viewers,omitempty"`
 	Expected int64             `json:"expected,omitempty"`
-	Resume   string            `json:"resume,omitempty"`    // final: encoded histogram of the resumptions (us)
-	Churn    string            `json:"churn,omitempty"`     // final: the same for the churned sessions
-	SlowEnds map[string]int64  `json:"slow_ends,omitempty"` // final: how the stalled viewers' sessions ended (stalls)
+	Resume   string            `json:"resume,omitempty"`          // final: encoded histogram of the resumptions (us)
+	Churn    string            `json:"churn,omitempty"`           // final: the same for the churned sessions
+	SlowEnds map[string]int64  `json:"slow_ends,omitempty"`       // final: how the stalled viewers' sessions ended (stalls)
+	Stamps   int64             `json:"stamp_conflicts,omitempty"` // final: seqs seen with two ts (CheckStamps)
 }
 
 // driverMsg is one line the driver writes to a worker.
@@ -54,6 +56,9 @@ func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) err
 	cfg.applyDefaults()
 	w := &worker{cfg: cfg, lat: newLatencies(), resume: &durations{h: newHist()}, churnResume: &durations{h: newHist()}, stalls: newStalls()}
 	w.router = newRouter(&w.cfg)
+	if cfg.CheckStamps {
+		w.stamps = newStampLog()
+	}
 	enc := json.NewEncoder(out)
 	var encMu sync.Mutex
 	w.emit = func(m workerMsg) {
@@ -140,7 +145,7 @@ func (w *worker) tick(ctx context.Context) {
 // received every notice acknowledged after its first join (a stalled viewer is not checked).
 func (w *worker) final(fin driverMsg, slowEnds map[string]int64) workerMsg {
 	m := workerMsg{Type: "final", Totals: w.c.totals(), Lat: map[string]string{}, Resume: w.resume.encode(),
-		Churn: w.churnResume.encode(), SlowEnds: slowEnds}
+		Churn: w.churnResume.encode(), SlowEnds: slowEnds, Stamps: w.stamps.count()}
 	for p, h := range w.lat.totals() {
 		m.Lat[priNames[p]] = encodeHist(h)
 	}

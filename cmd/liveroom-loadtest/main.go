@@ -85,6 +85,7 @@ func run(ctx context.Context, args []string) int {
 	fs.BoolVar(&cfg.Push, "push", false, `viewers join with "push":true (the server pushes each round's window)`)
 	fs.Float64Var(&cfg.Churn, "churn", 0, "fraction of the viewers per minute (e.g. 0.01) that, spread over each minute of the send phase, close their session and reconnect at once with join since (they stay in the loss check)")
 	fs.DurationVar(&cfg.Liveness, "liveness", 0, "a joined session silent this long sends a ping; silent twice as long, it is closed and resumes elsewhere (a node frozen by SIGSTOP); 0: off")
+	fs.BoolVar(&cfg.CheckStamps, "check-stamps", false, "keep every (room, epoch, seq) the viewers receive and count those seen with two ts: stamp_conflicts (no seq stamped twice; for fault runs)")
 	fs.DurationVar(&cfg.Warmup, "warmup", 0, "the first part of the send phase left out of rss_drift and goroutines_drift (a soak)")
 	fs.BoolVar(&noticeRetry, "notice-retry", true, "each system notice carries a cmid and is retried (next node each time) until a 200 or the drain's last 2 s; only acknowledged notices enter the loss check (false: one attempt, no cmid)")
 	fs.DurationVar(&cfg.NoticeTimeout, "notice-timeout", 3*time.Second, "how long one notice attempt may take before it is retried")
