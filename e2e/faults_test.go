@@ -189,7 +189,7 @@ func (c *faultCluster) grains() float64 {
 	var n float64
 	for _, nd := range c.nodes {
 		if nd.proc.Running() {
-			n += metricOf(nd.http, "liveroom_rooms")
+			n += max(metricOf(nd.http, "liveroom_rooms"), 0)
 		}
 	}
 	return n
