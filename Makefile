@@ -77,3 +77,30 @@ loadtest-cluster: ## 100k viewers in 1 room over NODES (6) liveroomd nodes shari
 
 build: ## build the binaries into ./bin
 	$(GO) build -o bin/ ./cmd/...
+
+# The fault suite's long versions (e2e/faults_test.go): every scenario with CHAOS_VIEWERS viewers
+# over the three nodes and CHAOS_SECONDS of sending where the scenario allows (the kills).
+.PHONY: chaos
+chaos: CHAOS_VIEWERS ?= 3000
+chaos: CHAOS_SECONDS ?= 120
+chaos: ## the fault suite at 3,000 viewers and 120 s runs (kills, a hung store, a frozen node, rolling and etcd restarts)
+	scripts/test-deps.sh
+	CHAOS_VIEWERS=$(CHAOS_VIEWERS) CHAOS_SECONDS=$(CHAOS_SECONDS) $(GO) test -count=1 -timeout 90m -run '^TestFault' -v ./e2e/
+
+# Half of 10k viewers stop reading their sockets: they must be closed as unresponsive, the
+# server's memory stays bounded, and the other half keep receiving (compare with a run without
+# --slow: the same command with SLOW=0).
+.PHONY: loadtest-slow
+loadtest-slow: SLOW ?= 0.5
+loadtest-slow: ## 10k viewers, half of them stop reading (--slow-mode stop), 200 msg/s + 1 notice/s for 60 s
+	scripts/loadtest.sh --viewers 10000 --duration 60s --rate normal=200,system=1 --per-worker 10000 --drain 15s \
+		--slow $(SLOW) --slow-mode stop --out loadtest-slow-result.json --html loadtest-slow-report.html \
+		--fail-if 'lost=0,acct=0,slow_open=0'
+
+# 30 minutes at 19k viewers with 1 % of them reconnecting each minute: RSS and goroutines must
+# stay flat (within 5 %) after a 5-minute warm-up, with nothing lost.
+.PHONY: soak
+soak: ## 30 min, 19k viewers, 200 msg/s + 1 notice/s, 1 % reconnecting per minute; fails if RSS or goroutines drift over 5 %
+	scripts/loadtest.sh --viewers 19000 --duration 30m --rate normal=200,system=1 --per-worker 10000 --drain 30s \
+		--churn 0.01 --warmup 5m --out soak-result.json --html soak-report.html \
+		--fail-if 'lost=0,acct=0,rss_drift<=0.05,goroutines_drift<=0.05'

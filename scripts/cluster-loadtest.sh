@@ -109,7 +109,7 @@ for k in $(seq "$NODES"); do
     --cluster-bind "127.0.0.1:$((BASE_PORT + 100 + 2 * k))" "${membership[@]}" \
     --advertise "ws://127.0.0.1:$port/v1/ws" --redis "redis://127.0.0.1:$REDIS_PORT/0" \
     --jwt-secret lt-secret --api-key lt-api --admin-key lt-admin \
-    --conn-per-ip 1000000 --conn-per-uid 1000000 --log-level warn "${pprof[@]}" ${SERVER_FLAGS:-} >&2 &
+    --conn-per-ip 1000000 --conn-per-uid 1000000 --http-rate-per-ip -1 --http-conns-per-ip -1 --log-level warn "${pprof[@]}" ${SERVER_FLAGS:-} >&2 &
   NODE_PIDS+=($!) URLS+=("http://127.0.0.1:$port")
 done
 

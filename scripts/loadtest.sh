@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 PORT=${PORT:-18090}
 mkdir -p bin
 go build -o bin/ ./cmd/liveroomd ./cmd/liveroom-loadtest
-# Connection limits are lifted: thousands of viewers come from a handful of loopback addresses.
+# Connection and HTTP limits per address are lifted: thousands of viewers come from a handful of
+# loopback addresses.
 "${LIVEROOMD:-bin/liveroomd}" --addr "127.0.0.1:$PORT" --jwt-secret lt-secret --api-key lt-api --admin-key lt-admin \
-  --conn-per-ip 1000000 --conn-per-uid 1000000 --log-level warn ${SERVER_FLAGS:-} &
+  --conn-per-ip 1000000 --conn-per-uid 1000000 --http-rate-per-ip -1 --http-conns-per-ip -1 --log-level warn ${SERVER_FLAGS:-} &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 100); do # wait for the port (no curl needed)
