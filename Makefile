@@ -17,7 +17,7 @@ test: ## everything CI runs: installs redis/etcd/chromium when missing, vet, gof
 	scripts/test-deps.sh
 	$(MAKE) lint
 	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v /e2e)
-	$(GO) test -count=1 -timeout 15m ./actors/... ./transport/... ./cmd/...
+	$(GO) test -count=1 -timeout 15m $$(grep -rl '^//go:build !race' --include='*_test.go' . | xargs -n1 dirname | sort -u)
 	$(MAKE) fuzz-short
 	$(GO) test -count=1 -timeout 15m ./e2e/...
 
