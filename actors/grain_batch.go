@@ -141,8 +141,18 @@ func (g *roomGrain) flush(ctx actor.Context) {
 		g.deliver(ctx, len(g.queue), true)
 		g.startSave(ctx)
 	default:
+		g.deliverDurable(ctx) // a save that began after these were stamped may cover them already
 		g.startSave(ctx)
 	}
+}
+
+// deliverDurable delivers the queued batches whose stamps the store has.
+func (g *roomGrain) deliverDurable(ctx actor.Context) {
+	n := 0
+	for n < len(g.queue) && g.queue[n].lastSeq() <= g.durableSeq {
+		n++
+	}
+	g.deliver(ctx, n, false)
 }
 
 // needFull reports whether the next save must write the whole state: a protected message
@@ -272,11 +282,7 @@ func (g *roomGrain) saveDone(ctx actor.Context, d *saveDone) {
 		g.node.undurableRooms.Add(-1)
 		g.node.metrics.UndurableRooms.Dec()
 	}
-	n := 0
-	for n < len(g.queue) && g.queue[n].lastSeq() <= d.job.seq {
-		n++
-	}
-	g.deliver(ctx, n, false)
+	g.deliverDurable(ctx)
 	g.startSave(ctx)
 }
 

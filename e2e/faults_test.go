@@ -84,7 +84,7 @@ func startFaultCluster(t *testing.T, n int, withEtcd bool, extra ...string) *fau
 		args := []string{"--addr", addr, "--jwt-secret", "S", "--api-key", "K", "--admin-key", "A",
 			"--node", name, "--cluster-bind", fmt.Sprintf("127.0.0.1:%d", actorPorts[i]),
 			"--advertise", "ws://" + addr + "/v1/ws", "--log-level", "warn", "--redis", c.redis.URL,
-			"--conn-per-ip", "100000", "--conn-per-uid", "100000", "--http-rate-per-ip", "-1"}
+			"--conn-per-ip", "100000", "--conn-per-uid", "100000", "--http-rate-per-ip", "-1", "--http-conns-per-ip", "-1"}
 		if withEtcd {
 			args = append(args, "--etcd", c.etcd.Endpoint)
 		} else {
@@ -234,6 +234,9 @@ func checkDelivery(t *testing.T, res *loadtest.Result, ackGap time.Duration) {
 		"resumptions %d (p50 %.0f ms, max %.0f ms)",
 		res.Sent["system"], res.NoticeRetries, res.NoticesUnacked, res.ExpectedNotices, res.LostProtected, res.LostViewers,
 		res.Totals.AcctErrors, sys.P50, sys.P99, sys.Max, res.LongestAckGap["system"], res.Reconnects, res.Resume.P50, res.Resume.Max)
+	tt := res.Totals
+	t.Logf("sessions: %d connected at the end, %d reconnect attempts, %d dial failures, %d join timeouts, error frames %v, kicks %v",
+		tt.Connected, tt.Reconnects, tt.DialFails, tt.JoinTimeouts, tt.ErrorWhy, tt.KickWhy)
 	if res.Sent["system"] == 0 || res.ExpectedNotices == 0 {
 		t.Fatal("no notice was acknowledged or expected: the load did not run")
 	}

@@ -156,3 +156,20 @@ func TestBannedViewerCannotReadOverHTTP(t *testing.T) {
 		return code == 200
 	})
 }
+
+// WebSocket sessions leave the per-address HTTP connection count once upgraded: an address
+// holds more sessions than its HTTP connection cap, and HTTP requests still get through.
+func TestSessionsDoNotCountAsHTTPConnections(t *testing.T) {
+	s := startServer(t, func(c *transport.Config) { c.HTTPConnsPerIP = 3 }, nil)
+	for i := range 10 {
+		c, err := s.tryDial(fmt.Sprintf("uid=u%d", i)) // kept open
+		if err != nil {
+			t.Fatalf("session %d with an HTTP connection cap of 3: %v", i, err)
+		}
+		t.Cleanup(func() { _ = c.conn.Close() })
+		c.next(t, "hello", 2*time.Second)
+	}
+	if code, _ := s.api(t, "GET", "/healthz", "", ""); code != 200 {
+		t.Fatalf("an HTTP request next to 10 sessions: %d", code)
+	}
+}

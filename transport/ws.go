@@ -133,8 +133,9 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 	if h.poll != nil {
 		rc = rawConn(ctx)
 	}
+	lc, _ := ctx.Conn().(*limitedConn) // the hijacked connection comes wrapped: take it here
 	err = h.upgrader.Upgrade(ctx, func(conn *websocket.Conn) {
-		if lc, ok := conn.NetConn().(*limitedConn); ok {
+		if lc != nil {
 			lc.release() // a session is not an HTTP connection: its limits are abuse.go's
 		}
 		setSendBuffer(rc, s.cfg.SendBuffer)
