@@ -8,6 +8,8 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -295,13 +297,47 @@ func (r *Result) metric(name string) (float64, bool, error) {
 	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap resume_max slow_open rss_drift goroutines_drift)", name)
 }
 
+// Plot is one of the report's plots: a title, a file name and the PNG.
+type Plot struct {
+	Title, Name string
+	PNG         []byte
+}
+
 // WriteHTML writes a self-contained report: the summary and PNG plots inlined as data URIs.
 func (r *Result) WriteHTML(w io.Writer) error {
 	var sum bytes.Buffer
 	r.Summary(&sum)
+	plots, err := r.Plots()
+	if err != nil {
+		return err
+	}
 	type img struct{ Title, Data string }
-	var imgs []img
-	add := func(title, ylabel string, series map[string]func(Second) float64) error {
+	imgs := make([]img, 0, len(plots))
+	for _, p := range plots {
+		imgs = append(imgs, img{p.Title, base64.StdEncoding.EncodeToString(p.PNG)})
+	}
+	raw, _ := json.MarshalIndent(r, "", "  ")
+	return reportTmpl.Execute(w, map[string]any{"Summary": sum.String(), "Imgs": imgs, "JSON": string(raw)})
+}
+
+// WritePlots writes every plot of the report as a PNG file in dir (prefix-<name>.png).
+func (r *Result) WritePlots(dir, prefix string) error {
+	plots, err := r.Plots()
+	if err != nil {
+		return err
+	}
+	for _, p := range plots {
+		if err := os.WriteFile(filepath.Join(dir, prefix+"-"+p.Name+".png"), p.PNG, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Plots draws the report's plots over the run's seconds.
+func (r *Result) Plots() ([]Plot, error) {
+	var plots []Plot
+	add := func(name, title, ylabel string, series map[string]func(Second) float64) error {
 		p := plot.New()
 		p.Title.Text = title
 		p.X.Label.Text = "seconds"
@@ -330,7 +366,7 @@ func (r *Result) WriteHTML(w io.Writer) error {
 		if _, err := wt.WriteTo(&b); err != nil {
 			return err
 		}
-		imgs = append(imgs, img{title, base64.StdEncoding.EncodeToString(b.Bytes())})
+		plots = append(plots, Plot{Title: title, Name: name, PNG: b.Bytes()})
 		return nil
 	}
 	lat := map[string]func(Second) float64{}
@@ -338,21 +374,21 @@ func (r *Result) WriteHTML(w io.Writer) error {
 		p := p
 		lat[p] = func(s Second) float64 { return s.Latency[p] }
 	}
-	if err := add("p99 latency per second", "ms", lat); err != nil {
-		return err
+	if err := add("latency", "p99 latency per second", "ms", lat); err != nil {
+		return nil, err
 	}
-	if err := add("deliveries and frames per second", "per second", map[string]func(Second) float64{
+	if err := add("deliveries", "deliveries and frames per second", "per second", map[string]func(Second) float64{
 		"deliveries": func(s Second) float64 { return float64(s.Deliveries) },
 		"frames":     func(s Second) float64 { return float64(s.Totals.Frames) },
 	}); err != nil {
-		return err
+		return nil, err
 	}
-	if err := add("dropped in pulls, notifies, pulls per second", "per second", map[string]func(Second) float64{
+	if err := add("pulls", "dropped in pulls, notifies, pulls per second", "per second", map[string]func(Second) float64{
 		"dropped":  func(s Second) float64 { return float64(s.Totals.Dropped) },
 		"notifies": func(s Second) float64 { return float64(s.Totals.Notifies) },
 		"pulls":    func(s Second) float64 { return float64(s.Totals.Pulls) },
 	}); err != nil {
-		return err
+		return nil, err
 	}
 	cpu := map[string]func(Second) float64{"server": func(s Second) float64 { return s.ServerCPU }}
 	if len(r.Servers) > 1 {
@@ -366,19 +402,19 @@ func (r *Result) WriteHTML(w io.Writer) error {
 			}
 		}
 	}
-	if err := add("server CPU per second", "CPU-s", cpu); err != nil {
-		return err
+	if err := add("cpu", "server CPU per second", "CPU-s", cpu); err != nil {
+		return nil, err
 	}
-	if err := add("server RSS (summed over the nodes)", "MB", map[string]func(Second) float64{
+	if err := add("rss", "server RSS (summed over the nodes)", "MB", map[string]func(Second) float64{
 		"rss": func(s Second) float64 { return mb(s.ServerRSS) },
 	}); err != nil {
-		return err
+		return nil, err
 	}
-	if err := add("goroutines and sessions (summed over the nodes)", "count", map[string]func(Second) float64{
+	if err := add("goroutines", "goroutines and sessions (summed over the nodes)", "count", map[string]func(Second) float64{
 		"goroutines": func(s Second) float64 { return float64(s.Goroutines) },
 		"sessions":   func(s Second) float64 { return float64(s.Sessions) },
 	}); err != nil {
-		return err
+		return nil, err
 	}
 	if m := r.Membership; m != nil && m.Min >= 0 {
 		series := map[string]func(Second) float64{}
@@ -390,12 +426,11 @@ func (r *Result) WriteHTML(w io.Writer) error {
 				return -1
 			}
 		}
-		if err := add("cluster members in each node's list", "members", series); err != nil {
-			return err
+		if err := add("members", "cluster members in each node's list", "members", series); err != nil {
+			return nil, err
 		}
 	}
-	raw, _ := json.MarshalIndent(r, "", "  ")
-	return reportTmpl.Execute(w, map[string]any{"Summary": sum.String(), "Imgs": imgs, "JSON": string(raw)})
+	return plots, nil
 }
 
 var reportTmpl = template.Must(template.New("r").Parse(`<!doctype html>

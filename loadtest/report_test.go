@@ -2,6 +2,8 @@ package loadtest
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -51,6 +53,16 @@ func TestReportRenders(t *testing.T) {
 	}
 	if !strings.Contains(html.String(), "data:image/png;base64,") || strings.Contains(html.String(), "http") {
 		t.Error("the HTML report is not self-contained PNG plots")
+	}
+	dir := t.TempDir()
+	if err := r.WritePlots(dir, "run"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"latency", "deliveries", "pulls", "cpu", "rss", "goroutines"} {
+		b, err := os.ReadFile(filepath.Join(dir, "run-"+name+".png"))
+		if err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+			t.Errorf("plot %s: %v (%d bytes)", name, err, len(b))
+		}
 	}
 }
 

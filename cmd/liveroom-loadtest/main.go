@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -55,7 +56,7 @@ func main() {
 
 func run(ctx context.Context, args []string) int {
 	var cfg loadtest.Config
-	var rates, out, html, failIf, mode, pids string
+	var rates, out, html, plots, failIf, mode, pids string
 	var noticeRetry bool
 	fs := flag.NewFlagSet("liveroom-loadtest", flag.ContinueOnError)
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080",
@@ -80,6 +81,7 @@ func run(ctx context.Context, args []string) int {
 	fs.StringVar(&pids, "server-pid", "", "the server's pid, or the nodes' pids comma-separated in --url order: report CPU and RSS from /proc (summed and per pid)")
 	fs.StringVar(&out, "out", "", "write the JSON result here")
 	fs.StringVar(&html, "html", "", "write the HTML report here")
+	fs.StringVar(&plots, "plots", "", "write each plot of the report as a PNG file: PREFIX-<plot>.png (latency, deliveries, pulls, cpu, rss, goroutines, members)")
 	fs.StringVar(&failIf, "fail-if", "", `exit 1 unless these hold, e.g. "p99<1s,lost=0,acct=0" (metrics: p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap resume_max slow_open rss_drift goroutines_drift)`)
 	fs.StringVar(&mode, "mode", "", "label of the server's mode in the report (default notify-pull, or push-window with --push)")
 	fs.BoolVar(&cfg.Push, "push", false, `viewers join with "push":true (the server pushes each round's window)`)
@@ -133,6 +135,12 @@ func run(ctx context.Context, args []string) int {
 	}
 	if html != "" {
 		if err := writeFile(html, res.WriteHTML); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	if plots != "" {
+		if err := res.WritePlots(filepath.Dir(plots), filepath.Base(plots)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
