@@ -56,7 +56,7 @@ func main() {
 
 func run(ctx context.Context, args []string) int {
 	var cfg loadtest.Config
-	var rates, out, html, plots, failIf, mode, pids string
+	var rates, out, html, plots, failIf, mode, pids, from string
 	var noticeRetry bool
 	fs := flag.NewFlagSet("liveroom-loadtest", flag.ContinueOnError)
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080",
@@ -81,6 +81,7 @@ func run(ctx context.Context, args []string) int {
 	fs.StringVar(&pids, "server-pid", "", "the server's pid, or the nodes' pids comma-separated in --url order: report CPU and RSS from /proc (summed and per pid)")
 	fs.StringVar(&out, "out", "", "write the JSON result here")
 	fs.StringVar(&html, "html", "", "write the HTML report here")
+	fs.StringVar(&from, "report-from", "", "run nothing: read this JSON result (of --out) and write its --html and --plots")
 	fs.StringVar(&plots, "plots", "", "write each plot of the report as a PNG file: PREFIX-<plot>.png (latency, deliveries, pulls, cpu, rss, goroutines, members)")
 	fs.StringVar(&failIf, "fail-if", "", `exit 1 unless these hold, e.g. "p99<1s,lost=0,acct=0" (metrics: p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap resume_max slow_open rss_drift goroutines_drift)`)
 	fs.StringVar(&mode, "mode", "", "label of the server's mode in the report (default notify-pull, or push-window with --push)")
@@ -108,7 +109,12 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	res, err := loadtest.Run(ctx, cfg, os.Stderr)
+	var res *loadtest.Result
+	if from != "" {
+		res, err = readResult(from)
+	} else {
+		res, err = loadtest.Run(ctx, cfg, os.Stderr)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "liveroom-loadtest:", err)
 		return 1
@@ -193,4 +199,17 @@ func writeFile(path string, write func(w io.Writer) error) error {
 		return err
 	}
 	return f.Close()
+}
+
+// readResult reads a JSON result written by --out.
+func readResult(path string) (*loadtest.Result, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r loadtest.Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
 }
