@@ -66,7 +66,7 @@ func trySendAndReceiveMessage(t *testing.T, c *cluster.Cluster, methodIndex int3
 	case receivedEvent = <-events:
 		ok = true
 	case <-time.After(1 * time.Second):
-		t.Error("Timed out waiting for the event to arrive")
+		t.Log("Timed out waiting for the event to arrive")
 	}
 
 	cancel()
