@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -178,7 +179,7 @@ func (p *AutoManagedProvider) UpdateTTL() {
 		p.activeProviderRunning = true
 		activeProviderRunningMutex.Unlock()
 
-		appURI := fmt.Sprintf("0.0.0.0:%d", p.autoManagePort)
+		appURI := p.listenAddress()
 		p.cluster.Logger().Error("Automanaged server stopping..!", slog.Any("error", p.activeProvider.Start(appURI)))
 
 		activeProviderRunningMutex.Lock()
@@ -341,7 +342,7 @@ func (p *AutoManagedProvider) startActiveProvider() {
 			})
 		}
 
-		appURI := fmt.Sprintf("0.0.0.0:%d", p.autoManagePort)
+		appURI := p.listenAddress()
 
 		go func() {
 			activeProviderRunningMutex.Lock()
@@ -377,6 +378,17 @@ func (p *AutoManagedProvider) isActiveProviderRunning() bool {
 	activeProviderRunningMutex.Lock()
 	defer activeProviderRunningMutex.Unlock()
 	return p.activeProviderRunning
+}
+
+// listenAddress is where the health endpoint listens: the autoManagePort on the host the
+// actor system binds (remote.Configure), so a member bound to loopback is not reachable from
+// other machines; all interfaces when that host is empty, as for the actor port.
+func (p *AutoManagedProvider) listenAddress() string {
+	host := ""
+	if rc := p.cluster.Config.RemoteConfig; rc != nil {
+		host = rc.Host
+	}
+	return net.JoinHostPort(host, strconv.Itoa(p.autoManagePort))
 }
 
 func (p *AutoManagedProvider) getCurrentNode() *NodeModel {
