@@ -274,12 +274,18 @@ func (p *Provider) handleWatchResponse(resp clientv3.WatchResponse) map[string]*
 
 func (p *Provider) keepWatching(ctx context.Context) error {
 	clusterKey := p.buildKey(p.clusterName)
-	stream := p.client.Watch(ctx, clusterKey, clientv3.WithPrefix())
+	// From the revision after the last one seen (the initial fetchNodes, or the last event):
+	// a member that registers between the fetch and the watch is not missed.
+	stream := p.client.Watch(ctx, clusterKey, clientv3.WithPrefix(), clientv3.WithRev(int64(p.revision)+1))
 	return p._keepWatching(stream)
 }
 
 func (p *Provider) _keepWatching(stream clientv3.WatchChan) error {
 	for resp := range stream {
+		if resp.CompactRevision != 0 {
+			// the revision to watch from is compacted away: list the members afresh
+			return p.resync()
+		}
 		if err := resp.Err(); err != nil {
 			p.cluster.Logger().Error("Failure watching service.")
 			return err
@@ -292,6 +298,23 @@ func (p *Provider) _keepWatching(stream clientv3.WatchChan) error {
 		p.updateNodesWithChanges(nodesChanges)
 		p.publishClusterTopologyEvent()
 	}
+	return nil
+}
+
+// resync replaces the member list with a fresh fetch (and self) and publishes it.
+func (p *Provider) resync() error {
+	nodes, err := p.fetchNodes()
+	if err != nil {
+		return err
+	}
+	_, withSelf := p.members[p.self.ID] // a member, not a client
+	p.members = map[string]*Node{}
+	if withSelf {
+		p.updateNodesWithSelf(nodes)
+	} else {
+		p.updateNodes(nodes)
+	}
+	p.publishClusterTopologyEvent()
 	return nil
 }
 
