@@ -116,7 +116,10 @@ func (em *endpointManager) stop() {
 	if em.endpointReaderConnections != nil {
 		em.endpointReaderConnections.Range(func(key interface{}, value interface{}) bool {
 			channel := value.(chan bool)
-			channel <- true
+			select {
+			case channel <- true:
+			default: // the reader has ended: its false is pending
+			}
 			em.endpointReaderConnections.Delete(key)
 			return true
 		})

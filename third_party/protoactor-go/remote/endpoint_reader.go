@@ -36,11 +36,18 @@ func newEndpointReader(r *Remote) *endpointReader {
 }
 
 func (s *endpointReader) Receive(stream Remoting_ReceiveServer) error {
+	// Two senders, one receiver (the goroutine below), never closed: the endpoint manager's
+	// stop sends true, this reader sends false when its stream ends. Closing it here raced
+	// with stop's send ("send on closed channel" when peers shut down together). The buffer
+	// of 1 and the receiver taking one value mean neither send blocks.
 	disconnectChan := make(chan bool, 1)
 	s.remote.edpManager.endpointReaderConnections.Store(stream, disconnectChan)
 	defer func() {
 		s.remote.Logger().Info("EndpointReader is closing")
-		close(disconnectChan)
+		select {
+		case disconnectChan <- false:
+		default: // stop's true is pending: the goroutine takes that one
+		}
 	}()
 
 	go func() {
@@ -67,7 +74,6 @@ func (s *endpointReader) Receive(stream Remoting_ReceiveServer) error {
 		switch {
 		case errors.Is(err, io.EOF):
 			s.remote.Logger().Info("EndpointReader stream closed")
-			disconnectChan <- false
 			return nil
 		case err != nil:
 			s.remote.Logger().Info("EndpointReader failed to read", slog.Any("error", err))
