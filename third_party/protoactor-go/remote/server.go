@@ -56,9 +56,15 @@ func (r *Remote) ExtensionID() extensions.ExtensionID {
 
 func (r *Remote) BlockList() *BlockList { return r.blocklist }
 
+// grpc's logger is process-wide and may only be replaced before any gRPC code runs: Start
+// replaced it every time, racing with the gRPC servers of remotes already started (and with
+// other gRPC clients of the process, such as etcd's).
+func init() {
+	grpclog.SetLoggerV2(grpclog.NewLoggerV2(ioutil.Discard, ioutil.Discard, ioutil.Discard))
+}
+
 // Start the remote server
 func (r *Remote) Start() {
-	grpclog.SetLoggerV2(grpclog.NewLoggerV2(ioutil.Discard, ioutil.Discard, ioutil.Discard))
 	lis, err := net.Listen("tcp", r.config.Address())
 	if err != nil {
 		panic(fmt.Errorf("failed to listen: %v", err))
