@@ -66,7 +66,7 @@ func (pm *Manager) onClusterTopology(tplg *clustering.ClusterTopology) {
 		pm.cluster.Logger().Info("Got member", slog.Any("member", m))
 	}
 
-	pm.rdv = clustering.NewRendezvous()
+	// update the one Rendezvous (it locks): replacing it raced with Get on other goroutines
 	pm.rdv.UpdateMembers(tplg.Members)
 	pm.cluster.ActorSystem.Root.Send(pm.placementActor, tplg)
 }
