@@ -20,7 +20,7 @@ type Provider struct {
 	baseKey       string
 	clusterName   string
 	deregistered  bool
-	shutdown      bool
+	shutdown      atomic.Bool // read by the keep-alive and watch goroutines
 	self          *Node
 	members       map[string]*Node // all, contains self.
 	clusterError  error
@@ -114,7 +114,7 @@ func (p *Provider) StartClient(c *cluster.Cluster) error {
 }
 
 func (p *Provider) Shutdown(graceful bool) error {
-	p.shutdown = true
+	p.shutdown.Store(true)
 	if !p.deregistered {
 		err := p.deregisterService()
 		if err != nil {
@@ -165,7 +165,7 @@ func (p *Provider) keepAliveForever(ctx context.Context) error {
 			return fmt.Errorf("keep alive failed. resp=%s", resp.String())
 		}
 		// plog.Infof("keep alive %s ttl=%d", p.getID(), resp.TTL)
-		if p.shutdown {
+		if p.shutdown.Load() {
 			return nil
 		}
 	}
@@ -174,7 +174,7 @@ func (p *Provider) keepAliveForever(ctx context.Context) error {
 
 func (p *Provider) startKeepAlive(ctx context.Context) {
 	go func() {
-		for !p.shutdown {
+		for !p.shutdown.Load() {
 			if err := ctx.Err(); err != nil {
 				p.cluster.Logger().Info("Keepalive was stopped.", slog.Any("error", err))
 				return
@@ -323,7 +323,7 @@ func (p *Provider) startWatching() {
 	ctx, cancel := context.WithCancel(ctx)
 	p.cancelWatch = cancel
 	go func() {
-		for !p.shutdown {
+		for !p.shutdown.Load() {
 			if err := p.keepWatching(ctx); err != nil {
 				p.cluster.Logger().Error("Failed to keepWatching.", slog.Any("error", err))
 				p.clusterError = err
