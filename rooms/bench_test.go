@@ -16,6 +16,7 @@ func BenchmarkAccept(b *testing.B) {
 		b.Run(fmt.Sprintf("cmid=%v", withCMID), func(b *testing.B) {
 			cfg := DefaultConfig()
 			cfg.Rate.Normal = MaxRate
+			cfg.Rate.PerUID = MaxRate // one sender: the per-uid share would refuse it after its burst
 			r := NewRoom("r", cfg)
 			_ = r.Moderate(ModOp{List: Bans, UID: "someone", Set: true}, t0)
 			req := SendRequest{UID: "u1", Kind: "chat", Pri: ring.Normal, Body: json.RawMessage(`{"text":"hello"}`), Source: FromViewer}
