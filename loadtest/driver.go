@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -292,8 +293,7 @@ func (d *driver) finish() error {
 	}
 	res.Sent, res.SendErrors, res.SendErrorCauses = d.snd.counts()
 	res.AckLatency, res.LongestAckGap = d.snd.acks.summary()
-	res.RSSDrift = drift(res.Seconds, cfg.Warmup, func(s Second) int64 { return s.ServerRSS })
-	res.GoroutineDrift = drift(res.Seconds, cfg.Warmup, func(s Second) int64 { return s.Goroutines })
+	res.ComputeDrifts()
 	res.NoticeRetries, res.NoticesUnacked = d.snd.noticeCounts()
 	var deliveries int64
 	for _, v := range res.Totals.Deliveries {
@@ -331,23 +331,48 @@ func mergeHists(hists map[string]*hdrhistogram.Histogram, enc map[string]string)
 	}
 }
 
-// drift is (max - min) / min of a per-second series over the seconds after warmup (-1: fewer
-// than two readings there, or a zero).
-func drift(secs []Second, warmup time.Duration, val func(Second) int64) float64 {
-	lo, hi, n := int64(0), int64(0), 0
+// ComputeDrifts sets the drifts and spreads of RSS and goroutines from the per-second series
+// after the warm-up (also for a result read back from JSON, so that old results are judged
+// by the current definition).
+func (r *Result) ComputeDrifts() {
+	rss := func(s Second) int64 { return s.ServerRSS }
+	gor := func(s Second) int64 { return s.Goroutines }
+	r.RSSDrift, r.RSSSpread = drift(r.Seconds, r.Config.Warmup, rss)
+	r.GoroutineDrift, r.GoroutineSpread = drift(r.Seconds, r.Config.Warmup, gor)
+}
+
+// drift measures growth of a per-second series over the seconds after warmup: the series is
+// cut into windows (60 s, or a quarter of the span when that is shorter), each window's
+// lowest reading is its floor (what stays held; the worker pool's goroutines and the
+// allocator's peaks come and go within seconds), and drift is (max - min) / min of the
+// floors. spread is (max - min) / min of the readings themselves. Both are -1 with fewer than
+// two readings (zeros are not readings).
+func drift(secs []Second, warmup time.Duration, val func(Second) int64) (drift, spread float64) {
+	var vals []int64
+	var ts []int
 	for _, s := range secs {
-		v := val(s)
-		if time.Duration(s.T)*time.Second <= warmup || v <= 0 {
-			continue
+		if v := val(s); time.Duration(s.T)*time.Second > warmup && v > 0 {
+			vals, ts = append(vals, v), append(ts, s.T)
 		}
-		if n == 0 || v < lo {
-			lo = v
+	}
+	if len(vals) < 2 {
+		return -1, -1
+	}
+	span := ts[len(ts)-1] - ts[0] + 1
+	window := max(1, min(60, span/4))
+	var floors []int64
+	for i, v := range vals {
+		w := (ts[i] - ts[0]) / window
+		if w >= len(floors) {
+			floors = append(floors, v)
 		}
-		hi = max(hi, v)
-		n++
+		floors[len(floors)-1] = min(floors[len(floors)-1], v)
 	}
-	if n < 2 {
-		return -1
-	}
+	return relRange(floors), relRange(vals)
+}
+
+// relRange is (max - min) / min.
+func relRange(v []int64) float64 {
+	lo, hi := slices.Min(v), slices.Max(v)
 	return float64(hi-lo) / float64(lo)
 }

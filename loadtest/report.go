@@ -131,8 +131,9 @@ func (r *Result) Summary(w io.Writer) {
 		fmt.Fprintf(w, "server pid %d EXITED before the senders stopped\n", r.Servers[0].PID)
 	}
 	if r.RSSDrift >= 0 || r.GoroutineDrift >= 0 {
-		fmt.Fprintf(w, "drift after the %v warm-up ((max - min) / min per second): server RSS %s, goroutines %s\n",
-			c.Warmup, pct(r.RSSDrift), pct(r.GoroutineDrift))
+		fmt.Fprintf(w, "drift after the %v warm-up ((max - min) / min of the per-minute floors): server RSS %s, goroutines %s; "+
+			"per-second spread: RSS %s, goroutines %s\n",
+			c.Warmup, pct(r.RSSDrift), pct(r.GoroutineDrift), pct(r.RSSSpread), pct(r.GoroutineSpread))
 	}
 	if m := r.Membership; m != nil {
 		if m.Min < 0 {

@@ -55,8 +55,10 @@ type Result struct {
 	SlowOpen         int64                `json:"slow_open"`            // stalled viewers still open when the run ended
 	StampConflicts   int64                `json:"stamp_conflicts"`      // --check-stamps: seqs a worker's viewers saw with two different ts (a seq stamped twice)
 	SlowEnds         map[string]int64     `json:"slow_ends,omitempty"`  // how the stalled viewers' sessions ended: "kick <reason>", "close <code>", "eof", "open", "not joined", "no report"
-	RSSDrift         float64              `json:"rss_drift"`            // (max - min) / min of the per-second server RSS after --warmup (-1: not measured)
-	GoroutineDrift   float64              `json:"goroutine_drift"`      // the same of the per-second goroutines
+	RSSDrift         float64              `json:"rss_drift"`            // growth of the server RSS after --warmup: (max - min) / min of the per-minute floors (-1: not measured)
+	GoroutineDrift   float64              `json:"goroutine_drift"`      // the same of the goroutines
+	RSSSpread        float64              `json:"rss_spread"`           // (max - min) / min of the per-second server RSS after --warmup (-1: not measured)
+	GoroutineSpread  float64              `json:"goroutine_spread"`     // the same of the per-second goroutines
 	Seconds          []Second             `json:"seconds"`
 	Failed           []string             `json:"failed_budgets,omitempty"`
 }

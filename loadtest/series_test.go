@@ -12,16 +12,30 @@ import (
 func TestDrift(t *testing.T) {
 	secs := []Second{{T: 1, ServerRSS: 50}, {T: 2, ServerRSS: 100}, {T: 3, ServerRSS: 104}, {T: 4, ServerRSS: 0}, {T: 5, ServerRSS: 102}}
 	rss := func(s Second) int64 { return s.ServerRSS }
-	f := func(warmup time.Duration, want float64) {
+	f := func(secs []Second, warmup time.Duration, want, wantSpread float64) {
 		t.Helper()
-		if got := drift(secs, warmup, rss); math.Abs(got-want) > 1e-9 {
-			t.Errorf("warmup %v: drift %v, want %v", warmup, got, want)
+		got, spread := drift(secs, warmup, rss)
+		if math.Abs(got-want) > 1e-9 || math.Abs(spread-wantSpread) > 1e-9 {
+			t.Errorf("warmup %v: drift %v spread %v, want %v %v", warmup, got, spread, want, wantSpread)
 		}
 	}
-	f(0, 54.0/50)        // the warm-up's growth counts without --warmup
-	f(time.Second, 0.04) // 100 .. 104; the 0 (not read) is left out
-	f(4*time.Second, -1) // one reading: not measured
-	f(time.Minute, -1)   // none
+	f(secs, 0, 54.0/50, 54.0/50)     // short: one-second windows; the warm-up's growth counts without --warmup
+	f(secs, time.Second, 0.04, 0.04) // 100 .. 104; the 0 (not read) is left out
+	f(secs, 4*time.Second, -1, -1)   // one reading: not measured
+	f(secs, time.Minute, -1, -1)     // none
+	// Ten minutes: a floor of 100 with a spike to 300 every minute (a burst of workers) is flat;
+	// a floor that climbs from 100 to 109 is 9 % of growth.
+	var flat, climbing []Second
+	for i := 1; i <= 600; i++ {
+		v := int64(100)
+		if i%60 == 30 {
+			v = 300
+		}
+		flat = append(flat, Second{T: i, ServerRSS: v})
+		climbing = append(climbing, Second{T: i, ServerRSS: 100 + int64(i-1)/60})
+	}
+	f(flat, 0, 0, 2)
+	f(climbing, 0, 0.09, 0.09)
 	r := &Result{RSSDrift: 0.04, GoroutineDrift: -1}
 	if err := r.Check("rss_drift<=0.05"); err != nil || len(r.Failed) != 0 {
 		t.Errorf("rss_drift: %v %v", err, r.Failed)

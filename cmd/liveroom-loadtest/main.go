@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string) int {
 	fs.StringVar(&pids, "server-pid", "", "the server's pid, or the nodes' pids comma-separated in --url order: report CPU and RSS from /proc (summed and per pid)")
 	fs.StringVar(&out, "out", "", "write the JSON result here")
 	fs.StringVar(&html, "html", "", "write the HTML report here")
-	fs.StringVar(&from, "report-from", "", "run nothing: read this JSON result (of --out) and write its --html and --plots")
+	fs.StringVar(&from, "report-from", "", "run nothing: read this JSON result (of --out), check --fail-if and write its --html and --plots")
 	fs.StringVar(&plots, "plots", "", "write each plot of the report as a PNG file: PREFIX-<plot>.png (latency, deliveries, pulls, cpu, rss, goroutines, members)")
 	fs.StringVar(&failIf, "fail-if", "", `exit 1 unless these hold, e.g. "p99<1s,lost=0,acct=0" (metrics: p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap resume_max slow_open rss_drift goroutines_drift)`)
 	fs.StringVar(&mode, "mode", "", "label of the server's mode in the report (default notify-pull, or push-window with --push)")
@@ -211,5 +211,6 @@ func readResult(path string) (*loadtest.Result, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	r.ComputeDrifts()
 	return &r, nil
 }
