@@ -3,7 +3,7 @@ GO      ?= go
 ADDR    ?= :8080
 PROTOC  ?= protoc
 
-.PHONY: run test test-short fuzz-short bench lint proto loadtest build
+.PHONY: run test test-short fuzz-short bench bench-smoke lint proto loadtest build
 
 run: ## start liveroomd --dev on :8080 (in-memory store, one node) and print how to connect
 	$(GO) run ./cmd/liveroomd --dev --addr $(ADDR)
@@ -19,6 +19,7 @@ test: ## everything CI runs: installs redis/etcd/chromium when missing, vet, gof
 	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v /e2e)
 	$(GO) test -count=1 -timeout 15m $$(grep -rl '^//go:build !race' --include='*_test.go' . | xargs -n1 dirname | sort -u)
 	$(MAKE) fuzz-short
+	$(MAKE) bench-smoke
 	$(GO) test -count=1 -timeout 15m ./e2e/...
 
 test-short: ## quick tests (skips the browser test and long end-to-end cases)
@@ -45,6 +46,9 @@ fuzz-short: ## run each fuzz target for FUZZTIME (default 5s), one after another
 		echo "fuzz $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
 		$(GO) test -vet=off -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*}; \
 	done
+
+bench-smoke: ## every benchmark once (a benchmark that fails or panics fails make test)
+	$(GO) test -run '^$$' -bench . -benchtime 1x $$($(GO) list ./... | grep -v -e /e2e -e /cmd/)
 
 bench: ## micro-benchmarks of the hot paths (rings, rooms, dispatch)
 	$(GO) test -run '^$$' -bench . -benchmem ./ring/ ./rooms/ ./actors/ ./transport/
