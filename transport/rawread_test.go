@@ -282,3 +282,28 @@ func BenchmarkRawReaderNext(b *testing.B) {
 		readPool.Put(rp)
 	}
 }
+
+// A write of a shared frame (a notify) allocates nothing.
+func BenchmarkRawSocketWrite(b *testing.B) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	client, _ := net.Dial("tcp", ln.Addr().String())
+	defer client.Close()
+	server, _ := ln.Accept()
+	defer server.Close()
+	rc, _ := server.(*net.TCPConn).SyscallConn()
+	r := newRawSocket(rc, 1<<16)
+	frame := serverFrame(websocket.TextMessage, []byte(`{"op":"notify","rooms":{"r1":{"ts":1732280000123456,"seq":42}}}`))
+	go func() { _, _ = io.Copy(io.Discard, client) }()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for off := 0; off < len(frame); {
+			n, err := r.write(frame[off:])
+			if err != nil {
+				b.Fatal(err)
+			}
+			off += n
+		}
+	}
+}
