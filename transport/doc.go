@@ -5,13 +5,14 @@
 // Where things are: server.go (Server, New, Serve, Shutdown), config.go (Config and its
 // defaults), http_api.go (routing, method and key checks, the error format and the
 // code -> status map), http_messages.go (posts, notices, pulls), http_rooms.go (room info,
-// config, moderation, kicks), http_node.go (health, readiness, /v1/route, the dev token),
+// config, moderation, kicks), http_node.go (health, readiness, /v1/route, dev token, web pages),
 // message.go (what a message may be: the one check of every path that takes one), codec.go
 // (parsers of request bodies and query values), auth.go (tokens and keys),
-// abuse.go (connection-attempt limits), ids.go (the id pattern), web.go (embedded files),
-// ws*.go and session.go (the WebSocket side), engine.go (what the actor layer provides).
+// abuse.go (connection-attempt limits), ids.go (the id pattern), ws*.go and session.go (the
+// WebSocket side), engine.go (what the actor layer provides).
 // internal/socket holds the machinery under the sessions: client frames read from the socket,
-// the epoll set idle sessions wait in, the pool of workers that answers them.
+// the epoll set idle sessions wait in, the pool of workers that answers them. web/ holds the
+// embedded files (the JS client, the demo and admin pages) and serves them.
 //
 // Concurrency contract: Server's handlers run on fasthttp's goroutines and share only
 // immutable state (Config, Auth), the Engine (safe for concurrent use), the metrics and the
