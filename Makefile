@@ -25,14 +25,15 @@ test: ## everything CI runs: installs redis/etcd/chromium when missing, vet, gof
 test-short: ## quick tests (skips the browser test and long end-to-end cases)
 	$(GO) test -short -count=1 ./...
 
-# Every fuzz target of the tree, as package:Target (fuzz-short fails when one is missing here).
+# Every fuzz target of the tree, as package:Target (fuzz-short fails when one is missing here;
+# third_party/ holds other modules, not checked).
 # `go test -fuzz` takes one target of one package per run; a run costs ~2 s of build and link
 # on top of FUZZTIME (vet is off: lint runs it), so the 14 targets take about 14 x (5 + 2) s,
 # under two minutes on an idle machine. A failing
 # input is written to the package's testdata/fuzz/<Target>/ (commit it: it becomes a seed).
 FUZZTIME ?= 5s
 FUZZ_TARGETS = \
-	./transport/:FuzzRawSocket ./transport/:FuzzParseFrame ./transport/:FuzzParseFlat \
+	./transport/internal/socket/:FuzzRawSocket ./transport/:FuzzParseFrame ./transport/:FuzzParseFlat \
 	./transport/:FuzzSessionFrames ./transport/:FuzzPostBody ./transport/:FuzzParseNotice \
 	./transport/:FuzzParseTTL ./transport/:FuzzParseConfigPatch ./transport/:FuzzParsePullQuery \
 	./transport/:FuzzValidID ./transport/client/:FuzzFlatParser ./transport/client/:FuzzAppendJSONString \

@@ -58,7 +58,7 @@ type Config struct {
 
 	WriteTimeout    time.Duration // deadline of one WebSocket write; default 10s
 	PingInterval    time.Duration // WebSocket ping to every session; silent for 3 intervals = closed; default 30s
-	ReadBufferSize  int           // WebSocket upgrader read buffer; default 128 (unused where frames are read from the socket: rawread.go)
+	ReadBufferSize  int           // WebSocket upgrader read buffer; default 128 (unused where frames are read from the socket: internal/socket)
 	WriteBufferSize int           // WebSocket upgrader write buffer (pooled); default 256
 }
 

@@ -5,19 +5,21 @@
 // Where things are: server.go (Server, New, Serve, Shutdown), config.go (Config and its
 // defaults), http_api.go (routing, method and key checks, the error format and the
 // code -> status map), http_messages.go (posts, notices, pulls), http_rooms.go (room info,
-// config, moderation, kicks), http_node.go (health, readiness, /v1/route, the dev token),
+// config, moderation, kicks), http_node.go (health, readiness, /v1/route, dev token, web pages),
 // message.go (what a message may be: the one check of every path that takes one), codec.go
 // (parsers of request bodies and query values), auth.go (tokens and keys),
-// abuse.go (connection-attempt limits), ids.go (the id pattern), web.go (embedded files),
-// ws*.go and session.go (the WebSocket side), rawread.go (client frames read from the socket),
-// workers.go (the pool that answers them), engine.go (what the actor layer provides).
+// abuse.go (connection-attempt limits), ids.go (the id pattern), ws*.go and session.go (the
+// WebSocket side), engine.go (what the actor layer provides).
+// internal/socket holds the machinery under the sessions: client frames read from the socket,
+// the epoll set idle sessions wait in, the pool of workers that answers them. web/ holds the
+// embedded files (the JS client, the demo and admin pages) and serves them.
 //
 // Concurrency contract: Server's handlers run on fasthttp's goroutines and share only
 // immutable state (Config, Auth), the Engine (safe for concurrent use), the metrics and the
 // abuse limiter (sharded mutexes). HTTP long-polls wait on the Engine with a context that
-// Shutdown cancels. Each WebSocket session has at any time one goroutine that reads it: an
-// idle session's reader parks on a small stack, hands the session to a worker when bytes
-// arrive and ends; the worker answers the frame and starts the next reader, so a session's
+// Shutdown cancels. Each WebSocket session has at any time at most one goroutine that reads
+// it: an idle session waits in the epoll set holding none, the poller hands it to a worker
+// when bytes arrive, and the worker answers its frames and parks it again, so a session's
 // frames are answered one at a time, in order. Replica dispatch rounds write notifies through the session's Notify (a TryLock on the
 // session's write mutex, so a busy session never blocks a round). The session registry is
 // sharded.

@@ -9,11 +9,12 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/liveroom/liveroom/rooms"
+	"github.com/liveroom/liveroom/transport/web"
 )
 
 // The HTTP API of PROTOCOL.md section 5: routing, method and key checks, and the error format.
 // The handlers are in http_messages.go (posts, notices, pulls), http_rooms.go (info, config,
-// moderation) and http_node.go (health, route, dev token); bodies are parsed in codec.go.
+// moderation) and http_node.go (health, route, dev token, the web pages); bodies are parsed in codec.go.
 
 // statusOf maps a protocol code to its HTTP status.
 func statusOf(code rooms.Code) int {
@@ -111,7 +112,7 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 			s.handleNoticeAll(ctx)
 		}
 	default:
-		if _, ok := webFiles[path]; ok {
+		if web.Has(path) {
 			if s.method(ctx, mGet|mHead) {
 				s.serveWeb(ctx)
 			}

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strconv"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/liveroom/liveroom/rooms"
+	"github.com/liveroom/liveroom/transport/web"
 )
 
 // handleReady is `GET /readyz`: 200 `{"ok":true}` when the engine is ready (cluster joined,
@@ -99,4 +101,15 @@ func (s *Server) handleDevToken(ctx *fasthttp.RequestCtx) {
 	b := append([]byte(`{"token":`), appendJSONStr(nil, tok)...)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(append(b, '}'))
+}
+
+// serveWeb serves the embedded file of the request's path (the JS client, the admin page, in
+// dev mode the demo page), or answers 404 in the API's error format.
+func (s *Server) serveWeb(ctx *fasthttp.RequestCtx) {
+	switch err := web.Serve(ctx, s.cfg.Dev); {
+	case errors.Is(err, web.ErrDevOnly):
+		writeError(ctx, rooms.Errorf(rooms.CodeNotFound, "the demo page is served in --dev mode only"))
+	case err != nil:
+		writeError(ctx, errNoEndpoint)
+	}
 }

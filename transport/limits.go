@@ -145,7 +145,7 @@ func (c *limitedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// SyscallConn gives the session its socket (rawConn), as the unwrapped connection would.
+// SyscallConn gives the session its socket (socket.RawConnOf), as the unwrapped connection would.
 func (c *limitedConn) SyscallConn() (syscall.RawConn, error) {
 	sc, ok := c.Conn.(syscall.Conn)
 	if !ok {

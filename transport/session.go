@@ -14,6 +14,7 @@ import (
 
 	"github.com/liveroom/liveroom/actors"
 	"github.com/liveroom/liveroom/rooms"
+	"github.com/liveroom/liveroom/transport/internal/socket"
 )
 
 // wsSession is one viewer WebSocket. With a raw socket it waits in the hub's poller and a
@@ -24,7 +25,7 @@ import (
 type wsSession struct {
 	hub  *wsHub
 	conn *websocket.Conn
-	raw  *rawSocket // reads client frames from the socket; nil: through conn (no raw socket)
+	raw  *socket.Conn // reads client frames from the socket; nil: through conn (no raw socket)
 	// serveNext bound once: handed to a worker each time the socket turns readable.
 	serveNext  func()
 	pstate     atomic.Int32 // stServing, stArmed or stDone (see start)
@@ -43,15 +44,14 @@ type wsSession struct {
 	fullAt   atomic.Int64 // unix nanos since the socket has been full (0: it took the last write)
 }
 
-// Pools for the goroutines that answer frames: frames read, and pull replies (a window can be tens of KB;
+// Pools for the goroutines that answer frames: frames read (socket.GetBuffer), and pull replies (a window can be tens of KB;
 // allocating one per pull was a fifth of the server's CPU in GC under load).
 var (
-	readPool  = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 	replyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 )
 
 // newSession wraps an upgraded connection; rc is its socket when the listener gives one (the
-// frames are then read by a rawSocket).
+// frames are then read by a socket.Conn).
 func newSession(h *wsHub, conn *websocket.Conn, rc syscall.RawConn, v Viewer) *wsSession {
 	s := &wsSession{hub: h, conn: conn, viewer: v, id: h.nextID.Add(1)}
 	s.lastRead.Store(time.Now().UnixNano())
@@ -59,14 +59,14 @@ func newSession(h *wsHub, conn *websocket.Conn, rc syscall.RawConn, v Viewer) *w
 	conn.SetPongHandler(func(string) error { pong(); return nil })
 	if rc != nil {
 		s.serveNext = s.serveReady
-		s.raw = newRawSocket(rc, h.s.cfg.MaxFrame)
-		s.raw.onPong = pong
-		s.raw.onPing = func(p []byte) {
+		s.raw = socket.NewConn(rc, h.s.cfg.MaxFrame)
+		s.raw.OnPong = pong
+		s.raw.OnPing = func(p []byte) {
 			s.wmu.Lock() // raw writes bypass websocket.Conn: every write takes wmu
 			defer s.wmu.Unlock()
 			_ = s.conn.WriteControl(websocket.PongMessage, p, time.Now().Add(time.Second))
 		}
-		s.raw.onClose = func(int) {} // answered by closeWith
+		s.raw.OnClose = func(int) {} // answered by closeWith
 	}
 	return s
 }
@@ -84,7 +84,7 @@ func (s *wsSession) ping() {
 	_ = s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second))
 }
 
-var pingFrame = serverFrame(websocket.PingMessage, nil)
+var pingFrame = socket.ServerFrame(websocket.PingMessage, nil)
 
 // UID implements actors.Session.
 func (s *wsSession) UID() string { return s.viewer.UID }
@@ -105,7 +105,7 @@ func (s *wsSession) Notify(f *actors.SharedFrame) bool {
 	}
 	wire := f.Wire.Load()
 	if wire == nil {
-		w := serverFrame(websocket.TextMessage, f.Data)
+		w := socket.ServerFrame(websocket.TextMessage, f.Data)
 		f.Wire.Store(&w)
 		wire = &w
 	}
@@ -117,7 +117,7 @@ func (s *wsSession) Notify(f *actors.SharedFrame) bool {
 // stream must not carry another frame in between) and releases wmu once done. False: nothing
 // was written.
 func (s *wsSession) writeNow(frame []byte) bool {
-	n, err := s.raw.write(frame)
+	n, err := s.raw.TryWrite(frame)
 	switch {
 	case err != nil:
 		s.wmu.Unlock()
@@ -304,8 +304,8 @@ func (s *wsSession) start() {
 // queued behind the other sessions' frames.
 func (s *wsSession) serveReady() {
 	for range 16 {
-		typ, data, rp, err := s.raw.next()
-		if err == errWouldBlock {
+		typ, data, rp, err := s.raw.Next()
+		if err == socket.ErrWouldBlock {
 			s.park()
 			return
 		}
@@ -320,7 +320,7 @@ func (s *wsSession) serveReady() {
 			return
 		}
 	}
-	s.hub.workers.run(s.serveNext)
+	s.hub.workers.Run(s.serveNext)
 }
 
 // park hands the session to the poller until its socket is readable. The owner gives up
@@ -329,7 +329,7 @@ func (s *wsSession) park() {
 	first := !s.registered
 	s.registered = true
 	s.pstate.Store(stArmed)
-	if s.isClosed() || s.hub.poll.arm(s.raw.rc, s.id, first) != nil {
+	if s.isClosed() || s.hub.poll.Arm(s.raw.RawConn(), s.id, first) != nil {
 		// Closed meanwhile (arm fails on a closed socket): whoever moves it to stDone ends it.
 		if s.pstate.CompareAndSwap(stArmed, stDone) {
 			s.closeWith(CloseNormal, "")
@@ -355,9 +355,9 @@ func closeCodeForRead(err error) int {
 	switch {
 	case errors.Is(err, websocket.ErrReadLimit):
 		return CloseTooLarge
-	case errors.Is(err, errProtocol):
+	case errors.Is(err, socket.ErrProtocol):
 		return websocket.CloseProtocolError
-	case errors.Is(err, errCloseReason):
+	case errors.Is(err, socket.ErrCloseReason):
 		return websocket.CloseInvalidFramePayloadData
 	}
 	return CloseNormal
@@ -415,7 +415,7 @@ func (s *wsSession) answer(typ int, data []byte, rp *[]byte) bool {
 // finish returns the read buffer, writes the reply and recycles a pooled reply buffer.
 func (s *wsSession) finish(reply, data []byte, rp *[]byte) bool {
 	*rp = data[:0]
-	readPool.Put(rp)
+	socket.PutBuffer(rp)
 	if reply == nil {
 		return true
 	}
@@ -442,7 +442,7 @@ func (s *wsSession) read() (int, []byte, *[]byte, error) {
 		return 0, nil, nil, err
 	}
 	s.lastRead.Store(time.Now().UnixNano())
-	rp := readPool.Get().(*[]byte)
+	rp := socket.GetBuffer()
 	b := (*rp)[:0]
 	for {
 		if len(b) == cap(b) {
@@ -455,7 +455,7 @@ func (s *wsSession) read() (int, []byte, *[]byte, error) {
 		}
 		if err != nil {
 			*rp = b[:0]
-			readPool.Put(rp)
+			socket.PutBuffer(rp)
 			return 0, nil, nil, err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/liveroom/liveroom/rooms"
+	"github.com/liveroom/liveroom/transport/internal/socket"
 )
 
 // wsHub accepts WebSocket sessions (`GET /v1/ws`) and keeps the registry of open ones, sharded
@@ -20,9 +21,9 @@ type wsHub struct {
 	upgrader websocket.FastHTTPUpgrader
 	nextID   atomic.Uint64
 	shards   [64]sessionShard
-	wg       sync.WaitGroup // one per open session, released when its reading has ended
-	workers  *workerPool    // answer frames of sessions with a raw socket (workers.go)
-	poll     *poller        // idle raw sessions wait here for bytes; nil: no epoll
+	wg       sync.WaitGroup     // one per open session, released when its reading has ended
+	workers  *socket.WorkerPool // answer frames of sessions with a raw socket
+	poll     *socket.Poller     // idle raw sessions wait here for bytes; nil: no epoll
 	closing  atomic.Bool
 	stop     chan struct{} // ends the keepalive sweeper
 	swept    chan struct{} // closed when the sweeper has returned
@@ -34,7 +35,7 @@ type sessionShard struct {
 }
 
 func newWSHub(s *Server) *wsHub {
-	h := &wsHub{s: s, stop: make(chan struct{}), swept: make(chan struct{}), workers: newWorkerPool(128, 10*time.Second)}
+	h := &wsHub{s: s, stop: make(chan struct{}), swept: make(chan struct{}), workers: socket.NewWorkerPool(128, 10*time.Second)}
 	for i := range h.shards {
 		h.shards[i].m = make(map[uint64]*wsSession)
 	}
@@ -47,7 +48,7 @@ func newWSHub(s *Server) *wsHub {
 		HandshakeTimeout: 10 * time.Second,
 		CheckOrigin:      func(*fasthttp.RequestCtx) bool { return true }, // auth is the token, not the origin
 	}
-	if p, err := newPoller(h.ready, func(err error) { s.log.Error("session poller stopped", "err", err) }); err == nil {
+	if p, err := socket.NewPoller(h.ready, func(err error) { s.log.Error("session poller stopped", "err", err) }); err == nil {
 		h.poll = p
 	} else {
 		s.log.Info("sessions read through websocket.Conn, one goroutine each", "reason", err)
@@ -63,7 +64,7 @@ func (h *wsHub) ready(id uint64) {
 	sess := sh.m[id]
 	sh.mu.Unlock()
 	if sess != nil && sess.pstate.CompareAndSwap(stArmed, stServing) {
-		h.workers.run(sess.serveNext)
+		h.workers.Run(sess.serveNext)
 	}
 }
 
@@ -131,14 +132,17 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 	}
 	var rc syscall.RawConn
 	if h.poll != nil {
-		rc = rawConn(ctx)
+		// ctx.Conn is the accepted connection (fasthttp hands the hijacked one over wrapped). A
+		// client may not send frames before it has the handshake's answer (RFC 6455 section
+		// 4.1), so no frame bytes sit in fasthttp's buffer.
+		rc = socket.RawConnOf(ctx.Conn())
 	}
 	lc, _ := ctx.Conn().(*limitedConn) // the hijacked connection comes wrapped: take it here
 	err = h.upgrader.Upgrade(ctx, func(conn *websocket.Conn) {
 		if lc != nil {
 			lc.release() // a session is not an HTTP connection: its limits are abuse.go's
 		}
-		setSendBuffer(rc, s.cfg.SendBuffer)
+		socket.SetSendBuffer(rc, s.cfg.SendBuffer)
 		sess := newSession(h, conn, rc, viewer)
 		if err := s.eng.Connect(sess); err != nil {
 			sess.closeWith(CloseGoingAway, "shutting down")
@@ -159,31 +163,6 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 	if err != nil {
 		s.log.Debug("websocket upgrade failed", "err", err)
 	}
-}
-
-// rawConn is the socket under the request's connection, or nil (TLS, a test listener): the
-// session then reads through websocket.Conn. fasthttp hands the hijacked connection over
-// wrapped; ctx.Conn is the accepted one. A client may not send frames before it has the
-// handshake's answer (RFC 6455 section 4.1), so no frame bytes sit in fasthttp's buffer.
-func rawConn(ctx *fasthttp.RequestCtx) syscall.RawConn {
-	sc, ok := ctx.Conn().(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	return rc
-}
-
-// setSendBuffer bounds the socket's send buffer (SO_SNDBUF): what the kernel holds for a
-// viewer that does not read.
-func setSendBuffer(rc syscall.RawConn, size int) {
-	if rc == nil || size <= 0 {
-		return
-	}
-	_ = rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, size) })
 }
 
 // add registers a session; false once the hub is shutting down (checked under the shard lock
@@ -251,9 +230,9 @@ func (h *wsHub) shutdown(ctx context.Context) {
 	done := make(chan struct{})
 	go func() {
 		h.wg.Wait()
-		h.workers.stop()
+		h.workers.Stop()
 		if h.poll != nil {
-			h.poll.close()
+			h.poll.Close()
 		}
 		close(done)
 	}()

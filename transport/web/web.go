@@ -1,14 +1,13 @@
-package transport
+package web
 
 import (
 	"embed"
+	"errors"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/liveroom/liveroom/rooms"
 )
 
-//go:embed web
+//go:embed liveroom.js index.html demo.js demo.css admin.html admin.js admin.css
 var webFS embed.FS
 
 // webFile is one embedded file and where it is served.
@@ -21,13 +20,13 @@ type webFile struct {
 // admin key), the demo page in dev mode only (it logs in with ?uid=). The pages' scripts and
 // styles are files of their own, so that the policy below needs no 'unsafe-inline'.
 var webFiles = map[string]webFile{
-	"/v1/sdk/liveroom.js": {name: "web/liveroom.js", ctype: ctypeJS},
-	"/":                   {name: "web/index.html", ctype: ctypeHTML, devOnly: true},
-	"/demo.js":            {name: "web/demo.js", ctype: ctypeJS, devOnly: true},
-	"/demo.css":           {name: "web/demo.css", ctype: ctypeCSS, devOnly: true},
-	"/admin":              {name: "web/admin.html", ctype: ctypeHTML},
-	"/admin.js":           {name: "web/admin.js", ctype: ctypeJS},
-	"/admin.css":          {name: "web/admin.css", ctype: ctypeCSS},
+	"/v1/sdk/liveroom.js": {name: "liveroom.js", ctype: ctypeJS},
+	"/":                   {name: "index.html", ctype: ctypeHTML, devOnly: true},
+	"/demo.js":            {name: "demo.js", ctype: ctypeJS, devOnly: true},
+	"/demo.css":           {name: "demo.css", ctype: ctypeCSS, devOnly: true},
+	"/admin":              {name: "admin.html", ctype: ctypeHTML},
+	"/admin.js":           {name: "admin.js", ctype: ctypeJS},
+	"/admin.css":          {name: "admin.css", ctype: ctypeCSS},
 }
 
 const (
@@ -43,13 +42,26 @@ const (
 const contentPolicy = "default-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; " +
 	"form-action 'self'; frame-ancestors 'none'"
 
-// serveWeb serves the embedded file of the request's path (GET or HEAD, checked by the router)
-// with the security headers.
-func (s *Server) serveWeb(ctx *fasthttp.RequestCtx) {
+// ErrNotFound: no file is served at the request's path.
+var ErrNotFound = errors.New("no embedded file at this path")
+
+// ErrDevOnly: the file of the request's path (the demo page) is served in dev mode only.
+var ErrDevOnly = errors.New("served in dev mode only")
+
+// Has reports whether a file is served at path, in dev mode or always: the paths a router
+// hands to Serve.
+func Has(path string) bool {
+	_, ok := webFiles[path]
+	return ok
+}
+
+// Serve serves the embedded file of the request's path (GET or HEAD, checked by the router)
+// with the security headers; dev serves the demo page too. On ErrNotFound and ErrDevOnly it
+// writes nothing: the caller answers in its own error format.
+func Serve(ctx *fasthttp.RequestCtx, dev bool) error {
 	f, ok := webFiles[string(ctx.Path())]
-	if ok && f.devOnly && !s.cfg.Dev {
-		writeError(ctx, rooms.Errorf(rooms.CodeNotFound, "the demo page is served in --dev mode only"))
-		return
+	if ok && f.devOnly && !dev {
+		return ErrDevOnly
 	}
 	var b []byte
 	var err error
@@ -57,8 +69,7 @@ func (s *Server) serveWeb(ctx *fasthttp.RequestCtx) {
 		b, err = webFS.ReadFile(f.name)
 	}
 	if !ok || err != nil {
-		writeError(ctx, errNoEndpoint)
-		return
+		return ErrNotFound
 	}
 	h := &ctx.Response.Header
 	ctx.SetContentType(f.ctype)
@@ -68,4 +79,5 @@ func (s *Server) serveWeb(ctx *fasthttp.RequestCtx) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	ctx.SetBody(b)
+	return nil
 }

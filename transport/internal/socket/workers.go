@@ -1,20 +1,20 @@
-package transport
+package socket
 
 import (
 	"sync"
 	"time"
 )
 
-// workerPool runs sessions' frame handling on long-lived goroutines.
+// WorkerPool runs sessions' frame handling on long-lived goroutines.
 //
-// Why: idle sessions hold no goroutine (poller_linux.go); the poller hands a readable session
+// Why: idle sessions hold no goroutine (Poller, poller_linux.go); the poller hands a readable session
 // to a worker, which reads and answers its frames on a stack already grown to what a frame
 // needs (a pull encodes a window: 8 KB). A goroutine per frame would grow and free a stack
 // each time.
-type workerPool struct {
-	max  int // long-lived workers at most; beyond, a frame gets a goroutine of its own (see run)
+type WorkerPool struct {
+	max  int // long-lived workers at most; beyond, a frame gets a goroutine of its own (see Run)
 	jobs chan func()
-	quit chan struct{} // closed by stop: idle workers end
+	quit chan struct{} // closed by Stop: idle workers end
 	idle time.Duration // a worker with nothing to do for this long ends
 
 	mu      sync.Mutex
@@ -23,14 +23,17 @@ type workerPool struct {
 	wg      sync.WaitGroup
 }
 
-func newWorkerPool(max int, idle time.Duration) *workerPool {
-	return &workerPool{max: max, jobs: make(chan func()), quit: make(chan struct{}), idle: idle}
+// NewWorkerPool runs frames on at most max long-lived workers; a worker that had nothing to
+// run for idle ends.
+func NewWorkerPool(max int, idle time.Duration) *WorkerPool {
+	return &WorkerPool{max: max, jobs: make(chan func()), quit: make(chan struct{}), idle: idle}
 }
 
-// run has an idle worker run fn, or starts a worker for it. When max workers are busy (a
+// Run has an idle worker run fn, or starts a worker for it. When max workers are busy (a
 // burst: joins waiting on a room's grain after a failover) or the pool has stopped, fn gets a
 // goroutine of its own: the caller (the poller) never waits, and no frame waits for another.
-func (p *workerPool) run(fn func()) {
+// Run may be called from any goroutine.
+func (p *WorkerPool) Run(fn func()) {
 	select {
 	case p.jobs <- fn:
 		return
@@ -48,7 +51,7 @@ func (p *workerPool) run(fn func()) {
 	go p.work(fn)
 }
 
-func (p *workerPool) work(fn func()) {
+func (p *WorkerPool) work(fn func()) {
 	defer p.wg.Done()
 	t := time.NewTimer(p.idle)
 	defer t.Stop()
@@ -68,9 +71,9 @@ func (p *workerPool) work(fn func()) {
 	}
 }
 
-// stop ends the workers once they finish their frame and waits for them; frames offered
-// afterwards run on the caller.
-func (p *workerPool) stop() {
+// Stop ends the workers once they finish their frame and waits for them; frames offered
+// afterwards run on a goroutine of their own.
+func (p *WorkerPool) Stop() {
 	p.mu.Lock()
 	if !p.stopped {
 		p.stopped = true

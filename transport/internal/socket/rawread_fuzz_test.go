@@ -1,4 +1,4 @@
-package transport
+package socket
 
 import (
 	"bytes"
@@ -73,11 +73,11 @@ func (fakeRawConn) Control(f func(fd uintptr)) error  { f(0); return nil }
 func (fakeRawConn) Read(func(fd uintptr) bool) error  { return errors.New("unused") }
 func (fakeRawConn) Write(func(fd uintptr) bool) error { return errors.New("unused") }
 
-// rawFrames reads stream with a rawSocket whose reads return the pieces cuts says (each byte a
+// rawFrames reads stream with a Conn whose reads return the pieces cuts says (each byte a
 // piece of 1 + its value; the rest at once), "would block" after each piece, then end of
 // file. It returns what the reader reported, in the form of refFrames.
 func rawFrames(t *testing.T, stream, cuts []byte) []string {
-	r := newRawSocket(fakeRawConn{}, fuzzMax)
+	r := NewConn(fakeRawConn{}, fuzzMax)
 	rest, blocked := stream, false
 	r.readFD = func(_ int, p []byte) (int, error) {
 		if blocked {
@@ -97,16 +97,16 @@ func rawFrames(t *testing.T, stream, cuts []byte) []string {
 		return n, nil
 	}
 	var out []string
-	r.onPing = func(p []byte) { out = append(out, "ping:"+string(p)) }
-	r.onPong = func() { out = append(out, "pong") }
-	r.onClose = func(code int) { out = append(out, "close:"+strconv.Itoa(code)) }
+	r.OnPing = func(p []byte) { out = append(out, "ping:"+string(p)) }
+	r.OnPong = func() { out = append(out, "pong") }
+	r.OnClose = func(code int) { out = append(out, "close:"+strconv.Itoa(code)) }
 	for range 4 * (len(stream) + 2) { // each piece is one call, and one more for would-block
 		before := -1
 		if r.sock != nil {
 			before = cap(*r.sock)
 		}
-		typ, data, rp, err := r.next()
-		if err == errWouldBlock {
+		typ, data, rp, err := r.Next()
+		if err == ErrWouldBlock {
 			continue
 		}
 		// The buffer comes from a pool (whatever other tests left there); the reader itself
@@ -122,7 +122,7 @@ func rawFrames(t *testing.T, stream, cuts []byte) []string {
 		}
 		out = append(out, opName(typ)+":"+string(data))
 		*rp = data[:0]
-		readPool.Put(rp)
+		PutBuffer(rp)
 	}
 	t.Fatal("the reader never ended")
 	return nil
@@ -132,13 +132,13 @@ func endOf(err error) string {
 	switch {
 	case errors.Is(err, io.EOF):
 		return "eof"
-	case errors.Is(err, errProtocol):
+	case errors.Is(err, ErrProtocol):
 		return "protocol"
 	case errors.Is(err, websocket.ErrReadLimit):
 		return "too large"
 	case errors.Is(err, errPeerClosed):
 		return "closed"
-	case errors.Is(err, errCloseReason):
+	case errors.Is(err, ErrCloseReason):
 		return "close reason"
 	}
 	return err.Error()

@@ -1,6 +1,6 @@
 //go:build linux
 
-package transport
+package socket
 
 import (
 	"errors"
@@ -8,31 +8,32 @@ import (
 	"syscall"
 )
 
-// poller waits for client bytes on every idle session with one epoll instance, so that an
+// Poller waits for client bytes on every idle session with one epoll instance, so that an
 // idle viewer holds no goroutine (a parked reader cost a 2 KB stack and a 0.4 KB descriptor
 // per session; measured in docs/decisions.md).
 //
 // A session is registered one-shot: when its socket turns readable, the poller hands it to a
 // worker (ready) and the registration stays disabled until the worker has read everything and
 // arms it again. The sockets stay in Go's own netpoller too, which the writes use; reads go
-// straight to the socket (rawread.go). Events carry the session id, not the descriptor: an
+// straight to the socket (Conn, rawread.go). Events carry the session id, not the descriptor: an
 // event that comes after its session closed finds nothing.
-type poller struct {
+type Poller struct {
 	epfd  int
-	wake  [2]int // a pipe whose read end is registered with id 0: written by close
+	wake  [2]int // a pipe whose read end is registered with id 0: written by Close
 	ready func(id uint64)
 	fail  func(error)   // the loop ended on an error (none is expected)
 	done  chan struct{} // closed when the loop has returned
 }
 
-// newPoller starts the epoll loop; ready is called on the loop's goroutine for each session
-// id whose socket turned readable and must not block. fail is told if epoll_wait fails.
-func newPoller(ready func(id uint64), fail func(error)) (*poller, error) {
+// NewPoller starts the epoll loop; ready is called on the loop's goroutine for each session
+// id whose socket turned readable and must not block. fail is told if epoll_wait fails. Ids
+// are not 0 (the loop's own wake-up).
+func NewPoller(ready func(id uint64), fail func(error)) (*Poller, error) {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("epoll_create1: %w", err)
 	}
-	p := &poller{epfd: epfd, ready: ready, fail: fail, done: make(chan struct{})}
+	p := &Poller{epfd: epfd, ready: ready, fail: fail, done: make(chan struct{})}
 	if err := syscall.Pipe2(p.wake[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
 		syscall.Close(epfd)
 		return nil, fmt.Errorf("pipe2: %w", err)
@@ -46,13 +47,13 @@ func newPoller(ready func(id uint64), fail func(error)) (*poller, error) {
 	return p, nil
 }
 
-func (p *poller) closeFDs() {
+func (p *Poller) closeFDs() {
 	syscall.Close(p.wake[0])
 	syscall.Close(p.wake[1])
 	syscall.Close(p.epfd)
 }
 
-func (p *poller) loop() {
+func (p *Poller) loop() {
 	defer close(p.done)
 	events := make([]syscall.EpollEvent, 256)
 	for {
@@ -74,10 +75,10 @@ func (p *poller) loop() {
 	}
 }
 
-// arm (re-)registers the session's socket for one readable event; first says it is not
-// registered yet. It runs under RawConn.Control: the descriptor cannot be closed (and its
+// Arm (re-)registers the session's socket for one readable event; first says it is not
+// registered yet. Arm may be called from any goroutine. It runs under RawConn.Control: the descriptor cannot be closed (and its
 // number reused by another connection) meanwhile, and a closed connection fails here.
-func (p *poller) arm(rc syscall.RawConn, id uint64, first bool) error {
+func (p *Poller) Arm(rc syscall.RawConn, id uint64, first bool) error {
 	op := syscall.EPOLL_CTL_MOD
 	if first {
 		op = syscall.EPOLL_CTL_ADD
@@ -96,9 +97,9 @@ func (p *poller) arm(rc syscall.RawConn, id uint64, first bool) error {
 	return nil
 }
 
-// close ends the loop and releases the epoll instance. Sessions' sockets leave the set when
+// Close ends the loop and releases the epoll instance. Sessions' sockets leave the set when
 // they are closed; the caller closes them first.
-func (p *poller) close() {
+func (p *Poller) Close() {
 	for {
 		_, err := syscall.Write(p.wake[1], []byte{1})
 		if !errors.Is(err, syscall.EINTR) {

@@ -1,4 +1,4 @@
-package transport
+package socket
 
 import (
 	"bytes"
@@ -44,22 +44,22 @@ func frameWithLength(op int, length []byte, payload string) []byte {
 	return append(out, append([]byte{0, 0, 0, 0}, payload...)...) // mask 0: the payload as is
 }
 
-// blockingReader waits in a poller of its own whenever its rawSocket would block, as a
+// blockingReader waits in a Poller of its own whenever its Conn would block, as a
 // session waits in the hub's.
 type blockingReader struct {
-	*rawSocket
-	p     *poller
+	*Conn
+	p     *Poller
 	ready chan uint64
 	armed bool
 }
 
 func newBlockingReader(tb testing.TB, rc syscall.RawConn, max int) *blockingReader {
-	b := &blockingReader{rawSocket: newRawSocket(rc, max), ready: make(chan uint64, 1)}
-	p, err := newPoller(func(id uint64) { b.ready <- id }, func(err error) { panic(err) })
+	b := &blockingReader{Conn: NewConn(rc, max), ready: make(chan uint64, 1)}
+	p, err := NewPoller(func(id uint64) { b.ready <- id }, func(err error) { panic(err) })
 	if err != nil {
 		tb.Skip(err)
 	}
-	tb.Cleanup(p.close)
+	tb.Cleanup(p.Close)
 	b.p = p
 	return b
 }
@@ -67,11 +67,11 @@ func newBlockingReader(tb testing.TB, rc syscall.RawConn, max int) *blockingRead
 // next returns the next message, waiting for bytes as long as it takes.
 func (b *blockingReader) next() (int, []byte, *[]byte, error) {
 	for {
-		typ, data, rp, err := b.rawSocket.next()
-		if err != errWouldBlock {
+		typ, data, rp, err := b.Conn.Next()
+		if err != ErrWouldBlock {
 			return typ, data, rp, err
 		}
-		if err := b.p.arm(b.rc, 7, !b.armed); err != nil {
+		if err := b.p.Arm(b.rc, 7, !b.armed); err != nil {
 			return 0, nil, nil, err
 		}
 		b.armed = true
@@ -81,7 +81,7 @@ func (b *blockingReader) next() (int, []byte, *[]byte, error) {
 	}
 }
 
-// rawPair returns a rawSocket on the server end of a loopback TCP connection and the client end.
+// rawPair returns a Conn on the server end of a loopback TCP connection and the client end.
 func rawPair(t *testing.T, max int) (*blockingReader, net.Conn, *[]string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -104,9 +104,9 @@ func rawPair(t *testing.T, max int) (*blockingReader, net.Conn, *[]string) {
 	}
 	var events []string
 	r := newBlockingReader(t, rc, max)
-	r.onPing = func(p []byte) { events = append(events, "ping:"+string(p)) }
-	r.onPong = func() { events = append(events, "pong") }
-	r.onClose = func(code int) { events = append(events, "close:"+string(rune('0'+code/1000))) }
+	r.OnPing = func(p []byte) { events = append(events, "ping:"+string(p)) }
+	r.OnPong = func() { events = append(events, "pong") }
+	r.OnClose = func(code int) { events = append(events, "close:"+string(rune('0'+code/1000))) }
 	return r, client, &events
 }
 
@@ -118,7 +118,7 @@ func readMsg(t *testing.T, r *blockingReader) (int, string) {
 	}
 	s := string(data)
 	*rp = data[:0]
-	readPool.Put(rp)
+	PutBuffer(rp)
 	return typ, s
 }
 
@@ -219,19 +219,19 @@ func TestRawReaderRefuses(t *testing.T) {
 		stream []byte
 		want   error
 	}{
-		{"unmasked", unmasked, errProtocol}, {"rsv bits", rsv, errProtocol}, {"long ping", longPing, errProtocol},
-		{"fragmented ping", fragPing, errProtocol}, {"orphan continuation", orphan, errProtocol},
-		{"message inside a message", nested, errProtocol}, {"unknown opcode", badOp, errProtocol},
+		{"unmasked", unmasked, ErrProtocol}, {"rsv bits", rsv, ErrProtocol}, {"long ping", longPing, ErrProtocol},
+		{"fragmented ping", fragPing, ErrProtocol}, {"orphan continuation", orphan, ErrProtocol},
+		{"message inside a message", nested, ErrProtocol}, {"unknown opcode", badOp, ErrProtocol},
 		{"over the limit", tooBig, websocket.ErrReadLimit}, {"fragments over the limit", tooBigFrags, websocket.ErrReadLimit},
-		{"16-bit length under 126", frameWithLength(websocket.TextMessage, []byte{126, 0, 5}, "hello"), errProtocol},
-		{"64-bit length under 65536", frameWithLength(websocket.TextMessage, []byte{127, 0, 0, 0, 0, 0, 0, 0, 5}, "hello"), errProtocol},
-		{"64-bit length with the top bit", frameWithLength(websocket.TextMessage, []byte{127, 0x80, 0, 0, 0, 0, 0, 0, 5}, ""), errProtocol},
-		{"close with one byte", clientFrame(websocket.CloseMessage, true, []byte{3}), errProtocol},
-		{"close 1005", clientFrame(websocket.CloseMessage, true, []byte{0x03, 0xed}), errProtocol},
-		{"close 999", clientFrame(websocket.CloseMessage, true, []byte{0x03, 0xe7}), errProtocol},
-		{"close 2000", clientFrame(websocket.CloseMessage, true, []byte{0x07, 0xd0}), errProtocol},
-		{"close 5000", clientFrame(websocket.CloseMessage, true, []byte{0x13, 0x88}), errProtocol},
-		{"close reason not UTF-8", clientFrame(websocket.CloseMessage, true, []byte{0x03, 0xe8, 0xff}), errCloseReason},
+		{"16-bit length under 126", frameWithLength(websocket.TextMessage, []byte{126, 0, 5}, "hello"), ErrProtocol},
+		{"64-bit length under 65536", frameWithLength(websocket.TextMessage, []byte{127, 0, 0, 0, 0, 0, 0, 0, 5}, "hello"), ErrProtocol},
+		{"64-bit length with the top bit", frameWithLength(websocket.TextMessage, []byte{127, 0x80, 0, 0, 0, 0, 0, 0, 5}, ""), ErrProtocol},
+		{"close with one byte", clientFrame(websocket.CloseMessage, true, []byte{3}), ErrProtocol},
+		{"close 1005", clientFrame(websocket.CloseMessage, true, []byte{0x03, 0xed}), ErrProtocol},
+		{"close 999", clientFrame(websocket.CloseMessage, true, []byte{0x03, 0xe7}), ErrProtocol},
+		{"close 2000", clientFrame(websocket.CloseMessage, true, []byte{0x07, 0xd0}), ErrProtocol},
+		{"close 5000", clientFrame(websocket.CloseMessage, true, []byte{0x13, 0x88}), ErrProtocol},
+		{"close reason not UTF-8", clientFrame(websocket.CloseMessage, true, []byte{0x03, 0xe8, 0xff}), ErrCloseReason},
 		{"close 4029 with a reason", clientFrame(websocket.CloseMessage, true, []byte("\x0f\xbdbye")), errPeerClosed},
 		{"close without status", clientFrame(websocket.CloseMessage, true, nil), errPeerClosed},
 	} {
@@ -279,6 +279,31 @@ func BenchmarkRawReaderNext(b *testing.B) {
 			b.Fatal(err)
 		}
 		*rp = data[:0]
-		readPool.Put(rp)
+		PutBuffer(rp)
+	}
+}
+
+// A write of a shared frame (a notify) allocates nothing.
+func BenchmarkRawSocketWrite(b *testing.B) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	client, _ := net.Dial("tcp", ln.Addr().String())
+	defer client.Close()
+	server, _ := ln.Accept()
+	defer server.Close()
+	rc, _ := server.(*net.TCPConn).SyscallConn()
+	r := NewConn(rc, 1<<16)
+	frame := ServerFrame(websocket.TextMessage, []byte(`{"op":"notify","rooms":{"r1":{"ts":1732280000123456,"seq":42}}}`))
+	go func() { _, _ = io.Copy(io.Discard, client) }()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for off := 0; off < len(frame); {
+			n, err := r.TryWrite(frame[off:])
+			if err != nil {
+				b.Fatal(err)
+			}
+			off += n
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package transport
+package socket
 
 import (
 	"errors"
@@ -10,23 +10,26 @@ import (
 	"github.com/fasthttp/websocket"
 )
 
-// rawSocket reads a session's client frames straight from its socket (RFC 6455 section 5.2)
+// Conn reads a session's client frames straight from its socket (RFC 6455 section 5.2)
 // instead of through websocket.Conn's reader, and writes the frames a round shares without
-// waiting (write); the session's other writes go through websocket.Conn.
+// waiting (TryWrite); the session's other writes go through websocket.Conn.
 //
 // Why: with a reader goroutine per session, an idle viewer was a parked goroutine (a 2-4 KB
-// stack and a 0.4 KB descriptor) plus websocket.Conn's read buffer. rawSocket never blocks: it
-// reads what the socket has, returns errWouldBlock when a frame is not complete yet and keeps
-// the partial bytes for the next call. The session then waits in the hub's epoll set
-// (poller_linux.go) holding no goroutine and no buffer: the socket buffer comes from a pool
+// stack and a 0.4 KB descriptor) plus websocket.Conn's read buffer. Conn never blocks: it
+// reads what the socket has, returns ErrWouldBlock when a frame is not complete yet and keeps
+// the partial bytes for the next call. The session then waits in an epoll set (Poller,
+// poller_linux.go) holding no goroutine and no buffer: the socket buffer comes from a pool
 // when bytes arrive and goes back as soon as no partial frame is left in it.
-type rawSocket struct {
+//
+// One goroutine at a time may call Next (the session's owner); TryWrite is serialised by the
+// caller and may run beside Next.
+type Conn struct {
 	rc     syscall.RawConn
 	read   func(fd uintptr)                    // r.fill, bound once
 	readFD func(fd int, p []byte) (int, error) // syscall.Read (a fake in FuzzRawSocket)
-	max    int                                 // largest message payload (MaxFrame)
+	max    int                                 // largest message payload
 
-	wbuf []byte // the bytes of the write in progress (write)
+	wbuf []byte // the bytes of the write in progress (TryWrite)
 	wn   int
 	werr error
 	wfn  func(fd uintptr) // r.writeNow, bound once
@@ -36,42 +39,61 @@ type rawSocket struct {
 	n    int     // result of the last read syscall
 	err  error
 
-	// The message being assembled from fragments, kept across errWouldBlock.
+	// The message being assembled from fragments, kept across ErrWouldBlock.
 	op int     // its opcode; -1: none
-	rp *[]byte // its payload so far (a readPool buffer)
+	rp *[]byte // its payload so far (a bufPool buffer)
 
-	// Control frames are answered through these (the session writes them under its lock).
-	onPing  func(payload []byte)
-	onPong  func()
-	onClose func(code int)
+	// Next hands the control frames it reads to these, on its own goroutine; set them before
+	// the first Next. The payload is valid only during the call.
+	OnPing  func(payload []byte)
+	OnPong  func()
+	OnClose func(code int) // then Next returns an error
 }
 
-// errProtocol is a frame no client may send; the session closes with 1002.
-var errProtocol = errors.New("websocket protocol error")
+// ErrProtocol is a frame no client may send; the session closes with 1002.
+var ErrProtocol = errors.New("websocket protocol error")
 
 // errPeerClosed: the client sent a close frame (the session answers it and closes).
 var errPeerClosed = errors.New("websocket closed by the client")
 
-// errCloseReason: the client's close frame has a reason that is not UTF-8; the session closes
+// ErrCloseReason: the client's close frame has a reason that is not UTF-8; the session closes
 // with 1007 (RFC 6455 section 7.1.6).
-var errCloseReason = errors.New("websocket close reason is not UTF-8")
+var ErrCloseReason = errors.New("websocket close reason is not UTF-8")
 
-// errWouldBlock: the socket has no more bytes now and the next message is not complete; the
+// ErrWouldBlock: the socket has no more bytes now and the next message is not complete; the
 // reader keeps what it has and is called again once the socket is readable.
-var errWouldBlock = errors.New("no complete frame yet")
+var ErrWouldBlock = errors.New("no complete frame yet")
 
 var sockPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
-func newRawSocket(rc syscall.RawConn, max int) *rawSocket {
-	r := &rawSocket{rc: rc, max: max, op: -1, readFD: syscall.Read}
+// bufPool holds the buffers of messages: Next returns each message in one, the caller gives it
+// back with PutBuffer. Package-level rather than a Conn's field: a field would move every
+// session's Conn up a size class (176 to 192 bytes).
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// GetBuffer takes an empty message buffer from the pool Next uses: a caller that also reads
+// messages another way (through websocket.Conn) shares the pool, so that buffers given back
+// from either path serve both.
+func GetBuffer() *[]byte { return bufPool.Get().(*[]byte) }
+
+// PutBuffer gives back a message's buffer (from Next or GetBuffer), emptied by the caller.
+func PutBuffer(b *[]byte) { bufPool.Put(b) }
+
+// NewConn reads and writes frames on rc. A message over max payload bytes (all its fragments)
+// ends the reading with websocket.ErrReadLimit.
+func NewConn(rc syscall.RawConn, max int) *Conn {
+	r := &Conn{rc: rc, max: max, op: -1, readFD: syscall.Read}
 	r.read = r.fill
 	r.wfn = r.writeNow
 	return r
 }
 
-// write writes what of b the socket takes now, without waiting: n < len(b) when its send
+// RawConn is the socket the Conn reads (for Poller.Arm).
+func (r *Conn) RawConn() syscall.RawConn { return r.rc }
+
+// TryWrite writes what of b the socket takes now, without waiting: n < len(b) when its send
 // buffer is full (n may be 0). The caller serialises writes.
-func (r *rawSocket) write(b []byte) (int, error) {
+func (r *Conn) TryWrite(b []byte) (int, error) {
 	r.wbuf, r.wn, r.werr = b, 0, nil
 	err := r.rc.Control(r.wfn)
 	n, werr := r.wn, r.werr
@@ -82,7 +104,7 @@ func (r *rawSocket) write(b []byte) (int, error) {
 	return n, werr
 }
 
-func (r *rawSocket) writeNow(fd uintptr) {
+func (r *Conn) writeNow(fd uintptr) {
 	for r.wn < len(r.wbuf) {
 		n, err := syscall.Write(int(fd), r.wbuf[r.wn:])
 		if n > 0 {
@@ -100,8 +122,8 @@ func (r *rawSocket) writeNow(fd uintptr) {
 	}
 }
 
-// serverFrame encodes one unmasked, unfragmented server frame (RFC 6455 section 5.2).
-func serverFrame(op int, payload []byte) []byte {
+// ServerFrame encodes one unmasked, unfragmented server frame (RFC 6455 section 5.2).
+func ServerFrame(op int, payload []byte) []byte {
 	var b []byte
 	switch n := len(payload); {
 	case n < 126:
@@ -121,9 +143,9 @@ func serverFrame(op int, payload []byte) []byte {
 }
 
 // fill is the RawConn.Control callback: one non-blocking read into the free part of the
-// socket buffer (r.err is errWouldBlock when the socket is empty). An idle reader takes its
+// socket buffer (r.err is ErrWouldBlock when the socket is empty). An idle reader takes its
 // buffer from the pool only for the read and gives it back when nothing came.
-func (r *rawSocket) fill(fd uintptr) {
+func (r *Conn) fill(fd uintptr) {
 	idle := r.sock == nil
 	if idle {
 		r.sock = sockPool.Get().(*[]byte)
@@ -136,7 +158,7 @@ func (r *rawSocket) fill(fd uintptr) {
 			sockPool.Put(r.sock)
 			r.sock = nil
 		}
-		r.n, r.err = 0, errWouldBlock
+		r.n, r.err = 0, ErrWouldBlock
 		return
 	}
 	if n > 0 {
@@ -145,11 +167,11 @@ func (r *rawSocket) fill(fd uintptr) {
 	r.n, r.err = n, err
 }
 
-// more reads what the socket has into the socket buffer (errWouldBlock: nothing). need is
+// more reads what the socket has into the socket buffer (ErrWouldBlock: nothing). need is
 // how many unparsed bytes the caller wants to hold in all. The read runs under
 // RawConn.Control, which keeps the descriptor from being closed (and its number reused)
 // meanwhile; on a closed connection Control fails.
-func (r *rawSocket) more(need int) error {
+func (r *Conn) more(need int) error {
 	if r.sock != nil {
 		b := *r.sock
 		if r.off > 0 && (len(b) == cap(b) || r.off+need > cap(b)) { // compact
@@ -177,7 +199,7 @@ func (r *rawSocket) more(need int) error {
 }
 
 // release returns the socket buffer to the pool when it holds no unparsed byte.
-func (r *rawSocket) release() {
+func (r *Conn) release() {
 	if r.sock != nil && r.off == len(*r.sock) {
 		b := *r.sock
 		if cap(b) <= 64<<10 {
@@ -189,18 +211,20 @@ func (r *rawSocket) release() {
 }
 
 // unparsed is the socket bytes not consumed yet.
-func (r *rawSocket) unparsed() []byte {
+func (r *Conn) unparsed() []byte {
 	if r.sock == nil {
 		return nil
 	}
 	return (*r.sock)[r.off:]
 }
 
-// next returns the next data message (text or binary), unmasked, in a readPool buffer the
-// caller puts back; control frames in between are handed to the callbacks. It returns
-// errWouldBlock when the socket is drained before a message is complete: the partial frame
-// (and the fragments of a message) are kept for the next call.
-func (r *rawSocket) next() (typ int, data []byte, rp *[]byte, err error) {
+// Next returns the next data message (text or binary), unmasked, in rp, a buffer the caller
+// gives back with PutBuffer; control frames in between are handed to
+// the On* callbacks. It returns ErrWouldBlock when the socket is drained before a message is
+// complete: the partial frame (and the fragments of a message) are kept for the next call.
+// Any other error ends the reading: ErrProtocol, ErrCloseReason, websocket.ErrReadLimit, the
+// client's close (after OnClose), io.EOF, or the socket's error.
+func (r *Conn) Next() (typ int, data []byte, rp *[]byte, err error) {
 	defer r.release()
 	for {
 		d := r.unparsed()
@@ -216,11 +240,11 @@ func (r *rawSocket) next() (typ int, data []byte, rp *[]byte, err error) {
 		control := code >= 8
 		switch { // what the first two bytes tell
 		case rsv != 0 || !masked || !knownOpcode(code):
-			return r.fail(errProtocol) // reserved bits (no extension is negotiated), unmasked, unknown
+			return r.fail(ErrProtocol) // reserved bits (no extension is negotiated), unmasked, unknown
 		case control && (!fin || n > 125):
-			return r.fail(errProtocol) // a fragmented or long control frame
+			return r.fail(ErrProtocol) // a fragmented or long control frame
 		case !control && (code == 0) != (r.op != -1):
-			return r.fail(errProtocol) // a continuation of nothing, or a new message inside one
+			return r.fail(ErrProtocol) // a continuation of nothing, or a new message inside one
 		}
 		hdr := 2
 		switch n {
@@ -239,7 +263,7 @@ func (r *rawSocket) next() (typ int, data []byte, rp *[]byte, err error) {
 		case 126:
 			n = uint64(d[2])<<8 | uint64(d[3])
 			if n < 126 {
-				return r.fail(errProtocol) // not the minimal length encoding (section 5.2)
+				return r.fail(ErrProtocol) // not the minimal length encoding (section 5.2)
 			}
 		case 127:
 			n = 0
@@ -247,7 +271,7 @@ func (r *rawSocket) next() (typ int, data []byte, rp *[]byte, err error) {
 				n = n<<8 | uint64(c)
 			}
 			if n < 1<<16 || n >= 1<<63 {
-				return r.fail(errProtocol) // not minimal, or the most significant bit set
+				return r.fail(ErrProtocol) // not minimal, or the most significant bit set
 			}
 		}
 		have := 0
@@ -272,19 +296,19 @@ func (r *rawSocket) next() (typ int, data []byte, rp *[]byte, err error) {
 		r.off += total
 		switch {
 		case code == websocket.PingMessage:
-			r.onPing(payload)
+			r.OnPing(payload)
 		case code == websocket.PongMessage:
-			r.onPong()
+			r.OnPong()
 		case code == websocket.CloseMessage:
 			status, err := closeStatus(payload)
 			if err != nil {
 				return r.fail(err)
 			}
-			r.onClose(status)
+			r.OnClose(status)
 			return r.fail(errPeerClosed)
 		case code == websocket.TextMessage || code == websocket.BinaryMessage:
 			r.op = code
-			r.rp = readPool.Get().(*[]byte)
+			r.rp = bufPool.Get().(*[]byte)
 			*r.rp = append((*r.rp)[:0], payload...)
 		default: // a continuation (checked above: a message is being assembled)
 			*r.rp = append(*r.rp, payload...)
@@ -307,14 +331,14 @@ func closeStatus(payload []byte) (int, error) {
 	case len(payload) == 0:
 		return websocket.CloseNoStatusReceived, nil
 	case len(payload) == 1:
-		return 0, errProtocol
+		return 0, ErrProtocol
 	}
 	status := int(payload[0])<<8 | int(payload[1])
 	if !validCloseStatus(status) {
-		return 0, errProtocol
+		return 0, ErrProtocol
 	}
 	if !utf8.Valid(payload[2:]) {
-		return 0, errCloseReason
+		return 0, ErrCloseReason
 	}
 	return status, nil
 }
@@ -326,15 +350,15 @@ func validCloseStatus(c int) bool {
 	return (c >= 1000 && c <= 1003) || (c >= 1007 && c <= 1014) || (c >= 3000 && c <= 4999)
 }
 
-// fail returns err. errWouldBlock keeps the reader's state; any other error ends the
+// fail returns err. ErrWouldBlock keeps the reader's state; any other error ends the
 // session: the partly assembled message and the socket bytes are dropped.
-func (r *rawSocket) fail(err error) (int, []byte, *[]byte, error) {
-	if err == errWouldBlock {
+func (r *Conn) fail(err error) (int, []byte, *[]byte, error) {
+	if err == ErrWouldBlock {
 		return 0, nil, nil, err
 	}
 	if r.rp != nil {
 		*r.rp = (*r.rp)[:0]
-		readPool.Put(r.rp)
+		bufPool.Put(r.rp)
 	}
 	r.op, r.rp = -1, nil
 	r.off = 0
