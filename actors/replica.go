@@ -244,10 +244,6 @@ func (r *Replica) waitNew(ctx context.Context, since int64) error {
 	}
 }
 
-// online is the room's viewer count as this node sees it: its live local count plus what the
-// other nodes last reported to the grain.
-func (r *Replica) online() int64 { return r.local.Load() + r.remoteOnline.Load() }
-
 // Sent records that the session's own send was stamped seq: its next pull waits for it
 // (read-your-writes).
 func (m *Member) Sent(seq uint64) {

@@ -39,8 +39,10 @@ func TestRunSlowStop(t *testing.T) {
 
 func TestStallsFinish(t *testing.T) {
 	s := newStalls()
-	if !s.enter() || !s.enter() {
-		t.Fatal("enter refused before the end")
+	for range 2 {
+		if !s.enter() {
+			t.Fatal("enter refused before the end")
+		}
 	}
 	go func() { <-s.end; s.leave("open"); s.leave("eof") }()
 	if got := s.finish(time.Second); !reflect.DeepEqual(got, map[string]int64{"open": 1, "eof": 1}) {

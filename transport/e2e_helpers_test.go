@@ -75,7 +75,6 @@ func startServer(t testing.TB, tcfg func(*transport.Config), acfg func(*actors.C
 
 // wsClient is a bare protocol client: frames in, frames out, nothing clever.
 type wsClient struct {
-	t      *testing.T
 	conn   *websocket.Conn
 	frames chan map[string]any
 	closed chan struct{}
