@@ -54,8 +54,9 @@ bench-smoke: ## every benchmark once (a benchmark that fails or panics fails mak
 bench: ## micro-benchmarks of the hot paths (rings, rooms, dispatch)
 	$(GO) test -run '^$$' -bench . -benchmem ./ring/ ./rooms/ ./actors/ ./transport/
 
-lint: ## go vet + gofmt check
+lint: ## go vet, staticcheck (unused code, simplifications, likely bugs) and the gofmt check
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
