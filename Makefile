@@ -36,7 +36,7 @@ FUZZ_TARGETS = \
 	./transport/internal/socket/:FuzzRawSocket ./transport/:FuzzParseFrame ./transport/:FuzzParseFlat \
 	./transport/:FuzzSessionFrames ./transport/:FuzzPostBody ./transport/:FuzzParseNotice \
 	./transport/:FuzzParseTTL ./transport/:FuzzParseConfigPatch ./transport/:FuzzParsePullQuery \
-	./transport/:FuzzValidID ./transport/client/:FuzzFlatParser ./transport/client/:FuzzAppendJSONString \
+	./transport/:FuzzValidID ./client/:FuzzFlatParser ./client/:FuzzAppendJSONString \
 	./ring/:FuzzWindow ./loadtest/:FuzzParseNodeMetrics ./loadtest/:FuzzParseMsgs
 
 fuzz-short: ## run each fuzz target for FUZZTIME (default 5s), one after another (make test runs it)

@@ -11,8 +11,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/liveroom/liveroom/client"
 	"github.com/liveroom/liveroom/internal/testredis"
-	"github.com/liveroom/liveroom/transport/client"
 )
 
 // pollUntil polls cond every 10 ms until it holds, failing the test after timeout.
