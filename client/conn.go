@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -215,13 +216,7 @@ func readHello(ctx context.Context, ws *websocket.Conn, timeout time.Duration) (
 	}
 	_ = ws.SetReadDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = ws.SetReadDeadline(time.Unix(1, 0)) })
-	bp := getBuf()
-	defer putBuf(bp)
-	var f frame
-	_, r, err := ws.NextReader()
-	if err == nil {
-		*bp, err = readAll(r, (*bp)[:0])
-	}
+	_, b, err := ws.ReadMessage()
 	if !stop() {
 		// ctx ended: the deadline is (or is about to be) in the past, the conn is unusable.
 		return Hello{}, ctx.Err()
@@ -233,7 +228,8 @@ func readHello(ctx context.Context, ws *websocket.Conn, timeout time.Duration) (
 		}
 		return Hello{}, fmt.Errorf("liveroom client: waiting for hello: %w", err)
 	}
-	if err := decodeFrame(*bp, &f, nil); err != nil {
+	var f frame
+	if err := json.Unmarshal(b, &f); err != nil {
 		return Hello{}, fmt.Errorf("liveroom client: bad hello frame: %w", err)
 	}
 	switch f.Op {
@@ -245,23 +241,6 @@ func readHello(ctx context.Context, ws *websocket.Conn, timeout time.Duration) (
 	}
 	_ = ws.SetReadDeadline(time.Time{})
 	return Hello{UID: f.UID, Node: f.Node, ServerTS: f.ServerTS, Limits: f.Limits}, nil
-}
-
-// readAll reads r to its end, appending to b.
-func readAll(r io.Reader, b []byte) ([]byte, error) {
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err != nil {
-			if err == io.EOF {
-				return b, nil
-			}
-			return b, err
-		}
-	}
 }
 
 // Hello returns the server's hello frame.
@@ -287,31 +266,21 @@ func (c *Conn) BadFrames() uint64 { return c.badFrames.Load() }
 // LocalAddr is the connection's local address.
 func (c *Conn) LocalAddr() net.Addr { return c.ws.LocalAddr() }
 
-// framePool holds the reader's decode targets: an idle reader holds no frame.
-var framePool = sync.Pool{New: func() any { return new(frame) }}
-
+// readLoop reads frames until the connection ends. Each frame is decoded into a fresh value:
+// a reply's frame is handed to its caller as is.
 func (c *Conn) readLoop() {
 	var err error
 	for {
-		var r io.Reader
-		if _, r, err = c.ws.NextReader(); err != nil {
+		var b []byte
+		if _, b, err = c.ws.ReadMessage(); err != nil {
 			break
 		}
-		bp := getBuf()
-		*bp, err = readAll(r, (*bp)[:0])
-		if err != nil {
-			putBuf(bp)
-			break
-		}
-		f := framePool.Get().(*frame)
-		if derr := decodeFrame(*bp, f, sharedStrings); derr != nil {
+		f := new(frame)
+		if json.Unmarshal(b, f) != nil {
 			c.badFrames.Add(1)
-		} else {
-			c.dispatch(f)
+			continue
 		}
-		*f = frame{} // drop references (a skipped msgs window) before pooling
-		framePool.Put(f)
-		putBuf(bp)
+		c.dispatch(f)
 	}
 	c.finish(err)
 }
@@ -346,7 +315,6 @@ func (c *Conn) complete(f *frame) bool {
 		return false
 	}
 	cl.f = *f
-	f.Msgs = nil // now owned by the caller
 	cl.ch <- struct{}{}
 	return true
 }
