@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -22,19 +21,9 @@ type DialOptions struct {
 	Token string
 	// DevUID logs in as this uid on a --dev server, sent as ?uid=.
 	DevUID string
-	// LocalAddr is the source address to bind, an IP ("127.0.0.2") or IP:port. Load tests use
-	// several loopback source IPs to get past one IP's ephemeral ports. Empty: the system's.
-	LocalAddr string
 	// Header holds extra headers for the upgrade request (e.g. Authorization).
 	Header http.Header
 
-	// ReadBufferSize is the connection's bufio reader size (default 512; at least 125).
-	// It is held for the connection's life; larger frames are read through it in pieces.
-	ReadBufferSize int
-	// WriteBufferSize is the size of a write buffer (default 4096). Write buffers come from a
-	// process-wide pool and are held only while a frame is written, so an idle connection
-	// holds none; a frame larger than this is sent as several WebSocket fragments.
-	WriteBufferSize int
 	// HandshakeTimeout bounds the upgrade and the wait for hello (default 10s).
 	HandshakeTimeout time.Duration
 	// WriteTimeout is the deadline of each frame write (default 10s).
@@ -61,12 +50,6 @@ type DialOptions struct {
 
 func (o *DialOptions) withDefaults() DialOptions {
 	d := *o
-	if d.ReadBufferSize <= 0 {
-		d.ReadBufferSize = 512
-	}
-	if d.WriteBufferSize <= 0 {
-		d.WriteBufferSize = 4096
-	}
 	if d.HandshakeTimeout <= 0 {
 		d.HandshakeTimeout = 10 * time.Second
 	}
@@ -97,8 +80,8 @@ type Conn struct {
 	nextID atomic.Uint64
 
 	pmu     sync.Mutex
-	pending pendingSet
-	ended   *CloseError // set under pmu when the reader has ended
+	pending map[uint64]chan reply // by request id, under pmu
+	ended   *CloseError           // set under pmu when the reader has ended
 
 	wmu     sync.Mutex
 	closing bool // under wmu: no more frames may be written
@@ -107,36 +90,6 @@ type Conn struct {
 	badFrames atomic.Uint64
 	done      chan struct{}
 	end       CloseError // valid once done is closed
-}
-
-// writePools holds one pool of write buffers per WriteBufferSize.
-var writePools sync.Map // int -> *sync.Pool
-
-func writePool(size int) websocket.BufferPool {
-	if p, ok := writePools.Load(size); ok {
-		return p.(*sync.Pool)
-	}
-	p, _ := writePools.LoadOrStore(size, &sync.Pool{})
-	return p.(*sync.Pool)
-}
-
-func localAddr(s string) (net.Addr, error) {
-	if s == "" {
-		return nil, nil
-	}
-	host, port := s, "0"
-	if h, p, err := net.SplitHostPort(s); err == nil {
-		host, port = h, p
-	}
-	ip := net.ParseIP(host)
-	if ip == nil {
-		return nil, fmt.Errorf("liveroom client: LocalAddr %q is not an IP or IP:port", s)
-	}
-	a, err := net.ResolveTCPAddr("tcp", net.JoinHostPort(ip.String(), port))
-	if err != nil {
-		return nil, fmt.Errorf("liveroom client: LocalAddr %q: %w", s, err)
-	}
-	return a, nil
 }
 
 // Dial opens a session: it upgrades wsURL (ws:// or wss://, normally ending in /v1/ws), reads
@@ -161,21 +114,7 @@ func Dial(ctx context.Context, wsURL string, opts DialOptions) (*Conn, error) {
 		}
 		u.RawQuery = q.Encode()
 	}
-	la, err := localAddr(o.LocalAddr)
-	if err != nil {
-		return nil, err
-	}
-	nd := &net.Dialer{}
-	if la != nil {
-		nd.LocalAddr = la
-	}
-	d := websocket.Dialer{
-		NetDialContext:   nd.DialContext,
-		HandshakeTimeout: o.HandshakeTimeout,
-		ReadBufferSize:   o.ReadBufferSize,
-		WriteBufferSize:  o.WriteBufferSize,
-		WriteBufferPool:  writePool(o.WriteBufferSize),
-	}
+	d := websocket.Dialer{HandshakeTimeout: o.HandshakeTimeout}
 	ws, resp, err := d.DialContext(ctx, u.String(), o.Header)
 	if err != nil {
 		if errors.Is(err, websocket.ErrBadHandshake) && resp != nil {
@@ -202,6 +141,7 @@ func Dial(ctx context.Context, wsURL string, opts DialOptions) (*Conn, error) {
 		onError:      o.OnError,
 		writeTimeout: o.WriteTimeout,
 		closeTimeout: o.CloseTimeout,
+		pending:      make(map[uint64]chan reply),
 		done:         make(chan struct{}),
 	}
 	go c.readLoop()
@@ -263,9 +203,6 @@ func (c *Conn) CloseReason() (code int, text string) {
 // BadFrames counts server frames that were not valid JSON objects (they are skipped).
 func (c *Conn) BadFrames() uint64 { return c.badFrames.Load() }
 
-// LocalAddr is the connection's local address.
-func (c *Conn) LocalAddr() net.Addr { return c.ws.LocalAddr() }
-
 // readLoop reads frames until the connection ends. Each frame is decoded into a fresh value:
 // a reply's frame is handed to its caller as is.
 func (c *Conn) readLoop() {
@@ -309,14 +246,13 @@ func (c *Conn) dispatch(f *frame) {
 // complete hands a reply to the request waiting for its id.
 func (c *Conn) complete(f *frame) bool {
 	c.pmu.Lock()
-	cl := c.pending.take(f.ID)
+	ch, ok := c.pending[f.ID]
+	delete(c.pending, f.ID)
 	c.pmu.Unlock()
-	if cl == nil {
-		return false
+	if ok {
+		ch <- reply{f: f}
 	}
-	cl.f = *f
-	cl.ch <- struct{}{}
-	return true
+	return ok
 }
 
 func (c *Conn) finish(err error) {
@@ -332,10 +268,10 @@ func (c *Conn) finish(err error) {
 	}
 	c.pmu.Lock()
 	c.ended = &end
-	c.pending.drain(func(cl *call) {
-		cl.err = c.ended
-		cl.ch <- struct{}{}
-	})
+	for id, ch := range c.pending {
+		ch <- reply{err: c.ended}
+		delete(c.pending, id)
+	}
 	c.pmu.Unlock()
 	_ = c.ws.Close()
 	c.end = end
@@ -380,18 +316,6 @@ func (c *Conn) Close() error {
 	_ = c.ws.SetReadDeadline(time.Now().Add(c.closeTimeout))
 	return nil
 }
-
-// Abort drops the TCP connection without a close frame, as a network failure would.
-func (c *Conn) Abort() {
-	c.wmu.Lock()
-	c.closing = true
-	c.wmu.Unlock()
-	_ = c.ws.Close()
-}
-
-// WriteRaw writes b as one text frame, as is. It exists for tests of the server's handling of
-// bad input; replies without a known id reach OnError.
-func (c *Conn) WriteRaw(b []byte) error { return c.write(b) }
 
 // write sends one text frame. A failed write (deadline, broken pipe) leaves the WebSocket
 // unusable, so it ends the connection: the reader stops and OnClose reports it.

@@ -3,7 +3,6 @@ package client
 import (
 	"encoding/json"
 	"strconv"
-	"sync"
 	"unicode/utf8"
 )
 
@@ -76,8 +75,8 @@ type Sent struct {
 	Dup bool   `json:"dup,omitempty"`
 }
 
-// frame is every server frame's fields in one flat struct: the reader decodes into one reused
-// value and copies it to the waiting caller.
+// frame is every server frame's fields in one flat struct: the reader decodes each frame into
+// one and hands it to the request waiting for its id, or to a callback.
 type frame struct {
 	Op   string `json:"op"`
 	ID   uint64 `json:"id"`
@@ -108,25 +107,8 @@ type frame struct {
 	Message string `json:"message"`
 }
 
-// bufPool holds frame encode and read buffers; a buffer is held only while one frame is in
-// flight, so an idle connection holds none.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-// maxPooledBuf keeps rare huge frames (a full msgs window) from pinning memory in the pool.
-const maxPooledBuf = 256 << 10
-
-func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
-
-func putBuf(b *[]byte) {
-	if cap(*b) > maxPooledBuf {
-		return
-	}
-	*b = (*b)[:0]
-	bufPool.Put(b)
-}
-
-// The encoders below write client frames by hand: a frame is a handful of fields, and this
-// keeps a pull or ping at zero allocations on the write path.
+// Client frames are written by hand: each is a few fields in a fixed order, and Body goes out
+// as the raw JSON it already is.
 
 func appendOpID(b []byte, op string, id uint64) []byte {
 	b = append(b, `{"op":"`...)

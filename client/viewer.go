@@ -17,7 +17,7 @@ type ViewerOptions struct {
 	// Resolve, when set, is asked for the URL before every connection attempt (e.g. through
 	// API.Route, so a viewer follows its uid to another node).
 	Resolve func(ctx context.Context) (string, error)
-	// Dial holds the connection options (token or dev uid, buffers, LocalAddr, ...). Its
+	// Dial holds the connection options (token or dev uid, timeouts, ...). Its
 	// OnNotify, OnKick and OnClose are the viewer's own and are ignored; OnError is kept.
 	Dial DialOptions
 	// Rooms are joined on every connection. Required, no duplicates.
