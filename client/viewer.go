@@ -17,8 +17,8 @@ type ViewerOptions struct {
 	// Resolve, when set, is asked for the URL before every connection attempt (e.g. through
 	// API.Route, so a viewer follows its uid to another node).
 	Resolve func(ctx context.Context) (string, error)
-	// Dial holds the connection options (token or dev uid, timeouts, ...). Its
-	// OnNotify, OnKick and OnClose are the viewer's own and are ignored; OnError is kept.
+	// Dial holds the connection options (token or dev uid, timeouts, ...). Its OnNotify,
+	// OnKick and OnClose are the viewer's own and are ignored; OnError is kept.
 	Dial DialOptions
 	// Rooms are joined on every connection. Required, no duplicates.
 	Rooms []string
@@ -32,82 +32,30 @@ type ViewerOptions struct {
 	// BackoffMin and BackoffMax bound the reconnect and rejoin delays (defaults 100ms and
 	// 10s). The n-th consecutive failure waits a random time in [d/2, d], d = min(Min<<n, Max);
 	// refusals that retrying too soon makes worse (429, close 4029) wait about BackoffMax at
-	// once. A viewer replaced, banned or refused (401, 403, close 4001/4003) stops: Run
-	// returns a *StoppedError.
+	// once. A viewer replaced or banned (a whole-session kick, close 4003) or refused (401,
+	// 403, close 4001) stops: Run returns a *StoppedError.
 	BackoffMin, BackoffMax time.Duration
-	// KeepProtected keeps every system and high message received, for Protected.
-	KeepProtected bool
-	// OnMessage is called for every message pulled, on the Run goroutine, in order, with the
-	// time its window arrived (for latency: recvAt - ts).
-	OnMessage func(room string, m *Message, recvAt time.Time)
+	// OnMessage is called for every message pulled, on the Run goroutine, in order.
+	OnMessage func(room string, m *Message)
 }
 
-// ViewerStats are a viewer's counters. Add sums them over many viewers.
+// ViewerStats are a viewer's counters.
 type ViewerStats struct {
 	Connects   uint64 // sessions established (hello received)
 	Reconnects uint64 // sessions that ended while the viewer was running
 	DialErrors uint64 // failed connection attempts
-	Joins      uint64
-	JoinErrors uint64
-	Notifies   uint64
-	Pulls      uint64
-	PullErrors uint64
-	Kicks      uint64 // kick frames, per room or for the session
-
-	MsgsSystem, MsgsHigh, MsgsNormal, MsgsLow, MsgsOther uint64
-	Dropped                                              uint64 // sum of pulls' dropped
-
-	AccountingErrors uint64 // windows whose len(msgs)+dropped did not match the seq advance
-	OrderErrors      uint64 // windows with ts/seq out of order or outside (since, next]
-	EpochChanges     uint64
-}
-
-// Msgs is the number of messages received, all priorities.
-func (s ViewerStats) Msgs() uint64 {
-	return s.MsgsSystem + s.MsgsHigh + s.MsgsNormal + s.MsgsLow + s.MsgsOther
-}
-
-// Add adds o to s.
-func (s *ViewerStats) Add(o ViewerStats) {
-	s.Connects += o.Connects
-	s.Reconnects += o.Reconnects
-	s.DialErrors += o.DialErrors
-	s.Joins += o.Joins
-	s.JoinErrors += o.JoinErrors
-	s.Notifies += o.Notifies
-	s.Pulls += o.Pulls
-	s.PullErrors += o.PullErrors
-	s.Kicks += o.Kicks
-	s.MsgsSystem += o.MsgsSystem
-	s.MsgsHigh += o.MsgsHigh
-	s.MsgsNormal += o.MsgsNormal
-	s.MsgsLow += o.MsgsLow
-	s.MsgsOther += o.MsgsOther
-	s.Dropped += o.Dropped
-	s.AccountingErrors += o.AccountingErrors
-	s.OrderErrors += o.OrderErrors
-	s.EpochChanges += o.EpochChanges
+	JoinErrors uint64 // refused or failed joins
+	Msgs       uint64 // messages received
+	Dropped    uint64 // messages the server skipped or had evicted (the sum of pulls' dropped)
+	// Gaps counts windows whose len(msgs)+dropped did not match their seq advance: messages
+	// the server lost or miscounted. The count then goes on from that window.
+	Gaps         uint64
+	EpochChanges uint64 // rooms that lost their history (seq restarted at 1)
 }
 
 type viewerCounters struct {
-	connects, reconnects, dialErrors, joins, joinErrors  atomic.Uint64
-	notifies, pulls, pullErrors, kicks                   atomic.Uint64
-	msgs                                                 [5]atomic.Uint64 // by priIndex
-	dropped, accountingErrors, orderErrors, epochChanges atomic.Uint64
-}
-
-func priIndex(p string) int {
-	switch p {
-	case PriSystem:
-		return 0
-	case PriHigh:
-		return 1
-	case PriNormal:
-		return 2
-	case PriLow:
-		return 3
-	}
-	return 4
+	connects, reconnects, dialErrors, joinErrors atomic.Uint64
+	msgs, dropped, gaps, epochChanges            atomic.Uint64
 }
 
 // RoomState is a snapshot of what a viewer knows of one room.
@@ -117,8 +65,6 @@ type RoomState struct {
 	Stopped error // set when a join was refused for good (banned, forbidden, ...)
 	Epoch   string
 	Next    int64 // the since of the next pull (the last window's next)
-	// MaxTS is the highest ts received per priority: system, high, normal, low.
-	MaxTS [4]int64
 }
 
 // roomState is one room of a viewer. The fields under mu are written by the Run goroutine
@@ -135,9 +81,8 @@ type roomState struct {
 	attempt  int       // consecutive failed joins
 	rejoinAt time.Time // zero: no rejoin scheduled
 
-	mu        sync.Mutex
-	snap      RoomState
-	protected []Message
+	mu   sync.Mutex
+	snap RoomState
 }
 
 // Viewer is a well-behaved viewer: see the package doc and ViewerOptions.
@@ -194,13 +139,9 @@ func (v *Viewer) Stats() ViewerStats {
 	c := &v.c
 	return ViewerStats{
 		Connects: c.connects.Load(), Reconnects: c.reconnects.Load(),
-		DialErrors: c.dialErrors.Load(), Joins: c.joins.Load(), JoinErrors: c.joinErrors.Load(),
-		Notifies: c.notifies.Load(), Pulls: c.pulls.Load(), PullErrors: c.pullErrors.Load(),
-		Kicks:      c.kicks.Load(),
-		MsgsSystem: c.msgs[0].Load(), MsgsHigh: c.msgs[1].Load(), MsgsNormal: c.msgs[2].Load(),
-		MsgsLow: c.msgs[3].Load(), MsgsOther: c.msgs[4].Load(),
-		Dropped: c.dropped.Load(), AccountingErrors: c.accountingErrors.Load(),
-		OrderErrors: c.orderErrors.Load(), EpochChanges: c.epochChanges.Load(),
+		DialErrors: c.dialErrors.Load(), JoinErrors: c.joinErrors.Load(),
+		Msgs: c.msgs.Load(), Dropped: c.dropped.Load(), Gaps: c.gaps.Load(),
+		EpochChanges: c.epochChanges.Load(),
 	}
 }
 
@@ -213,18 +154,6 @@ func (v *Viewer) Room(room string) (RoomState, bool) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	return rs.snap, true
-}
-
-// Protected returns a copy of the system and high messages received in room, in order
-// (only with KeepProtected).
-func (v *Viewer) Protected(room string) []Message {
-	rs, ok := v.rooms[room]
-	if !ok {
-		return nil
-	}
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return append([]Message(nil), rs.protected...)
 }
 
 // Conn returns the current connection, or nil between connections. It may be used to send;
@@ -284,20 +213,29 @@ func (v *Viewer) Run(ctx context.Context) error {
 		if healthy {
 			attempt = 0
 		}
+		if r := v.stopReason(c); r != "" {
+			return &StoppedError{Reason: r}
+		}
 		code, _ := c.CloseReason()
-		if r := v.kickOf.Swap(nil); r != nil && (*r == "replaced" || *r == "banned") {
-			return &StoppedError{Reason: *r}
-		}
-		switch code {
-		case CloseUnauthorized:
-			return &StoppedError{Reason: "unauthorized"}
-		case CloseBanned:
-			return &StoppedError{Reason: "banned"}
-		}
 		v.sleep(ctx, v.backoff(attempt, code == CloseTooManyConns))
 		attempt++
 	}
 	return nil
+}
+
+// stopReason says why the end of session c ends the viewer, "" when it should reconnect: a
+// whole-session kick replaced or banned, or a close 4001 or 4003.
+func (v *Viewer) stopReason(c *Conn) string {
+	if r := v.kickOf.Swap(nil); r != nil && (*r == "replaced" || *r == "banned") {
+		return *r
+	}
+	switch code, _ := c.CloseReason(); {
+	case code == CloseUnauthorized:
+		return "unauthorized"
+	case code == CloseBanned:
+		return "banned"
+	}
+	return ""
 }
 
 func refusedHard(err error) bool {
@@ -343,14 +281,12 @@ func (v *Viewer) connect(ctx context.Context) (*Conn, error) {
 	}
 	do := v.o.Dial
 	do.OnNotify = func(room string, _ int64) {
-		v.c.notifies.Add(1)
 		if rs, ok := v.rooms[room]; ok {
 			rs.dirty.Store(true)
 			v.signal()
 		}
 	}
 	do.OnKick = func(room, reason string) {
-		v.c.kicks.Add(1)
 		if room == "" {
 			v.kickOf.Store(&reason)
 			return // the server closes the session
@@ -477,7 +413,6 @@ func (v *Viewer) join(ctx context.Context, c *Conn, rs *roomState) {
 		rs.attempt++
 		return
 	}
-	v.c.joins.Add(1)
 	rs.attempt = 0
 	rs.joined = true
 	if rs.acct.joined(j, fromStart) {
@@ -511,7 +446,6 @@ func (v *Viewer) pull(ctx context.Context, c *Conn, rs *roomState) {
 			if errors.Is(err, ErrClosed) || ctx.Err() != nil {
 				return
 			}
-			v.c.pullErrors.Add(1)
 			if IsCode(err, CodeNotJoined) && rs.joined {
 				rs.joined = false
 				rs.setJoined(false)
@@ -519,7 +453,7 @@ func (v *Viewer) pull(ctx context.Context, c *Conn, rs *roomState) {
 			}
 			return
 		}
-		v.window(rs, &m, time.Now())
+		v.window(rs, &m)
 		if !m.More {
 			return
 		}
@@ -527,37 +461,23 @@ func (v *Viewer) pull(ctx context.Context, c *Conn, rs *roomState) {
 }
 
 // window accounts one pulled window and hands its messages on.
-func (v *Viewer) window(rs *roomState, m *Msgs, recvAt time.Time) {
-	v.c.pulls.Add(1)
+func (v *Viewer) window(rs *roomState, m *Msgs) {
+	v.c.msgs.Add(uint64(len(m.Msgs)))
 	v.c.dropped.Add(m.Dropped)
-	wc := rs.acct.window(m)
-	if wc.epochChanged {
+	epochChanged, gap := rs.acct.window(m)
+	if epochChanged {
 		v.c.epochChanges.Add(1)
 	}
-	if wc.accountErr {
-		v.c.accountingErrors.Add(1)
-	}
-	if wc.orderErr {
-		v.c.orderErrors.Add(1)
+	if gap {
+		v.c.gaps.Add(1)
 	}
 	rs.mu.Lock()
 	rs.snap.Epoch = rs.acct.epoch
 	rs.snap.Next = rs.acct.since
-	for i := range m.Msgs {
-		msg := &m.Msgs[i]
-		pi := priIndex(msg.Pri)
-		v.c.msgs[pi].Add(1)
-		if pi < 4 && msg.TS > rs.snap.MaxTS[pi] {
-			rs.snap.MaxTS[pi] = msg.TS
-		}
-		if v.o.KeepProtected && pi <= 1 {
-			rs.protected = append(rs.protected, *msg)
-		}
-	}
 	rs.mu.Unlock()
 	if v.o.OnMessage != nil {
 		for i := range m.Msgs {
-			v.o.OnMessage(rs.name, &m.Msgs[i], recvAt)
+			v.o.OnMessage(rs.name, &m.Msgs[i])
 		}
 	}
 }

@@ -46,23 +46,71 @@ func joinedRoom(v *Viewer, room string) func() bool {
 	return func() bool { rs, _ := v.Room(room); return rs.Joined }
 }
 
+// inbox collects what a viewer's OnMessage hands over.
+type inbox struct {
+	mu   sync.Mutex
+	msgs map[string][]Message
+}
+
+func newInbox() *inbox { return &inbox{msgs: map[string][]Message{}} }
+
+func (in *inbox) onMessage(room string, m *Message) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.msgs[room] = append(in.msgs[room], *m)
+}
+
+// room returns a copy of the messages received in room, in order.
+func (in *inbox) room(room string) []Message {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([]Message(nil), in.msgs[room]...)
+}
+
+// count is the number of messages of priority pri received, all rooms.
+func (in *inbox) count(pri string) int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	n := 0
+	for _, ms := range in.msgs {
+		for _, m := range ms {
+			if m.Pri == pri {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func protected(ms []Message) []Message {
+	var out []Message
+	for _, m := range ms {
+		if isProtected(m.Pri) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// sameMsgs fails unless got and want are the same messages (by ts and seq), in order.
+func sameMsgs(t *testing.T, what string, got, want []Message) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d messages, want %d", what, len(got), len(want))
+	}
+	for i := range want {
+		if got[i].TS != want[i].TS || got[i].Seq != want[i].Seq {
+			t.Fatalf("%s[%d] = %+v, want %+v", what, i, got[i], want[i])
+		}
+	}
+}
+
 func TestViewerPullsAndAccounts(t *testing.T) {
 	hub := newFakeHub()
 	fs := newFakeServer(t, hub.serveRooms)
-	var (
-		mu   sync.Mutex
-		seen = map[string][]Message{}
-	)
+	in := newInbox()
 	v, stop := startViewer(t, ViewerOptions{URL: fs.url, Dial: DialOptions{DevUID: "v1"},
-		Rooms: []string{"R", "S"}, PullLimit: 3, KeepProtected: true,
-		OnMessage: func(room string, m *Message, recvAt time.Time) {
-			if recvAt.IsZero() {
-				t.Error("zero recvAt")
-			}
-			mu.Lock()
-			seen[room] = append(seen[room], *m)
-			mu.Unlock()
-		}})
+		Rooms: []string{"R", "S"}, PullLimit: 3, OnMessage: in.onMessage})
 	waitFor(t, "joins", func() bool { return joinedRoom(v, "R")() && joinedRoom(v, "S")() })
 
 	// One by one: every message arrives.
@@ -71,10 +119,10 @@ func TestViewerPullsAndAccounts(t *testing.T) {
 		posted = append(posted, hub.add("R", PriNormal, "chat", "u", fmt.Sprintf(`{"i":%d}`, i)))
 	}
 	sys := hub.add("S", PriSystem, "notice", "", `{"text":"hello"}`)
-	waitFor(t, "five chats", func() bool { return v.Stats().MsgsNormal+v.Stats().Dropped == 5 })
-	waitFor(t, "the notice", func() bool { return v.Stats().MsgsSystem == 1 })
+	waitFor(t, "five chats", func() bool { return in.count(PriNormal)+int(v.Stats().Dropped) == 5 })
+	waitFor(t, "the notice", func() bool { return in.count(PriSystem) == 1 })
 
-	// A burst behind one notify: limit 3 keeps both system notices and the newest chat.
+	// A burst behind one notify: limit 3 keeps both protected messages and the newest one.
 	hub.mu.Lock()
 	hub.noNote = true
 	hub.mu.Unlock()
@@ -84,8 +132,9 @@ func TestViewerPullsAndAccounts(t *testing.T) {
 	n1 := hub.add("R", PriSystem, "notice", "", `{"n":1}`)
 	hub.add("R", PriNormal, "chat", "u", `{"late":1}`)
 	n2 := hub.add("R", PriHigh, "gift", "w", `{"n":2}`)
-	last := hub.add("R", PriNormal, "chat", "u", `{"last":1}`)
-	// Protected messages beyond the limit: the viewer must pull again at once (more).
+	hub.add("R", PriNormal, "chat", "u", `{"last":1}`)
+	// Protected messages beyond the limit: the viewer must pull again at once (more), since
+	// nothing notifies it of the rest.
 	var more []Message
 	for i := range 4 {
 		more = append(more, hub.add("S", PriSystem, "notice", "", fmt.Sprintf(`{"m":%d}`, i)))
@@ -94,46 +143,28 @@ func TestViewerPullsAndAccounts(t *testing.T) {
 	hub.noNote = false
 	hub.mu.Unlock()
 	like := hub.add("R", PriLow, "like", "u", `{}`)
-	hub.add("S", PriLow, "like", "u", `{}`)
+	likeS := hub.add("S", PriLow, "like", "u", `{}`)
 
-	waitFor(t, "the burst", func() bool {
-		rs, _ := v.Room("S")
-		return v.Stats().MsgsLow == 2 && rs.MaxTS[3] > 0
-	})
+	waitFor(t, "the burst", func() bool { return in.count(PriLow) == 2 })
 	st := v.Stats()
-	if st.AccountingErrors != 0 || st.OrderErrors != 0 || st.EpochChanges != 0 {
+	if st.Gaps != 0 || st.EpochChanges != 0 || st.Connects != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 	// R's burst window: 15 accepted, 3 kept (n1, n2 and the newest, the like).
-	if st.Msgs()+st.Dropped != uint64(len(posted)+1+10+4+4+2) {
-		t.Fatalf("msgs %d + dropped %d != accepted %d", st.Msgs(), st.Dropped, len(posted)+1+10+4+4+2)
+	accepted := uint64(len(posted) + 1 + 10 + 4 + 4 + 2)
+	if st.Msgs+st.Dropped != accepted {
+		t.Fatalf("msgs %d + dropped %d != accepted %d", st.Msgs, st.Dropped, accepted)
 	}
-	if st.Notifies == 0 || st.Pulls < 4 || st.Joins != 2 || st.Connects != 1 {
-		t.Fatalf("stats %+v", st)
+	gotR, gotS := in.room("R"), in.room("S")
+	if uint64(len(gotR)+len(gotS)) != st.Msgs {
+		t.Fatalf("OnMessage saw %d, stats %d", len(gotR)+len(gotS), st.Msgs)
 	}
-	wantProt := append([]Message{sys}, more...)
-	gotProt := v.Protected("S")
-	if len(gotProt) != len(wantProt) {
-		t.Fatalf("protected in S: %d, want %d", len(gotProt), len(wantProt))
-	}
-	for i := range wantProt {
-		if gotProt[i].TS != wantProt[i].TS || gotProt[i].Seq != wantProt[i].Seq {
-			t.Fatalf("protected[%d] = %+v, want %+v", i, gotProt[i], wantProt[i])
-		}
-	}
-	if p := v.Protected("R"); len(p) != 2 || p[0].TS != n1.TS || p[1].TS != n2.TS {
-		t.Fatalf("protected in R: %+v", p)
-	}
-	rs, _ := v.Room("R")
-	if rs.MaxTS[0] != n1.TS || rs.MaxTS[1] != n2.TS || rs.MaxTS[2] != posted[4].TS || rs.MaxTS[3] != like.TS ||
-		rs.Next != like.TS || last.TS >= like.TS || rs.Epoch != "R-e1" {
+	sameMsgs(t, "S", gotS, append(append([]Message{sys}, more...), likeS))
+	sameMsgs(t, "protected in R", protected(gotR), []Message{n1, n2})
+	sameMsgs(t, "R's last window", gotR[len(gotR)-3:], []Message{n1, n2, like})
+	if rs, _ := v.Room("R"); rs.Next != like.TS || rs.Epoch != "R-e1" || !rs.Joined || rs.Stopped != nil {
 		t.Fatalf("room state %+v", rs)
 	}
-	mu.Lock()
-	if len(seen["R"])+len(seen["S"]) != int(st.Msgs()) {
-		t.Fatalf("OnMessage saw %d, stats %d", len(seen["R"])+len(seen["S"]), st.Msgs())
-	}
-	mu.Unlock()
 
 	// Run returns on cancel with its connection closed and its reader gone.
 	c := v.Conn()
@@ -155,12 +186,14 @@ func TestViewerPullsAndAccounts(t *testing.T) {
 func TestViewerEpochChangeAndEviction(t *testing.T) {
 	hub := newFakeHub()
 	fs := newFakeServer(t, hub.serveRooms)
-	v, _ := startViewer(t, ViewerOptions{URL: fs.url, Dial: DialOptions{DevUID: "v1"}, Rooms: []string{"R"}})
+	in := newInbox()
+	v, _ := startViewer(t, ViewerOptions{URL: fs.url, Dial: DialOptions{DevUID: "v1"}, Rooms: []string{"R"},
+		OnMessage: in.onMessage})
 	waitFor(t, "join", joinedRoom(v, "R"))
 	hub.add("R", PriNormal, "chat", "u", `1`)
-	waitFor(t, "first", func() bool { return v.Stats().MsgsNormal == 1 })
+	waitFor(t, "first", func() bool { return v.Stats().Msgs == 1 })
 
-	// Evicted before the viewer pulls: counted as dropped, no accounting error.
+	// Evicted before the viewer pulls: counted as dropped, no gap.
 	hub.mu.Lock()
 	hub.noNote = true
 	hub.mu.Unlock()
@@ -172,8 +205,8 @@ func TestViewerEpochChangeAndEviction(t *testing.T) {
 	hub.noNote = false
 	hub.mu.Unlock()
 	hub.add("R", PriNormal, "chat", "u", `3`)
-	waitFor(t, "after eviction", func() bool { return v.Stats().MsgsNormal+v.Stats().Dropped == 7 })
-	if st := v.Stats(); st.Dropped != 3 || st.AccountingErrors != 0 {
+	waitFor(t, "after eviction", func() bool { return v.Stats().Msgs+v.Stats().Dropped == 7 })
+	if st := v.Stats(); st.Dropped != 3 || st.Gaps != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 
@@ -181,17 +214,19 @@ func TestViewerEpochChangeAndEviction(t *testing.T) {
 	hub.restart("R")
 	hub.add("R", PriNormal, "chat", "u", `4`)
 	hub.add("R", PriSystem, "notice", "", `5`)
-	waitFor(t, "new epoch", func() bool { return v.Stats().MsgsSystem == 1 })
-	st := v.Stats()
-	if st.EpochChanges != 1 || st.AccountingErrors != 0 || st.OrderErrors != 0 {
+	waitFor(t, "new epoch", func() bool { return in.count(PriSystem) == 1 })
+	if st := v.Stats(); st.EpochChanges != 1 || st.Gaps != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 	if rs, _ := v.Room("R"); rs.Epoch != "R-e2" {
 		t.Fatalf("epoch %q", rs.Epoch)
 	}
+	if got := in.room("R"); got[len(got)-2].Seq != 1 || got[len(got)-1].Seq != 2 {
+		t.Fatalf("new epoch's seqs %+v", got[len(got)-2:])
+	}
 }
 
-func TestViewerCountsAccountingError(t *testing.T) {
+func TestViewerCountsGap(t *testing.T) {
 	hub := newFakeHub()
 	fs := newFakeServer(t, hub.serveRooms)
 	v, _ := startViewer(t, ViewerOptions{URL: fs.url, Dial: DialOptions{DevUID: "v1"}, Rooms: []string{"R"}})
@@ -200,24 +235,25 @@ func TestViewerCountsAccountingError(t *testing.T) {
 	hub.lieNext = 1 // one window claims a drop that never happened
 	hub.mu.Unlock()
 	hub.add("R", PriNormal, "chat", "u", `1`)
-	waitFor(t, "first", func() bool { return v.Stats().MsgsNormal == 1 })
+	waitFor(t, "first", func() bool { return v.Stats().Msgs == 1 })
 	for i := range 3 {
 		hub.add("R", PriNormal, "chat", "u", fmt.Sprint(i))
-		waitFor(t, "next", func() bool { return v.Stats().MsgsNormal == uint64(2+i) })
+		waitFor(t, "next", func() bool { return v.Stats().Msgs == uint64(2+i) })
 	}
-	if st := v.Stats(); st.AccountingErrors != 1 || st.OrderErrors != 0 {
-		t.Fatalf("stats %+v, want exactly one accounting error", st)
+	if st := v.Stats(); st.Gaps != 1 {
+		t.Fatalf("stats %+v, want exactly one gap", st)
 	}
 }
 
 func TestViewerRejoinsAfterKickAndStopsWhenBanned(t *testing.T) {
 	hub := newFakeHub()
 	fs := newFakeServer(t, hub.serveRooms)
+	in := newInbox()
 	v, _ := startViewer(t, ViewerOptions{URL: fs.url, Dial: DialOptions{DevUID: "v1"},
-		Rooms: []string{"R", "S"}, KeepProtected: true})
+		Rooms: []string{"R", "S"}, OnMessage: in.onMessage})
 	waitFor(t, "joins", func() bool { return joinedRoom(v, "R")() && joinedRoom(v, "S")() })
 	hub.add("R", PriNormal, "chat", "u", `1`)
-	waitFor(t, "first", func() bool { return v.Stats().MsgsNormal == 1 })
+	waitFor(t, "first", func() bool { return v.Stats().Msgs == 1 })
 	before, _ := v.Room("R")
 
 	hub.mu.Lock()
@@ -230,12 +266,11 @@ func TestViewerRejoinsAfterKickAndStopsWhenBanned(t *testing.T) {
 	hub.mu.Lock()
 	hub.noNote = false
 	hub.mu.Unlock()
-	waitFor(t, "notice after rejoin", func() bool { return v.Stats().MsgsSystem == 1 })
-	if p := v.Protected("R"); len(p) != 1 || p[0].TS != notice.TS {
-		t.Fatalf("protected %+v", p)
-	}
+	waitFor(t, "notice after rejoin", func() bool { return in.count(PriSystem) == 1 })
+	sameMsgs(t, "protected in R", protected(in.room("R")), []Message{notice})
 	var rejoin *fakeJoin
-	for _, j := range hub.joinLog() {
+	log := hub.joinLog()
+	for _, j := range log {
 		if j.Room == "R" && j.Since != nil {
 			rejoin = &j
 		}
@@ -243,8 +278,8 @@ func TestViewerRejoinsAfterKickAndStopsWhenBanned(t *testing.T) {
 	if rejoin == nil || *rejoin.Since != before.Next {
 		t.Fatalf("rejoin %+v, want since %d", rejoin, before.Next)
 	}
-	if st := v.Stats(); st.Kicks != 1 || st.Joins != 3 || st.AccountingErrors != 0 || st.Connects != 1 {
-		t.Fatalf("stats %+v", st)
+	if st := v.Stats(); len(log) != 3 || st.Gaps != 0 || st.Connects != 1 {
+		t.Fatalf("%d joins, stats %+v", len(log), st)
 	}
 
 	// Banned: the rejoin is refused and the viewer stops asking.
@@ -258,7 +293,7 @@ func TestViewerRejoinsAfterKickAndStopsWhenBanned(t *testing.T) {
 	}
 	joins := len(hub.joinLog())
 	hub.add("R", PriNormal, "chat", "u", `2`) // R goes on
-	waitFor(t, "R still watched", func() bool { return v.Stats().MsgsNormal == 2 })
+	waitFor(t, "R still watched", func() bool { return in.count(PriNormal) == 2 })
 	if len(hub.joinLog()) != joins || v.Stats().JoinErrors != 1 {
 		t.Fatalf("joins after a ban: %d -> %d, join errors %d", joins, len(hub.joinLog()), v.Stats().JoinErrors)
 	}
@@ -267,13 +302,14 @@ func TestViewerRejoinsAfterKickAndStopsWhenBanned(t *testing.T) {
 func TestViewerReconnectsAndResumes(t *testing.T) {
 	hub := newFakeHub()
 	fs := newFakeServer(t, hub.serveRooms)
+	in := newInbox()
 	var resolves atomic.Int32
 	v, _ := startViewer(t, ViewerOptions{
 		Resolve: func(context.Context) (string, error) { resolves.Add(1); return fs.url, nil },
-		Dial:    DialOptions{DevUID: "v1"}, Rooms: []string{"R"}, KeepProtected: true})
+		Dial:    DialOptions{DevUID: "v1"}, Rooms: []string{"R"}, OnMessage: in.onMessage})
 	waitFor(t, "join", joinedRoom(v, "R"))
 	hub.add("R", PriNormal, "chat", "u", `1`)
-	waitFor(t, "first", func() bool { return v.Stats().MsgsNormal == 1 })
+	waitFor(t, "first", func() bool { return in.count(PriNormal) == 1 })
 	before, _ := v.Room("R")
 
 	// The network drops and the server refuses the next 3 attempts.
@@ -286,10 +322,10 @@ func TestViewerReconnectsAndResumes(t *testing.T) {
 	})
 	notice := hub.add("R", PriSystem, "notice", "", `"during the outage"`)
 	hub.add("R", PriNormal, "chat", "u", `2`)
-	waitFor(t, "resumed", func() bool { return v.Stats().MsgsSystem == 1 && v.Stats().MsgsNormal == 2 })
+	waitFor(t, "resumed", func() bool { return in.count(PriSystem) == 1 && in.count(PriNormal) == 2 })
 
 	st := v.Stats()
-	if st.Reconnects != 1 || st.Connects != 2 || st.DialErrors != 3 || st.AccountingErrors != 0 || st.OrderErrors != 0 {
+	if st.Reconnects != 1 || st.Connects != 2 || st.DialErrors != 3 || st.Gaps != 0 || st.Dropped != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 	if resolves.Load() != 5 {
@@ -299,9 +335,7 @@ func TestViewerReconnectsAndResumes(t *testing.T) {
 	if last := log[len(log)-1]; last.Since == nil || *last.Since != before.Next {
 		t.Fatalf("resume join %+v, want since %d", last, before.Next)
 	}
-	if p := v.Protected("R"); len(p) != 1 || p[0].TS != notice.TS {
-		t.Fatalf("protected %+v", p)
-	}
+	sameMsgs(t, "protected in R", protected(in.room("R")), []Message{notice})
 }
 
 func TestViewerBackoff(t *testing.T) {
@@ -344,14 +378,23 @@ func TestNewViewerBadOptions(t *testing.T) {
 	f(ViewerOptions{URL: "ws://x", Rooms: []string{""}})
 }
 
-// A viewer replaced by another session of its uid, or banned, stops instead of reconnecting
-// (six tabs of one uid would otherwise take turns kicking each other out).
+// A viewer replaced by another session of its uid, banned or refused stops instead of
+// reconnecting (six tabs of one uid would otherwise take turns kicking each other out); a
+// connection rate limit (4029 without reason replaced) is retried.
 func TestViewerStopsWhenReplacedOrBanned(t *testing.T) {
 	for _, c := range []struct {
-		reason string
-		code   int
-	}{{"replaced", CloseTooManyConns}, {"banned", CloseBanned}} {
-		t.Run(c.reason, func(t *testing.T) {
+		name, kick string // kick: the whole-session kick's reason sent first, if any
+		code       int
+		text       string
+		stop       string // the StoppedError's reason; "": the viewer reconnects
+	}{
+		{"kick-replaced", "replaced", CloseTooManyConns, "replaced", "replaced"},
+		{"kick-banned", "banned", CloseBanned, "banned", "banned"},
+		{"close-unauthorized", "", CloseUnauthorized, "token expired", "unauthorized"},
+		{"close-rate-limited", "", CloseTooManyConns, "too many connections", ""},
+		{"kick-shutdown", "shutdown", CloseGoingAway, "shutdown", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			hub := newFakeHub()
 			fs := newFakeServer(t, hub.serveRooms)
 			v, err := NewViewer(ViewerOptions{URL: fs.url, Dial: DialOptions{DevUID: "tab"}, Rooms: []string{"R"},
@@ -365,13 +408,19 @@ func TestViewerStopsWhenReplacedOrBanned(t *testing.T) {
 			go func() { done <- v.Run(ctx) }()
 			waitFor(t, "join", joinedRoom(v, "R"))
 			s := fs.sessionList()[0]
-			_ = s.send(map[string]any{"op": "kick", "reason": c.reason})
-			s.closeWith(c.code, c.reason)
+			if c.kick != "" {
+				_ = s.send(map[string]any{"op": "kick", "reason": c.kick})
+			}
+			s.closeWith(c.code, c.text)
+			if c.stop == "" {
+				waitFor(t, "a reconnect", func() bool { return v.Stats().Connects == 2 })
+				return
+			}
 			select {
 			case err := <-done:
 				var se *StoppedError
-				if !errors.As(err, &se) || se.Reason != c.reason {
-					t.Fatalf("Run returned %v, want a StoppedError %q", err, c.reason)
+				if !errors.As(err, &se) || se.Reason != c.stop {
+					t.Fatalf("Run returned %v, want a StoppedError %q", err, c.stop)
 				}
 			case <-time.After(5 * time.Second):
 				t.Fatal("the viewer did not stop")
