@@ -32,8 +32,8 @@ type ViewerOptions struct {
 	// BackoffMin and BackoffMax bound the reconnect and rejoin delays (defaults 100ms and
 	// 10s). The n-th consecutive failure waits a random time in [d/2, d], d = min(Min<<n, Max);
 	// refusals that retrying too soon makes worse (429, close 4029) wait about BackoffMax at
-	// once. A viewer replaced or banned (a whole-session kick, close 4003) or refused (401,
-	// 403, close 4001) stops: Run returns a *StoppedError.
+	// once. A viewer replaced or banned (a whole-session kick, close 4003, close 4029 with
+	// reason replaced) or refused (401, 403, close 4001) stops: Run returns a *StoppedError.
 	BackoffMin, BackoffMax time.Duration
 	// OnMessage is called for every message pulled, on the Run goroutine, in order.
 	OnMessage func(room string, m *Message)
@@ -224,16 +224,19 @@ func (v *Viewer) Run(ctx context.Context) error {
 }
 
 // stopReason says why the end of session c ends the viewer, "" when it should reconnect: a
-// whole-session kick replaced or banned, or a close 4001 or 4003.
+// whole-session kick replaced or banned, or a close 4001, 4003, or 4029 with reason replaced
+// (the session cap: docs/decisions.md, "Kicks and close codes").
 func (v *Viewer) stopReason(c *Conn) string {
 	if r := v.kickOf.Swap(nil); r != nil && (*r == "replaced" || *r == "banned") {
 		return *r
 	}
-	switch code, _ := c.CloseReason(); {
+	switch code, text := c.CloseReason(); {
 	case code == CloseUnauthorized:
 		return "unauthorized"
 	case code == CloseBanned:
 		return "banned"
+	case code == CloseTooManyConns && text == "replaced":
+		return "replaced"
 	}
 	return ""
 }

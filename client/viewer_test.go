@@ -390,6 +390,7 @@ func TestViewerStopsWhenReplacedOrBanned(t *testing.T) {
 	}{
 		{"kick-replaced", "replaced", CloseTooManyConns, "replaced", "replaced"},
 		{"kick-banned", "banned", CloseBanned, "banned", "banned"},
+		{"close-replaced", "", CloseTooManyConns, "replaced", "replaced"},
 		{"close-unauthorized", "", CloseUnauthorized, "token expired", "unauthorized"},
 		{"close-rate-limited", "", CloseTooManyConns, "too many connections", ""},
 		{"kick-shutdown", "shutdown", CloseGoingAway, "shutdown", ""},
