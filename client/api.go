@@ -255,8 +255,8 @@ func (a *API) Ready(ctx context.Context) error { return a.Do(ctx, "GET", "/ready
 
 // Do sends one request to path (with its query) with body encoded as JSON (none when nil)
 // and decodes a 2xx answer into out (skipped when nil). Other statuses are *APIError. It is
-// the building block of the methods above, exported for tests of other endpoints and of bad
-// input.
+// the building block of the methods above, exported for JSON endpoints they do not
+// wrap.
 //
 // A request that meets a kept-alive connection the server had closed (a server restart) is
 // sent once more, except a POST: a message or notice could then be accepted twice. Post

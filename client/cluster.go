@@ -111,8 +111,7 @@ func wsURLOf(base string) (string, error) {
 //     preference (a user's sessions together), not a requirement.
 //
 // A resolver belongs to one viewer; the returned func is safe for concurrent use all the same.
-// Each call costs one HTTP request (a few small allocations: the request URI and the decoded
-// answer); nothing else allocates after the first calls.
+// Each call costs one HTTP request.
 func (c *Cluster) Resolver(uid string) func(ctx context.Context) (string, error) {
 	return c.newResolver(uid).resolve
 }

@@ -23,15 +23,14 @@ const (
 // WebSocket close codes of PROTOCOL.md section 3, plus 1006 which no frame carries: OnClose
 // reports it when the connection ended without a close frame.
 const (
-	CloseNormal          = 1000
-	CloseGoingAway       = 1001 // server shutting down
-	CloseAbnormal        = 1006 // no close frame received (network error, local shutdown)
-	CloseTooLarge        = 1009
-	CloseUnauthorized    = 4001
-	CloseBanned          = 4003
-	CloseUnresponsive    = 4008
-	CloseTooManyConns    = 4029
-	closeNoStatusReceive = 1005
+	CloseNormal       = 1000
+	CloseGoingAway    = 1001 // server shutting down
+	CloseAbnormal     = 1006 // no close frame received (network error, local shutdown)
+	CloseTooLarge     = 1009
+	CloseUnauthorized = 4001
+	CloseBanned       = 4003
+	CloseUnresponsive = 4008
+	CloseTooManyConns = 4029
 )
 
 // ErrClosed is returned by requests on a Conn whose connection has ended (or is closing).
