@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/liveroom/liveroom/internal/testwait"
 )
 
 // fakeNode is one node of a fake cluster on one port: GET /v1/route answers what the test set,
@@ -185,7 +187,7 @@ func TestClusterResolverFollowsTheRoute(t *testing.T) {
 
 	v, _ := startViewer(t, ViewerOptions{Resolve: c.Resolver("v1"), Dial: DialOptions{Token: "tok-v1"},
 		Rooms: []string{"R"}})
-	waitFor(t, "join", joinedRoom(v, "R"))
+	testwait.For(t, 10*time.Second, "join", joinedRoom(v, "R"))
 	ss := b.fs.sessionList()
 	if len(ss) != 1 || ss[0].uid != "v1" || !strings.Contains(ss[0].query, "token=tok-v1") ||
 		len(a.fs.sessionList()) != 0 {
@@ -299,14 +301,14 @@ func TestClusterResolverViewerLeavesDeadNode(t *testing.T) {
 	c := newTestCluster(t, ClusterOptions{}, a.base, b.base)
 	v, _ := startViewer(t, ViewerOptions{Resolve: c.Resolver("v1"), Dial: DialOptions{DevUID: "v1"},
 		Rooms: []string{"R"}})
-	waitFor(t, "join on a", func() bool { return joinedRoom(v, "R")() && len(a.fs.sessionList()) == 1 })
+	testwait.For(t, 10*time.Second, "join on a", func() bool { return joinedRoom(v, "R")() && len(a.fs.sessionList()) == 1 })
 	hub.add("R", PriSystem, "notice", "", `1`)
-	waitFor(t, "first notice", func() bool { return v.Stats().Msgs == 1 })
+	testwait.For(t, 10*time.Second, "first notice", func() bool { return v.Stats().Msgs == 1 })
 	before, _ := v.Room("R")
 
 	a.kill()
 	hub.add("R", PriSystem, "notice", "", `2`)
-	waitFor(t, "second notice via b", func() bool { return v.Stats().Msgs == 2 })
+	testwait.For(t, 10*time.Second, "second notice via b", func() bool { return v.Stats().Msgs == 2 })
 	if len(b.fs.sessionList()) != 1 || a.fs.dialCount() != 1 {
 		t.Fatalf("sessions on b %d, dials of a %d", len(b.fs.sessionList()), a.fs.dialCount())
 	}
@@ -329,7 +331,7 @@ func TestClusterResolverRouteToDeadNode(t *testing.T) {
 	c := newTestCluster(t, ClusterOptions{}, a.base, b.base)
 	v, _ := startViewer(t, ViewerOptions{Resolve: c.Resolver("v1"), Dial: DialOptions{DevUID: "v1"},
 		Rooms: []string{"R"}})
-	waitFor(t, "join on b", func() bool { return joinedRoom(v, "R")() && len(b.fs.sessionList()) == 1 })
+	testwait.For(t, 10*time.Second, "join on b", func() bool { return joinedRoom(v, "R")() && len(b.fs.sessionList()) == 1 })
 	if st := v.Stats(); st.DialErrors != 1 || st.Connects != 1 {
 		t.Fatalf("stats %+v, want 1 dial error then 1 connect", st)
 	}
@@ -355,7 +357,7 @@ func TestClusterResolverAllDeadBacksOff(t *testing.T) {
 			return resolve(ctx)
 		},
 		Dial: DialOptions{DevUID: "v1"}, Rooms: []string{"R"}, BackoffMin: minB, BackoffMax: time.Second})
-	waitFor(t, "4 failed attempts", func() bool { return v.Stats().DialErrors >= 4 })
+	testwait.For(t, 10*time.Second, "4 failed attempts", func() bool { return v.Stats().DialErrors >= 4 })
 	mu.Lock()
 	for i := 1; i < 4; i++ {
 		// The i-th retry waits at least half of minB << (i-1).
@@ -371,5 +373,5 @@ func TestClusterResolverAllDeadBacksOff(t *testing.T) {
 	hub := newFakeHub()
 	n := newFakeNode(t, hub, addrs[1])
 	n.route(n.ws)
-	waitFor(t, "join once a node is back", joinedRoom(v, "R"))
+	testwait.For(t, 10*time.Second, "join once a node is back", joinedRoom(v, "R"))
 }

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/liveroom/liveroom/internal/testwait"
 )
 
 // startViewer runs a viewer until the returned stop is called (or the test ends); stop
@@ -111,7 +113,7 @@ func TestViewerPullsAndAccounts(t *testing.T) {
 	in := newInbox()
 	v, stop := startViewer(t, ViewerOptions{URL: fs.url, Dial: DialOptions{DevUID: "v1"},
 		Rooms: []string{"R", "S"}, PullLimit: 3, OnMessage: in.onMessage})
-	waitFor(t, "joins", func() bool { return joinedRoom(v, "R")() && joinedRoom(v, "S")() })
+	testwait.For(t, 10*time.Second, "joins", func() bool { return joinedRoom(v, "R")() && joinedRoom(v, "S")() })
 
 	// One by one: every message arrives.
 	var posted []Message
@@ -119,8 +121,8 @@ func TestViewerPullsAndAccounts(t *testing.T) {
 		posted = append(posted, hub.add("R", PriNormal, "chat", "u", fmt.Sprintf(`{"i":%d}`, i)))
 	}
 	sys := hub.add("S", PriSystem, "notice", "", `{"text":"hello"}`)
-	waitFor(t, "five chats", func() bool { return in.count(PriNormal)+int(v.Stats().Dropped) == 5 })
-	waitFor(t, "the notice", func() bool { return in.count(PriSystem) == 1 })
+	testwait.For(t, 10*time.Second, "five chats", func() bool { return in.count(PriNormal)+int(v.Stats().Dropped) == 5 })
+	testwait.For(t, 10*time.Second, "the notice", func() bool { return in.count(PriSystem) == 1 })
 
 	// A burst behind one notify: limit 3 keeps both protected messages and the newest one.
 	hub.mu.Lock()
@@ -145,7 +147,7 @@ func TestViewerPullsAndAccounts(t *testing.T) {
 	like := hub.add("R", PriLow, "like", "u", `{}`)
 	likeS := hub.add("S", PriLow, "like", "u", `{}`)
 
-	waitFor(t, "the burst", func() bool { return in.count(PriLow) == 2 })
+	testwait.For(t, 10*time.Second, "the burst", func() bool { return in.count(PriLow) == 2 })
 	st := v.Stats()
 	if st.Gaps != 0 || st.EpochChanges != 0 || st.Connects != 1 {
 		t.Fatalf("stats %+v", st)
@@ -180,7 +182,7 @@ func TestViewerPullsAndAccounts(t *testing.T) {
 	if err := v.Run(context.Background()); err == nil {
 		t.Fatal("second Run accepted")
 	}
-	waitFor(t, "server side gone", func() bool { return hub.members("R") == 0 })
+	testwait.For(t, 10*time.Second, "server side gone", func() bool { return hub.members("R") == 0 })
 }
 
 func TestViewerEpochChangeAndEviction(t *testing.T) {
@@ -189,9 +191,9 @@ func TestViewerEpochChangeAndEviction(t *testing.T) {
 	in := newInbox()
 	v, _ := startViewer(t, ViewerOptions{URL: fs.url, Dial: DialOptions{DevUID: "v1"}, Rooms: []string{"R"},
 		OnMessage: in.onMessage})
-	waitFor(t, "join", joinedRoom(v, "R"))
+	testwait.For(t, 10*time.Second, "join", joinedRoom(v, "R"))
 	hub.add("R", PriNormal, "chat", "u", `1`)
-	waitFor(t, "first", func() bool { return v.Stats().Msgs == 1 })
+	testwait.For(t, 10*time.Second, "first", func() bool { return v.Stats().Msgs == 1 })
 
 	// Evicted before the viewer pulls: counted as dropped, no gap.
 	hub.mu.Lock()
@@ -205,7 +207,7 @@ func TestViewerEpochChangeAndEviction(t *testing.T) {
 	hub.noNote = false
 	hub.mu.Unlock()
 	hub.add("R", PriNormal, "chat", "u", `3`)
-	waitFor(t, "after eviction", func() bool { return v.Stats().Msgs+v.Stats().Dropped == 7 })
+	testwait.For(t, 10*time.Second, "after eviction", func() bool { return v.Stats().Msgs+v.Stats().Dropped == 7 })
 	if st := v.Stats(); st.Dropped != 3 || st.Gaps != 0 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -214,7 +216,7 @@ func TestViewerEpochChangeAndEviction(t *testing.T) {
 	hub.restart("R")
 	hub.add("R", PriNormal, "chat", "u", `4`)
 	hub.add("R", PriSystem, "notice", "", `5`)
-	waitFor(t, "new epoch", func() bool { return in.count(PriSystem) == 1 })
+	testwait.For(t, 10*time.Second, "new epoch", func() bool { return in.count(PriSystem) == 1 })
 	if st := v.Stats(); st.EpochChanges != 1 || st.Gaps != 0 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -230,15 +232,15 @@ func TestViewerCountsGap(t *testing.T) {
 	hub := newFakeHub()
 	fs := newFakeServer(t, hub.serveRooms)
 	v, _ := startViewer(t, ViewerOptions{URL: fs.url, Dial: DialOptions{DevUID: "v1"}, Rooms: []string{"R"}})
-	waitFor(t, "join", joinedRoom(v, "R"))
+	testwait.For(t, 10*time.Second, "join", joinedRoom(v, "R"))
 	hub.mu.Lock()
 	hub.lieNext = 1 // one window claims a drop that never happened
 	hub.mu.Unlock()
 	hub.add("R", PriNormal, "chat", "u", `1`)
-	waitFor(t, "first", func() bool { return v.Stats().Msgs == 1 })
+	testwait.For(t, 10*time.Second, "first", func() bool { return v.Stats().Msgs == 1 })
 	for i := range 3 {
 		hub.add("R", PriNormal, "chat", "u", fmt.Sprint(i))
-		waitFor(t, "next", func() bool { return v.Stats().Msgs == uint64(2+i) })
+		testwait.For(t, 10*time.Second, "next", func() bool { return v.Stats().Msgs == uint64(2+i) })
 	}
 	if st := v.Stats(); st.Gaps != 1 {
 		t.Fatalf("stats %+v, want exactly one gap", st)
@@ -251,9 +253,9 @@ func TestViewerRejoinsAfterKickAndStopsWhenBanned(t *testing.T) {
 	in := newInbox()
 	v, _ := startViewer(t, ViewerOptions{URL: fs.url, Dial: DialOptions{DevUID: "v1"},
 		Rooms: []string{"R", "S"}, OnMessage: in.onMessage})
-	waitFor(t, "joins", func() bool { return joinedRoom(v, "R")() && joinedRoom(v, "S")() })
+	testwait.For(t, 10*time.Second, "joins", func() bool { return joinedRoom(v, "R")() && joinedRoom(v, "S")() })
 	hub.add("R", PriNormal, "chat", "u", `1`)
-	waitFor(t, "first", func() bool { return v.Stats().Msgs == 1 })
+	testwait.For(t, 10*time.Second, "first", func() bool { return v.Stats().Msgs == 1 })
 	before, _ := v.Room("R")
 
 	hub.mu.Lock()
@@ -266,7 +268,7 @@ func TestViewerRejoinsAfterKickAndStopsWhenBanned(t *testing.T) {
 	hub.mu.Lock()
 	hub.noNote = false
 	hub.mu.Unlock()
-	waitFor(t, "notice after rejoin", func() bool { return in.count(PriSystem) == 1 })
+	testwait.For(t, 10*time.Second, "notice after rejoin", func() bool { return in.count(PriSystem) == 1 })
 	sameMsgs(t, "protected in R", protected(in.room("R")), []Message{notice})
 	var rejoin *fakeJoin
 	log := hub.joinLog()
@@ -287,13 +289,13 @@ func TestViewerRejoinsAfterKickAndStopsWhenBanned(t *testing.T) {
 	hub.banned["S/v1"] = true
 	hub.mu.Unlock()
 	hub.kick("S", "v1", "banned")
-	waitFor(t, "stopped", func() bool { rs, _ := v.Room("S"); return rs.Stopped != nil })
+	testwait.For(t, 10*time.Second, "stopped", func() bool { rs, _ := v.Room("S"); return rs.Stopped != nil })
 	if rs, _ := v.Room("S"); !IsCode(rs.Stopped, CodeBanned) || rs.Joined {
 		t.Fatalf("room S %+v", rs)
 	}
 	joins := len(hub.joinLog())
 	hub.add("R", PriNormal, "chat", "u", `2`) // R goes on
-	waitFor(t, "R still watched", func() bool { return in.count(PriNormal) == 2 })
+	testwait.For(t, 10*time.Second, "R still watched", func() bool { return in.count(PriNormal) == 2 })
 	if len(hub.joinLog()) != joins || v.Stats().JoinErrors != 1 {
 		t.Fatalf("joins after a ban: %d -> %d, join errors %d", joins, len(hub.joinLog()), v.Stats().JoinErrors)
 	}
@@ -307,22 +309,22 @@ func TestViewerReconnectsAndResumes(t *testing.T) {
 	v, _ := startViewer(t, ViewerOptions{
 		Resolve: func(context.Context) (string, error) { resolves.Add(1); return fs.url, nil },
 		Dial:    DialOptions{DevUID: "v1"}, Rooms: []string{"R"}, OnMessage: in.onMessage})
-	waitFor(t, "join", joinedRoom(v, "R"))
+	testwait.For(t, 10*time.Second, "join", joinedRoom(v, "R"))
 	hub.add("R", PriNormal, "chat", "u", `1`)
-	waitFor(t, "first", func() bool { return in.count(PriNormal) == 1 })
+	testwait.For(t, 10*time.Second, "first", func() bool { return in.count(PriNormal) == 1 })
 	before, _ := v.Room("R")
 
 	// The network drops and the server refuses the next 3 attempts.
 	fs.refuse.Store(3)
 	fs.sessionList()[0].ws.NetConn().Close()
-	waitFor(t, "refusals", func() bool {
+	testwait.For(t, 10*time.Second, "refusals", func() bool {
 		fs.mu.Lock()
 		defer fs.mu.Unlock()
 		return fs.refused == 3
 	})
 	notice := hub.add("R", PriSystem, "notice", "", `"during the outage"`)
 	hub.add("R", PriNormal, "chat", "u", `2`)
-	waitFor(t, "resumed", func() bool { return in.count(PriSystem) == 1 && in.count(PriNormal) == 2 })
+	testwait.For(t, 10*time.Second, "resumed", func() bool { return in.count(PriSystem) == 1 && in.count(PriNormal) == 2 })
 
 	st := v.Stats()
 	if st.Reconnects != 1 || st.Connects != 2 || st.DialErrors != 3 || st.Gaps != 0 || st.Dropped != 0 {
@@ -407,14 +409,14 @@ func TestViewerStopsWhenReplacedOrBanned(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			go func() { done <- v.Run(ctx) }()
-			waitFor(t, "join", joinedRoom(v, "R"))
+			testwait.For(t, 10*time.Second, "join", joinedRoom(v, "R"))
 			s := fs.sessionList()[0]
 			if c.kick != "" {
 				_ = s.send(map[string]any{"op": "kick", "reason": c.kick})
 			}
 			s.closeWith(c.code, c.text)
 			if c.stop == "" {
-				waitFor(t, "a reconnect", func() bool { return v.Stats().Connects == 2 })
+				testwait.For(t, 10*time.Second, "a reconnect", func() bool { return v.Stats().Connects == 2 })
 				return
 			}
 			select {
