@@ -38,7 +38,7 @@ FUZZ_TARGETS = \
 	./transport/:FuzzParseTTL ./transport/:FuzzParseConfigPatch ./transport/:FuzzParsePullQuery \
 	./transport/:FuzzValidID ./client/:FuzzAppendJSONString \
 	./ring/:FuzzWindow ./loadtest/:FuzzParseNodeMetrics ./loadtest/:FuzzParseMsgs
-FUZZ_TARGETS += ./wire/:FuzzAppendString
+FUZZ_TARGETS += ./wire/:FuzzAppendString ./wire/:FuzzMsgsFrame
 
 fuzz-short: ## run each fuzz target for FUZZTIME (default 5s), one after another (make test runs it)
 	@missing=$$(for f in $$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' --exclude-dir=third_party . | sed 's/^func //'); do \

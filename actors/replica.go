@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 
 	"github.com/liveroom/liveroom/ring"
+	"github.com/liveroom/liveroom/wire"
 )
 
 // Replica is a node's copy of one room: the rings fed by the grain's deltas, read concurrently
@@ -57,9 +58,9 @@ type windowKey struct {
 }
 
 // encodedWindow is a pull answer encoded once and shared by every session asking for the same
-// window at the same ring state: `"msgs":[...],"dropped":D,"next":N,"more":B}`.
+// window at the same ring state.
 type encodedWindow struct {
-	body    []byte
+	body    wire.Window
 	next    int64
 	dropped uint64
 	count   int
@@ -68,7 +69,7 @@ type encodedWindow struct {
 // PullResult is what a pull returns. Body is shared and read-only.
 type PullResult struct {
 	Epoch   string
-	Body    []byte // `"msgs":[...],"dropped":D,"next":N,"more":B}`: the caller writes its own prefix
+	Body    wire.Window // framed by wire.AppendMsgs or wire.AppendPullBody
 	Next    int64
 	Dropped uint64
 	Count   int
@@ -190,8 +191,7 @@ func (r *Replica) encode(since int64, limit int) *encodedWindow {
 	for _, m := range w.Msgs {
 		size += len(m.Encoded) + 1
 	}
-	body := ring.AppendWindowJSON(make([]byte, 0, size), w)
-	ew := &encodedWindow{body: append(body, '}'), next: w.Next, dropped: w.Dropped, count: len(w.Msgs)}
+	ew := &encodedWindow{body: w.Encode(make([]byte, 0, size)), next: w.Next, dropped: w.Dropped, count: len(w.Msgs)}
 	clear(w.Msgs) // do not pin messages in the pool
 	w.Msgs = w.Msgs[:0]
 	windowPool.Put(w)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/liveroom/liveroom/actors/pb"
 	"github.com/liveroom/liveroom/ring"
+	"github.com/liveroom/liveroom/wire"
 )
 
 // replicaActor is the single writer of a Replica: it applies deltas, keeps the members, runs
@@ -392,12 +393,7 @@ type pushWindow struct {
 func (a *replicaActor) pushWindow(since int64) *pushWindow {
 	res := a.r.pull(context.Background(), since, a.r.node.cfg.PushLimit, 0)
 	b := make([]byte, 0, 48+len(a.r.room)+len(res.Epoch)+len(res.Body))
-	b = append(b, `{"op":"msgs","room":"`...)
-	b = append(b, a.r.room...)
-	b = append(b, `","epoch":"`...)
-	b = append(b, res.Epoch...)
-	b = append(b, `",`...)
-	b = append(b, res.Body...)
+	b = wire.AppendMsgs(b, a.r.room, nil, res.Epoch, res.Body)
 	return &pushWindow{frame: &SharedFrame{Data: b}, next: res.Next, dropped: res.Dropped}
 }
 

@@ -74,16 +74,16 @@ func BenchmarkWindow100(b *testing.B) {
 	}
 }
 
-// BenchmarkAppendWindowJSON encodes a 100-message window into a reused buffer.
-func BenchmarkAppendWindowJSON(b *testing.B) {
+// BenchmarkWindowEncode encodes a 100-message window into a reused buffer.
+func BenchmarkWindowEncode(b *testing.B) {
 	s, msgs := fullSet(5000)
 	var w Window
 	s.Window(msgs[len(msgs)-400].TS, 100, &w)
-	buf := AppendWindowJSON(nil, &w)
+	buf := w.Encode(nil)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(buf)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		buf = AppendWindowJSON(buf[:0], &w)
+		buf = w.Encode(buf)
 	}
 }

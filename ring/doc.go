@@ -1,6 +1,6 @@
 // Package ring holds a room's messages: one fixed-capacity ring per priority (Ring), a history
-// index of ts by seq, and the pull window of PROTOCOL.md section 4 (Set.Window), with its wire
-// encoding (AppendWindowJSON).
+// index of ts by seq, and the pull window of PROTOCOL.md section 4 (Set.Window). Message.Encode
+// and Window.Encode build their wire encodings through package wire.
 //
 // Concurrency contract: a Set is not safe for concurrent use. Its owner (the room grain or a
 // RoomReplica) wraps it in a sync.RWMutex: Append, Resize, Import and Reset under the write

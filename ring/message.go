@@ -2,7 +2,8 @@ package ring
 
 import (
 	"encoding/json"
-	"strconv"
+
+	"github.com/liveroom/liveroom/wire"
 )
 
 // Priority orders messages in a room. Higher values are more important.
@@ -58,49 +59,14 @@ type Message struct {
 	Encoded []byte
 }
 
-// Encode builds m.Encoded (the wire form of PROTOCOL.md section 1) if it is not built yet.
-// cmid is left out when empty. Call it before the message is shared between goroutines.
+// Encode builds m.Encoded (the wire form of PROTOCOL.md section 1, wire.AppendMessage) if it
+// is not built yet. Call it before the message is shared between goroutines.
 func (m *Message) Encode() []byte {
 	if m.Encoded != nil {
 		return m.Encoded
 	}
 	b := make([]byte, 0, 64+len(m.Kind)+len(m.UID)+len(m.CMID)+len(m.Body))
-	b = append(b, `{"ts":`...)
-	b = strconv.AppendInt(b, m.TS, 10)
-	b = append(b, `,"seq":`...)
-	b = strconv.AppendUint(b, m.Seq, 10)
-	b = append(b, `,"pri":"`...)
-	b = append(b, m.Pri.String()...)
-	b = append(b, `","kind":`...)
-	b = appendJSONString(b, m.Kind)
-	b = append(b, `,"uid":`...)
-	b = appendJSONString(b, m.UID)
-	if m.CMID != "" {
-		b = append(b, `,"cmid":`...)
-		b = appendJSONString(b, m.CMID)
-	}
-	b = append(b, `,"body":`...)
-	if len(m.Body) == 0 {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, m.Body...)
-	}
-	b = append(b, '}')
-	m.Encoded = b
-	return b
-}
-
-// appendJSONString appends s as a JSON string. Ids are ASCII by contract, so the fast path is a
-// plain copy; anything needing escapes goes through encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	m.Encoded = wire.AppendMessage(b, &wire.Message{TS: m.TS, Seq: m.Seq, Pri: m.Pri.String(), Kind: m.Kind, UID: m.UID,
+		CMID: m.CMID, Body: m.Body})
+	return m.Encoded
 }

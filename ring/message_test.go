@@ -1,32 +1,15 @@
 package ring
 
-import (
-	"encoding/json"
-	"testing"
-)
+import "testing"
 
+// TestEncode: Encode writes the message's fields in their wire form (the encoding's cases are
+// wire's TestAppendMessage) and builds it once.
 func TestEncode(t *testing.T) {
 	f := func(m Message, want string) {
 		t.Helper()
 		got := string(m.Encode())
 		if got != want {
 			t.Errorf("got  %s\nwant %s", got, want)
-		}
-		var v struct {
-			TS   int64           `json:"ts"`
-			Seq  uint64          `json:"seq"`
-			Pri  string          `json:"pri"`
-			Kind string          `json:"kind"`
-			UID  string          `json:"uid"`
-			CMID *string         `json:"cmid"`
-			Body json.RawMessage `json:"body"`
-		}
-		if err := json.Unmarshal([]byte(got), &v); err != nil {
-			t.Fatalf("not JSON: %v: %s", err, got)
-		}
-		if v.TS != m.TS || v.Seq != m.Seq || v.Pri != m.Pri.String() || v.Kind != m.Kind || v.UID != m.UID ||
-			(v.CMID == nil) != (m.CMID == "") || (v.CMID != nil && *v.CMID != m.CMID) {
-			t.Errorf("%s does not decode to the message", got)
 		}
 		if again := m.Encode(); &again[0] != &m.Encoded[0] {
 			t.Error("Encode built the encoding twice")
@@ -36,12 +19,8 @@ func TestEncode(t *testing.T) {
 		`{"ts":1,"seq":2,"pri":"normal","kind":"chat","uid":"u1","cmid":"c-7","body":{"a":1}}`)
 	f(Message{TS: 1, Seq: 2, Pri: System, Kind: "notice"},
 		`{"ts":1,"seq":2,"pri":"system","kind":"notice","uid":"","body":null}`)
-	f(Message{TS: 1, Seq: 2, Pri: High, Kind: "notice", Body: []byte{}},
-		`{"ts":1,"seq":2,"pri":"high","kind":"notice","uid":"","body":null}`)
 	f(Message{TS: 1, Seq: 2, Pri: Low, Kind: "k\"\n<", UID: "é", Body: []byte(`1`)},
 		`{"ts":1,"seq":2,"pri":"low","kind":"k\"\n\u003c","uid":"é","body":1}`)
-	f(Message{TS: 1700000000000000, Seq: 18446744073709551615, Pri: Normal, Kind: `a\b`, UID: "\x01\t", CMID: "x&y>z\u2028"},
-		`{"ts":1700000000000000,"seq":18446744073709551615,"pri":"normal","kind":"a\\b","uid":"\u0001\t","cmid":"x\u0026y\u003ez\u2028","body":null}`)
 	f(Message{TS: 5, Seq: 1, Pri: High, Kind: "👋", UID: "u", Body: []byte(`"text"`)},
 		`{"ts":5,"seq":1,"pri":"high","kind":"👋","uid":"u","body":"text"}`)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/liveroom/liveroom/rooms"
+	"github.com/liveroom/liveroom/wire"
 )
 
 // handlePost is `POST /v1/rooms/{room}/messages` (server or admin key).
@@ -135,13 +136,7 @@ func (s *Server) handlePull(ctx *fasthttp.RequestCtx, room string) {
 		return
 	}
 	bp := pullBufs.Get().(*[]byte)
-	b := (*bp)[:0]
-	b = append(b, `{"room":`...)
-	b = appendJSONStr(b, room)
-	b = append(b, `,"epoch":`...)
-	b = appendJSONStr(b, res.Epoch)
-	b = append(b, ',')
-	b = append(b, res.Body...)
+	b := wire.AppendPullBody((*bp)[:0], room, res.Epoch, res.Body)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(b) // copies into the response's own pooled buffer
 	if cap(b) <= 1<<20 {

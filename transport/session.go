@@ -15,6 +15,7 @@ import (
 	"github.com/liveroom/liveroom/actors"
 	"github.com/liveroom/liveroom/rooms"
 	"github.com/liveroom/liveroom/transport/internal/socket"
+	"github.com/liveroom/liveroom/wire"
 )
 
 // wsSession is one viewer WebSocket. With a raw socket it waits in the hub's poller and a
@@ -638,9 +639,7 @@ func (s *wsSession) pull(ctx context.Context, f *inFrame) ([]byte, error) {
 	}
 	res := m.Pull(ctx, since, limit)
 	bp := replyPool.Get().(*[]byte)
-	b := frameBuf((*bp)[:0]).op("msgs").str("room", room).id(f.ID).str("epoch", res.Epoch)
-	b = append(b, ',')
-	b = append(b, res.Body...)
+	b := wire.AppendMsgs((*bp)[:0], room, f.ID, res.Epoch, res.Body)
 	*bp = b
 	s.pooled = bp // finish returns it to the pool once written
 	return b, nil
