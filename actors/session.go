@@ -1,10 +1,10 @@
 package actors
 
 import (
-	"strconv"
 	"sync/atomic"
 
 	"github.com/liveroom/liveroom/ring"
+	"github.com/liveroom/liveroom/wire"
 )
 
 // Session is a viewer's connection as the actors see it (transport implements it).
@@ -33,23 +33,11 @@ type SharedFrame struct {
 }
 
 func notifyFrame(room string, ts int64) *SharedFrame {
-	b := make([]byte, 0, 40+len(room))
-	b = append(b, `{"op":"notify","room":"`...)
-	b = append(b, room...) // room ids are [A-Za-z0-9_.:-]: no escaping needed
-	b = append(b, `","ts":`...)
-	b = strconv.AppendInt(b, ts, 10)
-	b = append(b, '}')
-	return &SharedFrame{Data: b}
+	return &SharedFrame{Data: wire.AppendNotify(make([]byte, 0, 64+len(room)), room, ts)}
 }
 
 func pushFrame(room string, m *ring.Message) *SharedFrame {
-	b := make([]byte, 0, 32+len(room)+len(m.Encoded))
-	b = append(b, `{"op":"push","room":"`...)
-	b = append(b, room...)
-	b = append(b, `","msg":`...)
-	b = append(b, m.Encoded...)
-	b = append(b, '}')
-	return &SharedFrame{Data: b}
+	return &SharedFrame{Data: wire.AppendPush(make([]byte, 0, 32+len(room)+len(m.Encoded)), room, m.Encoded)}
 }
 
 // Member is one session's membership of one room on this node. The session holds it between

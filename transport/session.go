@@ -208,13 +208,13 @@ func (s *wsSession) Kick(room, reason string) {
 	s.mu.Lock()
 	s.rooms.remove(room)
 	s.mu.Unlock()
-	frame := frameBuf(nil).op("kick").str("room", room).str("reason", reason).end()
+	frame := wire.AppendKick(nil, room, reason)
 	go s.write(frame)
 }
 
 // kickSession sends a kick without room and closes the session with the reason's code.
 func (s *wsSession) kickSession(reason string) {
-	_ = s.write(frameBuf(nil).op("kick").str("reason", reason).end())
+	_ = s.write(wire.AppendKick(nil, "", reason))
 	s.closeWith(closeCodeFor(reason), reason)
 }
 
@@ -369,16 +369,9 @@ func closeCodeForRead(err error) int {
 func (s *wsSession) sayHello() bool {
 	s.conn.SetReadLimit(int64(s.hub.s.cfg.MaxFrame))
 	cfg := &s.hub.s.cfg
-	hello := frameBuf(nil).op("hello").str("uid", s.viewer.UID).str("node", cfg.Node).
-		int("server_ts", time.Now().UnixMicro())
-	hello = append(hello, `,"limits":{"max_body":`...)
-	hello = frameBuf(appendInt(hello, int64(cfg.MaxBody)))
-	hello = append(hello, `,"max_rooms":`...)
-	hello = frameBuf(appendInt(hello, int64(cfg.MaxRooms)))
-	hello = append(hello, `,"pull_limit":`...)
-	hello = frameBuf(appendInt(hello, int64(cfg.PullLimit)))
-	hello = append(hello, '}')
-	if err := s.write(hello.end()); err != nil {
+	hello := wire.AppendHello(nil, s.viewer.UID, cfg.Node, time.Now().UnixMicro(),
+		wire.Limits{MaxBody: cfg.MaxBody, MaxRooms: cfg.MaxRooms, PullLimit: cfg.PullLimit})
+	if err := s.write(hello); err != nil {
 		s.closeWith(CloseNormal, "")
 		return false
 	}
@@ -479,7 +472,7 @@ func (s *wsSession) handleFrame(f inFrame) []byte {
 	var reply []byte
 	switch f.Op {
 	case "ping":
-		reply = frameBuf(nil).op("pong").id(f.ID).int("server_ts", time.Now().UnixMicro()).end()
+		reply = wire.AppendPong(make([]byte, 0, 64), f.ID, time.Now().UnixMicro())
 	case "join":
 		reply, err = s.join(ctx, &f)
 	case "leave":
@@ -587,15 +580,14 @@ func (s *wsSession) join(ctx context.Context, f *inFrame) ([]byte, error) {
 	if old != nil { // a repeated join replaces the membership (new since)
 		s.hub.s.eng.Leave(old)
 	}
-	joined := frameBuf(nil).op("joined").str("room", room).str("epoch", res.Epoch).int("ts", res.TS).
-		uint("seq", res.Seq).int("online", res.Online).id(f.ID).end()
+	joined := wire.AppendJoined(nil, room, res.Epoch, res.TS, res.Seq, res.Online, f.ID)
 	if !res.NotifyNow {
 		return joined, nil
 	}
 	if err := s.write(joined); err != nil {
 		return nil, err
 	}
-	return frameBuf(nil).op("notify").str("room", room).int("ts", res.TS).end(), nil
+	return wire.AppendNotify(nil, room, res.TS), nil
 }
 
 func (s *wsSession) leave(f *inFrame) ([]byte, error) {
@@ -610,7 +602,7 @@ func (s *wsSession) leave(f *inFrame) ([]byte, error) {
 		return nil, rooms.Errorf(rooms.CodeNotJoined, "not joined to "+room)
 	}
 	s.hub.s.eng.Leave(m)
-	return frameBuf(nil).op("left").str("room", room).id(f.ID).end(), nil
+	return wire.AppendLeft(nil, room, f.ID), nil
 }
 
 func (s *wsSession) pull(ctx context.Context, f *inFrame) ([]byte, error) {
@@ -665,9 +657,5 @@ func (s *wsSession) send(ctx context.Context, f *inFrame) ([]byte, error) {
 	if m := s.member(room); m != nil && !st.Dup {
 		m.Sent(st.Seq) // the session's next pull sees its own message
 	}
-	b := frameBuf(nil).op("sent").str("room", room).int("ts", st.TS).uint("seq", st.Seq).id(f.ID)
-	if st.Dup {
-		b = append(b, `,"dup":true`...)
-	}
-	return b.end(), nil
+	return wire.AppendSent(make([]byte, 0, 96), room, st.TS, st.Seq, f.ID, st.Dup), nil
 }

@@ -2,11 +2,11 @@ package transport
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/liveroom/liveroom/rooms"
+	"github.com/liveroom/liveroom/wire"
 )
 
 // inFrame is any client frame (PROTOCOL.md section 3). Fields of the wrong JSON type make
@@ -61,52 +61,13 @@ func frameIDRaw(data []byte) (*int64, bool) {
 	return &n, true
 }
 
-// frameBuf builds server frames by appending; every string field is either a validated id or
-// goes through appendJSONString.
-type frameBuf []byte
-
-func (b frameBuf) op(op string) frameBuf {
-	b = append(b, `{"op":"`...)
-	b = append(b, op...)
-	return append(b, '"')
-}
-
-func (b frameBuf) str(key, v string) frameBuf {
-	b = append(b, ',', '"')
-	b = append(b, key...)
-	b = append(b, '"', ':')
-	q, _ := json.Marshal(v)
-	return append(b, q...)
-}
-
-func (b frameBuf) int(key string, v int64) frameBuf {
-	b = append(b, ',', '"')
-	b = append(b, key...)
-	b = append(b, '"', ':')
-	return strconv.AppendInt(b, v, 10)
-}
-
-func (b frameBuf) uint(key string, v uint64) frameBuf {
-	b = append(b, ',', '"')
-	b = append(b, key...)
-	b = append(b, '"', ':')
-	return strconv.AppendUint(b, v, 10)
-}
-
-func (b frameBuf) id(id *int64) frameBuf {
-	if id == nil {
-		return b
-	}
-	return b.int("id", *id)
-}
-
-func (b frameBuf) end() []byte { return append(b, '}') }
-
+// errorFrame is the error frame answering a client frame (id nil: none to echo) with err's code
+// and message.
 func errorFrame(id *int64, err error) []byte {
 	code := rooms.CodeOf(err)
 	msg := err.Error()
 	if e, ok := err.(*rooms.Error); ok {
 		msg = e.Message
 	}
-	return frameBuf(nil).op("error").id(id).str("code", string(code)).str("message", msg).end()
+	return wire.AppendError(make([]byte, 0, 64+len(msg)), id, string(code), msg)
 }
