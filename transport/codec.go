@@ -169,16 +169,3 @@ func parsePullQuery(get func(string) []byte, def, maxLimit int, maxWait time.Dur
 	}
 	return q, nil
 }
-
-// appendJSONStr appends s as a JSON string (the fast path copies plain ASCII).
-func appendJSONStr(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}

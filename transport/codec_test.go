@@ -170,20 +170,6 @@ func TestParseTTL(t *testing.T) {
 	f(`[5]`, 0, false)
 }
 
-func TestAppendJSONStr(t *testing.T) {
-	for _, s := range []string{"", "plain", `q"uote`, `back\slash`, "ctl\x01\n", "é", "\xff", "<a>&"} {
-		b := appendJSONStr([]byte("x"), s)
-		var back string
-		if b[0] != 'x' || json.Unmarshal(b[1:], &back) != nil {
-			t.Errorf("%q -> %s", s, b)
-			continue
-		}
-		if back != s && s != "\xff" {
-			t.Errorf("%q -> %s -> %q", s, b, back)
-		}
-	}
-}
-
 // bodySeeds are HTTP bodies of messages with every JSON type in every field, bytes that are
 // not UTF-8, lone surrogates, deep nesting and huge numbers.
 func bodySeeds() []string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/liveroom/liveroom/rooms"
 	"github.com/liveroom/liveroom/transport/web"
+	"github.com/liveroom/liveroom/wire"
 )
 
 // The HTTP API of PROTOCOL.md section 5: routing, method and key checks, and the error format.
@@ -55,22 +56,15 @@ func wireError(err error) (rooms.Code, string) {
 // writeError writes `{"error":{"code","message"}}` with the code's status.
 func writeError(ctx *fasthttp.RequestCtx, err error) {
 	code, msg := wireError(err)
-	b := make([]byte, 0, 48+len(code)+len(msg))
-	b = append(b, `{"error":{"code":`...)
-	b = appendJSONStr(b, string(code))
-	b = append(b, `,"message":`...)
-	b = appendJSONStr(b, msg)
-	b = append(b, `}}`...)
+	b := wire.AppendErrorBody(make([]byte, 0, 48+len(code)+len(msg)), string(code), msg)
 	ctx.SetStatusCode(statusOf(code))
 	ctx.SetContentType("application/json")
 	ctx.SetBody(b)
 }
 
-var okBody = []byte(`{"ok":true}`)
-
 func writeOK(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("application/json")
-	ctx.SetBody(okBody)
+	ctx.SetBodyString(wire.OKBody)
 }
 
 var errNoEndpoint = rooms.Errorf(rooms.CodeNotFound, "no such endpoint")
@@ -250,7 +244,7 @@ func quoteID(s string) string {
 	if len(s) > 40 {
 		s = s[:40] + "..."
 	}
-	return string(appendJSONStr(nil, s))
+	return string(wire.AppendStringKeepHTML(nil, s))
 }
 
 // reqCtx bounds one call into the engine.

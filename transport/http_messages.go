@@ -2,7 +2,6 @@ package transport
 
 import (
 	"context"
-	"strconv"
 	"sync"
 	"time"
 
@@ -46,16 +45,8 @@ func (s *Server) sendAndReply(ctx *fasthttp.RequestCtx, room string, req rooms.S
 		writeError(ctx, err)
 		return
 	}
-	b := make([]byte, 0, 64)
-	b = append(b, `{"ts":`...)
-	b = strconv.AppendInt(b, st.TS, 10)
-	b = append(b, `,"seq":`...)
-	b = strconv.AppendUint(b, st.Seq, 10)
-	if st.Dup {
-		b = append(b, `,"dup":true`...)
-	}
 	ctx.SetContentType("application/json")
-	ctx.SetBody(append(b, '}'))
+	ctx.SetBody(wire.AppendStampBody(make([]byte, 0, 64), st.TS, st.Seq, st.Dup))
 }
 
 // handleNoticeAll is `POST /v1/notices` (admin key): the notice to every active room.
@@ -75,9 +66,8 @@ func (s *Server) handleNoticeAll(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, err)
 		return
 	}
-	b := append([]byte(`{"rooms":`), strconv.Itoa(n)...)
 	ctx.SetContentType("application/json")
-	ctx.SetBody(append(b, '}'))
+	ctx.SetBody(wire.AppendRoomsBody(nil, n))
 }
 
 // handlePull is `GET /v1/rooms/{room}/messages?since=&limit=&wait=`: a viewer token allowing

@@ -11,6 +11,7 @@ import (
 
 	"github.com/liveroom/liveroom/rooms"
 	"github.com/liveroom/liveroom/transport/web"
+	"github.com/liveroom/liveroom/wire"
 )
 
 // handleReady is `GET /readyz`: 200 `{"ok":true}` when the engine is ready (cluster joined,
@@ -45,11 +46,8 @@ func (s *Server) handleRoute(ctx *fasthttp.RequestCtx) {
 	if node == "" {
 		node, ws = s.cfg.Node, s.advertise(ctx)
 	}
-	b := append([]byte(`{"node":`), appendJSONStr(nil, node)...)
-	b = append(b, `,"ws":`...)
-	b = appendJSONStr(b, ws)
 	ctx.SetContentType("application/json")
-	ctx.SetBody(append(b, '}'))
+	ctx.SetBody(wire.AppendRouteBody(nil, node, ws))
 }
 
 // advertise is this node's public WebSocket URL: Config.Advertise, else "ws://ADDR/v1/ws" with
@@ -98,9 +96,8 @@ func (s *Server) handleDevToken(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, err)
 		return
 	}
-	b := append([]byte(`{"token":`), appendJSONStr(nil, tok)...)
 	ctx.SetContentType("application/json")
-	ctx.SetBody(append(b, '}'))
+	ctx.SetBody(wire.AppendTokenBody(nil, tok))
 }
 
 // serveWeb serves the embedded file of the request's path (the JS client, the admin page, in
