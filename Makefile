@@ -52,8 +52,8 @@ fuzz-short: ## run each fuzz target for FUZZTIME (default 5s), one after another
 bench-smoke: ## every benchmark once (a benchmark that fails or panics fails make test)
 	$(GO) test -run '^$$' -bench . -benchtime 1x $$($(GO) list ./... | grep -v -e /e2e -e /cmd/)
 
-bench: ## micro-benchmarks of the hot paths (rings, rooms, dispatch)
-	$(GO) test -run '^$$' -bench . -benchmem ./ring/ ./rooms/ ./actors/ ./transport/
+bench: ## micro-benchmarks of the hot paths (encodings, rings, rooms, dispatch)
+	$(GO) test -run '^$$' -bench . -benchmem ./wire/ ./ring/ ./rooms/ ./actors/ ./transport/
 
 lint: ## go vet, staticcheck (unused code, simplifications, likely bugs) and the gofmt check
 	$(GO) vet ./...
