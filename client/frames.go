@@ -3,7 +3,8 @@ package client
 import (
 	"encoding/json"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/liveroom/liveroom/wire"
 )
 
 // Priorities (PROTOCOL.md section 1), highest first.
@@ -121,7 +122,7 @@ func appendStrField(b []byte, key, val string) []byte {
 	b = append(b, ',', '"')
 	b = append(b, key...)
 	b = append(b, '"', ':')
-	return appendJSONString(b, val)
+	return wire.AppendString(b, val)
 }
 
 func appendIntField(b []byte, key string, v int64) []byte {
@@ -175,49 +176,4 @@ func encodeSend(b []byte, id uint64, room string, m *Outgoing) []byte {
 
 func encodePing(b []byte, id uint64) []byte {
 	return append(appendOpID(b, "ping", id), '}')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
-// encoding/json does.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

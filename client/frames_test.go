@@ -29,28 +29,3 @@ func TestEncoders(t *testing.T) {
 		fakeReq{Op: "send", ID: 7, Room: "R", Kind: "gift", Pri: "high", Body: json.RawMessage(`{"x":[1]}`), CMID: "c\n1"})
 	f(encodePing(nil, 18446744073709551615), fakeReq{Op: "ping", ID: 18446744073709551615})
 }
-
-func checkJSONString(t *testing.T, s string) {
-	t.Helper()
-	var got, want string
-	if err := json.Unmarshal(appendJSONString(nil, s), &got); err != nil {
-		t.Fatalf("appendJSONString(%q) = %s: %v", s, appendJSONString(nil, s), err)
-	}
-	ref, _ := json.Marshal(s)
-	_ = json.Unmarshal(ref, &want)
-	if got != want {
-		t.Fatalf("appendJSONString(%q) decodes to %q, encoding/json gives %q", s, got, want)
-	}
-}
-
-func TestAppendJSONString(t *testing.T) {
-	for _, s := range []string{"", "plain", `q"uote`, `back\slash`, "nl\n\r\t", "\x00\x1f", "é中😀",
-		"bad\xffutf8", "\xed\xa0\x80", "\u2028"} {
-		checkJSONString(t, s)
-	}
-}
-
-func FuzzAppendJSONString(f *testing.F) {
-	f.Add("a\"b\\c\x00\xff é")
-	f.Fuzz(func(t *testing.T, s string) { checkJSONString(t, s) })
-}
