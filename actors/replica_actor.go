@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -177,7 +178,12 @@ func (a *replicaActor) linked(ctx actor.Context, lr *linkResult) {
 	a.grain = actor.NewPID(reply.GrainAddress, reply.GrainId)
 	r.remoteOnline.Store(max(0, reply.Online-reply.NodeViewers))
 	if reply.Snapshot != nil {
-		if err := a.importSnapshot(reply.Snapshot); err != nil {
+		if err := a.importSnapshot(reply.Snapshot); errors.Is(err, errDiverged) {
+			// The subscribe carries this replica's head: the grain sees the divergence and
+			// answers with a new epoch, which viewers take as a reset.
+			a.link(ctx, true)
+			return
+		} else if err != nil {
 			r.node.log.Warn("replica snapshot refused", "room", r.room, "err", err)
 		}
 	}
@@ -207,11 +213,20 @@ func (a *replicaActor) relinkIfAsked(ctx actor.Context) {
 	}
 }
 
+// errDiverged: a snapshot in the replica's epoch holds another message at a seq the replica
+// has served, so two activations of the room stamped the same seqs (a split during a
+// membership change).
+var errDiverged = errors.New("the snapshot's stamps differ from the replica's in the same epoch")
+
 // importSnapshot replaces the local content with the grain's, unless the replica is already
-// past it in the same epoch (a snapshot older than deltas applied since it was taken).
+// past it in the same epoch (a snapshot older than deltas applied since it was taken). A
+// snapshot in the same epoch must agree with the replica's newest message: deltas from an
+// earlier activation may have reached the replica while the snapshot was on its way, and
+// replacing them silently would hand viewers a second message at a seq they already counted.
 func (a *replicaActor) importSnapshot(p *pb.Snapshot) error {
 	r := a.r
-	if a.ready && p.Epoch == r.epoch && p.LastSeq < r.set.LastSeq() {
+	sameEpoch := a.ready && p.Epoch == r.epoch
+	if sameEpoch && p.LastSeq < r.set.LastSeq() {
 		return nil
 	}
 	caps, ok := capsFromPB(p.Caps)
@@ -221,6 +236,11 @@ func (a *replicaActor) importSnapshot(p *pb.Snapshot) error {
 	set := ring.NewSet(caps)
 	if err := set.Import(snapshotFromPB(p)); err != nil {
 		return err
+	}
+	if last := r.set.LastSeq(); sameEpoch && last > 0 {
+		if ts, known := set.TSOf(last); known && ts != r.set.LastTS() {
+			return errDiverged
+		}
 	}
 	bans := make(map[string]int64, len(p.Bans))
 	for _, b := range p.Bans {

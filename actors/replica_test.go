@@ -3,11 +3,14 @@ package actors
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/liveroom/liveroom/actors/pb"
 	"github.com/liveroom/liveroom/ring"
+	"github.com/liveroom/liveroom/rooms"
 )
 
 // TestReplicaConcurrentPulls runs the replica's writer side (appends under the write lock and
@@ -94,5 +97,41 @@ func TestReplicaConcurrentPulls(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// TestReplicaRefusesDivergedSnapshot: a snapshot in the replica's epoch that holds another
+// message at the replica's newest seq (two activations of the room stamped it during a
+// membership change) is refused, so viewers never count a seq twice; one that agrees is taken.
+func TestReplicaRefusesDivergedSnapshot(t *testing.T) {
+	a, _ := benchReplica(1)
+	a.ready = true
+	var ts int64 = 1000
+	appendMsgs(a, 3, &ts)
+	served := a.r.set.LastTS()
+
+	build := func(thirdTS int64) *pb.Snapshot {
+		set := ring.NewSet(rooms.DefaultConfig().Caps())
+		for i, mts := range []int64{1001, 1002, thirdTS, thirdTS + 1} {
+			m := &ring.Message{TS: mts, Seq: uint64(i + 1), Pri: ring.Normal, Kind: "chat", UID: "u2", Body: []byte(`1`)}
+			m.Encode()
+			if _, err := set.Append(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return snapshotToPB(a.r.epoch, set.Snapshot(), rooms.DefaultConfig().Caps())
+	}
+
+	if err := a.importSnapshot(build(served + 5)); !errors.Is(err, errDiverged) {
+		t.Fatalf("diverged snapshot: err %v, want errDiverged", err)
+	}
+	if a.r.set.LastSeq() != 3 || a.r.set.LastTS() != served {
+		t.Fatalf("a refused snapshot changed the replica: last seq %d ts %d", a.r.set.LastSeq(), a.r.set.LastTS())
+	}
+	if err := a.importSnapshot(build(served)); err != nil {
+		t.Fatalf("agreeing snapshot: %v", err)
+	}
+	if a.r.set.LastSeq() != 4 {
+		t.Fatalf("agreeing snapshot not imported: last seq %d", a.r.set.LastSeq())
 	}
 }
