@@ -105,7 +105,8 @@ func (r *Replica) head() (string, int64, uint64) {
 }
 
 // expect records that a message with this seq was stamped through this node, so that a pull
-// right after the send sees it (read-your-writes on one node).
+// right after the send sees it (read-your-writes on one node: HTTP pulls and sessions both
+// wait for this mark, the one such mechanism).
 func (r *Replica) expect(seq uint64) {
 	for {
 		cur := r.expectSeq.Load()
@@ -244,25 +245,19 @@ func (r *Replica) waitNew(ctx context.Context, since int64) error {
 	}
 }
 
-// Sent records that the session's own send was stamped seq: its next pull waits for it
-// (read-your-writes).
-func (m *Member) Sent(seq uint64) {
-	for {
-		cur := m.sentSeq.Load()
-		if seq <= cur || m.sentSeq.CompareAndSwap(cur, seq) {
-			return
-		}
-	}
-}
+// Sent records that the session's own send was stamped: its next pull waits for it
+// (read-your-writes). The seq it waits for is the replica's one mark of the sends through this
+// node (Replica.expect, set by Node.Send), which covers this one.
+func (m *Member) Sent() { m.sent.Store(true) }
 
 // Pull answers a session's pull and clears its pull-in-progress mark (PROTOCOL.md section 3).
-// A pull that answers a notify never waits (the notify came from the replica's own state);
-// a spontaneous one waits (bounded) for the sends stamped through this node, so that a pull
-// right after a send sees it.
+// A pull that answers a notify waits only if the session sent since its last pull (the
+// notify came from the replica's own state); a spontaneous one waits (bounded) for the sends
+// stamped through this node, so that a pull right after a send sees it.
 func (m *Member) Pull(ctx context.Context, since int64, limit int) PullResult {
-	want := m.sentSeq.Swap(0)
-	if m.markAt.Load() == 0 {
-		want = max(want, m.r.expectSeq.Load())
+	var want uint64
+	if m.sent.Swap(false) || m.markAt.Load() == 0 {
+		want = m.r.expectSeq.Load()
 	}
 	res := m.r.pull(ctx, since, limit, want)
 	if res.Next > m.pulledTS.Load() {

@@ -52,7 +52,7 @@ type Member struct {
 	markAt     atomic.Int64  // unix nanos of the unanswered notify; 0 = no pull in progress
 	notifiedAt int64         // unix nanos of the last notify; owned by the replica actor
 	unanswered atomic.Int32  // notify retries since the last pull
-	sentSeq    atomic.Uint64 // the session's own last send, not yet covered by a pull
+	sent       atomic.Bool   // the session sent since its last pull: that pull waits for the node's sends
 	gone       atomic.Bool   // left or kicked; set once by whoever removes it
 }
 

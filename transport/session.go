@@ -655,7 +655,7 @@ func (s *wsSession) send(ctx context.Context, f *inFrame) ([]byte, error) {
 		return nil, err
 	}
 	if m := s.member(room); m != nil && !st.Dup {
-		m.Sent(st.Seq) // the session's next pull sees its own message
+		m.Sent() // the session's next pull sees its own message
 	}
 	return wire.AppendSent(make([]byte, 0, 96), room, st.TS, st.Seq, f.ID, st.Dup), nil
 }
