@@ -50,10 +50,9 @@ type RingConfig struct {
 
 // Bounds of the configurable values; Validate rejects anything outside them.
 const (
-	MaxRate     = 100000 // msg/s per priority
-	MinRingCap  = 1
-	MaxRingCap  = 65536
-	MaxPullSize = 200 // pull_limit
+	MaxRate    = 100000 // msg/s per priority
+	MinRingCap = 1
+	MaxRingCap = 65536
 )
 
 // DefaultConfig returns the defaults of PROTOCOL.md section 2.

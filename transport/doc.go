@@ -8,7 +8,7 @@
 // config, moderation, kicks), http_node.go (health, readiness, /v1/route, dev token, web pages),
 // message.go (what a message may be: the one check of every path that takes one), codec.go
 // (parsers of request bodies and query values), auth.go (tokens and keys),
-// abuse.go (connection-attempt limits), ids.go (the id pattern), ws*.go and session.go (the
+// abuse.go (connection-attempt limits), limits.go (request limits per address and uid), ids.go (the id pattern), ws*.go and session.go (the
 // WebSocket side), engine.go (what the actor layer provides).
 // internal/socket holds the machinery under the sessions: client frames read from the socket,
 // the epoll set idle sessions wait in, the pool of workers that answers them. web/ holds the
@@ -20,7 +20,7 @@
 // Shutdown cancels. Each WebSocket session has at any time at most one goroutine that reads
 // it: an idle session waits in the epoll set holding none, the poller hands it to a worker
 // when bytes arrive, and the worker answers its frames and parks it again, so a session's
-// frames are answered one at a time, in order. Replica dispatch rounds write notifies through the session's Notify (a TryLock on the
-// session's write mutex, so a busy session never blocks a round). The session registry is
-// sharded.
+// frames are answered one at a time, in order. Replica dispatch rounds write notifies through
+// the session's Notify (a TryLock on the session's write mutex, so a busy session never
+// blocks a round). The session registry is sharded.
 package transport
