@@ -245,6 +245,9 @@ func checkDelivery(t *testing.T, res *loadtest.Result, ackGap time.Duration) {
 	}
 	if res.Totals.AcctErrors != 0 {
 		t.Errorf("%d pulls whose len(msgs)+dropped did not match the seq advance", res.Totals.AcctErrors)
+		for _, s := range res.Totals.AcctSamples {
+			t.Log("accounting error:", s)
+		}
 	}
 	if res.NoticesUnacked != 0 {
 		t.Errorf("%d notices never acknowledged", res.NoticesUnacked)

@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"io"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -126,6 +127,8 @@ func TestRunNextSeq(t *testing.T) {
 			t.Errorf("right next_seq: accounting errors %d, lost %d, resumed %d", res.Totals.AcctErrors, res.LostProtected, res.Reconnects)
 		case mode == "wrong" && res.Totals.AcctErrors < 8:
 			t.Errorf("wrong next_seq: %d accounting errors, want one a frame", res.Totals.AcctErrors)
+		case mode == "wrong" && (len(res.Totals.AcctSamples) != maxAcctSamples || !strings.Contains(res.Totals.AcctSamples[0], "next_seq: viewer")):
+			t.Errorf("wrong next_seq: samples %q, want %d described", res.Totals.AcctSamples, maxAcctSamples)
 		}
 	}
 }

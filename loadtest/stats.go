@@ -25,6 +25,8 @@ type counters struct {
 	reconnects   atomic.Int64
 	churns       atomic.Int64 // sessions closed on purpose (--churn)
 	acctErrors   atomic.Int64
+	acctMu       sync.Mutex
+	acctSamples  []string // the first few accounting errors, described (maxAcctSamples)
 	connected    atomic.Int64 // sessions currently joined
 	dialFails    atomic.Int64
 	joinTimeouts atomic.Int64 // attempts whose join got no joined within joinTimeout
@@ -32,6 +34,18 @@ type counters struct {
 	silentEnds   atomic.Int64 // sessions closed for silence (--liveness)
 	connectNs    atomic.Int64 // summed time from dial to joined of first connections
 	firstJoins   atomic.Int64
+}
+
+const maxAcctSamples = 8
+
+// acctError counts an accounting error and keeps the description of the first few.
+func (c *counters) acctError(describe func() string) {
+	c.acctErrors.Add(1)
+	c.acctMu.Lock()
+	defer c.acctMu.Unlock()
+	if len(c.acctSamples) < maxAcctSamples {
+		c.acctSamples = append(c.acctSamples, describe())
+	}
 }
 
 // Totals is the JSON form of counters.
@@ -47,6 +61,7 @@ type Totals struct {
 	Reconnects   int64            `json:"reconnects"` // connection attempts after each viewer's first
 	Churns       int64            `json:"churns"`     // sessions closed on purpose (--churn)
 	AcctErrors   int64            `json:"accounting_errors"`
+	AcctSamples  []string         `json:"accounting_error_samples,omitempty"` // the first few, for diagnosis
 	Connected    int64            `json:"connected"`
 	DialFails    int64            `json:"dial_failures"` // attempts that did not get as far as joined
 	JoinTimeouts int64            `json:"join_timeouts"` // of which the server did not answer the join within 10 s
@@ -61,6 +76,9 @@ func (c *counters) totals() Totals {
 		Notifies: c.notifies.Load(), Pulls: c.pulls.Load(), Kicks: c.kicks.Load(), Reconnects: c.reconnects.Load(), Churns: c.churns.Load(),
 		AcctErrors: c.acctErrors.Load(), Connected: c.connected.Load(), DialFails: c.dialFails.Load(), JoinTimeouts: c.joinTimeouts.Load(), ErrorFrames: c.errorFrames.Load(), SilentEnds: c.silentEnds.Load(),
 		FirstJoins: c.firstJoins.Load(), ConnectNs: c.connectNs.Load()}
+	c.acctMu.Lock()
+	t.AcctSamples = append([]string(nil), c.acctSamples...)
+	c.acctMu.Unlock()
 	for i, n := range priNames {
 		t.Deliveries[n] = c.deliveries[i].Load()
 	}
@@ -143,6 +161,11 @@ func (t *Totals) add(b Totals) {
 	t.Reconnects += b.Reconnects
 	t.Churns += b.Churns
 	t.AcctErrors += b.AcctErrors
+	for _, s := range b.AcctSamples {
+		if len(t.AcctSamples) < maxAcctSamples {
+			t.AcctSamples = append(t.AcctSamples, s)
+		}
+	}
 	t.Connected += b.Connected
 	t.DialFails += b.DialFails
 	t.JoinTimeouts += b.JoinTimeouts

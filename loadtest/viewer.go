@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -327,13 +328,15 @@ func (v *viewer) onMsgs(b []byte) error {
 	covered := uint64(len(f.msgs)) + f.dropped
 	if f.hasNextSeq {
 		if f.nextSeq != v.accounted+covered {
-			v.w.c.acctErrors.Add(1)
+			v.acctError(f, "next_seq")
 		}
 		v.accounted = f.nextSeq
 	} else {
+		prev := v.accounted
 		v.accounted += covered
 		if n := len(f.msgs); n > 0 && f.msgs[n-1].ts == f.next && f.msgs[n-1].seq != v.accounted {
-			v.w.c.acctErrors.Add(1)
+			v.accounted = prev
+			v.acctError(f, "last seq")
 			v.accounted = f.msgs[n-1].seq
 		}
 	}
@@ -358,6 +361,19 @@ func (v *viewer) onMsgs(b []byte) error {
 		return v.write(v.pullFrame())
 	}
 	return nil
+}
+
+// acctError counts a frame whose accounting does not hold, described with what the viewer
+// expected (v.accounted and v.since still hold the values before the frame).
+func (v *viewer) acctError(f *msgsFrame, check string) {
+	v.w.c.acctError(func() string {
+		first, last := uint64(0), uint64(0)
+		if n := len(f.msgs); n > 0 {
+			first, last = f.msgs[0].seq, f.msgs[n-1].seq
+		}
+		return fmt.Sprintf("%s: viewer %d room %s epoch %s node %d: since %d accounted %d; frame msgs %d (seq %d..%d) dropped %d next %d next_seq %d",
+			check, v.id, v.room, v.epoch, v.node, v.since, v.accounted, len(f.msgs), first, last, f.dropped, f.next, f.nextSeq)
+	})
 }
 
 // onPush handles the push-each baseline's frames: one message each.
