@@ -26,7 +26,7 @@ type counters struct {
 	churns       atomic.Int64 // sessions closed on purpose (--churn)
 	acctErrors   atomic.Int64
 	acctMu       sync.Mutex
-	acctSamples  []string // the first few accounting errors, described (maxAcctSamples)
+	acctSamples  []string     // the first few accounting errors, described (maxAcctSamples)
 	connected    atomic.Int64 // sessions currently joined
 	dialFails    atomic.Int64
 	joinTimeouts atomic.Int64 // attempts whose join got no joined within joinTimeout
