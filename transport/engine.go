@@ -34,6 +34,9 @@ type Engine interface {
 	KickViewer(ctx context.Context, room, uid string) error
 	// Ready reports whether the node has joined its cluster and reaches its store.
 	Ready(ctx context.Context) error
+	// Drain takes the node out of the route directory (PROTOCOL.md section 8.8): Route on
+	// every node stops answering it.
+	Drain()
 	// Route picks the node for a uid: its name and WebSocket URL; "" = this node.
 	Route(ctx context.Context, uid string) (node, ws string, err error)
 

@@ -105,6 +105,10 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 		if s.method(ctx, mPost) && s.key(ctx, RoleAdmin) != RoleNone {
 			s.handleNoticeAll(ctx)
 		}
+	case "/v1/node/drain":
+		if s.method(ctx, mPost) && s.key(ctx, RoleAdmin) != RoleNone {
+			s.handleDrain(ctx)
+		}
 	default:
 		if web.Has(path) {
 			if s.method(ctx, mGet|mHead) {

@@ -15,8 +15,12 @@ import (
 )
 
 // handleReady is `GET /readyz`: 200 `{"ok":true}` when the engine is ready (cluster joined,
-// store reachable), else 503 unavailable with the reason.
+// store reachable), else 503 unavailable with the reason; 503 at once when the node drains.
 func (s *Server) handleReady(ctx *fasthttp.RequestCtx) {
+	if s.draining.Load() {
+		writeError(ctx, errDraining)
+		return
+	}
 	c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := s.eng.Ready(c); err != nil {

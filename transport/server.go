@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -36,6 +37,13 @@ type Server struct {
 	base context.Context
 	stop context.CancelFunc
 
+	// Draining (drain.go).
+	draining   atomic.Bool
+	drainOnce  sync.Once
+	drained    chan struct{} // closed when Drain has kicked every session
+	askOnce    sync.Once
+	drainAsked chan struct{} // closed by POST /v1/node/drain
+
 	mu       sync.Mutex
 	ln       net.Listener // set by Serve
 	shutDown bool         // Shutdown was called: Serve returns at once
@@ -65,6 +73,7 @@ func New(cfg Config, eng Engine, m *metrics.Metrics, log *slog.Logger) (*Server,
 		ipRate: newRateLimits(cfg.HTTPRatePerIP, 2*cfg.HTTPRatePerIP), uidRate: newRateLimits(cfg.HTTPRatePerUID, 2*cfg.HTTPRatePerUID),
 		pollsIP: newCounts(cfg.LongPollsPerIP), pollsUID: newCounts(cfg.LongPollsPerUID), connsIP: newCounts(cfg.HTTPConnsPerIP)}
 	s.base, s.stop = context.WithCancel(context.Background())
+	s.drained, s.drainAsked = make(chan struct{}), make(chan struct{})
 	s.ws = newWSHub(s)
 	s.srv = &fasthttp.Server{
 		Handler:               s.route,

@@ -25,6 +25,7 @@ type wsHub struct {
 	workers  *socket.WorkerPool // answer frames of sessions with a raw socket
 	poll     *socket.Poller     // idle raw sessions wait here for bytes; nil: no epoll
 	closing  atomic.Bool
+	draining atomic.Bool // Drain began: no new session is added
 	stop     chan struct{} // ends the keepalive sweeper
 	swept    chan struct{} // closed when the sweeper has returned
 }
@@ -113,6 +114,10 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, rooms.Errorf(rooms.CodeUnavailable, "server is shutting down"))
 		return
 	}
+	if h.draining.Load() {
+		writeError(ctx, errDraining)
+		return
+	}
 	now := time.Now()
 	if !s.abuse.AllowIP(ctx.RemoteIP().String(), now) {
 		s.metrics.ConnRejected.WithLabelValues("ip_rate").Inc()
@@ -171,7 +176,7 @@ func (h *wsHub) add(sess *wsSession) bool {
 	sh := h.shard(sess.id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if h.closing.Load() {
+	if h.closing.Load() || h.draining.Load() {
 		return false
 	}
 	h.wg.Add(1)

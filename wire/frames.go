@@ -111,6 +111,15 @@ func AppendKick(b []byte, room, reason string) []byte {
 	return append(b, '}')
 }
 
+// AppendKickRetry appends a whole-session `{"op":"kick","reason":R,"retry_ms":M}`: the client
+// reconnects after a random delay in [0, M] (PROTOCOL.md section 8.8).
+func AppendKickRetry(b []byte, reason string, retryMs int64) []byte {
+	b = AppendKick(b, "", reason)
+	b = append(b[:len(b)-1], `,"retry_ms":`...)
+	b = strconv.AppendInt(b, retryMs, 10)
+	return append(b, '}')
+}
+
 // AppendError appends `{"op":"error","id":I,"code":C,"message":M}`.
 func AppendError(b []byte, id *int64, code, message string) []byte {
 	b = append(b, `{"op":"error"`...)

@@ -43,6 +43,7 @@ func TestFrames(t *testing.T) {
 	f(AppendKick(x(), "", "replaced"), `{"op":"kick","reason":"replaced"}`)
 	f(AppendKick(x(), "r1", "a<b"), `{"op":"kick","room":"r1","reason":"a\u003cb"}`)
 	f(AppendKick(x(), "", "x&y>z<"), `{"op":"kick","reason":"x\u0026y\u003ez\u003c"}`)
+	f(AppendKickRetry(x(), "shutdown", 1000), `{"op":"kick","reason":"shutdown","retry_ms":1000}`)
 	f(AppendError(x(), nil, "not_joined", "not joined to r1"), `{"op":"error","code":"not_joined","message":"not joined to r1"}`)
 	f(AppendError(x(), &id, "not_joined", "not joined to r1"), `{"op":"error","id":-7,"code":"not_joined","message":"not joined to r1"}`)
 	f(AppendError(x(), &id, "internal", `plain <err> "x"`), `{"op":"error","id":-7,"code":"internal","message":"plain \u003cerr\u003e \"x\""}`)
