@@ -56,6 +56,7 @@ type Node struct {
 	linkLogAt   atomic.Int64
 	stopBeat    chan struct{}
 	beatDone    chan struct{}
+	leaveOnce   sync.Once // Drain and Shutdown stop the heartbeat once
 
 	routeMu    sync.Mutex
 	routeNodes map[string]string // the live nodes as the heartbeat last read them
@@ -274,11 +275,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	n.closed = true
-	close(n.stopBeat)
-	grains := make([]*actor.PID, 0, len(n.grains))
-	for _, pid := range n.grains {
-		grains = append(grains, pid)
-	}
+	n.leaveOnce.Do(func() { close(n.stopBeat) })
 	replicas := make([]*actor.PID, 0, len(n.replicas))
 	for _, r := range n.replicas {
 		if r.pid != nil {
@@ -305,9 +302,41 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	wait(replicas)
-	wait(grains)
+	// The rooms are saved before the node leaves the cluster, so that their next activation
+	// elsewhere continues their history (seq and ts) instead of stamping seqs these grains
+	// delivered. A request that arrives meanwhile still activates its room here (this node is
+	// still a member): it loads what was just saved, and the next pass saves it again.
+	for pass := 0; pass < 3 && ctx.Err() == nil; pass++ {
+		n.mu.Lock()
+		grains := make([]*actor.PID, 0, len(n.grains))
+		for _, pid := range n.grains {
+			grains = append(grains, pid)
+		}
+		n.mu.Unlock()
+		if len(grains) == 0 {
+			break
+		}
+		wait(grains)
+	}
 	n.cluster.Shutdown(true)
 	return nil
+}
+
+// Drain takes the node out of the route directory at once (PROTOCOL.md section 8.8): the
+// heartbeat stops, and a last beat dated at the Unix epoch is older than any reader's
+// horizon, so Route on every node stops answering this one without waiting for the entry to
+// age out. The node keeps serving its rooms until Shutdown.
+func (n *Node) Drain() {
+	n.leaveOnce.Do(func() { close(n.stopBeat) })
+	<-n.beatDone
+	if n.cfg.Advertise == "" {
+		return
+	}
+	c, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := n.cfg.Store.Heartbeat(c, n.cfg.Node, n.cfg.Advertise, time.Unix(0, 0)); err != nil {
+		n.storeFailed("leaving the node directory", err)
+	}
 }
 
 // Name is this node's name.
