@@ -84,7 +84,8 @@ func startFaultCluster(t *testing.T, n int, withEtcd bool, extra ...string) *fau
 		args := []string{"--addr", addr, "--jwt-secret", "S", "--api-key", "K", "--admin-key", "A",
 			"--node", name, "--cluster-bind", fmt.Sprintf("127.0.0.1:%d", actorPorts[i]),
 			"--advertise", "ws://" + addr + "/v1/ws", "--log-level", "warn", "--redis", c.redis.URL,
-			"--conn-per-ip", "100000", "--conn-per-uid", "100000", "--http-rate-per-ip", "-1", "--http-conns-per-ip", "-1"}
+			"--conn-per-ip", "100000", "--conn-per-uid", "100000", "--http-rate-per-ip", "-1", "--http-conns-per-ip", "-1",
+			"--drain", faultDrain.String()}
 		if withEtcd {
 			args = append(args, "--etcd", c.etcd.Endpoint)
 		} else {
@@ -364,14 +365,24 @@ func TestFaultNodeFrozen(t *testing.T) {
 	}
 }
 
+// faultDrain is the nodes' --drain: a SIGTERM moves the node's viewers away over this long.
+const faultDrain = 2 * time.Second
+
 // A rolling graceful restart of all three nodes (SIGTERM, wait, start again), one at a time.
+// Each SIGTERM drains the node (PROTOCOL.md 8.8): its viewers are kicked over --drain with a
+// retry_ms, so their reconnects are spread: at most twice the node's sessions / drain per
+// second.
 func TestFaultRollingRestart(t *testing.T) {
 	skipShort(t)
 	c := startFaultCluster(t, 3, false)
 	d := 45 * time.Second
-	res := runFaults(t, faultLoad(c, "fr", d), func(start time.Time) {
+	var maxSessions float64
+	cfg := faultLoad(c, "fr", d)
+	cfg.CheckStamps = true
+	res := runFaults(t, cfg, func(start time.Time) {
 		for _, nd := range c.nodes {
 			time.Sleep(4 * time.Second)
+			maxSessions = max(maxSessions, metricOf(nd.http, "liveroom_sessions"))
 			took, clean := nd.proc.Term(20 * time.Second)
 			t.Logf("%s stopped in %v (clean %v) at %v", nd.name, took.Round(time.Millisecond), clean, time.Since(start).Round(time.Millisecond))
 			if !clean {
@@ -383,6 +394,18 @@ func TestFaultRollingRestart(t *testing.T) {
 		}
 	})
 	checkDelivery(t, res, 6*time.Second)
+	if res.StampConflicts != 0 {
+		t.Errorf("%d seqs were stamped twice (same epoch and seq, different ts)", res.StampConflicts)
+	}
+	var peak int64
+	for _, s := range res.Seconds {
+		peak = max(peak, s.Totals.Reconnects)
+	}
+	limit := 2 * maxSessions / faultDrain.Seconds()
+	t.Logf("reconnects: peak %d/s; a node held at most %.0f sessions when it drained (limit %.1f/s)", peak, maxSessions, limit)
+	if maxSessions > 0 && float64(peak) > max(limit, 2) {
+		t.Errorf("reconnects peaked at %d/s, over twice the drained node's sessions / drain (%.1f/s)", peak, limit)
+	}
 }
 
 // etcd killed and restarted (its data kept) under the etcd provider: members keep each other

@@ -38,7 +38,7 @@ type options struct {
 	pprof                             string
 	gcPercent, pushLimit, maxRooms    int
 	roundPerMember, storeWait         time.Duration
-	retention, slowKick               time.Duration
+	retention, slowKick, drain        time.Duration
 	httpRatePerIP, httpRatePerUID     float64
 	httpConnsPerIP                    int
 }
@@ -71,6 +71,7 @@ func parse(args []string) (options, error) {
 	fs.Float64Var(&o.httpRatePerIP, "http-rate-per-ip", 100, "HTTP requests without a key per second per client address (burst twice that); -1 = no limit")
 	fs.Float64Var(&o.httpRatePerUID, "http-rate-per-uid", 20, "HTTP requests with a viewer token per second per uid (burst twice that); -1 = no limit")
 	fs.IntVar(&o.httpConnsPerIP, "http-conns-per-ip", 256, "HTTP connections one client address holds at once (WebSockets not counted); -1 = no limit")
+	fs.DurationVar(&o.drain, "drain", 10*time.Second, "on SIGTERM or POST /v1/node/drain: how long the node takes to move its viewers away (kicks spread evenly, with retry_ms) before its rooms move and it exits")
 	fs.DurationVar(&o.slowKick, "slow-kick", 6*time.Second, "a viewer whose socket stays full this long (it does not read) is closed as unresponsive (4008)")
 	fs.BoolVar(&o.pushEach, "push-each", false, "baseline for load tests: push every message to every viewer (no notify/pull)")
 	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM"))
@@ -191,10 +192,17 @@ func run(ctx context.Context, o options) error {
 	select {
 	case err = <-served:
 	case <-ctx.Done():
-		log.Info("shutting down")
+		log.Info("shutting down: draining", "drain", o.drain.String())
+	case <-srv.DrainRequested():
+		log.Info("drain requested: draining, then exiting", "drain", o.drain.String())
 	}
-	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	shutCtx, cancel := context.WithTimeout(context.Background(), o.drain+15*time.Second)
 	defer cancel()
+	if err == nil {
+		// Readiness 503, off the route directory, upgrades refused, sessions kicked evenly
+		// over --drain; then the rooms are saved and move (node.Shutdown) before the exit.
+		srv.Drain(shutCtx, o.drain)
+	}
 	if e := srv.Shutdown(shutCtx); e != nil {
 		log.Warn("transport shutdown", "err", e)
 	}
