@@ -48,12 +48,12 @@ type Member struct {
 	idx  int  // position in the replica actor's member slice; owned by that actor
 	push bool // the replica pushes windows to this member instead of notifying
 
-	pulledTS   atomic.Int64  // newest ts the session has covered (pull's next, or the join point)
-	markAt     atomic.Int64  // unix nanos of the unanswered notify; 0 = no pull in progress
-	notifiedAt int64         // unix nanos of the last notify; owned by the replica actor
-	unanswered atomic.Int32  // notify retries since the last pull
-	sent       atomic.Bool   // the session sent since its last pull: that pull waits for the node's sends
-	gone       atomic.Bool   // left or kicked; set once by whoever removes it
+	pulledTS   atomic.Int64 // newest ts the session has covered (pull's next, or the join point)
+	markAt     atomic.Int64 // unix nanos of the unanswered notify; 0 = no pull in progress
+	notifiedAt int64        // unix nanos of the last notify; owned by the replica actor
+	unanswered atomic.Int32 // notify retries since the last pull
+	sent       atomic.Bool  // the session sent since its last pull: that pull waits for the node's sends
+	gone       atomic.Bool  // left or kicked; set once by whoever removes it
 }
 
 // Room returns the room id.

@@ -25,7 +25,7 @@ type wsHub struct {
 	workers  *socket.WorkerPool // answer frames of sessions with a raw socket
 	poll     *socket.Poller     // idle raw sessions wait here for bytes; nil: no epoll
 	closing  atomic.Bool
-	draining atomic.Bool // Drain began: no new session is added
+	draining atomic.Bool   // Drain began: no new session is added
 	stop     chan struct{} // ends the keepalive sweeper
 	swept    chan struct{} // closed when the sweeper has returned
 }
