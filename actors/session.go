@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"sync/atomic"
 
 	"github.com/liveroom/liveroom/ring"
@@ -23,6 +24,21 @@ type Session interface {
 	// whole session must close (reasons: banned, kicked, unresponsive, replaced, shutdown).
 	Kick(room, reason string)
 }
+
+// Membership is a session's membership of one room as the session uses it between join and
+// leave: what it pulls through and tells about its own sends. *Member implements it; the
+// transport's tests give their sessions a fake. Every method is safe for concurrent use.
+type Membership interface {
+	// Room returns the room id.
+	Room() string
+	// Pull answers the session's pull of (since, next] (limit already clamped) and clears its
+	// pull-in-progress mark.
+	Pull(ctx context.Context, since int64, limit int) PullResult
+	// Sent records that the session's own send was stamped seq: its next pull sees it.
+	Sent(seq uint64)
+}
+
+var _ Membership = (*Member)(nil)
 
 // SharedFrame is an encoded server frame that many sessions write unchanged (one notify per
 // room per round). Prepared and Wire let the transport cache its own encodings of Data once.

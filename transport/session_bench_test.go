@@ -1,7 +1,7 @@
 //go:build !race
 
-// The pull benchmark needs a real membership (actors.Member, whose replica a protoactor node
-// starts): protoactor's cluster internals race under -race (DESIGN.md section 4).
+// The pull benchmark needs a real membership (an *actors.Member, whose replica a protoactor
+// node starts): protoactor's cluster internals race under -race (DESIGN.md section 4).
 
 package transport
 
@@ -58,7 +58,7 @@ func BenchmarkSessionPullFrame(b *testing.B) {
 		}
 	}
 	s := &wsSession{hub: srv.ws, viewer: Viewer{UID: "v"}}
-	s.rooms.set(res.Member)
+	s.rooms.set("bench", res.Member)
 	frame := []byte(fmt.Sprintf(`{"op":"pull","room":"bench","since":%d,"limit":100,"id":7}`, res.TS))
 	pull := func() int {
 		f, ok := parseFlat(frame)
