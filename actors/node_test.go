@@ -43,7 +43,6 @@ func (s *fakeSession) Notify(f *SharedFrame) bool {
 	s.mu.Unlock()
 	return true
 }
-func (s *fakeSession) Push(f *SharedFrame) bool { return s.Notify(f) }
 func (s *fakeSession) Kick(room, reason string) {
 	s.mu.Lock()
 	s.kicks = append(s.kicks, room+"/"+reason)

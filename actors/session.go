@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync/atomic"
 
-	"github.com/liveroom/liveroom/ring"
 	"github.com/liveroom/liveroom/wire"
 )
 
@@ -18,8 +17,6 @@ type Session interface {
 	// (the session is busy writing or closed); the round then tries again next time.
 	Notify(f *SharedFrame) bool
 	// Notify must not wait for a slow peer: a round writes to every member in turn.
-	// Push writes f and waits for the write (the push-each baseline mode only).
-	Push(f *SharedFrame) bool
 	// Kick tells the session it was removed: from room with reason, or, with room "", that the
 	// whole session must close (reasons: banned, kicked, unresponsive, replaced, shutdown).
 	Kick(room, reason string)
@@ -50,10 +47,6 @@ type SharedFrame struct {
 
 func notifyFrame(room string, ts int64) *SharedFrame {
 	return &SharedFrame{Data: wire.AppendNotify(make([]byte, 0, 64+len(room)), room, ts)}
-}
-
-func pushFrame(room string, m *ring.Message) *SharedFrame {
-	return &SharedFrame{Data: wire.AppendPush(make([]byte, 0, 32+len(room)+len(m.Encoded)), room, m.Encoded)}
 }
 
 // Member is one session's membership of one room on this node. The session holds it between

@@ -192,13 +192,6 @@ func (s *wsSession) writeShared(f *actors.SharedFrame) bool {
 	return true
 }
 
-// Push implements actors.Session (the push-each baseline): a blocking write of f.
-func (s *wsSession) Push(f *actors.SharedFrame) bool {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	return s.writeShared(f)
-}
-
 // Kick implements actors.Session. The caller has already removed the membership.
 func (s *wsSession) Kick(room, reason string) {
 	if room == "" {

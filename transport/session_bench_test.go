@@ -24,7 +24,6 @@ type benchSession struct{ uid string }
 
 func (s *benchSession) UID() string                     { return s.uid }
 func (s *benchSession) Notify(*actors.SharedFrame) bool { return true }
-func (s *benchSession) Push(*actors.SharedFrame) bool   { return true }
 func (s *benchSession) Kick(room, reason string)        {}
 
 // BenchmarkSessionPullFrame is a session's answer to a pull frame of 20 messages: the frame's
