@@ -17,6 +17,7 @@ test: ## everything CI runs: installs redis/etcd/chromium when missing, vet, gof
 	scripts/test-deps.sh
 	$(MAKE) lint
 	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v /e2e)
+	$(GO) test -race -count=1 -tags pusheach -run PushEach ./actors/
 	$(GO) test -count=1 -timeout 15m $$(grep -rl '^//go:build !race' --include='*_test.go' --exclude-dir=third_party . | xargs -n1 dirname | sort -u)
 	$(MAKE) fuzz-short
 	$(MAKE) bench-smoke
@@ -54,8 +55,9 @@ bench-smoke: ## every benchmark once (a benchmark that fails or panics fails mak
 bench: ## micro-benchmarks of the hot paths (encodings, rings, rooms, dispatch)
 	$(GO) test -run '^$$' -bench . -benchmem ./wire/ ./ring/ ./rooms/ ./actors/ ./transport/
 
-lint: ## go vet, staticcheck (unused code, simplifications, likely bugs) and the gofmt check
+lint: ## go vet, staticcheck (unused code, simplifications, likely bugs), the gofmt check and the push-each baseline's build
 	$(GO) vet ./...
+	$(GO) build -tags pusheach ./... && $(GO) vet -tags pusheach ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

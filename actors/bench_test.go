@@ -20,7 +20,6 @@ type countSession struct{ n int }
 
 func (s *countSession) UID() string              { return "v" }
 func (s *countSession) Notify(*SharedFrame) bool { s.n++; return true }
-func (s *countSession) Push(*SharedFrame) bool   { s.n++; return true }
 func (s *countSession) Kick(room, reason string) {}
 
 // benchReplica builds a replica with viewers members outside any actor system: the round and

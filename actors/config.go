@@ -72,9 +72,10 @@ type Config struct {
 
 	PushLimit int // the limit of the windows pushed to members that joined with push; default 100
 
-	// PushEach turns the replica into a plain push broadcaster: one `push` frame per message
-	// to every member, no notify, no merging. It exists only as the load test's baseline.
-	PushEach bool
+	// The load test's push-each baseline (PushEach), in a `-tags pusheach` build only
+	// (pusheach_pusheach.go); an empty struct otherwise.
+	//lint:ignore U1000 read in the -tags pusheach build only
+	baselineConfig
 }
 
 func (c *Config) applyDefaults() {

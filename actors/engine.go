@@ -207,7 +207,7 @@ func unavailable(err error) error {
 
 // JoinResult is the answer to a session's join.
 type JoinResult struct {
-	Member    *Member
+	Member    Membership // a *Member
 	Epoch     string
 	TS        int64
 	Seq       uint64
@@ -259,8 +259,12 @@ func (n *Node) joinCheck(ctx context.Context, room, uid string) (*pb.JoinReply, 
 	return jr, errFromPB(jr.Error)
 }
 
-// Leave removes a member (the session left the room or closed).
-func (n *Node) Leave(m *Member) {
+// Leave removes a membership Join returned (the session left the room or closed).
+func (n *Node) Leave(ms Membership) {
+	m, ok := ms.(*Member)
+	if !ok {
+		return // not this node's: nothing of it is here to remove
+	}
 	if n.retireMember(m) {
 		n.system.Root.Send(m.r.pid, m)
 	}

@@ -147,7 +147,7 @@ func TestHungStoreNeverBlocksTheRoom(t *testing.T) {
 		t.Fatalf("undurable %v, counted %v system notices", info.Undurable, metricValue(t, n, "liveroom_undurable_total", "system"))
 	}
 	// The viewer got every message while the store hung.
-	testwait.For(t, 2*time.Second, "the viewer's replica has the last post", func() bool { _, _, seq := j.Member.r.head(); return seq == last.Seq })
+	testwait.For(t, 2*time.Second, "the viewer's replica has the last post", func() bool { _, _, seq := j.Member.(*Member).r.head(); return seq == last.Seq })
 	st.open()
 	testwait.For(t, 5*time.Second, "the room durable again", func() bool { return n.Ready(ctx) == nil })
 	c, cancel := context.WithTimeout(ctx, time.Second)
@@ -215,7 +215,7 @@ func TestDivergedStampsStartANewEpoch(t *testing.T) {
 	if _, err := n.Send(ctx, "r-div", notice(0, "")); err != nil { // saved: the room's state exists
 		t.Fatal(err)
 	}
-	epoch, _, _ := j.Member.r.head()
+	epoch, _, _ := j.Member.(*Member).r.head()
 	st.hang() // these three are delivered without the store
 	var last rooms.Stamp
 	for i := 0; i < 3; i++ {
@@ -223,7 +223,7 @@ func TestDivergedStampsStartANewEpoch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	testwait.For(t, 2*time.Second, "the replica has them", func() bool { _, _, seq := j.Member.r.head(); return seq == last.Seq })
+	testwait.For(t, 2*time.Second, "the replica has them", func() bool { _, _, seq := j.Member.(*Member).r.head(); return seq == last.Seq })
 	// The grain is lost with the store still down (its stop cannot save), then the store
 	// comes back: the next activation reads the old head.
 	st.mu.Lock()
@@ -234,7 +234,7 @@ func TestDivergedStampsStartANewEpoch(t *testing.T) {
 	n.mu.Unlock()
 	_ = n.system.Root.PoisonFuture(pid).Wait()
 	st.open()
-	testwait.For(t, 5*time.Second, "the replica on a new epoch", func() bool { e, _, _ := j.Member.r.head(); return e != epoch })
+	testwait.For(t, 5*time.Second, "the replica on a new epoch", func() bool { e, _, _ := j.Member.(*Member).r.head(); return e != epoch })
 	stamp, err := n.Send(ctx, "r-div", chat("u", "after"))
 	if err != nil || stamp.Seq != 1 {
 		t.Fatalf("first post of the new epoch: %+v %v", stamp, err)
@@ -291,7 +291,7 @@ func TestWindowCacheIsBoundedInBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := j.Member.r
+	r := j.Member.(*Member).r
 	testwait.For(t, 2*time.Second, "the replica has them", func() bool { _, _, seq := r.head(); return seq == 200 })
 	for i := 0; i < 64; i++ {
 		j.Member.Pull(ctx, int64(i), 200)         // since 0..63: all before the first message, one window

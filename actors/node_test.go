@@ -43,7 +43,6 @@ func (s *fakeSession) Notify(f *SharedFrame) bool {
 	s.mu.Unlock()
 	return true
 }
-func (s *fakeSession) Push(f *SharedFrame) bool { return s.Notify(f) }
 func (s *fakeSession) Kick(room, reason string) {
 	s.mu.Lock()
 	s.kicks = append(s.kicks, room+"/"+reason)
@@ -134,7 +133,7 @@ func TestNode(t *testing.T) {
 		if _, err := n.Send(ctx, "r-merge", chat("u", "late")); err != nil {
 			t.Fatal(err)
 		}
-		testwait.For(t, 2*time.Second, "the replica has the late message", func() bool { _, _, seq := j.Member.r.head(); return seq == 6 })
+		testwait.For(t, 2*time.Second, "the replica has the late message", func() bool { _, _, seq := j.Member.(*Member).r.head(); return seq == 6 })
 		time.Sleep(3 * n.cfg.DispatchInterval) // rounds pass: none may notify while the pull is pending
 		res := j.Member.Pull(ctx, j.TS, 100)
 		var w struct {

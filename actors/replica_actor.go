@@ -316,22 +316,7 @@ func (a *replicaActor) apply(ctx actor.Context, d *pb.Delta) {
 		a.link(ctx, true)
 		return
 	}
-	if r.node.cfg.PushEach {
-		a.pushEach(msgs)
-	}
-}
-
-// pushEach is the baseline broadcaster: every message to every member, one frame each.
-func (a *replicaActor) pushEach(msgs []*ring.Message) {
-	for _, m := range msgs {
-		f := pushFrame(a.r.room, m)
-		for _, mem := range a.members {
-			mem.sess.Push(f)
-		}
-	}
-	for _, mem := range a.members {
-		mem.pulledTS.Store(a.lastTS) // nothing left to notify
-	}
+	a.baseline(msgs)
 }
 
 func (a *replicaActor) add(m *Member) {

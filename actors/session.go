@@ -1,9 +1,9 @@
 package actors
 
 import (
+	"context"
 	"sync/atomic"
 
-	"github.com/liveroom/liveroom/ring"
 	"github.com/liveroom/liveroom/wire"
 )
 
@@ -17,12 +17,25 @@ type Session interface {
 	// (the session is busy writing or closed); the round then tries again next time.
 	Notify(f *SharedFrame) bool
 	// Notify must not wait for a slow peer: a round writes to every member in turn.
-	// Push writes f and waits for the write (the push-each baseline mode only).
-	Push(f *SharedFrame) bool
 	// Kick tells the session it was removed: from room with reason, or, with room "", that the
 	// whole session must close (reasons: banned, kicked, unresponsive, replaced, shutdown).
 	Kick(room, reason string)
 }
+
+// Membership is a session's membership of one room as the session uses it between join and
+// leave: what it pulls through and tells about its own sends. *Member implements it; the
+// transport's tests give their sessions a fake. Every method is safe for concurrent use.
+type Membership interface {
+	// Room returns the room id.
+	Room() string
+	// Pull answers the session's pull of (since, next] (limit already clamped) and clears its
+	// pull-in-progress mark.
+	Pull(ctx context.Context, since int64, limit int) PullResult
+	// Sent records that the session's own send was stamped: its next pull sees it.
+	Sent()
+}
+
+var _ Membership = (*Member)(nil)
 
 // SharedFrame is an encoded server frame that many sessions write unchanged (one notify per
 // room per round). Prepared and Wire let the transport cache its own encodings of Data once.
@@ -34,10 +47,6 @@ type SharedFrame struct {
 
 func notifyFrame(room string, ts int64) *SharedFrame {
 	return &SharedFrame{Data: wire.AppendNotify(make([]byte, 0, 64+len(room)), room, ts)}
-}
-
-func pushFrame(room string, m *ring.Message) *SharedFrame {
-	return &SharedFrame{Data: wire.AppendPush(make([]byte, 0, 32+len(room)+len(m.Encoded)), room, m.Encoded)}
 }
 
 // Member is one session's membership of one room on this node. The session holds it between

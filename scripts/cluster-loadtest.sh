@@ -12,7 +12,9 @@
 #   BASE_PORT     node k (1..NODES) serves HTTP on BASE_PORT+k, its actor port is
 #                 BASE_PORT+100+2k and its membership port the one after (default 18100)
 #   REDIS_PORT    the redis-server's port (default BASE_PORT+99)
-#   SERVER_FLAGS  extra liveroomd flags for every node (e.g. --push-each)
+#   SERVER_FLAGS  extra liveroomd flags for every node
+#   PUSH_EACH     1: the push-each baseline (liveroomd built with -tags pusheach, every node
+#                 run with --push-each)
 #   MEMBERSHIP    etcd (default when etcd is installed: a throwaway one-member etcd on
 #                 BASE_PORT+97/98) or seeds (--cluster-seeds: protoactor's automanaged provider,
 #                 which drops a member after one failed 2 s health poll)
@@ -26,7 +28,9 @@ BASE_PORT=${BASE_PORT:-18100}
 REDIS_PORT=${REDIS_PORT:-$((BASE_PORT + 99))}
 command -v redis-server >/dev/null || { echo "cluster-loadtest: redis-server is not installed (.ci/run installs it)" >&2; exit 2; }
 mkdir -p bin
-go build -o bin/ ./cmd/liveroomd ./cmd/liveroom-loadtest
+tags=() baseline=()
+if [ "${PUSH_EACH:-}" = 1 ]; then tags=(-tags pusheach) baseline=(--push-each); fi
+go build "${tags[@]}" -o bin/ ./cmd/liveroomd ./cmd/liveroom-loadtest
 ulimit -n "$(ulimit -Hn)" # each node holds one file per viewer
 
 MEMBERSHIP=${MEMBERSHIP:-$(command -v etcd >/dev/null && echo etcd || echo seeds)}
@@ -109,7 +113,7 @@ for k in $(seq "$NODES"); do
     --cluster-bind "127.0.0.1:$((BASE_PORT + 100 + 2 * k))" "${membership[@]}" \
     --advertise "ws://127.0.0.1:$port/v1/ws" --redis "redis://127.0.0.1:$REDIS_PORT/0" \
     --jwt-secret lt-secret --api-key lt-api --admin-key lt-admin \
-    --conn-per-ip 1000000 --conn-per-uid 1000000 --http-rate-per-ip -1 --http-conns-per-ip -1 --log-level warn "${pprof[@]}" ${SERVER_FLAGS:-} >&2 &
+    --conn-per-ip 1000000 --conn-per-uid 1000000 --http-rate-per-ip -1 --http-conns-per-ip -1 --log-level warn "${pprof[@]}" "${baseline[@]}" ${SERVER_FLAGS:-} >&2 &
   NODE_PIDS+=($!) URLS+=("http://127.0.0.1:$port")
 done
 

@@ -1,5 +1,3 @@
-//go:build !race
-
 package transport_test
 
 import (
@@ -16,7 +14,7 @@ import (
 // every session with reason shutdown and a retry_ms, spread over the drain period rather than
 // all at once, and returns once they are gone.
 func TestDrain(t *testing.T) {
-	s := startServer(t, nil, nil)
+	s := startFake(t, nil)
 	const n = 10
 	clients := make([]*wsClient, n)
 	for i := range clients {
@@ -99,7 +97,7 @@ func TestDrain(t *testing.T) {
 
 // TestDrainEndpoint: POST /v1/node/drain takes the admin key and asks the binary to drain.
 func TestDrainEndpoint(t *testing.T) {
-	s := startServer(t, nil, nil)
+	s := startFake(t, nil)
 	post := func(key string) int {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+s.addr+"/v1/node/drain", strings.NewReader(""))
 		if key != "" {

@@ -1,5 +1,3 @@
-//go:build !race
-
 package transport_test
 
 import (
@@ -21,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/liveroom/liveroom/actors"
+	"github.com/liveroom/liveroom/metrics"
 	"github.com/liveroom/liveroom/transport"
 )
 
@@ -30,29 +29,35 @@ const (
 	secret   = "test-secret"
 )
 
-// testServer is a real node and server on a loopback port.
+// testServer is a server on a loopback port over an engine: the in-memory one (startFake:
+// the session tests, which run under -race) or a real node (startServer, e2e_node_test.go).
 type testServer struct {
-	srv  *transport.Server
-	node *actors.Node
-	addr string
+	srv     *transport.Server
+	node    *actors.Node // nil over the in-memory engine
+	mem     *memEngine   // nil over a node
+	metrics *metrics.Metrics
+	addr    string
 }
 
-func startServer(t testing.TB, tcfg func(*transport.Config), acfg func(*actors.Config)) *testServer {
+// startFake serves a server over a memEngine whose rounds run every 10 ms.
+func startFake(t testing.TB, tcfg func(*transport.Config)) *testServer {
+	t.Helper()
+	eng := newMemEngine(10 * time.Millisecond)
+	s := serve(t, tcfg, eng, metrics.New())
+	s.mem = eng
+	t.Cleanup(eng.close) // after the server's shutdown (cleanups run last first)
+	return s
+}
+
+// serve starts a server over eng on a loopback port, shut down when the test ends.
+func serve(t testing.TB, tcfg func(*transport.Config), eng transport.Engine, m *metrics.Metrics) *testServer {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ac := actors.Config{Logger: log, DispatchInterval: 10 * time.Millisecond}
-	if acfg != nil {
-		acfg(&ac)
-	}
-	node, err := actors.NewNode(ac)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := transport.Config{JWTSecret: secret, APIKey: apiKey, AdminKey: adminKey, Dev: true, ConnPerIP: 100000, ConnPerUID: 100000}
 	if tcfg != nil {
 		tcfg(&cfg)
 	}
-	srv, err := transport.New(cfg, node, node.Metrics(), log)
+	srv, err := transport.New(cfg, eng, m, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,15 +67,13 @@ func startServer(t testing.TB, tcfg func(*transport.Config), acfg func(*actors.C
 	}
 	done := make(chan struct{})
 	go func() { _ = srv.Serve(ln); close(done) }()
-	ts := &testServer{srv: srv, node: node, addr: ln.Addr().String()}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 		<-done
-		_ = node.Shutdown(ctx)
 	})
-	return ts
+	return &testServer{srv: srv, metrics: m, addr: ln.Addr().String()}
 }
 
 // wsClient is a bare protocol client: frames in, frames out, nothing clever.

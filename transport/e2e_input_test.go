@@ -1,6 +1,4 @@
-//go:build !race
-
-// Hostile input against a real node and server (the findings of an attacker's probe): every
+// Hostile input against a server over the in-memory engine (the findings of an attacker's probe): every
 // message is judged by the same rules on the WebSocket and over HTTP, ids are never made up,
 // and nothing the server writes to a viewer is anything but valid UTF-8 JSON.
 
@@ -145,7 +143,7 @@ func outcome(t *testing.T, b []byte) string {
 // a WebSocket send, with the same code: one function judges both (the probe found a null body
 // accepted on the WebSocket only, and sizes measured differently).
 func TestMessageChecksSameOnWSAndHTTP(t *testing.T) {
-	s := startServer(t, nil, nil)
+	s := startFake(t, nil)
 	c := s.dialRaw(t, "uid=alice")
 	c.reply(t, []byte(`{"op":"join","room":"same","id":1}`))
 	spaced := `{"t":"` + strings.Repeat("x", 4000) + `"}`                              // 4,008 bytes compact
@@ -216,7 +214,7 @@ func (s *testServer) apiRaw(t *testing.T, method, path, key, body string) (int, 
 // A request id that is not an integer within int64 is never echoed: the error has no id at
 // all (the probe found every wrong-typed id echoed as 0, answering some other request).
 func TestWrongTypedIDNotEchoed(t *testing.T) {
-	s := startServer(t, nil, nil)
+	s := startFake(t, nil)
 	c := s.dialRaw(t, "uid=alice")
 	for _, id := range []string{`"5"`, `""`, `1.5`, `1.0`, `1e3`, `-1E2`, `true`, `false`, `[1]`, `{}`, `{"id":1}`,
 		`99999999999999999999`, `9223372036854775808`, `-9223372036854775809`} {
@@ -248,7 +246,7 @@ func TestWrongTypedIDNotEchoed(t *testing.T) {
 // pull: browsers close the WebSocket on the first frame that is not (the probe's one message
 // took a room down).
 func TestEveryFrameToViewersIsValidUTF8(t *testing.T) {
-	s := startServer(t, nil, nil)
+	s := startFake(t, nil)
 	pull := s.dialRaw(t, "uid=puller")
 	push := s.dialRaw(t, "uid=pusher")
 	sender := s.dialRaw(t, "uid=sender")

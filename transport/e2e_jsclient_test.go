@@ -1,5 +1,3 @@
-//go:build !race
-
 package transport_test
 
 import (
@@ -128,7 +126,7 @@ func (cs *closingServer) count(name string) int {
 // or close that a reconnect cannot fix, and reconnects after the others. The probe: six browser
 // tabs of one uid took turns for 40 s (22 closes), each reconnect kicking the next oldest.
 func TestJSClientStopsAfterReplaced(t *testing.T) {
-	s := startServer(t, nil, nil) // per-uid session cap 5
+	s := startFake(t, nil) // per-uid session cap 5
 	cases := map[string]closeCase{
 		"kick-replaced":      {frames: []string{`{"op":"kick","reason":"replaced"}`}, code: 4029, reason: "replaced"},
 		"close-replaced":     {code: 4029, reason: "replaced"},
@@ -149,23 +147,23 @@ func TestJSClientStopsAfterReplaced(t *testing.T) {
 	}
 	seen := runJSClients(t, map[string]any{"groups": groups, "staggerMs": 150, "waitMs": 3000})
 
-	// Six tabs, cap five: the oldest is replaced once and stops; the other five stay open for
-	// the whole wait, untouched.
+	// Six tabs, cap five: one (the oldest on the server: usually the first started, but a slow
+	// handshake under load can reorder them) is replaced once and stops; the other five stay
+	// open for the whole wait, untouched.
 	tabs := seen["six-tabs"]
-	closes := 0
+	closes, stopped := 0, 0
+	replaced := "replaced"
 	for i, c := range tabs {
 		closes += len(c.Closes)
-		want := (*string)(nil)
-		if i == 0 {
-			r := "replaced"
-			want = &r
+		if c.Stopped != nil {
+			stopped++
 		}
-		if c.Opens != 1 || !sameStr(c.Stopped, want) {
+		if c.Opens != 1 || (c.Stopped != nil && !sameStr(c.Stopped, &replaced)) {
 			t.Errorf("tab %d: %d opens, stopped %v, closes %v", i, c.Opens, str(c.Stopped), c.Closes)
 		}
 	}
-	if closes != 1 {
-		t.Errorf("six tabs of one uid: %d closes, want 1 (the one replaced): %+v", closes, tabs)
+	if closes != 1 || stopped != 1 {
+		t.Errorf("six tabs of one uid: %d closes and %d stopped, want 1 (the one replaced): %+v", closes, stopped, tabs)
 	}
 
 	stops := map[string]string{"kick-replaced": "replaced", "close-replaced": "replaced", "kick-replaced-1006": "replaced",

@@ -1,8 +1,6 @@
-//go:build !race
-
-// End-to-end tests of the contract over real WebSocket and HTTP against an in-process node.
-// They start a protoactor cluster member, whose internals race under -race (DESIGN.md
-// section 4): `make test` runs them in its non-race pass.
+// End-to-end tests of the WebSocket sessions over real WebSocket and HTTP, against the
+// in-memory engine (memengine_test.go): no protoactor, so they run under -race. The same
+// contract against a real node: e2e_node_test.go.
 
 package transport_test
 
@@ -17,13 +15,15 @@ import (
 
 	"github.com/fasthttp/websocket"
 
-	"github.com/liveroom/liveroom/actors"
 	"github.com/liveroom/liveroom/internal/testwait"
 	"github.com/liveroom/liveroom/transport"
 )
 
-func TestHelloJoinNotifyPull(t *testing.T) {
-	s := startServer(t, nil, nil)
+func TestHelloJoinNotifyPull(t *testing.T) { helloJoinNotifyPull(t, startFake(t, nil)) }
+
+// helloJoinNotifyPull is the contract's main path on one session: hello, join, the notify
+// (merged while a pull is due), pull with dropped, send with its dup, ping, leave.
+func helloJoinNotifyPull(t *testing.T, s *testServer) {
 	c := s.dial(t, "uid=alice")
 	hello := c.next(t, "hello", 2*time.Second)
 	lim, _ := hello["limits"].(map[string]any)
@@ -81,7 +81,7 @@ func TestHelloJoinNotifyPull(t *testing.T) {
 }
 
 func TestJoinSinceNotifiesAtOnce(t *testing.T) {
-	s := startServer(t, nil, nil)
+	s := startFake(t, nil)
 	_, first := s.api(t, "POST", "/v1/rooms/r2/messages", apiKey, `{"uid":"bob","kind":"chat","body":1}`)
 	s.api(t, "POST", "/v1/rooms/r2/messages", apiKey, `{"uid":"bob","kind":"chat","body":2}`)
 	c := s.dial(t, "uid=alice")
@@ -93,25 +93,8 @@ func TestJoinSinceNotifiesAtOnce(t *testing.T) {
 	}
 }
 
-func TestRetryThenKickUnresponsive(t *testing.T) {
-	s := startServer(t, nil, func(c *actors.Config) { c.NotifyRetry = 200 * time.Millisecond })
-	c := s.dial(t, "uid=sleepy")
-	c.call(t, map[string]any{"op": "join", "room": "r3"})
-	s.api(t, "POST", "/v1/rooms/r3/messages", apiKey, `{"uid":"bob","kind":"chat","body":1}`)
-	for i := 0; i < 3; i++ {
-		c.next(t, "notify", 2*time.Second)
-	}
-	k := c.next(t, "kick", 2*time.Second)
-	if k["reason"] != "unresponsive" {
-		t.Fatalf("kick = %v", k)
-	}
-	if code := c.waitClosed(t, 2*time.Second); code != transport.CloseUnresponsive {
-		t.Fatalf("close code %d, want 4008", code)
-	}
-}
-
 func TestBadInputKeepsSession(t *testing.T) {
-	s := startServer(t, nil, nil)
+	s := startFake(t, nil)
 	c := s.dial(t, "uid=alice")
 	c.next(t, "hello", time.Second)
 	f := func(frame string, wantCode string) {
@@ -157,7 +140,7 @@ func TestBadInputKeepsSession(t *testing.T) {
 }
 
 func TestAuthAndConnectionLimits(t *testing.T) {
-	s := startServer(t, func(c *transport.Config) { c.Dev = false; c.ConnPerUID = 3; c.ConnPerIP = 1000 }, nil)
+	s := startFake(t, func(c *transport.Config) { c.Dev = false; c.ConnPerUID = 3; c.ConnPerIP = 1000 })
 	if _, err := s.tryDial("uid=alice"); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("dev uid login outside dev mode: %v", err)
 	}
@@ -177,54 +160,8 @@ func TestAuthAndConnectionLimits(t *testing.T) {
 	}
 }
 
-func TestSystemNoticesSurviveFlood(t *testing.T) {
-	s := startServer(t, nil, nil)
-	code, _ := s.api(t, "PUT", "/v1/rooms/flood/config", adminKey, `{"rate":{"normal":100000},"ring":{"normal":50}}`)
-	if code != 200 {
-		t.Fatal(code)
-	}
-	c := s.dial(t, "uid=viewer")
-	j := c.call(t, map[string]any{"op": "join", "room": "flood"})
-	var notices []int64
-	for i := 0; i < 600; i++ {
-		if i%100 == 50 {
-			_, st := s.api(t, "POST", "/v1/rooms/flood/notices", adminKey, fmt.Sprintf(`{"body":{"n":%d}}`, i))
-			notices = append(notices, num(st["seq"]))
-			continue
-		}
-		if code, b := s.api(t, "POST", "/v1/rooms/flood/messages", apiKey, `{"uid":"spam","kind":"chat","body":1}`); code != 200 {
-			t.Fatalf("post: %d %v", code, b)
-		}
-	}
-	// Pull with a small limit: every notice arrives, and msgs + dropped accounts every seq.
-	since, seen, accounted := num(j["ts"]), map[int64]bool{}, int64(0)
-	for {
-		m := c.call(t, map[string]any{"op": "pull", "room": "flood", "since": since, "limit": 4})
-		msgs, _ := m["msgs"].([]any)
-		for _, x := range msgs {
-			mm := x.(map[string]any)
-			if mm["pri"] == "system" {
-				seen[num(mm["seq"])] = true
-			}
-		}
-		accounted += int64(len(msgs)) + num(m["dropped"])
-		if num(m["next"]) == since {
-			break
-		}
-		since = num(m["next"])
-	}
-	for _, seq := range notices {
-		if !seen[seq] {
-			t.Errorf("system notice seq %d lost", seq)
-		}
-	}
-	if accounted != 600 {
-		t.Errorf("accounted %d seqs, want 600", accounted)
-	}
-}
-
 func TestModerationAndKicks(t *testing.T) {
-	s := startServer(t, nil, nil)
+	s := startFake(t, nil)
 	c := s.dial(t, "uid=mallory")
 	c.call(t, map[string]any{"op": "join", "room": "mod"})
 	if code, _ := s.api(t, "PUT", "/v1/rooms/mod/mutes/mallory", apiKey, ""); code != 200 {
@@ -263,7 +200,7 @@ func TestModerationAndKicks(t *testing.T) {
 }
 
 func TestSessionCapAndShutdown(t *testing.T) {
-	s := startServer(t, nil, nil)
+	s := startFake(t, nil)
 	var cs []*wsClientT
 	for i := 0; i < 6; i++ {
 		c := s.dial(t, "uid=many")
@@ -289,8 +226,11 @@ func TestSessionCapAndShutdown(t *testing.T) {
 
 type wsClientT = wsClient
 
-func TestNoGoroutineGrowthAfterSessionsClose(t *testing.T) {
-	s := startServer(t, nil, nil)
+func TestNoGoroutineGrowthAfterSessionsClose(t *testing.T) { noGoroutineGrowth(t, startFake(t, nil)) }
+
+// noGoroutineGrowth: 1,000 sessions that join a room and close leave no goroutine, heap or
+// member behind.
+func noGoroutineGrowth(t *testing.T, s *testServer) {
 	// Warm up: the room, its replica and the pools exist before the baseline.
 	w := s.dial(t, "uid=warm")
 	w.call(t, map[string]any{"op": "join", "room": "leak"})
@@ -326,38 +266,10 @@ func TestNoGoroutineGrowthAfterSessionsClose(t *testing.T) {
 	})
 }
 
-// A join with "push":true gets each round's window as a msgs frame without id, with the same
-// accounting as a pull, and no notify.
-func TestPushMode(t *testing.T) {
-	s := startServer(t, nil, nil)
-	c := s.dial(t, "uid=pushy")
-	j := c.call(t, map[string]any{"op": "join", "room": "push", "push": true})
-	for i := 0; i < 3; i++ {
-		s.api(t, "POST", "/v1/rooms/push/messages", apiKey, fmt.Sprintf(`{"uid":"bob","kind":"chat","body":%d}`, i))
-	}
-	got, since := int64(0), num(j["ts"])
-	for got < 3 {
-		m := c.next(t, "msgs", 2*time.Second)
-		if _, hasID := m["id"]; hasID {
-			t.Fatalf("pushed window has an id: %v", m)
-		}
-		msgs, _ := m["msgs"].([]any)
-		got += int64(len(msgs)) + num(m["dropped"])
-		if len(msgs) > 0 && num(msgs[0].(map[string]any)["ts"]) <= since {
-			t.Fatalf("window repeats what was pushed before: %v", m)
-		}
-		since = num(m["next"])
-	}
-	if got != 3 {
-		t.Fatalf("accounted %d, want 3", got)
-	}
-	c.none(t, "notify", 100*time.Millisecond)
-}
-
 // Sessions are pinged; one that answers (its reader runs) stays, one that never reads is
 // closed after three silent intervals.
 func TestKeepalive(t *testing.T) {
-	s := startServer(t, func(c *transport.Config) { c.PingInterval = 250 * time.Millisecond }, nil)
+	s := startFake(t, func(c *transport.Config) { c.PingInterval = 250 * time.Millisecond })
 	alive := s.dial(t, "uid=alive") // its reader answers pings
 	alive.next(t, "hello", time.Second)
 	conn, _, err := websocket.DefaultDialer.Dial("ws://"+s.addr+"/v1/ws?uid=silent", nil)
@@ -372,37 +284,13 @@ func TestKeepalive(t *testing.T) {
 	}
 }
 
-// TestNoticeCMID: an admin retrying a notice with the same cmid (after a timeout or a
-// failover) gets the first notice's ts and seq back, and the room holds it once.
-func TestNoticeCMID(t *testing.T) {
-	s := startServer(t, nil, nil)
-	code, first := s.api(t, "POST", "/v1/rooms/nc/notices", adminKey, `{"body":"hi","cmid":"n-1"}`)
-	if code != 200 || first["dup"] != nil {
-		t.Fatalf("first notice: %d %v", code, first)
-	}
-	code, again := s.api(t, "POST", "/v1/rooms/nc/notices", adminKey, `{"body":"hi","cmid":"n-1"}`)
-	if code != 200 || again["dup"] != true || num(again["seq"]) != num(first["seq"]) || num(again["ts"]) != num(first["ts"]) {
-		t.Fatalf("retried notice: %d %v, first %v", code, again, first)
-	}
-	code, other := s.api(t, "POST", "/v1/rooms/nc/notices", adminKey, `{"body":"hi","cmid":"n-2"}`)
-	if code != 200 || num(other["seq"]) != num(first["seq"])+1 {
-		t.Fatalf("another cmid: %d %v", code, other)
-	}
-	if code, w := s.api(t, "GET", "/v1/rooms/nc/messages?since=0", apiKey, ""); code != 200 || len(w["msgs"].([]any)) != 2 {
-		t.Fatalf("room holds %v", w)
-	}
-	if code, b := s.api(t, "POST", "/v1/notices", adminKey, `{"body":"hi","cmid":"n-3"}`); code != 400 {
-		t.Fatalf("cmid on /v1/notices: %d %v", code, b)
-	}
-}
-
 // Idle sessions wait in the poller: no goroutine is left inside a session once the frames
 // are answered, and every parked session wakes up for its next frame.
 func TestIdleSessionsHoldNoGoroutine(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the poller is epoll")
 	}
-	s := startServer(t, nil, nil)
+	s := startFake(t, nil)
 	var cs []*wsClient
 	for i := range 200 {
 		c := s.dial(t, fmt.Sprintf("uid=idle%d", i))
@@ -425,11 +313,11 @@ func TestIdleSessionsHoldNoGoroutine(t *testing.T) {
 // A push viewer that stops reading fills its socket; the rounds go on for everyone else
 // (a write to it must not wait: Notify skips a full socket and the round comes back to it).
 func TestStuckPushViewerDoesNotHoldTheRound(t *testing.T) {
-	s := startServer(t, func(c *transport.Config) {
+	s := startFake(t, func(c *transport.Config) {
 		c.WriteTimeout = time.Minute // a round waiting on the stuck socket would stand this long
 		c.PingInterval = time.Minute
 		c.MaxBody = 64 << 10
-	}, nil)
+	})
 	small := websocket.Dialer{NetDialContext: (&net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
 	}}).DialContext}
@@ -463,5 +351,29 @@ func TestStuckPushViewerDoesNotHoldTheRound(t *testing.T) {
 		if d := time.Since(start); d > 5*time.Second {
 			t.Fatalf("message %d reached the reader after %v", i, d)
 		}
+	}
+}
+
+// A whole-session kick (no room) writes the kick frame, closes with the reason's code and
+// leaves every room the session had joined.
+func TestWholeSessionKicks(t *testing.T) {
+	s := startFake(t, nil)
+	for reason, code := range map[string]int{"unresponsive": transport.CloseUnresponsive, "banned": transport.CloseBanned,
+		"replaced": transport.CloseTooManyConns, "shutdown": transport.CloseGoingAway, "kicked": transport.CloseNormal} {
+		c := s.dial(t, "uid="+reason)
+		c.call(t, map[string]any{"op": "join", "room": "k-" + reason})
+		c.call(t, map[string]any{"op": "join", "room": "k-all"})
+		s.mem.kickSession(reason, reason)
+		if k := c.next(t, "kick", 2*time.Second); k["reason"] != reason || k["room"] != nil {
+			t.Fatalf("kick = %v, want reason %s and no room", k, reason)
+		}
+		if got := c.waitClosed(t, 2*time.Second); got != code {
+			t.Errorf("%s: close code %d, want %d", reason, got, code)
+		}
+		testwait.For(t, 2*time.Second, "the kicked session's rooms to be left", func() bool {
+			_, a := s.api(t, "GET", "/v1/rooms/k-"+reason, apiKey, "")
+			_, b := s.api(t, "GET", "/v1/rooms/k-all", apiKey, "")
+			return num(a["online"]) == 0 && num(b["online"]) == 0
+		})
 	}
 }

@@ -47,8 +47,9 @@ type Engine interface {
 	// Disconnect unregisters a closed session (after it left its rooms).
 	Disconnect(sess actors.Session)
 	// Join adds the session to a room; since < 0 means not given; push asks the server to
-	// push each round's window instead of notifying.
+	// push each round's window instead of notifying. The session pulls through the result's
+	// Member until it gives it to Leave.
 	Join(ctx context.Context, sess actors.Session, room string, since int64, push bool) (actors.JoinResult, error)
 	// Leave removes a membership.
-	Leave(m *actors.Member)
+	Leave(m actors.Membership)
 }

@@ -192,13 +192,6 @@ func (s *wsSession) writeShared(f *actors.SharedFrame) bool {
 	return true
 }
 
-// Push implements actors.Session (the push-each baseline): a blocking write of f.
-func (s *wsSession) Push(f *actors.SharedFrame) bool {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	return s.writeShared(f)
-}
-
 // Kick implements actors.Session. The caller has already removed the membership.
 func (s *wsSession) Kick(room, reason string) {
 	if room == "" {
@@ -255,8 +248,8 @@ func (s *wsSession) closeWith(code int, text string) {
 	s.rooms = nil
 	s.mu.Unlock()
 	eng := s.hub.s.eng
-	for _, m := range members {
-		eng.Leave(m)
+	for _, x := range members {
+		eng.Leave(x.m)
 	}
 	eng.Disconnect(s)
 	s.hub.remove(s)
@@ -499,45 +492,51 @@ func (s *wsSession) roomArg(f *inFrame) (string, error) {
 	return *f.Room, nil
 }
 
-func (s *wsSession) member(room string) *actors.Member {
+func (s *wsSession) member(room string) actors.Membership {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.rooms.get(room)
 }
 
-// memberList is a session's memberships, one per room.
-type memberList []*actors.Member
+// memberList is a session's memberships, one per room. Each entry keeps its room id beside
+// the membership, so that finding a room's membership (every pull and send) calls no method.
+type memberList []roomMember
 
-func (l memberList) get(room string) *actors.Member {
-	for _, m := range l {
-		if m.Room() == room {
-			return m
+type roomMember struct {
+	room string
+	m    actors.Membership
+}
+
+func (l memberList) get(room string) actors.Membership {
+	for _, x := range l {
+		if x.room == room {
+			return x.m
 		}
 	}
 	return nil
 }
 
-// set adds m, or replaces the membership of its room and returns the old one.
-func (l *memberList) set(m *actors.Member) (old *actors.Member) {
+// set adds m as room's membership, or replaces the one it had and returns it.
+func (l *memberList) set(room string, m actors.Membership) (old actors.Membership) {
 	for i, x := range *l {
-		if x.Room() == m.Room() {
-			(*l)[i] = m
-			return x
+		if x.room == room {
+			(*l)[i].m = m
+			return x.m
 		}
 	}
-	*l = append(*l, m)
+	*l = append(*l, roomMember{room: room, m: m})
 	return nil
 }
 
 // remove drops the membership of room and returns it (nil if none).
-func (l *memberList) remove(room string) *actors.Member {
+func (l *memberList) remove(room string) actors.Membership {
 	for i, x := range *l {
-		if x.Room() == room {
+		if x.room == room {
 			last := len(*l) - 1
 			(*l)[i] = (*l)[last]
-			(*l)[last] = nil
+			(*l)[last] = roomMember{}
 			*l = (*l)[:last]
-			return x
+			return x.m
 		}
 	}
 	return nil
@@ -575,7 +574,7 @@ func (s *wsSession) join(ctx context.Context, f *inFrame) ([]byte, error) {
 		s.hub.s.eng.Leave(res.Member)
 		return nil, rooms.Errorf(rooms.CodeUnavailable, "session closed")
 	}
-	old := s.rooms.set(res.Member)
+	old := s.rooms.set(room, res.Member)
 	s.mu.Unlock()
 	if old != nil { // a repeated join replaces the membership (new since)
 		s.hub.s.eng.Leave(old)

@@ -1,5 +1,3 @@
-//go:build !race
-
 package transport_test
 
 import (
@@ -13,22 +11,20 @@ import (
 	"unicode/utf8"
 
 	"github.com/fasthttp/websocket"
-
-	"github.com/liveroom/liveroom/actors"
 )
 
-// FuzzSessionFrames sends arbitrary text frames to one WebSocket session of a real node and
-// checks every frame the server writes back: a text frame of valid UTF-8 holding a JSON object
-// with a server op, one reply per frame (echoing the frame's id when it is an integer), and
-// the session still open (nothing a client writes in a frame within max_frame closes it:
-// PROTOCOL.md section 3). A panic in the session's handler ends the process, which fails the
-// target. The room "fz" holds messages (some from the backend, some sent by the fuzzed
-// frames), so pulls and pushed windows carry real ones.
+// FuzzSessionFrames sends arbitrary text frames to one WebSocket session (over the in-memory
+// engine, so that it runs under -race) and checks every frame the server writes back: a text
+// frame of valid UTF-8 holding a JSON object with a server op, one reply per frame (echoing
+// the frame's id when it is an integer), and the session still open (nothing a client writes
+// in a frame within max_frame closes it: PROTOCOL.md section 3). A panic in the session's
+// handler ends the process, which fails the target. The room "fz" holds messages (some from
+// the backend, some sent by the fuzzed frames), so pulls and pushed windows carry real ones.
 func FuzzSessionFrames(f *testing.F) {
 	for _, s := range sessionSeeds() {
 		f.Add([]byte(s))
 	}
-	s := startServer(f, nil, func(c *actors.Config) { c.NotifyRetry, c.KickAfter = time.Hour, 1<<30 })
+	s := startFake(f, nil)
 	for i, body := range []string{`{"t":"hello"}`, `"直播 😀"`, `["\u2028",null,1.5e300]`} {
 		req, _ := http.NewRequest("POST", "http://"+s.addr+"/v1/rooms/fz/messages",
 			strings.NewReader(fmt.Sprintf(`{"uid":"bob","kind":"k%d","body":%s}`, i, body)))

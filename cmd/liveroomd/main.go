@@ -32,7 +32,7 @@ type options struct {
 	addr, jwtSecret, apiKey, adminKey string
 	redis, node, clusterBind          string
 	clusterSeeds, etcd, advertise     string
-	dev, pushEach                     bool
+	dev                               bool
 	logLevel                          string
 	connPerIP, connPerUID             int
 	pprof                             string
@@ -41,6 +41,7 @@ type options struct {
 	retention, slowKick, drain        time.Duration
 	httpRatePerIP, httpRatePerUID     float64
 	httpConnsPerIP                    int
+	baseline                          func(*actors.Config) // the load test's push-each baseline (a -tags pusheach build)
 }
 
 func parse(args []string) (options, error) {
@@ -73,7 +74,7 @@ func parse(args []string) (options, error) {
 	fs.IntVar(&o.httpConnsPerIP, "http-conns-per-ip", 256, "HTTP connections one client address holds at once (WebSockets not counted); -1 = no limit")
 	fs.DurationVar(&o.drain, "drain", 10*time.Second, "on SIGTERM or POST /v1/node/drain: how long the node takes to move its viewers away (kicks spread evenly, with retry_ms) before its rooms move and it exits")
 	fs.DurationVar(&o.slowKick, "slow-kick", 6*time.Second, "a viewer whose socket stays full this long (it does not read) is closed as unresponsive (4008)")
-	fs.BoolVar(&o.pushEach, "push-each", false, "baseline for load tests: push every message to every viewer (no notify/pull)")
+	o.baseline = baselineFlags(fs)
 	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM"))
 	return o, err
 }
@@ -164,8 +165,10 @@ func run(ctx context.Context, o options) error {
 		}()
 	}
 	m := metrics.New()
-	node, err := actors.NewNode(actors.Config{Node: o.node, BindHost: bindHost, BindPort: bindPort, Metrics: m, Logger: log,
-		Store: store, DurableStamps: o.redis != "", StoreWait: o.storeWait, MaxRooms: o.maxRooms, PushEach: o.pushEach, RoundPerMember: o.roundPerMember, PushLimit: o.pushLimit, Seeds: seeds, Etcd: etcd, Advertise: o.advertise})
+	ac := actors.Config{Node: o.node, BindHost: bindHost, BindPort: bindPort, Metrics: m, Logger: log,
+		Store: store, DurableStamps: o.redis != "", StoreWait: o.storeWait, MaxRooms: o.maxRooms, RoundPerMember: o.roundPerMember, PushLimit: o.pushLimit, Seeds: seeds, Etcd: etcd, Advertise: o.advertise}
+	o.baseline(&ac)
+	node, err := actors.NewNode(ac)
 	if err != nil {
 		return err
 	}

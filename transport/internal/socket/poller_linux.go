@@ -5,6 +5,7 @@ package socket
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"syscall"
 )
 
@@ -23,6 +24,7 @@ type Poller struct {
 	ready func(id uint64)
 	fail  func(error)   // the loop ended on an error (none is expected)
 	done  chan struct{} // closed when the loop has returned
+	close sync.Once     // the descriptors are closed once: their numbers are reused after that
 }
 
 // NewPoller starts the epoll loop; ready is called on the loop's goroutine for each session
@@ -98,14 +100,18 @@ func (p *Poller) Arm(rc syscall.RawConn, id uint64, first bool) error {
 }
 
 // Close ends the loop and releases the epoll instance. Sessions' sockets leave the set when
-// they are closed; the caller closes them first.
+// they are closed; the caller closes them first. A second Close does nothing: writing to or
+// closing the released numbers again would hit whatever holds them now (a server shut down
+// twice closed the next server's epoll instance).
 func (p *Poller) Close() {
-	for {
-		_, err := syscall.Write(p.wake[1], []byte{1})
-		if !errors.Is(err, syscall.EINTR) {
-			break
+	p.close.Do(func() {
+		for {
+			_, err := syscall.Write(p.wake[1], []byte{1})
+			if !errors.Is(err, syscall.EINTR) {
+				break
+			}
 		}
-	}
-	<-p.done
-	p.closeFDs()
+		<-p.done
+		p.closeFDs()
+	})
 }
