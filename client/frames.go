@@ -46,6 +46,7 @@ type Msgs struct {
 	Msgs    []Message `json:"msgs"`
 	Dropped uint64    `json:"dropped"`
 	Next    int64     `json:"next"`
+	NextSeq uint64    `json:"next_seq"` // the seq of the message at Next (0: the room has none)
 	More    bool      `json:"more"`
 }
 
@@ -100,6 +101,7 @@ type frame struct {
 	Msgs    []Message `json:"msgs"`
 	Dropped uint64    `json:"dropped"`
 	Next    int64     `json:"next"`
+	NextSeq uint64    `json:"next_seq"`
 	More    bool      `json:"more"`
 
 	// kick, error
