@@ -68,7 +68,7 @@ func (c *Conn) Join(ctx context.Context, room string, since *int64) (Joined, err
 	if err != nil {
 		return Joined{}, err
 	}
-	return Joined{Room: f.Room, Epoch: f.Epoch, TS: f.TS, Seq: f.Seq, Online: f.Online}, nil
+	return Joined{Room: f.Room, Epoch: f.Epoch, TS: f.TS, Seq: f.Seq, Online: f.Online, Pinned: f.Pinned}, nil
 }
 
 // Leave leaves room.
