@@ -10,12 +10,14 @@ import (
 )
 
 func toPB(m *ring.Message) *pb.Msg {
-	return &pb.Msg{Ts: m.TS, Seq: m.Seq, Pri: int32(m.Pri), Kind: m.Kind, Uid: m.UID, Cmid: m.CMID, Body: m.Body}
+	return &pb.Msg{Ts: m.TS, Seq: m.Seq, Pri: int32(m.Pri), Kind: m.Kind, Uid: m.UID, Cmid: m.CMID, Body: m.Body,
+		Name: m.Name(), Meta: m.Meta(), PinUntil: m.PinUntil()}
 }
 
 // fromPB builds an encoded ring.Message; the body bytes are shared, not copied.
 func fromPB(p *pb.Msg) *ring.Message {
-	m := &ring.Message{TS: p.Ts, Seq: p.Seq, Pri: ring.Priority(p.Pri), Kind: p.Kind, UID: p.Uid, CMID: p.Cmid, Body: p.Body}
+	m := &ring.Message{TS: p.Ts, Seq: p.Seq, Pri: ring.Priority(p.Pri), Kind: p.Kind, UID: p.Uid, CMID: p.Cmid, Body: p.Body,
+		Extra: ring.NewExtra(p.Name, p.Meta, p.PinUntil)}
 	m.Encode()
 	return m
 }

@@ -15,8 +15,19 @@ import (
 
 // Send offers one message to the room grain.
 func (n *Node) Send(ctx context.Context, room string, req rooms.SendRequest) (rooms.Stamp, error) {
-	res, err := n.request(ctx, room, &pb.SendRequest{Uid: req.UID, Kind: req.Kind, Pri: int32(req.Pri), Body: req.Body,
-		Cmid: req.CMID, Source: int32(req.Source)})
+	return n.stamped(ctx, room, &pb.SendRequest{Uid: req.UID, Kind: req.Kind, Pri: int32(req.Pri), Body: req.Body,
+		Cmid: req.CMID, Source: int32(req.Source), Name: req.Name, Meta: req.Meta, PinS: int32(req.PinS)})
+}
+
+// Unpin ends the pin of the room's message at ts with an unpin notice (PROTOCOL.md 8.3):
+// not_found when no message is pinned there.
+func (n *Node) Unpin(ctx context.Context, room string, ts int64) (rooms.Stamp, error) {
+	return n.stamped(ctx, room, &pb.UnpinRequest{Ts: ts})
+}
+
+// stamped asks the room grain to stamp a message and waits for its stamp.
+func (n *Node) stamped(ctx context.Context, room string, msg any) (rooms.Stamp, error) {
+	res, err := n.request(ctx, room, msg)
 	if err != nil {
 		return rooms.Stamp{}, unavailable(err)
 	}
@@ -205,6 +216,15 @@ func unavailable(err error) error {
 	return rooms.Errorf(rooms.CodeUnavailable, err.Error())
 }
 
+// JoinOptions are a join's options (PROTOCOL.md sections 3 and 8.2-8.3).
+type JoinOptions struct {
+	Since  int64 // where the session starts; < 0: not given
+	Recent int   // without Since: start before the room's Recent newest messages (0: at the head)
+	// Push: the replica writes the window itself each round (a `msgs` frame without id)
+	// instead of a notify: one frame per round instead of three (see docs/decisions.md).
+	Push bool
+}
+
 // JoinResult is the answer to a session's join.
 type JoinResult struct {
 	Member    Membership // a *Member
@@ -212,25 +232,38 @@ type JoinResult struct {
 	TS        int64
 	Seq       uint64
 	Online    int64
-	NotifyNow bool // since was given and newer messages exist: send the notify right after joined
+	NotifyNow bool  // the session starts before the head: send the notify right after joined
+	Since     int64 // where the session starts (Since, or where Recent put it)
+	// Pinned are the room's pinned messages in force, oldest first (shared, read-only).
+	Pinned []*ring.Message
 }
 
-// Join adds sess to room (PROTOCOL.md section 3 `join`). since < 0 means not given. With
-// push the replica writes the window itself each round (a `msgs` frame without id) instead of
-// a notify: one frame per round instead of three (see docs/decisions.md).
-func (n *Node) Join(ctx context.Context, sess Session, room string, since int64, push bool) (JoinResult, error) {
+// Join adds sess to room (PROTOCOL.md section 3 `join`).
+func (n *Node) Join(ctx context.Context, sess Session, room string, opt JoinOptions) (JoinResult, error) {
 	r, err := n.acquireReplica(ctx, room, sess.UID())
 	if err != nil {
 		return JoinResult{}, unavailable(err)
 	}
-	jr, err := n.joinCheck(ctx, room, sess.UID())
+	recent := 0
+	if opt.Since < 0 {
+		recent = opt.Recent
+	}
+	jr, err := n.joinCheck(ctx, room, sess.UID(), recent)
 	if err != nil {
 		n.releaseReplica(r)
 		return JoinResult{}, err
 	}
+	since, push := opt.Since, opt.Push
+	if recent > 0 {
+		since = jr.Since
+	}
 	m := &Member{r: r, sess: sess, idx: -1, push: push}
-	out := JoinResult{Member: m, Epoch: jr.Epoch, TS: jr.Ts, Seq: jr.Seq}
+	out := JoinResult{Member: m, Epoch: jr.Epoch, TS: jr.Ts, Seq: jr.Seq, Since: jr.Ts}
+	for _, p := range jr.Pinned {
+		out.Pinned = append(out.Pinned, fromPB(p))
+	}
 	if since >= 0 {
+		out.Since = since
 		m.pulledTS.Store(since)
 		if since < jr.Ts && !push {
 			out.NotifyNow = true
@@ -247,8 +280,8 @@ func (n *Node) Join(ctx context.Context, sess Session, room string, since int64,
 }
 
 // joinCheck asks the room's grain whether uid may join, and its head.
-func (n *Node) joinCheck(ctx context.Context, room, uid string) (*pb.JoinReply, error) {
-	res, err := n.request(ctx, room, &pb.JoinCheck{Uid: uid, Node: n.cfg.Node})
+func (n *Node) joinCheck(ctx context.Context, room, uid string, recent int) (*pb.JoinReply, error) {
+	res, err := n.request(ctx, room, &pb.JoinCheck{Uid: uid, Node: n.cfg.Node, Recent: int32(recent)})
 	if err != nil {
 		return nil, unavailable(err)
 	}

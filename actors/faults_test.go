@@ -112,7 +112,7 @@ func TestHungStoreNeverBlocksTheRoom(t *testing.T) {
 	s := &fakeSession{uid: "v"}
 	_ = n.Connect(s)
 	defer n.Disconnect(s)
-	j, err := n.Join(ctx, s, "r-hang", -1, false)
+	j, err := n.Join(ctx, s, "r-hang", JoinOptions{Since: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestDivergedStampsStartANewEpoch(t *testing.T) {
 	s := &fakeSession{uid: "v"}
 	_ = n.Connect(s)
 	defer n.Disconnect(s)
-	j, err := n.Join(ctx, s, "r-div", -1, false)
+	j, err := n.Join(ctx, s, "r-div", JoinOptions{Since: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestWindowCacheIsBoundedInBytes(t *testing.T) {
 	s := &fakeSession{uid: "v"}
 	_ = n.Connect(s)
 	defer n.Disconnect(s)
-	j, err := n.Join(ctx, s, "r-cache", 0, false)
+	j, err := n.Join(ctx, s, "r-cache", JoinOptions{Since: 0})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,6 +84,10 @@ func (g *roomGrain) Receive(ctx actor.Context) {
 		if r := g.send(ctx, msg); r != nil {
 			ctx.Respond(r)
 		}
+	case *pb.UnpinRequest:
+		if r := g.unpin(ctx, msg); r != nil {
+			ctx.Respond(r)
+		}
 	case *flushTick:
 		g.flushArmed = false
 		g.flush(ctx)
@@ -258,6 +262,14 @@ func (g *roomGrain) joinCheck(j *pb.JoinCheck) *pb.JoinReply {
 	r := &pb.JoinReply{Epoch: g.room.Epoch(), Ts: g.set.LastTS(), Seq: g.set.LastSeq(), Online: g.online()}
 	if s := g.subs[j.Node]; s != nil {
 		r.NodeViewers = s.viewers
+	}
+	if j.Recent > 0 {
+		r.Since = g.set.SinceRecent(int(j.Recent))
+	}
+	for _, m := range g.room.Pinned(time.Now()) {
+		if m.TS <= r.Ts { // delivered (a pin still waiting for the store comes with its window)
+			r.Pinned = append(r.Pinned, toPB(m))
+		}
 	}
 	return r
 }

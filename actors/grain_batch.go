@@ -87,8 +87,20 @@ func (loadDone) NotInfluenceReceiveTimeout()     {}
 func (g *roomGrain) send(ctx actor.Context, req *pb.SendRequest) *pb.SendReply {
 	m, stamp, err := g.room.Accept(rooms.SendRequest{
 		UID: req.Uid, Kind: req.Kind, Pri: ring.Priority(req.Pri), Body: req.Body, CMID: req.Cmid,
-		Source: rooms.Source(req.Source),
+		Source: rooms.Source(req.Source), Name: req.Name, Meta: req.Meta, PinS: int(req.PinS),
 	}, time.Now())
+	return g.accepted(ctx, m, stamp, err)
+}
+
+// unpin ends a pin with an unpin notice, answered as a send.
+func (g *roomGrain) unpin(ctx actor.Context, req *pb.UnpinRequest) *pb.SendReply {
+	m, stamp, err := g.room.Unpin(req.Ts, time.Now())
+	return g.accepted(ctx, m, stamp, err)
+}
+
+// accepted takes the room's decision on a message into the pending batch; nil means the
+// answer comes at delivery.
+func (g *roomGrain) accepted(ctx actor.Context, m *ring.Message, stamp rooms.Stamp, err error) *pb.SendReply {
 	if err != nil {
 		if rooms.CodeOf(err) == rooms.CodeRateLimited {
 			g.node.metrics.RateLimited.Inc()

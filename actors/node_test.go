@@ -116,7 +116,7 @@ func TestNode(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer n.Disconnect(s)
-		j, err := n.Join(ctx, s, "r-merge", -1, false)
+		j, err := n.Join(ctx, s, "r-merge", JoinOptions{Since: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,7 +159,7 @@ func TestNode(t *testing.T) {
 		s := &fakeSession{uid: "v2"}
 		_ = n.Connect(s)
 		defer n.Disconnect(s)
-		if _, err := n.Join(ctx, s, "r-kick", -1, false); err != nil {
+		if _, err := n.Join(ctx, s, "r-kick", JoinOptions{Since: -1}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := n.Send(ctx, "r-kick", chat("u", "x")); err != nil {
@@ -180,7 +180,7 @@ func TestNode(t *testing.T) {
 		s := &fakeSession{uid: "v3"}
 		_ = n.Connect(s)
 		defer n.Disconnect(s)
-		j, err := n.Join(ctx, s, "r-since", st.TS-1, false)
+		j, err := n.Join(ctx, s, "r-since", JoinOptions{Since: st.TS - 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +197,7 @@ func TestNode(t *testing.T) {
 		s := &fakeSession{uid: "bad"}
 		_ = n.Connect(s)
 		defer n.Disconnect(s)
-		if _, err := n.Join(ctx, s, "r-ban", -1, false); err != nil {
+		if _, err := n.Join(ctx, s, "r-ban", JoinOptions{Since: -1}); err != nil {
 			t.Fatal(err)
 		}
 		if err := n.Moderate(ctx, "r-ban", rooms.ModOp{List: rooms.Bans, UID: "bad", Set: true}); err != nil {
@@ -207,7 +207,7 @@ func TestNode(t *testing.T) {
 		if _, k := s.counts(); k[0] != "r-ban/banned" {
 			t.Fatalf("kicks = %v", k)
 		}
-		_, err := n.Join(ctx, s, "r-ban", -1, false)
+		_, err := n.Join(ctx, s, "r-ban", JoinOptions{Since: -1})
 		if rooms.CodeOf(err) != rooms.CodeBanned {
 			t.Fatalf("join after ban: %v", err)
 		}

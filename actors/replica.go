@@ -62,6 +62,7 @@ type windowKey struct {
 type encodedWindow struct {
 	body    wire.Window
 	next    int64
+	nextSeq uint64
 	dropped uint64
 	count   int
 }
@@ -71,6 +72,7 @@ type PullResult struct {
 	Epoch   string
 	Body    wire.Window // framed by wire.AppendMsgs or wire.AppendPullBody
 	Next    int64
+	NextSeq uint64 // the seq of the message at Next (PROTOCOL.md section 8.1)
 	Dropped uint64
 	Count   int
 }
@@ -180,7 +182,7 @@ func (r *Replica) pull(ctx context.Context, since int64, limit int, want uint64)
 		r.remember(key, ew)
 	}
 	r.dropped.Add(ew.dropped)
-	return PullResult{Epoch: epoch, Body: ew.body, Next: ew.next, Dropped: ew.dropped, Count: ew.count}
+	return PullResult{Epoch: epoch, Body: ew.body, Next: ew.next, NextSeq: ew.nextSeq, Dropped: ew.dropped, Count: ew.count}
 }
 
 // encode builds the window's answer; the caller holds r.mu.
@@ -192,7 +194,8 @@ func (r *Replica) encode(since int64, limit int) *encodedWindow {
 	for _, m := range w.Msgs {
 		size += len(m.Encoded) + 1
 	}
-	ew := &encodedWindow{body: w.Encode(make([]byte, 0, size)), next: w.Next, dropped: w.Dropped, count: len(w.Msgs)}
+	ew := &encodedWindow{body: w.Encode(make([]byte, 0, size)), next: w.Next, nextSeq: w.NextSeq, dropped: w.Dropped,
+		count: len(w.Msgs)}
 	clear(w.Msgs) // do not pin messages in the pool
 	w.Msgs = w.Msgs[:0]
 	windowPool.Put(w)

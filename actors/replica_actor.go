@@ -446,7 +446,9 @@ func (a *replicaActor) round(now time.Time) {
 				m.pulledTS.Store(pw.next)
 				a.r.dropped.Add(pw.dropped)
 				sent++
-				marked--
+				if pw.next >= latest {
+					marked-- // a window cut short (more) continues next round, with nothing new
+				}
 			}
 			continue
 		}

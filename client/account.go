@@ -6,10 +6,10 @@ package client
 // since is the next of the last window: the since of the next pull and of a rejoin. Within an
 // epoch seq is gapless, so over the windows pulled len(msgs)+dropped adds up to the seq
 // advance; a window where it does not is a gap (messages neither delivered nor counted as
-// dropped). The seq at a window's end is known only when its last message sits at next (a
-// dropped message may sit there instead): base is the last such seq, counted the
-// len(msgs)+dropped of the windows since, checked at the next known seq, which becomes the
-// new base (so one wrong window is one gap). A new epoch means the room's history restarted
+// dropped). Each window says the seq at its end (next_seq, PROTOCOL.md section 8.1): base is
+// the last such seq, and every window is checked against it (so one wrong window is one gap).
+// A window without next_seq (a v1 server) is checked where its last message sits at next,
+// with counted the len(msgs)+dropped of the windows since base. A new epoch means the room's history restarted
 // at seq 1: the accounting starts over at 0, and since stays valid (ts keeps increasing).
 type account struct {
 	started bool // joined at least once
@@ -48,7 +48,10 @@ func (a *account) window(m *Msgs) (epochChanged, gap bool) {
 		epochChanged = true
 	}
 	a.counted += uint64(len(m.Msgs)) + m.Dropped
-	if n := len(m.Msgs); n > 0 && m.Msgs[n-1].TS == m.Next {
+	if m.NextSeq > 0 {
+		gap = m.NextSeq != a.base+a.counted
+		a.base, a.counted = m.NextSeq, 0
+	} else if n := len(m.Msgs); n > 0 && m.Msgs[n-1].TS == m.Next {
 		last := m.Msgs[n-1].Seq
 		gap = last != a.base+a.counted
 		a.base, a.counted = last, 0

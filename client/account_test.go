@@ -64,6 +64,26 @@ func TestAccount(t *testing.T) {
 	step(win("E3", 500, 2, 450, 3, 500, 4), false, false, 500)
 }
 
+// TestAccountNextSeq: with next_seq every window is checked, also one whose last message is
+// not at next.
+func TestAccountNextSeq(t *testing.T) {
+	var a account
+	a.joined(Joined{Room: "R", Epoch: "E", TS: 100, Seq: 10}, false)
+	f := func(m *Msgs, nextSeq uint64, wantGap bool) {
+		t.Helper()
+		m.NextSeq = nextSeq
+		if _, g := a.window(m); g != wantGap {
+			t.Fatalf("window %+v: gap %v, want %v", m, g, wantGap)
+		}
+	}
+	f(win("E", 130, 1, 110, 11), 13, true)  // seq 12 or 13 neither sent nor counted
+	f(win("E", 150, 2, 140, 14), 16, false) // 15 dropped, and 16 at next
+	f(win("E", 150, 0), 16, false)          // empty
+	f(win("E", 170, 0, 160, 17, 170, 18), 18, false)
+	f(win("E", 190, 0, 190, 20), 20, true)  // 19 lost
+	f(win("E", 200, 0, 200, 21), 21, false) // the count goes on from the last next_seq
+}
+
 func TestAccountFromStart(t *testing.T) {
 	var a account
 	a.joined(Joined{Room: "R", Epoch: "E", TS: 60, Seq: 6}, true)

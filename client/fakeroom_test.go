@@ -176,6 +176,7 @@ func (h *fakeHub) pull(r *fakeRoom, since int64, limit int) Msgs {
 		}
 	}
 	out.Next = window[len(window)-1].TS
+	out.NextSeq = window[len(window)-1].Seq
 	out.Dropped = uint64(len(window) - len(out.Msgs))
 	if h.lieNext > 0 {
 		h.lieNext--
@@ -243,7 +244,7 @@ func (h *fakeHub) answer(s *fakeSession, req fakeReq) error {
 		}
 		m := h.pull(r, *req.Since, req.Limit)
 		return s.send(map[string]any{"op": "msgs", "room": m.Room, "id": req.ID, "epoch": m.Epoch,
-			"msgs": m.Msgs, "dropped": m.Dropped, "next": m.Next, "more": m.More})
+			"msgs": m.Msgs, "dropped": m.Dropped, "next": m.Next, "next_seq": m.NextSeq, "more": m.More})
 	case "send":
 		r := h.room(req.Room)
 		if !r.members[s] {

@@ -37,6 +37,8 @@ type Joined struct {
 	TS     int64  `json:"ts"`  // the room's latest ts
 	Seq    uint64 `json:"seq"` // the room's latest seq
 	Online int64  `json:"online"`
+	// Pinned are the room's pinned notices in force, oldest first (PROTOCOL.md 8.3).
+	Pinned []Message `json:"pinned,omitempty"`
 }
 
 // Msgs is the reply to a pull: the window (since, Next] of a room (PROTOCOL.md section 4).
@@ -46,6 +48,7 @@ type Msgs struct {
 	Msgs    []Message `json:"msgs"`
 	Dropped uint64    `json:"dropped"`
 	Next    int64     `json:"next"`
+	NextSeq uint64    `json:"next_seq"` // the seq of the message at Next (0: the room has none)
 	More    bool      `json:"more"`
 }
 
@@ -58,6 +61,11 @@ type Message struct {
 	UID  string          `json:"uid"`
 	CMID string          `json:"cmid,omitempty"`
 	Body json.RawMessage `json:"body"`
+	// Name and Meta say who is speaking, stamped by the server (PROTOCOL.md 8.5); PinUntil
+	// (unix microseconds) is set on a pinned notice (8.3).
+	Name     string          `json:"name,omitempty"`
+	Meta     json.RawMessage `json:"meta,omitempty"`
+	PinUntil int64           `json:"pin_until,omitempty"`
 }
 
 // Outgoing is a message a viewer sends. Pri may be empty (the server's default, normal).
@@ -90,16 +98,18 @@ type frame struct {
 	Limits   Limits `json:"limits"`
 
 	// joined, sent, notify
-	Epoch  string `json:"epoch"`
-	TS     int64  `json:"ts"`
-	Seq    uint64 `json:"seq"`
-	Online int64  `json:"online"`
-	Dup    bool   `json:"dup"`
+	Epoch  string    `json:"epoch"`
+	TS     int64     `json:"ts"`
+	Seq    uint64    `json:"seq"`
+	Online int64     `json:"online"`
+	Dup    bool      `json:"dup"`
+	Pinned []Message `json:"pinned"`
 
 	// msgs
 	Msgs    []Message `json:"msgs"`
 	Dropped uint64    `json:"dropped"`
 	Next    int64     `json:"next"`
+	NextSeq uint64    `json:"next_seq"`
 	More    bool      `json:"more"`
 
 	// kick, error

@@ -68,7 +68,7 @@ func (c *Conn) Join(ctx context.Context, room string, since *int64) (Joined, err
 	if err != nil {
 		return Joined{}, err
 	}
-	return Joined{Room: f.Room, Epoch: f.Epoch, TS: f.TS, Seq: f.Seq, Online: f.Online}, nil
+	return Joined{Room: f.Room, Epoch: f.Epoch, TS: f.TS, Seq: f.Seq, Online: f.Online, Pinned: f.Pinned}, nil
 }
 
 // Leave leaves room.
@@ -89,7 +89,7 @@ func (c *Conn) Pull(ctx context.Context, room string, since int64, limit int) (M
 		return Msgs{}, err
 	}
 	return Msgs{Room: f.Room, Epoch: f.Epoch, Msgs: f.Msgs, Dropped: f.Dropped, Next: f.Next,
-		More: f.More}, nil
+		NextSeq: f.NextSeq, More: f.More}, nil
 }
 
 // Send sends a message to room. A repeated CMID comes back with Dup set and the original

@@ -266,7 +266,11 @@ func clusterFailover(t *testing.T, flags []string) {
 	room := "http://" + nodes[0].http + "/v1/rooms/f"
 	var last map[string]any
 	for i := range 3 {
-		st, code, err := postJSON("http://"+nodes[i].http+"/v1/rooms/f/notices", "A", fmt.Sprintf(`{"body":{"n":%d}}`, i))
+		pin := ""
+		if i == 1 {
+			pin = `,"pin_s":600` // PROTOCOL.md 8.3: the pin survives the failover
+		}
+		st, code, err := postJSON("http://"+nodes[i].http+"/v1/rooms/f/notices", "A", fmt.Sprintf(`{"body":{"n":%d}%s}`, i, pin))
 		if err != nil || code != 200 {
 			t.Fatalf("notice: %v %v", code, err)
 		}
@@ -341,8 +345,30 @@ func clusterFailover(t *testing.T, flags []string) {
 		t.Fatalf("epoch changed: %v -> %v", info["epoch"], after["epoch"])
 	}
 	w := getJSON(t, "http://"+survivor.http+"/v1/rooms/f/messages?since=0", "K")
-	if msgs, _ := w["msgs"].([]any); len(msgs) != 5 {
+	if msgs, _ := w["msgs"].([]any); len(msgs) != 5 || w["next_seq"].(float64) != st["seq"].(float64) {
 		t.Fatalf("notices after failover: %v", w)
+	}
+	// A late joiner on a survivor: the pinned notice, and recent 2 starts before the last two.
+	tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "late", "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte("S"))
+	conn, _, err := websocket.DefaultDialer.Dial("ws://"+survivor.http+"/v1/ws?token="+tok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var f map[string]any
+	_ = conn.ReadJSON(&f) // hello
+	_ = conn.WriteJSON(map[string]any{"op": "join", "room": "f", "recent": 2, "id": 1})
+	if err := conn.ReadJSON(&f); err != nil || f["op"] != "joined" {
+		t.Fatalf("joined: %v %v", f, err)
+	}
+	pinned, _ := f["pinned"].([]any)
+	if len(pinned) != 1 || pinned[0].(map[string]any)["body"].(map[string]any)["n"] != 1.0 {
+		t.Fatalf("pinned after failover: %v", f)
+	}
+	msgs := w["msgs"].([]any)
+	if since := f["since"].(float64); since != msgs[len(msgs)-2].(map[string]any)["ts"].(float64)-1 {
+		t.Fatalf("recent 2 after failover: since %v, messages %v", since, msgs)
 	}
 }
 

@@ -53,10 +53,53 @@ type Message struct {
 	UID  string
 	CMID string
 	Body json.RawMessage // valid JSON, compact
+	// Extra holds what few messages have (the speaker's name and meta, a pin); nil for the
+	// rest, so that a plain chat message stays in the 128-byte allocation size class.
+	Extra *Extra
 
 	// Encoded is the wire JSON of the message, built once by Encode and shared by
 	// every window that includes it.
 	Encoded []byte
+}
+
+// Extra is a message's optional part (PROTOCOL.md sections 8.3 and 8.5), immutable as the
+// message is.
+type Extra struct {
+	Name     string          // the speaker's display name, stamped by the server
+	Meta     json.RawMessage // the speaker's meta: a compact JSON object
+	PinUntil int64           // unix microseconds until which the message is pinned; 0: not pinned
+}
+
+// NewExtra returns the Extra of name, meta and pinUntil, nil when all are empty.
+func NewExtra(name string, meta json.RawMessage, pinUntil int64) *Extra {
+	if name == "" && len(meta) == 0 && pinUntil == 0 {
+		return nil
+	}
+	return &Extra{Name: name, Meta: meta, PinUntil: pinUntil}
+}
+
+// Name is the speaker's display name ("" if none).
+func (m *Message) Name() string {
+	if m.Extra == nil {
+		return ""
+	}
+	return m.Extra.Name
+}
+
+// Meta is the speaker's meta (nil if none).
+func (m *Message) Meta() json.RawMessage {
+	if m.Extra == nil {
+		return nil
+	}
+	return m.Extra.Meta
+}
+
+// PinUntil is the end of the message's pin in unix microseconds (0: not pinned).
+func (m *Message) PinUntil() int64 {
+	if m.Extra == nil {
+		return 0
+	}
+	return m.Extra.PinUntil
 }
 
 // Encode builds m.Encoded (the wire form of PROTOCOL.md section 1, wire.AppendMessage) if it
@@ -65,8 +108,12 @@ func (m *Message) Encode() []byte {
 	if m.Encoded != nil {
 		return m.Encoded
 	}
-	b := make([]byte, 0, 64+len(m.Kind)+len(m.UID)+len(m.CMID)+len(m.Body))
-	m.Encoded = wire.AppendMessage(b, &wire.Message{TS: m.TS, Seq: m.Seq, Pri: m.Pri.String(), Kind: m.Kind, UID: m.UID,
-		CMID: m.CMID, Body: m.Body})
+	w := wire.Message{TS: m.TS, Seq: m.Seq, Pri: m.Pri.String(), Kind: m.Kind, UID: m.UID, CMID: m.CMID, Body: m.Body}
+	size := 64 + len(m.Kind) + len(m.UID) + len(m.CMID) + len(m.Body)
+	if x := m.Extra; x != nil {
+		w.Name, w.Meta, w.PinUntil = x.Name, x.Meta, x.PinUntil
+		size += 48 + len(x.Name) + len(x.Meta)
+	}
+	m.Encoded = wire.AppendMessage(make([]byte, 0, size), &w)
 	return m.Encoded
 }

@@ -1,6 +1,9 @@
 package ring
 
-import "testing"
+import (
+	"testing"
+	"unsafe"
+)
 
 // TestEncode: Encode writes the message's fields in their wire form (the encoding's cases are
 // wire's TestAppendMessage) and builds it once.
@@ -41,5 +44,21 @@ func TestParsePriority(t *testing.T) {
 	}
 	if !System.Protected() || !High.Protected() || Normal.Protected() || Low.Protected() {
 		t.Error("protected priorities wrong")
+	}
+}
+
+// TestMessageSize: a message without name, meta or pin costs what it did before they existed
+// (the 128-byte size class): what few messages have sits behind Extra.
+func TestMessageSize(t *testing.T) {
+	if n := unsafe.Sizeof(Message{}); n > 128 {
+		t.Errorf("ring.Message is %d bytes, over the 128-byte size class", n)
+	}
+	plain := &Message{TS: 1, Seq: 1, Pri: Normal, Kind: "chat", UID: "u", Body: []byte(`1`), Extra: NewExtra("", nil, 0)}
+	if plain.Extra != nil || plain.Name() != "" || plain.Meta() != nil || plain.PinUntil() != 0 {
+		t.Errorf("a message without extras has %+v", plain.Extra)
+	}
+	m := &Message{TS: 1, Seq: 1, Pri: System, Kind: "notice", Body: []byte(`1`), Extra: NewExtra("Ann", []byte(`{"a":1}`), 99)}
+	if got := string(m.Encode()); got != `{"ts":1,"seq":1,"pri":"system","kind":"notice","uid":"","name":"Ann","meta":{"a":1},"pin_until":99,"body":1}` {
+		t.Errorf("encoded %s", got)
 	}
 }

@@ -45,7 +45,7 @@ func (h *model) want(since int64, limit int) Window {
 	limit = max(limit, 1)
 	var w Window
 	if len(h.all) == 0 || h.all[len(h.all)-1].TS <= since {
-		w.Next = since
+		w.Next, w.NextSeq = since, h.seqAt(since)
 		return w
 	}
 	var prot, rest []*Message
@@ -73,7 +73,19 @@ func (h *model) want(since int64, limit int) Window {
 		byTS(w.Msgs)
 	}
 	w.Dropped = h.count(since, w.Next) - uint64(len(w.Msgs))
+	w.NextSeq = h.seqAt(w.Next)
 	return w
+}
+
+// seqAt is the seq of the newest accepted message with ts <= ts (0 if none).
+func (h *model) seqAt(ts int64) uint64 {
+	var seq uint64
+	for _, m := range h.all {
+		if m.TS <= ts {
+			seq = m.Seq
+		}
+	}
+	return seq
 }
 
 // count is the number of accepted messages with since < ts <= next.
@@ -114,9 +126,9 @@ func byTS(s []*Message) { sort.Slice(s, func(i, j int) bool { return s[i].TS < s
 
 // sameMsgs compares everything but Dropped.
 func sameMsgs(got, want Window) error {
-	if got.Next != want.Next || got.More != want.More || len(got.Msgs) != len(want.Msgs) {
-		return fmt.Errorf("got next %d more %v n %d (%v); want next %d more %v n %d (%v)",
-			got.Next, got.More, len(got.Msgs), seqs(got.Msgs), want.Next, want.More, len(want.Msgs), seqs(want.Msgs))
+	if got.Next != want.Next || got.NextSeq != want.NextSeq || got.More != want.More || len(got.Msgs) != len(want.Msgs) {
+		return fmt.Errorf("got next %d next_seq %d more %v n %d (%v); want next %d next_seq %d more %v n %d (%v)",
+			got.Next, got.NextSeq, got.More, len(got.Msgs), seqs(got.Msgs), want.Next, want.NextSeq, want.More, len(want.Msgs), seqs(want.Msgs))
 	}
 	for i := range got.Msgs {
 		if got.Msgs[i] != want.Msgs[i] {

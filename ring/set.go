@@ -98,7 +98,8 @@ func (s *Set) Reset() {
 //   - if len(P) > limit: the first limit of P, Next = the ts of the last of them, More;
 //   - else Next = LastTS() and the newest (limit - len(P)) retained normal and low messages of
 //     the window join P, all ascending;
-//   - Dropped = the number of seq values in (since, Next] not in Msgs (skipped or evicted).
+//   - Dropped = the number of seq values in (since, Next] not in Msgs (skipped or evicted);
+//   - NextSeq = the seq of the message at Next (LastSeq() for an empty window).
 //
 // limit < 1 counts as 1. since >= LastTS() gives an empty window with Next = since. since = 0
 // takes the window from the oldest retained message, and every seq up to Next not returned
@@ -107,7 +108,8 @@ func (s *Set) Window(since int64, limit int, w *Window) {
 	w.Msgs, w.Dropped, w.More = w.Msgs[:0], 0, false
 	limit = max(limit, 1)
 	if s.lastTS <= since {
-		w.Next = since
+		// Nothing after since: the newest message the client has covered is the last one.
+		w.Next, w.NextSeq = since, s.lastSeq
 		return
 	}
 	// from[p]..to[p] is the part of ring p that goes into the window.
@@ -145,6 +147,7 @@ func (s *Set) Window(since int64, limit int, w *Window) {
 	if w.More {
 		nextSeq = w.Msgs[len(w.Msgs)-1].Seq
 	}
+	w.NextSeq = nextSeq
 	w.Dropped = nextSeq - s.base(since, nextSeq) - uint64(len(w.Msgs))
 }
 

@@ -311,3 +311,38 @@ func TestWindowKey(t *testing.T) {
 		t.Fatal("since 0 has a key")
 	}
 }
+
+// TestNextSeqChain: pulls that chain since = the previous next account for every seq of the
+// epoch (PROTOCOL.md section 8.1): len(msgs) + dropped == next_seq - previous next_seq, with
+// small limits that make the windows skip chat and cut protected runs short (more).
+func TestNextSeqChain(t *testing.T) {
+	s, h := history([NumPriorities]int{3, 3, 3, 3}, "nnshhhsnnnnllhsssnnnnnlllhhhhhhsnn")
+	for _, limit := range []int{1, 2, 3, 100} {
+		var since int64
+		var prev uint64
+		for i := 0; since < s.LastTS(); i++ {
+			if i > 100 {
+				t.Fatalf("limit %d: the chain does not reach the head", limit)
+			}
+			var w Window
+			s.Window(since, limit, &w)
+			if got := uint64(len(w.Msgs)) + w.Dropped; got != w.NextSeq-prev {
+				t.Fatalf("limit %d since %d: len %d + dropped %d != next_seq %d - %d", limit, since, len(w.Msgs), w.Dropped, w.NextSeq, prev)
+			}
+			if want := h.seqAt(w.Next); w.NextSeq != want {
+				t.Fatalf("limit %d: next_seq %d at next %d, want %d", limit, w.NextSeq, w.Next, want)
+			}
+			since, prev = w.Next, w.NextSeq
+		}
+		var w Window
+		s.Window(since, limit, &w)
+		if len(w.Msgs) != 0 || w.NextSeq != s.LastSeq() || w.Next != since {
+			t.Errorf("limit %d: the window at the head is %v next %d next_seq %d", limit, seqs(w.Msgs), w.Next, w.NextSeq)
+		}
+	}
+	var w Window
+	NewSet(big).Window(0, 10, &w)
+	if w.NextSeq != 0 || w.Next != 0 {
+		t.Errorf("an empty room: next %d next_seq %d, want 0 0", w.Next, w.NextSeq)
+	}
+}

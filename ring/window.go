@@ -8,6 +8,7 @@ type Window struct {
 	Msgs    []*Message // ascending ts; shared, read-only
 	Dropped uint64     // messages with since < ts <= Next not in Msgs (skipped or evicted)
 	Next    int64      // the ts to send as since next time
+	NextSeq uint64     // the seq of the message at Next (the newest with ts <= Next; 0: none)
 	More    bool       // protected messages alone exceeded the limit; pull again at once
 }
 
@@ -18,5 +19,5 @@ func (w *Window) Encode(buf []byte) wire.Window {
 	for _, m := range w.Msgs {
 		e.Msg(m.Encode())
 	}
-	return e.End(w.Dropped, w.Next, w.More)
+	return e.End(w.Dropped, w.Next, w.NextSeq, w.More)
 }

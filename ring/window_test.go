@@ -254,9 +254,9 @@ func checkWindow(t *testing.T, h *model, since int64, limit int, w *Window) {
 func TestWindowEncode(t *testing.T) {
 	a := &Message{TS: 5, Seq: 1, Pri: Normal, Kind: "c", Body: []byte(`{}`)}
 	b := &Message{TS: 9, Seq: 3, Pri: System, Kind: "n", UID: "adm", CMID: "x"}
-	w := Window{Msgs: []*Message{a, b}, Dropped: 1, Next: 9}
+	w := Window{Msgs: []*Message{a, b}, Dropped: 1, Next: 9, NextSeq: 3}
 	want := `"msgs":[{"ts":5,"seq":1,"pri":"normal","kind":"c","uid":"","body":{}},` +
-		`{"ts":9,"seq":3,"pri":"system","kind":"n","uid":"adm","cmid":"x","body":null}],"dropped":1,"next":9,"more":false}`
+		`{"ts":9,"seq":3,"pri":"system","kind":"n","uid":"adm","cmid":"x","body":null}],"dropped":1,"next":9,"next_seq":3,"more":false}`
 	if got := string(w.Encode([]byte("old"))); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}

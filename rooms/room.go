@@ -25,6 +25,7 @@ type Room struct {
 	dedup   *Dedup
 	stamp   Stamper
 	stats   Stats
+	pins    []*ring.Message // pinned notices, oldest first (pins.go)
 }
 
 // PerUIDBuckets bounds the viewers whose per-uid bucket a room remembers; a viewer whose bucket
@@ -101,7 +102,7 @@ func (r *Room) MergeModeration(entries []ModEntry, now time.Time) {
 // history, the default config, no moderation entry. Such a room is forgotten when it
 // passivates instead of being saved.
 func (r *Room) Empty(now time.Time) bool {
-	return r.LastSeq() == 0 && r.cfg == DefaultConfig() && len(r.mod.Entries(now)) == 0
+	return r.LastSeq() == 0 && r.cfg == DefaultConfig() && len(r.mod.Entries(now)) == 0 && len(r.Pinned(now)) == 0
 }
 
 // Sweep drops the expired moderation entries (they are dropped lazily otherwise).
@@ -151,6 +152,9 @@ func (r *Room) Accept(req SendRequest, now time.Time) (*ring.Message, Stamp, err
 	if err != nil {
 		return nil, Stamp{}, err
 	}
+	if req.PinS != 0 && (pri != ring.System || req.PinS < 1 || req.PinS > MaxPinS) {
+		return nil, Stamp{}, Errorf(CodeBadRequest, "pin_s is for notices, 1 to 86400 seconds")
+	}
 	if st, ok := r.dedup.Get(req.UID, req.CMID); ok {
 		st.Dup = true
 		return nil, st, nil
@@ -164,8 +168,16 @@ func (r *Room) Accept(req SendRequest, now time.Time) (*ring.Message, Stamp, err
 		return nil, Stamp{}, Errorf(CodeRateLimited, "the room's "+pri.String()+" limit is reached")
 	}
 	ts, seq := r.stamp.Next(now)
-	m := &ring.Message{TS: ts, Seq: seq, Pri: pri, Kind: req.Kind, UID: req.UID, CMID: req.CMID, Body: req.Body}
+	var pinUntil int64
+	if req.PinS > 0 {
+		pinUntil = ts + int64(req.PinS)*int64(time.Second/time.Microsecond)
+	}
+	m := &ring.Message{TS: ts, Seq: seq, Pri: pri, Kind: req.Kind, UID: req.UID, CMID: req.CMID, Body: req.Body,
+		Extra: ring.NewExtra(req.Name, req.Meta, pinUntil)}
 	m.Encode()
+	if pinUntil > 0 {
+		r.pin(m, now)
+	}
 	st := Stamp{TS: ts, Seq: seq}
 	r.dedup.Put(req.UID, req.CMID, st)
 	r.stats.Accepted++
@@ -197,8 +209,9 @@ func (r *Room) NewEpoch() {
 // and returns it as a new encoded message; its cmid now answers with the new stamp.
 func (r *Room) Restamp(m *ring.Message, now time.Time) *ring.Message {
 	ts, seq := r.stamp.Next(now)
-	n := &ring.Message{TS: ts, Seq: seq, Pri: m.Pri, Kind: m.Kind, UID: m.UID, CMID: m.CMID, Body: m.Body}
+	n := &ring.Message{TS: ts, Seq: seq, Pri: m.Pri, Kind: m.Kind, UID: m.UID, CMID: m.CMID, Body: m.Body, Extra: m.Extra}
 	n.Encode()
+	r.repin(m, n)
 	r.dedup.Put(m.UID, m.CMID, Stamp{TS: ts, Seq: seq})
 	return n
 }

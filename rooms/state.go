@@ -15,28 +15,34 @@ type State struct {
 	Config     Config          `json:"config"`
 	Moderation []ModEntry      `json:"moderation,omitempty"`
 	Protected  []StoredMessage `json:"protected,omitempty"`
-	Index      Index           `json:"-"` // saved: the run to append; loaded: the stored index
+	Pins       []StoredMessage `json:"pins,omitempty"` // the pinned notices, oldest first (they may be gone from the rings)
+	Index      Index           `json:"-"`              // saved: the run to append; loaded: the stored index
 }
 
 // StoredMessage is the durable (JSON) form of a protected ring.Message.
 type StoredMessage struct {
-	TS   int64           `json:"ts"`
-	Seq  uint64          `json:"seq"`
-	Pri  ring.Priority   `json:"pri"` // ring.Priority's number: 0 low .. 3 system
-	Kind string          `json:"kind"`
-	UID  string          `json:"uid,omitempty"`
-	CMID string          `json:"cmid,omitempty"`
-	Body json.RawMessage `json:"body,omitempty"`
+	TS       int64           `json:"ts"`
+	Seq      uint64          `json:"seq"`
+	Pri      ring.Priority   `json:"pri"` // ring.Priority's number: 0 low .. 3 system
+	Kind     string          `json:"kind"`
+	UID      string          `json:"uid,omitempty"`
+	CMID     string          `json:"cmid,omitempty"`
+	Body     json.RawMessage `json:"body,omitempty"`
+	Name     string          `json:"name,omitempty"`
+	Meta     json.RawMessage `json:"meta,omitempty"`
+	PinUntil int64           `json:"pin_until,omitempty"`
 }
 
 // StoreMessage converts a ring message to its durable form.
 func StoreMessage(m *ring.Message) StoredMessage {
-	return StoredMessage{TS: m.TS, Seq: m.Seq, Pri: m.Pri, Kind: m.Kind, UID: m.UID, CMID: m.CMID, Body: m.Body}
+	return StoredMessage{TS: m.TS, Seq: m.Seq, Pri: m.Pri, Kind: m.Kind, UID: m.UID, CMID: m.CMID, Body: m.Body,
+		Name: m.Name(), Meta: m.Meta(), PinUntil: m.PinUntil()}
 }
 
 // Message converts back to an encoded ring message.
 func (s StoredMessage) Message() *ring.Message {
-	m := &ring.Message{TS: s.TS, Seq: s.Seq, Pri: s.Pri, Kind: s.Kind, UID: s.UID, CMID: s.CMID, Body: s.Body}
+	m := &ring.Message{TS: s.TS, Seq: s.Seq, Pri: s.Pri, Kind: s.Kind, UID: s.UID, CMID: s.CMID, Body: s.Body,
+		Extra: ring.NewExtra(s.Name, s.Meta, s.PinUntil)}
 	m.Encode()
 	return m
 }
@@ -51,6 +57,9 @@ func (r *Room) State(protected []*ring.Message, now time.Time) State {
 		for _, m := range protected {
 			st.Protected = append(st.Protected, StoreMessage(m))
 		}
+	}
+	for _, m := range r.Pinned(now) {
+		st.Pins = append(st.Pins, StoreMessage(m))
 	}
 	return st
 }
@@ -72,6 +81,11 @@ func RestoreRoom(id string, st State, now time.Time) *Room {
 	// stamped twice.
 	for _, m := range st.Protected {
 		r.dedup.Put(m.UID, m.CMID, Stamp{TS: m.TS, Seq: m.Seq})
+	}
+	for _, m := range st.Pins {
+		if m.PinUntil > now.UnixMicro() && len(r.pins) < MaxPins {
+			r.pins = append(r.pins, m.Message())
+		}
 	}
 	return r
 }

@@ -24,6 +24,9 @@ type SendRequest struct {
 	Body   json.RawMessage // already validated as JSON and within max_body
 	CMID   string
 	Source Source
+	Name   string          // the speaker's display name (PROTOCOL.md 8.5), already validated
+	Meta   json.RawMessage // the speaker's meta, a compact JSON object, already validated
+	PinS   int             // a system notice pinned for this many seconds (PROTOCOL.md 8.3); 0: not pinned
 }
 
 // Stamp is the room's answer to an accepted (or duplicate) message.

@@ -3,6 +3,7 @@ package transport
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -17,6 +18,10 @@ import (
 type Viewer struct {
 	UID   string
 	Rooms []string // the token's `rooms` claim; nil = any room
+	// Name and Meta are the token's `name` and `meta` claims (PROTOCOL.md 8.5), validated:
+	// stamped on every message the session sends.
+	Name string
+	Meta json.RawMessage
 }
 
 // Allows reports whether the viewer's token allows room.
@@ -64,6 +69,10 @@ type Auth struct {
 
 type claims struct {
 	Rooms []string `json:"rooms,omitzero"` // nil: any room; empty: none
+	// Raw, so that checkName and checkMeta see the bytes the issuer wrote (encoding/json would
+	// turn invalid UTF-8 into U+FFFD without a word).
+	Name json.RawMessage `json:"name,omitempty"`
+	Meta json.RawMessage `json:"meta,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -123,15 +132,32 @@ func (a *Auth) ParseToken(tok string) (Viewer, error) {
 	if !ValidID(c.Subject) {
 		return Viewer{}, rooms.Errorf(rooms.CodeUnauthorized, "token sub must be a valid uid")
 	}
-	return Viewer{UID: c.Subject, Rooms: c.Rooms}, nil
+	v := Viewer{UID: c.Subject, Rooms: c.Rooms}
+	if v.Name, err = checkName(c.Name); err == nil {
+		v.Meta, err = checkMeta(c.Meta)
+	}
+	var bad *rooms.Error
+	if errors.As(err, &bad) {
+		return Viewer{}, rooms.Errorf(rooms.CodeUnauthorized, "token "+bad.Message)
+	}
+	return v, nil
 }
 
 // IssueToken signs a viewer token for uid valid for ttl, limited to rooms (nil = any room).
 // The dev endpoint and tests use it.
 func (a *Auth) IssueToken(uid string, ttl time.Duration, rooms []string) (string, error) {
+	return a.IssueSpeakerToken(uid, ttl, rooms, "", nil)
+}
+
+// IssueSpeakerToken is IssueToken with the name and meta claims (left out when empty; meta is
+// a JSON object).
+func (a *Auth) IssueSpeakerToken(uid string, ttl time.Duration, rooms []string, name string, meta json.RawMessage) (string, error) {
 	now := time.Now()
-	c := claims{Rooms: rooms, RegisteredClaims: jwt.RegisteredClaims{
+	c := claims{Rooms: rooms, Meta: meta, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: uid, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl))}}
+	if name != "" {
+		c.Name, _ = json.Marshal(name)
+	}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(a.secret)
 }
 

@@ -77,12 +77,18 @@ func parsePost(raw []byte, maxBody int) (rooms.SendRequest, error) {
 	return req, nil
 }
 
-// parseNotice validates an admin notice `{"kind"?, "body", "cmid"?}` as checkMessage does; kind
-// defaults to "notice" and any pri is ignored: the request is stamped system, from the admin,
-// with uid "". cmid makes a retried notice (after a timeout, a failover) count once, as for
-// messages.
+// noticeBody is an admin notice: a message and its optional pin.
+type noticeBody struct {
+	messageIn
+	PinS json.RawMessage `json:"pin_s"`
+}
+
+// parseNotice validates an admin notice `{"kind"?, "body", "cmid"?, "pin_s"?}` as checkMessage
+// does; kind defaults to "notice" and any pri is ignored: the request is stamped system, from
+// the admin, with uid "". cmid makes a retried notice (after a timeout, a failover) count once,
+// as for messages. pin_s (PROTOCOL.md 8.3) is an integer from 1 to 86400.
 func parseNotice(raw []byte, maxBody int) (rooms.SendRequest, error) {
-	var p messageIn
+	var p noticeBody
 	if err := decodeStrict(raw, &p, true); err != nil {
 		return rooms.SendRequest{}, err
 	}
@@ -90,9 +96,17 @@ func parseNotice(raw []byte, maxBody int) (rooms.SendRequest, error) {
 		p.Kind = json.RawMessage(`"notice"`)
 	}
 	p.Pri = nil
-	req, err := checkMessage(p, maxBody)
+	req, err := checkMessage(p.messageIn, maxBody)
 	req.Pri, req.Source = ring.System, rooms.FromAdmin
-	return req, err
+	if err != nil || isAbsent(p.PinS) {
+		return req, err
+	}
+	n, end, ok := flatInt(p.PinS, 0)
+	if !ok || end != len(p.PinS) || n < 1 || n > rooms.MaxPinS {
+		return req, badRequest("pin_s must be an integer from 1 to 86400 (seconds)")
+	}
+	req.PinS = int(n)
+	return req, nil
 }
 
 // maxTTL bounds a moderation TTL (ten years; 0 means forever anyway).

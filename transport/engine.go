@@ -15,6 +15,9 @@ type Engine interface {
 	// Send offers one message to a room (stamping, moderation, upstream limit, cmid de-dup
 	// happen in the room). System notices are Send with Pri ring.System and FromAdmin.
 	Send(ctx context.Context, room string, req rooms.SendRequest) (rooms.Stamp, error)
+	// Unpin ends the pin of the room's message at ts with an unpin notice; not_found when
+	// none is pinned there.
+	Unpin(ctx context.Context, room string, ts int64) (rooms.Stamp, error)
 	// NoticeAll sends the same system notice to every active room and returns how many.
 	NoticeAll(ctx context.Context, kind string, body json.RawMessage) (int, error)
 	// Pull returns the window (since, next] of PROTOCOL.md section 4 (limit already clamped
@@ -46,10 +49,9 @@ type Engine interface {
 	Connect(sess actors.Session) error
 	// Disconnect unregisters a closed session (after it left its rooms).
 	Disconnect(sess actors.Session)
-	// Join adds the session to a room; since < 0 means not given; push asks the server to
-	// push each round's window instead of notifying. The session pulls through the result's
-	// Member until it gives it to Leave.
-	Join(ctx context.Context, sess actors.Session, room string, since int64, push bool) (actors.JoinResult, error)
+	// Join adds the session to a room with the join's options (since, recent, push). The
+	// session pulls through the result's Member until it gives it to Leave.
+	Join(ctx context.Context, sess actors.Session, room string, opt actors.JoinOptions) (actors.JoinResult, error)
 	// Leave removes a membership.
 	Leave(m actors.Membership)
 }

@@ -155,6 +155,10 @@ func (s *Server) routeRoom(ctx *fasthttp.RequestCtx, seg []string) {
 		if s.method(ctx, mDelete) && s.key(ctx, RoleServer) != RoleNone && s.ids(ctx, seg[0], seg[2]) {
 			s.handleKick(ctx, seg[0], seg[2])
 		}
+	case len(seg) == 3 && seg[1] == "pins":
+		if s.method(ctx, mDelete) && s.key(ctx, RoleAdmin) != RoleNone && s.ids(ctx, seg[0]) {
+			s.handleUnpin(ctx, seg[0], seg[2])
+		}
 	case len(seg) == 3:
 		list, ok := modLists[seg[1]]
 		if !ok {

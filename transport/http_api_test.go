@@ -97,7 +97,7 @@ func (f *fakeEngine) NoticeAll(_ context.Context, kind string, body json.RawMess
 func (f *fakeEngine) Pull(_ context.Context, room, uid string, since int64, limit int) (actors.PullResult, error) {
 	f.record("Pull %s since=%d limit=%d%s", room, since, limit, viewerOf(uid))
 	a := f.answer()
-	return actors.PullResult{Epoch: a.epoch, Body: a.window.Encode(nil), Next: a.window.Next, Dropped: a.window.Dropped, Count: len(a.window.Msgs)}, a.err
+	return actors.PullResult{Epoch: a.epoch, Body: a.window.Encode(nil), Next: a.window.Next, NextSeq: a.window.NextSeq, Dropped: a.window.Dropped, Count: len(a.window.Msgs)}, a.err
 }
 
 func (f *fakeEngine) WaitNew(ctx context.Context, room, uid string, since int64) error {

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 
@@ -49,11 +50,33 @@ func (s *Server) sendAndReply(ctx *fasthttp.RequestCtx, room string, req rooms.S
 	ctx.SetBody(wire.AppendStampBody(make([]byte, 0, 64), st.TS, st.Seq, st.Dup))
 }
 
+// handleUnpin is `DELETE /v1/rooms/{room}/pins/{ts}` (admin key): the pin ends with an unpin
+// notice, answered `{"ts","seq"}` as a notice is; 404 not_found when nothing is pinned at ts.
+func (s *Server) handleUnpin(ctx *fasthttp.RequestCtx, room, tsArg string) {
+	ts, err := strconv.ParseInt(tsArg, 10, 64)
+	if err != nil || ts < 1 {
+		writeError(ctx, badRequest("the pin is named by its message's ts, an integer >= 1"))
+		return
+	}
+	c, cancel := reqCtx()
+	defer cancel()
+	st, err := s.eng.Unpin(c, room, ts)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBody(wire.AppendStampBody(make([]byte, 0, 64), st.TS, st.Seq, st.Dup))
+}
+
 // handleNoticeAll is `POST /v1/notices` (admin key): the notice to every active room.
 func (s *Server) handleNoticeAll(ctx *fasthttp.RequestCtx) {
 	req, err := parseNotice(ctx.PostBody(), s.cfg.MaxBody)
 	if err == nil && req.CMID != "" {
 		err = badRequest("cmid applies to one room's notices, not to /v1/notices")
+	}
+	if err == nil && req.PinS != 0 {
+		err = badRequest("pin_s applies to one room's notices, not to /v1/notices")
 	}
 	if err != nil {
 		writeError(ctx, err)

@@ -134,7 +134,7 @@ func testWindow() ring.Window {
 			{TS: 100, Seq: 5, Pri: ring.System, Kind: "notice", Body: json.RawMessage(`{"t":"hi"}`)},
 			{TS: 120, Seq: 9, Pri: ring.Normal, Kind: "chat", UID: "u1", CMID: "c1", Body: json.RawMessage(`"yo"`)},
 		},
-		Dropped: 3, Next: 120,
+		Dropped: 3, Next: 120, NextSeq: 9,
 	}
 	for _, m := range w.Msgs {
 		m.Encode() // before they are shared, as the rings do
@@ -145,7 +145,7 @@ func testWindow() ring.Window {
 const testWindowJSON = `{"room":"r1","epoch":"e1","msgs":[` +
 	`{"ts":100,"seq":5,"pri":"system","kind":"notice","uid":"","body":{"t":"hi"}},` +
 	`{"ts":120,"seq":9,"pri":"normal","kind":"chat","uid":"u1","cmid":"c1","body":"yo"}` +
-	`],"dropped":3,"next":120,"more":false}`
+	`],"dropped":3,"next":120,"next_seq":9,"more":false}`
 
 // TestHTTPPullAuth: a viewer token (header or ?token=) allowing the room, or a key.
 func TestHTTPPullAuth(t *testing.T) {
@@ -250,7 +250,7 @@ func TestHTTPPullQuery(t *testing.T) {
 	h.eng.window = ring.Window{Next: 0}
 	r := h.do("GET", "/v1/rooms/r1/messages?since=5&wait=30", "api", "")
 	h.expect(r, 200, "")
-	if r.body != `{"room":"r1","epoch":"e1","msgs":[],"dropped":0,"next":0,"more":false}` {
+	if r.body != `{"room":"r1","epoch":"e1","msgs":[],"dropped":0,"next":0,"next_seq":0,"more":false}` {
 		t.Errorf("empty window body %s", r.body)
 	}
 	h.eng.mu.Lock()
@@ -295,7 +295,7 @@ func TestHTTPLongPoll(t *testing.T) {
 		t.Fatalf("shutdown: %v", err)
 	}
 	r = <-got
-	if r.status != 200 || r.body != `{"room":"r1","epoch":"e1","msgs":[],"dropped":0,"next":99,"more":false}` {
+	if r.status != 200 || r.body != `{"room":"r1","epoch":"e1","msgs":[],"dropped":0,"next":99,"next_seq":0,"more":false}` {
 		t.Errorf("long-poll at shutdown: %d %s", r.status, r.body)
 	}
 	if d := time.Since(start); d > 4*time.Second {

@@ -84,6 +84,20 @@ func (e *memEngine) Send(_ context.Context, room string, req rooms.SendRequest) 
 	defer e.mu.Unlock()
 	r := e.room(room)
 	m, st, err := r.room.Accept(req, time.Now())
+	return e.appended(r, m, st, err)
+}
+
+func (e *memEngine) Unpin(_ context.Context, room string, ts int64) (rooms.Stamp, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.room(room)
+	m, st, err := r.room.Unpin(ts, time.Now())
+	return e.appended(r, m, st, err)
+}
+
+// appended puts a message the room stamped into its rings and wakes the waiting pulls.
+// Called with e.mu held.
+func (e *memEngine) appended(r *memRoom, m *ring.Message, st rooms.Stamp, err error) (rooms.Stamp, error) {
 	if err != nil || m == nil {
 		return st, err
 	}
@@ -258,7 +272,9 @@ func (e *memEngine) Disconnect(sess actors.Session) {
 	e.sessions = slices.DeleteFunc(e.sessions, func(s actors.Session) bool { return s == sess })
 }
 
-func (e *memEngine) Join(_ context.Context, sess actors.Session, room string, since int64, push bool) (actors.JoinResult, error) {
+// Join honours Since and Push; Recent and pins are the actors' (tested with a real node).
+func (e *memEngine) Join(_ context.Context, sess actors.Session, room string, opt actors.JoinOptions) (actors.JoinResult, error) {
+	since, push := opt.Since, opt.Push
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	r := e.room(room)

@@ -28,6 +28,8 @@ type messageIn struct {
 	Pri  json.RawMessage `json:"pri"`
 	Body json.RawMessage `json:"body"`
 	CMID json.RawMessage `json:"cmid"`
+	Name json.RawMessage `json:"name"` // backend posts only: a WebSocket send's come from the token
+	Meta json.RawMessage `json:"meta"`
 }
 
 // Limits of a message's fields (PROTOCOL.md section 1), in bytes of UTF-8.
@@ -40,8 +42,8 @@ const (
 // system, high, normal, low, body present and not null, valid JSON of at most maxBody bytes once
 // compacted, cmid absent or a string of at most 128 bytes; every string valid UTF-8 and every
 // \u escape of the body a whole character (no unpaired UTF-16 surrogate). Refusals are
-// bad_request, or too_large for the body's size. The request returned has the compacted body;
-// UID and Source are the caller's.
+// bad_request, or too_large for the body's size; name and meta as checkName and checkMeta say.
+// The request returned has the compacted body; UID and Source are the caller's.
 func checkMessage(in messageIn, maxBody int) (rooms.SendRequest, error) {
 	req := rooms.SendRequest{Pri: ring.Normal}
 	kind, ok, err := jsonString("kind", in.Kind)
@@ -74,6 +76,12 @@ func checkMessage(in messageIn, maxBody int) (rooms.SendRequest, error) {
 		return req, badRequest("cmid must be at most 128 bytes")
 	}
 	req.CMID = cmid
+	if req.Name, err = checkName(in.Name); err != nil {
+		return req, err
+	}
+	if req.Meta, err = checkMeta(in.Meta); err != nil {
+		return req, err
+	}
 	return req, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -550,12 +551,19 @@ func (s *wsSession) join(ctx context.Context, f *inFrame) ([]byte, error) {
 	if !s.viewer.Allows(room) {
 		return nil, rooms.Errorf(rooms.CodeForbidden, "the token does not allow this room")
 	}
-	since := int64(-1)
+	opt := actors.JoinOptions{Since: -1, Push: f.Push != nil && *f.Push}
 	if f.Since != nil {
 		if *f.Since < 0 {
 			return nil, rooms.Errorf(rooms.CodeBadRequest, "since must be >= 0")
 		}
-		since = *f.Since
+		opt.Since = *f.Since
+	}
+	if f.Recent != nil {
+		if *f.Recent < 0 || *f.Recent > int64(s.hub.s.cfg.PullLimit) {
+			return nil, rooms.Errorf(rooms.CodeBadRequest, "recent must be an integer from 0 to pull_limit ("+
+				strconv.Itoa(s.hub.s.cfg.PullLimit)+")")
+		}
+		opt.Recent = int(*f.Recent)
 	}
 	s.mu.Lock()
 	already := s.rooms.get(room) != nil
@@ -564,7 +572,7 @@ func (s *wsSession) join(ctx context.Context, f *inFrame) ([]byte, error) {
 	if !already && n >= s.hub.s.cfg.MaxRooms {
 		return nil, rooms.Errorf(rooms.CodeTooManyRooms, "a session may join at most max_rooms rooms")
 	}
-	res, err := s.hub.s.eng.Join(ctx, s, room, since, f.Push != nil && *f.Push)
+	res, err := s.hub.s.eng.Join(ctx, s, room, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -579,7 +587,7 @@ func (s *wsSession) join(ctx context.Context, f *inFrame) ([]byte, error) {
 	if old != nil { // a repeated join replaces the membership (new since)
 		s.hub.s.eng.Leave(old)
 	}
-	joined := wire.AppendJoined(nil, room, res.Epoch, res.TS, res.Seq, res.Online, f.ID)
+	joined := joinedFrame(room, &res, f)
 	if !res.NotifyNow {
 		return joined, nil
 	}
@@ -587,6 +595,20 @@ func (s *wsSession) join(ctx context.Context, f *inFrame) ([]byte, error) {
 		return nil, err
 	}
 	return wire.AppendNotify(nil, room, res.TS), nil
+}
+
+// joinedFrame is the joined reply: since when the join asked for recent messages, and the
+// room's pinned messages.
+func joinedFrame(room string, res *actors.JoinResult, f *inFrame) []byte {
+	var since *int64
+	if f.Recent != nil {
+		since = &res.Since
+	}
+	var pinned [][]byte
+	for _, m := range res.Pinned {
+		pinned = append(pinned, m.Encode())
+	}
+	return wire.AppendJoinedWith(nil, room, res.Epoch, res.TS, res.Seq, res.Online, f.ID, since, pinned)
 }
 
 func (s *wsSession) leave(f *inFrame) ([]byte, error) {
@@ -641,11 +663,15 @@ func (s *wsSession) send(ctx context.Context, f *inFrame) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !isAbsent(f.Name) || !isAbsent(f.Meta) {
+		return nil, rooms.Errorf(rooms.CodeBadRequest, "name and meta come from the token, not from send")
+	}
 	req, err := checkMessage(f.messageIn, s.hub.s.cfg.MaxBody)
 	if err != nil {
 		return nil, err
 	}
 	req.UID, req.Source = s.viewer.UID, rooms.FromViewer
+	req.Name, req.Meta = s.viewer.Name, s.viewer.Meta
 	if s.member(room) == nil {
 		return nil, rooms.Errorf(rooms.CodeNotJoined, "join the room before sending")
 	}

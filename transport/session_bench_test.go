@@ -46,7 +46,7 @@ func BenchmarkSessionPullFrame(b *testing.B) {
 	}
 	b.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	ctx := context.Background()
-	res, err := node.Join(ctx, &benchSession{uid: "v"}, "bench", -1, false)
+	res, err := node.Join(ctx, &benchSession{uid: "v"}, "bench", actors.JoinOptions{Since: -1})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,12 +12,13 @@ import (
 // inFrame is any client frame (PROTOCOL.md section 3). Fields of the wrong JSON type make
 // the whole frame a bad_request; the message fields of a send stay raw for checkMessage.
 type inFrame struct {
-	Op    string  `json:"op"`
-	ID    *int64  `json:"id"`
-	Room  *string `json:"room"`
-	Since *int64  `json:"since"`
-	Limit *int    `json:"limit"`
-	Push  *bool   `json:"push"` // join option: the server pushes windows (docs/decisions.md)
+	Op     string  `json:"op"`
+	ID     *int64  `json:"id"`
+	Room   *string `json:"room"`
+	Since  *int64  `json:"since"`
+	Limit  *int    `json:"limit"`
+	Push   *bool   `json:"push"`   // join option: the server pushes windows (PROTOCOL.md 8.2)
+	Recent *int64  `json:"recent"` // join option: start before the room's N newest messages (8.3)
 	messageIn
 }
 

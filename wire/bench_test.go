@@ -9,7 +9,7 @@ func benchWindow() Window {
 		w.Msg(AppendMessage(nil, &Message{TS: int64(1732280000000000 + i), Seq: uint64(i + 1), Pri: "normal", Kind: "chat", UID: "u1",
 			Body: []byte(`{"text":"hello world, this is a chat line"}`)}))
 	}
-	return w.End(3, 1732280000000099, false)
+	return w.End(3, 1732280000000099, 103, false)
 }
 
 // BenchmarkAppendString: an id (the common case: nothing to escape) and a chat line that
@@ -51,7 +51,7 @@ func BenchmarkWindow(b *testing.B) {
 		for _, m := range msgs {
 			w.Msg(m)
 		}
-		buf = w.End(3, 1732280000000099, false)
+		buf = w.End(3, 1732280000000099, 103, false)
 	}
 }
 

@@ -39,6 +39,10 @@ func TestAppendMessage(t *testing.T) {
 		`{"ts":1,"seq":2,"pri":"low","kind":"k\"\n\u003c","uid":"é","body":1}`)
 	f(Message{TS: 1700000000000000, Seq: 18446744073709551615, Pri: "normal", Kind: `a\b`, UID: "\x01\t", CMID: "x&y>z\u2028"},
 		`{"ts":1700000000000000,"seq":18446744073709551615,"pri":"normal","kind":"a\\b","uid":"\u0001\t","cmid":"x\u0026y\u003ez\u2028","body":null}`)
+	f(Message{TS: 7, Seq: 3, Pri: "normal", Kind: "chat", UID: "u1", Name: "Zoë <3\u2028", Meta: []byte(`{"lv":3}`), CMID: "c", Body: []byte(`1`)},
+		`{"ts":7,"seq":3,"pri":"normal","kind":"chat","uid":"u1","name":"Zoë \u003c3\u2028","meta":{"lv":3},"cmid":"c","body":1}`)
+	f(Message{TS: 9, Seq: 4, Pri: "system", Kind: "notice", PinUntil: 1732280000123456, Body: []byte(`{}`)},
+		`{"ts":9,"seq":4,"pri":"system","kind":"notice","uid":"","pin_until":1732280000123456,"body":{}}`)
 	f(Message{TS: 5, Seq: 1, Pri: "high", Kind: "👋", UID: "u", Body: []byte(`"text"`)},
 		`{"ts":5,"seq":1,"pri":"high","kind":"👋","uid":"u","body":"text"}`)
 	f(Message{TS: -3, Seq: 0, Pri: "unknown", Kind: "bad\xff", UID: "\xc3", CMID: "\b\f\u2029", Body: []byte(`[1,{"b":null}]`)},

@@ -3,7 +3,7 @@ package wire
 import "strconv"
 
 // Window is the encoding of one pull window (PROTOCOL.md section 4), the members
-// `"msgs":[...],"dropped":D,"next":N,"more":B}` that a msgs frame (AppendMsgs) and a pull's
+// `"msgs":[...],"dropped":D,"next":N,"next_seq":S,"more":B}` that a msgs frame (AppendMsgs) and a pull's
 // HTTP body (AppendPullBody) carry after their own. It is encoded once per (room, window) and
 // shared read-only by every reply that carries it, so the replies differ only in what comes
 // before it.
@@ -27,8 +27,9 @@ func (w *WindowWriter) Msg(encoded []byte) {
 	w.b = append(append(w.b, encoded...), ',')
 }
 
-// End closes the window with its dropped count, next and more.
-func (w *WindowWriter) End(dropped uint64, next int64, more bool) Window {
+// End closes the window with its dropped count, next, next_seq (the seq of the message at next:
+// PROTOCOL.md section 8.1) and more.
+func (w *WindowWriter) End(dropped uint64, next int64, nextSeq uint64, more bool) Window {
 	b := w.b
 	if n := len(b); n > 0 && b[n-1] == ',' { // a message's own encoding never ends with one
 		b = b[:n-1]
@@ -37,6 +38,8 @@ func (w *WindowWriter) End(dropped uint64, next int64, more bool) Window {
 	b = strconv.AppendUint(b, dropped, 10)
 	b = append(b, `,"next":`...)
 	b = strconv.AppendInt(b, next, 10)
+	b = append(b, `,"next_seq":`...)
+	b = strconv.AppendUint(b, nextSeq, 10)
 	if more {
 		b = append(b, `,"more":true}`...)
 	} else {

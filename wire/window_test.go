@@ -8,12 +8,12 @@ import (
 )
 
 // window builds a Window of the given message encodings.
-func window(msgs [][]byte, dropped uint64, next int64, more bool) Window {
+func window(msgs [][]byte, dropped uint64, next int64, nextSeq uint64, more bool) Window {
 	w := StartWindow([]byte("dropped by StartWindow"))
 	for _, m := range msgs {
 		w.Msg(m)
 	}
-	return w.End(dropped, next, more)
+	return w.End(dropped, next, nextSeq, more)
 }
 
 func TestWindow(t *testing.T) {
@@ -28,22 +28,22 @@ func TestWindow(t *testing.T) {
 			t.Errorf("not a JSON object's members: %s", w)
 		}
 	}
-	f(window([][]byte{a}, 3, 5, false),
-		`"msgs":[{"ts":5,"seq":1,"pri":"normal","kind":"c","uid":"","body":{}}],"dropped":3,"next":5,"more":false}`)
-	f(window([][]byte{a, b}, 1, 9, false),
+	f(window([][]byte{a}, 3, 5, 4, false),
+		`"msgs":[{"ts":5,"seq":1,"pri":"normal","kind":"c","uid":"","body":{}}],"dropped":3,"next":5,"next_seq":4,"more":false}`)
+	f(window([][]byte{a, b}, 1, 9, 3, false),
 		`"msgs":[{"ts":5,"seq":1,"pri":"normal","kind":"c","uid":"","body":{}},`+
-			`{"ts":9,"seq":3,"pri":"system","kind":"n","uid":"adm","cmid":"x","body":null}],"dropped":1,"next":9,"more":false}`)
-	f(window(nil, 0, 7, false), `"msgs":[],"dropped":0,"next":7,"more":false}`)
-	f(window([][]byte{b}, 18446744073709551615, 9, true),
-		`"msgs":[{"ts":9,"seq":3,"pri":"system","kind":"n","uid":"adm","cmid":"x","body":null}],"dropped":18446744073709551615,"next":9,"more":true}`)
-	f(window(nil, 0, -1, true), `"msgs":[],"dropped":0,"next":-1,"more":true}`)
+			`{"ts":9,"seq":3,"pri":"system","kind":"n","uid":"adm","cmid":"x","body":null}],"dropped":1,"next":9,"next_seq":3,"more":false}`)
+	f(window(nil, 0, 7, 0, false), `"msgs":[],"dropped":0,"next":7,"next_seq":0,"more":false}`)
+	f(window([][]byte{b}, 18446744073709551615, 9, 18446744073709551615, true),
+		`"msgs":[{"ts":9,"seq":3,"pri":"system","kind":"n","uid":"adm","cmid":"x","body":null}],"dropped":18446744073709551615,"next":9,"next_seq":18446744073709551615,"more":true}`)
+	f(window(nil, 0, -1, 0, true), `"msgs":[],"dropped":0,"next":-1,"next_seq":0,"more":true}`)
 
 	buf := make([]byte, 0, 512)
 	if allocs := testing.AllocsPerRun(100, func() {
 		w := StartWindow(buf)
 		w.Msg(a)
 		w.Msg(b)
-		buf = w.End(12, 9, false)
+		buf = w.End(12, 9, 14, false)
 	}); allocs != 0 {
 		t.Errorf("a window allocated %v times into a big enough buffer", allocs)
 	}
@@ -51,7 +51,7 @@ func TestWindow(t *testing.T) {
 
 func TestMsgsAndPullBody(t *testing.T) {
 	m := AppendMessage(nil, &Message{TS: 5, Seq: 1, Pri: "normal", Kind: "chat", UID: "u1", Body: []byte(`{"text":"hi"}`)})
-	w := window([][]byte{m}, 2, 5, false)
+	w := window([][]byte{m}, 2, 5, 3, false)
 	id := int64(-7)
 	f := func(got []byte, want string) {
 		t.Helper()
@@ -60,11 +60,11 @@ func TestMsgsAndPullBody(t *testing.T) {
 		}
 	}
 	f(AppendMsgs([]byte("x"), "room-1", nil, "e1abc", w),
-		`{"op":"msgs","room":"room-1","epoch":"e1abc","msgs":[{"ts":5,"seq":1,"pri":"normal","kind":"chat","uid":"u1","body":{"text":"hi"}}],"dropped":2,"next":5,"more":false}`)
+		`{"op":"msgs","room":"room-1","epoch":"e1abc","msgs":[{"ts":5,"seq":1,"pri":"normal","kind":"chat","uid":"u1","body":{"text":"hi"}}],"dropped":2,"next":5,"next_seq":3,"more":false}`)
 	f(AppendMsgs([]byte("x"), "room-1", &id, "e1abc", w),
-		`{"op":"msgs","room":"room-1","id":-7,"epoch":"e1abc","msgs":[{"ts":5,"seq":1,"pri":"normal","kind":"chat","uid":"u1","body":{"text":"hi"}}],"dropped":2,"next":5,"more":false}`)
+		`{"op":"msgs","room":"room-1","id":-7,"epoch":"e1abc","msgs":[{"ts":5,"seq":1,"pri":"normal","kind":"chat","uid":"u1","body":{"text":"hi"}}],"dropped":2,"next":5,"next_seq":3,"more":false}`)
 	f(AppendPullBody([]byte("x"), "room-1", "e1abc", w),
-		`{"room":"room-1","epoch":"e1abc","msgs":[{"ts":5,"seq":1,"pri":"normal","kind":"chat","uid":"u1","body":{"text":"hi"}}],"dropped":2,"next":5,"more":false}`)
+		`{"room":"room-1","epoch":"e1abc","msgs":[{"ts":5,"seq":1,"pri":"normal","kind":"chat","uid":"u1","body":{"text":"hi"}}],"dropped":2,"next":5,"next_seq":3,"more":false}`)
 
 	buf := make([]byte, 0, 512)
 	if n := testing.AllocsPerRun(100, func() { buf = AppendMsgs(buf[:0], "room-1", &id, "e1abc", w) }); n != 0 {
@@ -87,9 +87,10 @@ type decodedMsgs struct {
 		CMID *string         `json:"cmid"`
 		Body json.RawMessage `json:"body"`
 	} `json:"msgs"`
-	Dropped uint64 `json:"dropped"`
-	Next    int64  `json:"next"`
-	More    bool   `json:"more"`
+	Dropped uint64  `json:"dropped"`
+	Next    int64   `json:"next"`
+	NextSeq *uint64 `json:"next_seq"`
+	More    bool    `json:"more"`
 }
 
 // FuzzMsgsFrame: messages with any strings, numbers and body, in a window with any counts,
@@ -110,7 +111,7 @@ func FuzzMsgsFrame(f *testing.F) {
 		for i := range n {
 			w.Msg(AppendMessage(nil, &Message{TS: ts + int64(i), Seq: seq + uint64(i), Pri: pri, Kind: kind, UID: uid, CMID: cmid, Body: compact.Bytes()}))
 		}
-		win := w.End(dropped, next, more)
+		win := w.End(dropped, next, seq+uint64(n), more)
 		var idp *int64
 		if hasID {
 			idp = &id
@@ -124,7 +125,7 @@ func FuzzMsgsFrame(f *testing.F) {
 			if (frame && (d.Op != "msgs" || (d.ID == nil) != !hasID || (hasID && *d.ID != id))) || (!frame && d.ID != nil) {
 				t.Fatalf("op/id wrong in %s", out)
 			}
-			if d.Room != valid(room) || d.Epoch != valid(epoch) || d.Dropped != dropped || d.Next != next || d.More != more || len(d.Msgs) != int(n) {
+			if d.Room != valid(room) || d.Epoch != valid(epoch) || d.Dropped != dropped || d.Next != next || d.NextSeq == nil || *d.NextSeq != seq+uint64(n) || d.More != more || len(d.Msgs) != int(n) {
 				t.Fatalf("%s does not decode to what was encoded", out)
 			}
 			wantBody := compact.String()

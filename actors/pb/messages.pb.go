@@ -33,6 +33,9 @@ type Msg struct {
 	Uid           string                 `protobuf:"bytes,5,opt,name=uid,proto3" json:"uid,omitempty"`
 	Cmid          string                 `protobuf:"bytes,6,opt,name=cmid,proto3" json:"cmid,omitempty"`
 	Body          []byte                 `protobuf:"bytes,7,opt,name=body,proto3" json:"body,omitempty"`
+	Name          string                 `protobuf:"bytes,8,opt,name=name,proto3" json:"name,omitempty"`                           // the speaker's display name (PROTOCOL.md 8.5)
+	Meta          []byte                 `protobuf:"bytes,9,opt,name=meta,proto3" json:"meta,omitempty"`                           // the speaker's meta, a compact JSON object
+	PinUntil      int64                  `protobuf:"varint,10,opt,name=pin_until,json=pinUntil,proto3" json:"pin_until,omitempty"` // unix microseconds; 0: not pinned (PROTOCOL.md 8.3)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -116,6 +119,27 @@ func (x *Msg) GetBody() []byte {
 	return nil
 }
 
+func (x *Msg) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Msg) GetMeta() []byte {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *Msg) GetPinUntil() int64 {
+	if x != nil {
+		return x.PinUntil
+	}
+	return 0
+}
+
 // Error carries a protocol error code (rooms.Code) and its message; empty code = ok.
 type Error struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -178,6 +202,9 @@ type SendRequest struct {
 	Body          []byte                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
 	Cmid          string                 `protobuf:"bytes,5,opt,name=cmid,proto3" json:"cmid,omitempty"`
 	Source        int32                  `protobuf:"varint,6,opt,name=source,proto3" json:"source,omitempty"`
+	Name          string                 `protobuf:"bytes,7,opt,name=name,proto3" json:"name,omitempty"`
+	Meta          []byte                 `protobuf:"bytes,8,opt,name=meta,proto3" json:"meta,omitempty"`
+	PinS          int32                  `protobuf:"varint,9,opt,name=pin_s,json=pinS,proto3" json:"pin_s,omitempty"` // a notice pinned for this many seconds; 0: not pinned
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -250,6 +277,27 @@ func (x *SendRequest) GetCmid() string {
 func (x *SendRequest) GetSource() int32 {
 	if x != nil {
 		return x.Source
+	}
+	return 0
+}
+
+func (x *SendRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SendRequest) GetMeta() []byte {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *SendRequest) GetPinS() int32 {
+	if x != nil {
+		return x.PinS
 	}
 	return 0
 }
@@ -875,9 +923,12 @@ func (x *Kick) GetReason() string {
 
 // JoinCheck asks whether uid may join (not banned) and returns the room's head.
 type JoinCheck struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
-	Node          string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Uid   string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	Node  string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	// recent > 0 asks where a session that wants the room's recent newest messages starts
+	// (PROTOCOL.md 8.3): JoinReply.since.
+	Recent        int32 `protobuf:"varint,3,opt,name=recent,proto3" json:"recent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -926,6 +977,13 @@ func (x *JoinCheck) GetNode() string {
 	return ""
 }
 
+func (x *JoinCheck) GetRecent() int32 {
+	if x != nil {
+		return x.Recent
+	}
+	return 0
+}
+
 type JoinReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Epoch         string                 `protobuf:"bytes,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
@@ -934,6 +992,8 @@ type JoinReply struct {
 	Error         *Error                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
 	Online        int64                  `protobuf:"varint,5,opt,name=online,proto3" json:"online,omitempty"`                              // sum of the subscribed nodes' last reported viewers
 	NodeViewers   int64                  `protobuf:"varint,6,opt,name=node_viewers,json=nodeViewers,proto3" json:"node_viewers,omitempty"` // what the asking node last reported (so it can use its live count)
+	Pinned        []*Msg                 `protobuf:"bytes,7,rep,name=pinned,proto3" json:"pinned,omitempty"`                               // the pinned messages in force, oldest first
+	Since         int64                  `protobuf:"varint,8,opt,name=since,proto3" json:"since,omitempty"`                                // for recent > 0: the ts just before the recent-th newest message
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1010,6 +1070,66 @@ func (x *JoinReply) GetNodeViewers() int64 {
 	return 0
 }
 
+func (x *JoinReply) GetPinned() []*Msg {
+	if x != nil {
+		return x.Pinned
+	}
+	return nil
+}
+
+func (x *JoinReply) GetSince() int64 {
+	if x != nil {
+		return x.Since
+	}
+	return 0
+}
+
+// UnpinRequest ends the pin of the message at ts (PROTOCOL.md 8.3); answered by a SendReply
+// with the stamp of the unpin notice.
+type UnpinRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ts            int64                  `protobuf:"varint,1,opt,name=ts,proto3" json:"ts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnpinRequest) Reset() {
+	*x = UnpinRequest{}
+	mi := &file_actors_pb_messages_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnpinRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnpinRequest) ProtoMessage() {}
+
+func (x *UnpinRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnpinRequest.ProtoReflect.Descriptor instead.
+func (*UnpinRequest) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *UnpinRequest) GetTs() int64 {
+	if x != nil {
+		return x.Ts
+	}
+	return 0
+}
+
 // ConfigRequest reads (empty patch) or patches (rooms.ConfigPatch JSON) the room's config.
 type ConfigRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1020,7 +1140,7 @@ type ConfigRequest struct {
 
 func (x *ConfigRequest) Reset() {
 	*x = ConfigRequest{}
-	mi := &file_actors_pb_messages_proto_msgTypes[13]
+	mi := &file_actors_pb_messages_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1032,7 +1152,7 @@ func (x *ConfigRequest) String() string {
 func (*ConfigRequest) ProtoMessage() {}
 
 func (x *ConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[13]
+	mi := &file_actors_pb_messages_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1045,7 +1165,7 @@ func (x *ConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigRequest.ProtoReflect.Descriptor instead.
 func (*ConfigRequest) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{13}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ConfigRequest) GetPatchJson() []byte {
@@ -1065,7 +1185,7 @@ type ConfigReply struct {
 
 func (x *ConfigReply) Reset() {
 	*x = ConfigReply{}
-	mi := &file_actors_pb_messages_proto_msgTypes[14]
+	mi := &file_actors_pb_messages_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +1197,7 @@ func (x *ConfigReply) String() string {
 func (*ConfigReply) ProtoMessage() {}
 
 func (x *ConfigReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[14]
+	mi := &file_actors_pb_messages_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +1210,7 @@ func (x *ConfigReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigReply.ProtoReflect.Descriptor instead.
 func (*ConfigReply) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{14}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ConfigReply) GetConfigJson() []byte {
@@ -1119,7 +1239,7 @@ type ModerateRequest struct {
 
 func (x *ModerateRequest) Reset() {
 	*x = ModerateRequest{}
-	mi := &file_actors_pb_messages_proto_msgTypes[15]
+	mi := &file_actors_pb_messages_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1251,7 @@ func (x *ModerateRequest) String() string {
 func (*ModerateRequest) ProtoMessage() {}
 
 func (x *ModerateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[15]
+	mi := &file_actors_pb_messages_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1264,7 @@ func (x *ModerateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModerateRequest.ProtoReflect.Descriptor instead.
 func (*ModerateRequest) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{15}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ModerateRequest) GetList() int32 {
@@ -1184,7 +1304,7 @@ type KickRequest struct {
 
 func (x *KickRequest) Reset() {
 	*x = KickRequest{}
-	mi := &file_actors_pb_messages_proto_msgTypes[16]
+	mi := &file_actors_pb_messages_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1196,7 +1316,7 @@ func (x *KickRequest) String() string {
 func (*KickRequest) ProtoMessage() {}
 
 func (x *KickRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[16]
+	mi := &file_actors_pb_messages_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1209,7 +1329,7 @@ func (x *KickRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KickRequest.ProtoReflect.Descriptor instead.
 func (*KickRequest) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{16}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *KickRequest) GetUid() string {
@@ -1233,7 +1353,7 @@ type KickSession struct {
 
 func (x *KickSession) Reset() {
 	*x = KickSession{}
-	mi := &file_actors_pb_messages_proto_msgTypes[17]
+	mi := &file_actors_pb_messages_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1245,7 +1365,7 @@ func (x *KickSession) String() string {
 func (*KickSession) ProtoMessage() {}
 
 func (x *KickSession) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[17]
+	mi := &file_actors_pb_messages_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1258,7 +1378,7 @@ func (x *KickSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KickSession.ProtoReflect.Descriptor instead.
 func (*KickSession) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{17}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *KickSession) GetUid() string {
@@ -1291,7 +1411,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_actors_pb_messages_proto_msgTypes[18]
+	mi := &file_actors_pb_messages_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1303,7 +1423,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[18]
+	mi := &file_actors_pb_messages_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1316,7 +1436,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{18}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Ack) GetError() *Error {
@@ -1335,7 +1455,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_actors_pb_messages_proto_msgTypes[19]
+	mi := &file_actors_pb_messages_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1347,7 +1467,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[19]
+	mi := &file_actors_pb_messages_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1360,7 +1480,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{19}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *InfoRequest) GetNode() string {
@@ -1380,7 +1500,7 @@ type InfoReply struct {
 
 func (x *InfoReply) Reset() {
 	*x = InfoReply{}
-	mi := &file_actors_pb_messages_proto_msgTypes[20]
+	mi := &file_actors_pb_messages_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1512,7 @@ func (x *InfoReply) String() string {
 func (*InfoReply) ProtoMessage() {}
 
 func (x *InfoReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[20]
+	mi := &file_actors_pb_messages_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1525,7 @@ func (x *InfoReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoReply.ProtoReflect.Descriptor instead.
 func (*InfoReply) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{20}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *InfoReply) GetInfoJson() []byte {
@@ -1433,7 +1553,7 @@ type NoticeAllRequest struct {
 
 func (x *NoticeAllRequest) Reset() {
 	*x = NoticeAllRequest{}
-	mi := &file_actors_pb_messages_proto_msgTypes[21]
+	mi := &file_actors_pb_messages_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1445,7 +1565,7 @@ func (x *NoticeAllRequest) String() string {
 func (*NoticeAllRequest) ProtoMessage() {}
 
 func (x *NoticeAllRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[21]
+	mi := &file_actors_pb_messages_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1458,7 +1578,7 @@ func (x *NoticeAllRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoticeAllRequest.ProtoReflect.Descriptor instead.
 func (*NoticeAllRequest) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{21}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *NoticeAllRequest) GetKind() string {
@@ -1486,7 +1606,7 @@ type StatsAdd struct {
 
 func (x *StatsAdd) Reset() {
 	*x = StatsAdd{}
-	mi := &file_actors_pb_messages_proto_msgTypes[22]
+	mi := &file_actors_pb_messages_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1498,7 +1618,7 @@ func (x *StatsAdd) String() string {
 func (*StatsAdd) ProtoMessage() {}
 
 func (x *StatsAdd) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_pb_messages_proto_msgTypes[22]
+	mi := &file_actors_pb_messages_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1511,7 +1631,7 @@ func (x *StatsAdd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsAdd.ProtoReflect.Descriptor instead.
 func (*StatsAdd) Descriptor() ([]byte, []int) {
-	return file_actors_pb_messages_proto_rawDescGZIP(), []int{22}
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *StatsAdd) GetNotifies() uint64 {
@@ -1532,7 +1652,7 @@ var File_actors_pb_messages_proto protoreflect.FileDescriptor
 
 const file_actors_pb_messages_proto_rawDesc = "" +
 	"\n" +
-	"\x18actors/pb/messages.proto\x12\x0fliveroom.actors\"\x87\x01\n" +
+	"\x18actors/pb/messages.proto\x12\x0fliveroom.actors\"\xcc\x01\n" +
 	"\x03Msg\x12\x0e\n" +
 	"\x02ts\x18\x01 \x01(\x03R\x02ts\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x10\n" +
@@ -1540,17 +1660,24 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x10\n" +
 	"\x03uid\x18\x05 \x01(\tR\x03uid\x12\x12\n" +
 	"\x04cmid\x18\x06 \x01(\tR\x04cmid\x12\x12\n" +
-	"\x04body\x18\a \x01(\fR\x04body\"5\n" +
+	"\x04body\x18\a \x01(\fR\x04body\x12\x12\n" +
+	"\x04name\x18\b \x01(\tR\x04name\x12\x12\n" +
+	"\x04meta\x18\t \x01(\fR\x04meta\x12\x1b\n" +
+	"\tpin_until\x18\n" +
+	" \x01(\x03R\bpinUntil\"5\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\x85\x01\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xc2\x01\n" +
 	"\vSendRequest\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x10\n" +
 	"\x03pri\x18\x03 \x01(\x05R\x03pri\x12\x12\n" +
 	"\x04body\x18\x04 \x01(\fR\x04body\x12\x12\n" +
 	"\x04cmid\x18\x05 \x01(\tR\x04cmid\x12\x16\n" +
-	"\x06source\x18\x06 \x01(\x05R\x06source\"m\n" +
+	"\x06source\x18\x06 \x01(\x05R\x06source\x12\x12\n" +
+	"\x04name\x18\a \x01(\tR\x04name\x12\x12\n" +
+	"\x04meta\x18\b \x01(\fR\x04meta\x12\x13\n" +
+	"\x05pin_s\x18\t \x01(\x05R\x04pinS\"m\n" +
 	"\tSendReply\x12\x0e\n" +
 	"\x02ts\x18\x01 \x01(\x03R\x02ts\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x10\n" +
@@ -1599,17 +1726,22 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\x04bans\x18\x06 \x03(\v2\x14.liveroom.actors.BanR\x04bans\"0\n" +
 	"\x04Kick\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"1\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"I\n" +
 	"\tJoinCheck\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x12\n" +
-	"\x04node\x18\x02 \x01(\tR\x04node\"\xac\x01\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12\x16\n" +
+	"\x06recent\x18\x03 \x01(\x05R\x06recent\"\xf0\x01\n" +
 	"\tJoinReply\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\tR\x05epoch\x12\x0e\n" +
 	"\x02ts\x18\x02 \x01(\x03R\x02ts\x12\x10\n" +
 	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12,\n" +
 	"\x05error\x18\x04 \x01(\v2\x16.liveroom.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06online\x18\x05 \x01(\x03R\x06online\x12!\n" +
-	"\fnode_viewers\x18\x06 \x01(\x03R\vnodeViewers\".\n" +
+	"\fnode_viewers\x18\x06 \x01(\x03R\vnodeViewers\x12,\n" +
+	"\x06pinned\x18\a \x03(\v2\x14.liveroom.actors.MsgR\x06pinned\x12\x14\n" +
+	"\x05since\x18\b \x01(\x03R\x05since\"\x1e\n" +
+	"\fUnpinRequest\x12\x0e\n" +
+	"\x02ts\x18\x01 \x01(\x03R\x02ts\".\n" +
 	"\rConfigRequest\x12\x1d\n" +
 	"\n" +
 	"patch_json\x18\x01 \x01(\fR\tpatchJson\"\\\n" +
@@ -1654,7 +1786,7 @@ func file_actors_pb_messages_proto_rawDescGZIP() []byte {
 	return file_actors_pb_messages_proto_rawDescData
 }
 
-var file_actors_pb_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_actors_pb_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_actors_pb_messages_proto_goTypes = []any{
 	(*Msg)(nil),              // 0: liveroom.actors.Msg
 	(*Error)(nil),            // 1: liveroom.actors.Error
@@ -1669,32 +1801,34 @@ var file_actors_pb_messages_proto_goTypes = []any{
 	(*Kick)(nil),             // 10: liveroom.actors.Kick
 	(*JoinCheck)(nil),        // 11: liveroom.actors.JoinCheck
 	(*JoinReply)(nil),        // 12: liveroom.actors.JoinReply
-	(*ConfigRequest)(nil),    // 13: liveroom.actors.ConfigRequest
-	(*ConfigReply)(nil),      // 14: liveroom.actors.ConfigReply
-	(*ModerateRequest)(nil),  // 15: liveroom.actors.ModerateRequest
-	(*KickRequest)(nil),      // 16: liveroom.actors.KickRequest
-	(*KickSession)(nil),      // 17: liveroom.actors.KickSession
-	(*Ack)(nil),              // 18: liveroom.actors.Ack
-	(*InfoRequest)(nil),      // 19: liveroom.actors.InfoRequest
-	(*InfoReply)(nil),        // 20: liveroom.actors.InfoReply
-	(*NoticeAllRequest)(nil), // 21: liveroom.actors.NoticeAllRequest
-	(*StatsAdd)(nil),         // 22: liveroom.actors.StatsAdd
+	(*UnpinRequest)(nil),     // 13: liveroom.actors.UnpinRequest
+	(*ConfigRequest)(nil),    // 14: liveroom.actors.ConfigRequest
+	(*ConfigReply)(nil),      // 15: liveroom.actors.ConfigReply
+	(*ModerateRequest)(nil),  // 16: liveroom.actors.ModerateRequest
+	(*KickRequest)(nil),      // 17: liveroom.actors.KickRequest
+	(*KickSession)(nil),      // 18: liveroom.actors.KickSession
+	(*Ack)(nil),              // 19: liveroom.actors.Ack
+	(*InfoRequest)(nil),      // 20: liveroom.actors.InfoRequest
+	(*InfoReply)(nil),        // 21: liveroom.actors.InfoReply
+	(*NoticeAllRequest)(nil), // 22: liveroom.actors.NoticeAllRequest
+	(*StatsAdd)(nil),         // 23: liveroom.actors.StatsAdd
 }
 var file_actors_pb_messages_proto_depIdxs = []int32{
-	1, // 0: liveroom.actors.SendReply.error:type_name -> liveroom.actors.Error
-	0, // 1: liveroom.actors.Snapshot.msgs:type_name -> liveroom.actors.Msg
-	7, // 2: liveroom.actors.Snapshot.bans:type_name -> liveroom.actors.Ban
-	5, // 3: liveroom.actors.SubscribeReply.snapshot:type_name -> liveroom.actors.Snapshot
-	0, // 4: liveroom.actors.Delta.msgs:type_name -> liveroom.actors.Msg
-	7, // 5: liveroom.actors.Delta.bans:type_name -> liveroom.actors.Ban
-	1, // 6: liveroom.actors.JoinReply.error:type_name -> liveroom.actors.Error
-	1, // 7: liveroom.actors.ConfigReply.error:type_name -> liveroom.actors.Error
-	1, // 8: liveroom.actors.Ack.error:type_name -> liveroom.actors.Error
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	1,  // 0: liveroom.actors.SendReply.error:type_name -> liveroom.actors.Error
+	0,  // 1: liveroom.actors.Snapshot.msgs:type_name -> liveroom.actors.Msg
+	7,  // 2: liveroom.actors.Snapshot.bans:type_name -> liveroom.actors.Ban
+	5,  // 3: liveroom.actors.SubscribeReply.snapshot:type_name -> liveroom.actors.Snapshot
+	0,  // 4: liveroom.actors.Delta.msgs:type_name -> liveroom.actors.Msg
+	7,  // 5: liveroom.actors.Delta.bans:type_name -> liveroom.actors.Ban
+	1,  // 6: liveroom.actors.JoinReply.error:type_name -> liveroom.actors.Error
+	0,  // 7: liveroom.actors.JoinReply.pinned:type_name -> liveroom.actors.Msg
+	1,  // 8: liveroom.actors.ConfigReply.error:type_name -> liveroom.actors.Error
+	1,  // 9: liveroom.actors.Ack.error:type_name -> liveroom.actors.Error
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_actors_pb_messages_proto_init() }
@@ -1708,7 +1842,7 @@ func file_actors_pb_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_pb_messages_proto_rawDesc), len(file_actors_pb_messages_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

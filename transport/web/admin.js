@@ -14,7 +14,12 @@ async function api(method, path, body) {
   catch { $("out").textContent = `${r.status}\n${text}`; }
 }
 const room = () => encodeURIComponent($("room").value);
-$("sendNotice").onclick = () => api("POST", `/v1/rooms/${room()}/notices`, { body: { text: $("notice").value } });
+$("sendNotice").onclick = () => {
+  const n = { body: { text: $("notice").value } };
+  if ($("pinS").value !== "") n.pin_s = Number($("pinS").value);
+  api("POST", `/v1/rooms/${room()}/notices`, n);
+};
+$("unpin").onclick = () => api("DELETE", `/v1/rooms/${room()}/pins/${encodeURIComponent($("pinTS").value.trim())}`);
 $("sendAll").onclick = () => api("POST", `/v1/notices`, { body: { text: $("notice").value } });
 $("stats").onclick = () => api("GET", `/v1/rooms/${room()}`);
 for (const b of document.querySelectorAll("button[data-list]")) {

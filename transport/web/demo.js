@@ -20,7 +20,10 @@ setInterval(() => {
 
 const lr = new LiveRoom({ url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/ws`, devUid: uid });
 lr.on("state", (s) => { const el = document.getElementById("state"); el.textContent = s; el.className = s; });
-lr.on("joined", (r, j) => { document.getElementById("online").textContent = j.online; });
+lr.on("joined", (r, j) => {
+  document.getElementById("online").textContent = j.online;
+  if (Array.isArray(j.pinned)) { pins = j.pinned; showPins(); }
+});
 lr.on("message", (r, m) => { inCount++; queue.push(m); });
 lr.on("kick", (r, reason) => addChat({ pri: "system", uid: "", body: { text: `kicked: ${reason}` } }));
 lr.on("stopped", (reason) => addChat({ pri: "system", uid: "", body: { text: `disconnected for good: ${reason}` + (reason === "replaced" ? " (another tab of this user took the session)" : "") } }));
@@ -36,11 +39,26 @@ function text(m) {
 function addChat(m) {
   const li = document.createElement("li");
   if (m.pri === "system") { li.className = "system"; li.textContent = "[notice] " + text(m); }
-  else { const who = document.createElement("b"); who.textContent = (m.uid || "app") + ": "; li.append(who, text(m)); }
+  else { const who = document.createElement("b"); who.textContent = (m.name || m.uid || "app") + ": "; li.append(who, text(m)); }
   const chat = document.getElementById("chat");
   chat.append(li);
   while (chat.children.length > MAX_CHAT) chat.firstChild.remove();
   chat.scrollTop = chat.scrollHeight;
+}
+
+// Pinned notices (PROTOCOL.md 8.3) stay on top until their pin_until or an unpin notice:
+// at most 8, oldest first, as the room keeps them.
+let pins = [];
+function showPins() {
+  const now = Date.now() * 1000;
+  pins = pins.filter((p) => p.pin_until > now).slice(-8);
+  const box = document.getElementById("pinned");
+  box.replaceChildren(...pins.map((p) => { const d = document.createElement("div"); d.textContent = "📌 " + text(p); return d; }));
+}
+setInterval(showPins, 1000);
+function trackPins(m) {
+  if (m.pin_until) { pins = pins.filter((p) => p.ts !== m.ts).concat([m]); showPins(); }
+  if (m.kind === "unpin" && m.body) { pins = pins.filter((p) => p.ts !== m.body.ts); showPins(); }
 }
 
 function pin(m) {
@@ -71,7 +89,7 @@ function frame() {
   // System notices always render; of the rest, the newest that fit the budget.
   const chatFrom = Math.max(0, batch.length - 20);
   batch.forEach((m, i) => {
-    if (m.pri === "system") { pin(m); addChat(m); shown++; return; }
+    if (m.pri === "system") { trackPins(m); if (m.kind !== "unpin") { pin(m); addChat(m); } shown++; return; }
     if (i >= chatFrom) addChat(m);
     if (flyBudget > 0 && i >= batch.length - flyBudget) { fly(m); flyBudget--; shown++; } else { skipped++; }
   });
