@@ -17,6 +17,7 @@ import (
 type Viewer struct {
 	UID   string
 	Rooms []string // the token's `rooms` claim; nil = any room
+	Exp   int64    // the token's expiry, unix seconds; 0: no token (a dev-mode `?uid=` login)
 }
 
 // Allows reports whether the viewer's token allows room.
@@ -123,7 +124,7 @@ func (a *Auth) ParseToken(tok string) (Viewer, error) {
 	if !ValidID(c.Subject) {
 		return Viewer{}, rooms.Errorf(rooms.CodeUnauthorized, "token sub must be a valid uid")
 	}
-	return Viewer{UID: c.Subject, Rooms: c.Rooms}, nil
+	return Viewer{UID: c.Subject, Rooms: c.Rooms, Exp: c.ExpiresAt.Unix()}, nil
 }
 
 // IssueToken signs a viewer token for uid valid for ttl, limited to rooms (nil = any room).

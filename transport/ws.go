@@ -24,6 +24,7 @@ type wsHub struct {
 	wg       sync.WaitGroup     // one per open session, released when its reading has ended
 	workers  *socket.WorkerPool // answer frames of sessions with a raw socket
 	poll     *socket.Poller     // idle raw sessions wait here for bytes; nil: no epoll
+	exp      *expiries          // ends sessions whose token expired
 	closing  atomic.Bool
 	stop     chan struct{} // ends the keepalive sweeper
 	swept    chan struct{} // closed when the sweeper has returned
@@ -53,6 +54,10 @@ func newWSHub(s *Server) *wsHub {
 	} else {
 		s.log.Info("sessions read through websocket.Conn, one goroutine each", "reason", err)
 	}
+	h.exp = newExpiries(func(sess *wsSession) {
+		s.metrics.Kicks.WithLabelValues("expired").Inc()
+		sess.kickSession("expired")
+	})
 	go h.keepalive(s.cfg.PingInterval)
 	return h
 }
@@ -154,6 +159,9 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 			sess.kickSession("shutdown")
 			return
 		}
+		if viewer.Exp > 0 {
+			h.exp.set(sess, viewer.Exp)
+		}
 		if !sess.sayHello() {
 			h.wg.Done()
 			return
@@ -205,6 +213,7 @@ func (h *wsHub) shutdown(ctx context.Context) {
 		close(h.stop)
 	}
 	<-h.swept
+	h.exp.close()
 	var all []*wsSession
 	for i := range h.shards {
 		sh := &h.shards[i]

@@ -17,7 +17,8 @@ type inFrame struct {
 	Room  *string `json:"room"`
 	Since *int64  `json:"since"`
 	Limit *int    `json:"limit"`
-	Push  *bool   `json:"push"` // join option: the server pushes windows (docs/decisions.md)
+	Push  *bool   `json:"push"`  // join option: the server pushes windows (docs/decisions.md)
+	Token *string `json:"token"` // auth: the new token (session_auth.go)
 	messageIn
 }
 

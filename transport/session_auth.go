@@ -1,0 +1,47 @@
+package transport
+
+import (
+	"github.com/liveroom/liveroom/actors"
+	"github.com/liveroom/liveroom/rooms"
+	"github.com/liveroom/liveroom/wire"
+)
+
+// auth answers `{"op":"auth","token":T}` (PROTOCOL.md section 8.6): a new token for the same
+// uid replaces the session's. Its expiry ends the session from then on, and its rooms claim
+// applies at once: the rooms it no longer allows are left with kick reason forbidden. A token
+// that does not verify is unauthorized and changes nothing (the session lives on until the
+// old token's expiry); one for another uid is forbidden. A dev-mode session that logged in
+// with ?uid= and no token may take a token this way; it then expires with it.
+//
+// It runs on the session's serving goroutine, the only one that reads viewer.Rooms (join).
+func (s *wsSession) auth(f *inFrame) ([]byte, error) {
+	if f.Token == nil || *f.Token == "" {
+		return nil, rooms.Errorf(rooms.CodeBadRequest, "auth needs a token")
+	}
+	v, err := s.hub.s.auth.ParseToken(*f.Token)
+	if err != nil {
+		return nil, err
+	}
+	if v.UID != s.viewer.UID {
+		return nil, rooms.Errorf(rooms.CodeForbidden, "the token is for another uid than the session's")
+	}
+	var lost []*actors.Member
+	s.mu.Lock()
+	s.viewer.Rooms, s.viewer.Exp = v.Rooms, v.Exp
+	for i := 0; i < len(s.rooms); {
+		if m := s.rooms[i]; !v.Allows(m.Room()) {
+			lost = append(lost, s.rooms.remove(m.Room()))
+			continue // remove moved the last membership to i
+		}
+		i++
+	}
+	s.mu.Unlock()
+	s.hub.exp.set(s, v.Exp)
+	for _, m := range lost {
+		s.hub.s.eng.Leave(m)
+		if err := s.write(wire.AppendKick(nil, m.Room(), "forbidden")); err != nil {
+			return nil, err
+		}
+	}
+	return wire.AppendAuthed(nil, v.Exp, f.ID), nil
+}
