@@ -36,6 +36,7 @@ type Engine interface {
 	Ready(ctx context.Context) error
 	// Route picks the node for a uid: its name and WebSocket URL; "" = this node.
 	Route(ctx context.Context, uid string) (node, ws string, err error)
+	Moderator // global bans and kicks, the lists (engine_moderation.go)
 
 	// The WebSocket session side.
 

@@ -1,6 +1,10 @@
 package transport
 
 import (
+	"time"
+
+	"github.com/fasthttp/websocket"
+
 	"github.com/liveroom/liveroom/actors"
 	"github.com/liveroom/liveroom/rooms"
 	"github.com/liveroom/liveroom/wire"
@@ -44,4 +48,16 @@ func (s *wsSession) auth(f *inFrame) ([]byte, error) {
 		}
 	}
 	return wire.AppendAuthed(nil, v.Exp, f.ID), nil
+}
+
+// refuse ends a session that the engine did not register (Connect failed): a whole-session
+// kick and the close, without the leave and disconnect of closeWith, which would unregister a
+// session of the uid that was never registered.
+func (s *wsSession) refuse(code int, reason string) {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	_ = s.write(wire.AppendKick(nil, "", reason))
+	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	_ = s.conn.Close()
 }

@@ -130,6 +130,11 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, err)
 		return
 	}
+	if s.eng.UserBanned(viewer.UID) {
+		s.metrics.ConnRejected.WithLabelValues("banned").Inc()
+		writeError(ctx, rooms.Errorf(rooms.CodeBanned, "banned from every room"))
+		return
+	}
 	if !s.abuse.AllowUID(viewer.UID, now) {
 		s.metrics.ConnRejected.WithLabelValues("uid_rate").Inc()
 		writeError(ctx, rooms.Errorf(rooms.CodeRateLimited, "too many connection attempts for this user"))
@@ -150,6 +155,10 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 		socket.SetSendBuffer(rc, s.cfg.SendBuffer)
 		sess := newSession(h, conn, rc, viewer)
 		if err := s.eng.Connect(sess); err != nil {
+			if rooms.CodeOf(err) == rooms.CodeBanned { // banned while upgrading
+				sess.refuse(CloseBanned, "banned")
+				return
+			}
 			sess.closeWith(CloseGoingAway, "shutting down")
 			return
 		}
