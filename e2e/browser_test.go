@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -62,6 +63,17 @@ func (s *server) post(t *testing.T, path, key, body string) {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("POST %s: %v %v", path, resp, err)
+	}
+	resp.Body.Close()
+}
+
+func (s *server) putKey(t *testing.T, path, key string) {
+	t.Helper()
+	req, _ := http.NewRequest("PUT", "http://"+s.addr+path, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("PUT %s: %v %v", path, resp, err)
 	}
 	resp.Body.Close()
 }
@@ -239,6 +251,27 @@ func TestDemoPageInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitJS(t, admin, "the admin page answered", `document.getElementById('out').textContent.startsWith('401')`)
+	// With the key: a global ban and a room mute show in their lists, the demo's room in the
+	// active rooms with its two viewers.
+	if err := chromedp.Do(admin, chromedp.SetValue("#key", "A"), chromedp.SetValue("#room", "browser"),
+		chromedp.SetValue("#guid", "evil<b>"), chromedp.Click(chromedp.CSS("#gban"))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, admin, "an invalid uid refused", `document.getElementById('out').textContent.startsWith('400')`)
+	if err := chromedp.Do(admin, chromedp.SetValue("#guid", "evil"), chromedp.Click(chromedp.CSS("#gban"))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, admin, "the global ban set", `document.getElementById('out').textContent.startsWith('200')`)
+	srv.putKey(t, "/v1/rooms/browser/mutes/loud", "K")
+	rows := `[...document.querySelectorAll('#listBody tr')].map(r => r.textContent)`
+	for _, c := range []struct{ button, row string }{
+		{`[data-show="bans"]`, "evilforever"}, {`[data-show="room/mutes"]`, "loudforever"}, {`[data-show="rooms"]`, "browser2"},
+	} {
+		if err := chromedp.Do(admin, chromedp.Click(chromedp.CSS(c.button))); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, admin, "the list of "+c.button, rows+`.includes(`+strconv.Quote(c.row)+`)`)
+	}
 	adminPage.check(t, "the admin page")
 
 	checkPhoneLayout(t, alice, srv)
