@@ -266,7 +266,9 @@ func TestGlobalModerationBadInput(t *testing.T) {
 	}
 	f("GET", "/v1/rooms/bad%20room/bans", apiKey, "", 400, "bad_request")
 	f("GET", "/v1/rooms/r/pins", apiKey, "", 404, "not_found")
-	for _, path := range []string{"/v1/bans/", "/v1/bans/bad%20uid", "/v1/bans/a/b", "/v1/viewers/", "/v1/viewers/a/b"} {
+	f("PUT", "/v1/bans/a/b", apiKey, "", 404, "not_found")
+	f("DELETE", "/v1/viewers/a/b", apiKey, "", 404, "not_found")
+	for _, path := range []string{"/v1/bans/", "/v1/bans/bad%20uid", "/v1/viewers/", "/v1/viewers/bad%20uid"} {
 		method := "PUT"
 		if strings.HasPrefix(path, "/v1/viewers") {
 			method = "DELETE"

@@ -27,6 +27,8 @@ func (s *Server) routeGlobal(ctx *fasthttp.RequestCtx, path string) bool {
 		if s.method(ctx, mGet) && s.key(ctx, RoleServer) != RoleNone {
 			s.handleRoomsList(ctx)
 		}
+	case strings.Count(path, "/") > 3: // /v1/bans/{uid} and /v1/viewers/{uid} have three
+		return false
 	case strings.HasPrefix(path, "/v1/bans/"):
 		uid := path[len("/v1/bans/"):]
 		if s.method(ctx, mPut|mDelete) && s.key(ctx, RoleServer) != RoleNone && s.ids(ctx, uid) {
