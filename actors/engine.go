@@ -15,6 +15,9 @@ import (
 
 // Send offers one message to the room grain.
 func (n *Node) Send(ctx context.Context, room string, req rooms.SendRequest) (rooms.Stamp, error) {
+	if req.Source != rooms.FromViewer && req.UID != "" && n.bans.banned(req.UID, time.Now()) {
+		return rooms.Stamp{}, errBannedAll // a viewer's own sessions cannot exist (Connect)
+	}
 	return n.stamped(ctx, room, &pb.SendRequest{Uid: req.UID, Kind: req.Kind, Pri: int32(req.Pri), Body: req.Body,
 		Cmid: req.CMID, Source: int32(req.Source), Name: req.Name, Meta: req.Meta, PinS: int32(req.PinS)})
 }
@@ -91,7 +94,7 @@ func (n *Node) Pull(ctx context.Context, room, uid string, since int64, limit in
 		return PullResult{}, unavailable(err)
 	}
 	defer n.releaseReplica(r)
-	if r.banned(uid, time.Now()) {
+	if r.banned(uid, time.Now()) || (uid != "" && n.bans.banned(uid, time.Now())) {
 		return PullResult{}, errBanned
 	}
 	return r.pull(ctx, since, limit, r.expectSeq.Load()), nil
@@ -104,7 +107,7 @@ func (n *Node) WaitNew(ctx context.Context, room, uid string, since int64) error
 		return unavailable(err)
 	}
 	defer n.releaseReplica(r)
-	if r.banned(uid, time.Now()) {
+	if r.banned(uid, time.Now()) || (uid != "" && n.bans.banned(uid, time.Now())) {
 		return errBanned
 	}
 	return r.waitNew(ctx, since)

@@ -120,6 +120,8 @@ func (g *roomGrain) Receive(ctx actor.Context) {
 		ctx.Respond(&pb.Ack{})
 	case *pb.InfoRequest:
 		ctx.Respond(g.info(msg))
+	case *pb.ListRequest:
+		ctx.Respond(g.list(msg))
 	case *pb.StatsAdd:
 		st := g.room.StatsRef()
 		st.Notifies += msg.Notifies

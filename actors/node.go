@@ -67,6 +67,7 @@ type Node struct {
 	undurableRooms   atomic.Int64             // grains delivering without the store (Ready reports them)
 	cacheBytes       atomic.Int64             // encoded windows cached by all replicas
 	opens            map[string]*rooms.Bucket // per uid: rooms new to this node it may open (guarded by mu)
+	bans             banCache                 // the global bans (bans.go)
 	opensSwept       time.Time
 }
 
@@ -160,6 +161,7 @@ func (n *Node) beat() {
 	n.routeMu.Lock()
 	n.routeNodes, n.routeAt = nodes, now
 	n.routeMu.Unlock()
+	n.syncBans()
 }
 
 // Route picks the node for a uid by rendezvous hashing over the live nodes of the directory, so

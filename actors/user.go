@@ -70,6 +70,10 @@ func (n *Node) Connect(sess Session) error {
 		n.mu.Unlock()
 		return errShuttingDown
 	}
+	if n.bans.banned(uid, time.Now()) { // under mu: a ban applied after this finds the session (bans.go)
+		n.mu.Unlock()
+		return errBannedAll
+	}
 	e := n.users[uid]
 	if e == nil {
 		e = &userEntry{}
@@ -291,13 +295,18 @@ func (n *Node) storeFailed(what string, err error) {
 }
 
 // usersRouter is the node's named actor that remote nodes address to close a session of a uid
-// that went over its cluster-wide cap.
+// that went over its cluster-wide cap, and to apply global bans and kicks (bans.go).
 type usersRouter struct{ node *Node }
 
 func (r *usersRouter) Receive(ctx actor.Context) {
-	msg, ok := ctx.Message().(*pb.KickSession)
-	if !ok || msg.Incarnation != r.node.incarnation {
-		return // not one of this incarnation's sessions: it is gone already
+	switch msg := ctx.Message().(type) {
+	case *pb.KickSession:
+		if msg.Incarnation == r.node.incarnation { // else: a predecessor's session, gone already
+			r.node.kickSerial(msg.Uid, msg.Serial)
+		}
+	case *pb.UserBan:
+		r.node.onUserBan(msg)
+	case *pb.UserKick:
+		r.node.kickLocal(msg.Uid, msg.Reason)
 	}
-	r.node.kickSerial(msg.Uid, msg.Serial)
 }

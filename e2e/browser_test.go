@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -62,6 +63,17 @@ func (s *server) post(t *testing.T, path, key, body string) {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("POST %s: %v %v", path, resp, err)
+	}
+	resp.Body.Close()
+}
+
+func (s *server) putKey(t *testing.T, path, key string) {
+	t.Helper()
+	req, _ := http.NewRequest("PUT", "http://"+s.addr+path, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("PUT %s: %v %v", path, resp, err)
 	}
 	resp.Body.Close()
 }
@@ -239,7 +251,30 @@ func TestDemoPageInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitJS(t, admin, "the admin page answered", `document.getElementById('out').textContent.startsWith('401')`)
+	// With the key: a global ban and a room mute show in their lists, the demo's room in the
+	// active rooms with its two viewers.
+	if err := chromedp.Do(admin, chromedp.SetValue("#key", "A"), chromedp.SetValue("#room", "browser"),
+		chromedp.SetValue("#guid", "evil<b>"), chromedp.Click(chromedp.CSS("#gban"))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, admin, "an invalid uid refused", `document.getElementById('out').textContent.startsWith('400')`)
+	if err := chromedp.Do(admin, chromedp.SetValue("#guid", "evil"), chromedp.Click(chromedp.CSS("#gban"))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, admin, "the global ban set", `document.getElementById('out').textContent.startsWith('200')`)
+	srv.putKey(t, "/v1/rooms/browser/mutes/loud", "K")
+	rows := `[...document.querySelectorAll('#listBody tr')].map(r => r.textContent)`
+	for _, c := range []struct{ button, row string }{
+		{`[data-show="bans"]`, "evilforever"}, {`[data-show="room/mutes"]`, "loudforever"}, {`[data-show="rooms"]`, "browser2"},
+	} {
+		if err := chromedp.Do(admin, chromedp.Click(chromedp.CSS(c.button))); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, admin, "the list of "+c.button, rows+`.includes(`+strconv.Quote(c.row)+`)`)
+	}
 	adminPage.check(t, "the admin page")
+
+	checkPhoneLayout(t, alice, srv)
 
 	png, err := chromedp.Run(bob, chromedp.FullScreenshot(100)) // quality 100: PNG
 	if err != nil {
@@ -253,4 +288,40 @@ func TestDemoPageInChromium(t *testing.T) {
 		_ = os.WriteFile(p, png, 0o644)
 	}
 	t.Logf("screenshot: %s (%d bytes)", shot, len(png))
+}
+
+// checkPhoneLayout opens the demo page on a 390x844 phone viewport: the video keeps at least
+// 40 % of the height, and a pinned notice wraps at the width of the screen (not one word per
+// line, as in the two-column layout that left the video 70 px).
+func checkPhoneLayout(t *testing.T, browser context.Context, srv *server) {
+	t.Helper()
+	phone, cancel := chromedp.NewContext(browser)
+	defer cancel()
+	problems := watchPage(t, phone)
+	if err := chromedp.Do(phone, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch),
+		chromedp.Navigate(fmt.Sprintf("http://%s/?room=phone&uid=phone", srv.addr))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, phone, "phone joined", `document.getElementById('state').textContent === 'open'`)
+	srv.post(t, "/v1/rooms/phone/notices", "A", `{"body":{"text":"The stream starts again in five minutes, stay with us and keep your comments kind"}}`)
+	waitJS(t, phone, "notice on the phone", `document.querySelector('#notices .notice') !== null`)
+	type layout struct{ Stage, StageW, Width, Height, NoticeW, NoticeH, Line float64 }
+	m, err := chromedp.Run(phone, chromedp.Evaluate[layout](`(() => {
+		const n = document.querySelector('#notices .notice');
+		const st = document.getElementById('stage').getBoundingClientRect();
+		return { Stage: st.height, StageW: st.width, Width: window.innerWidth, Height: window.innerHeight,
+			NoticeW: n.getBoundingClientRect().width, NoticeH: n.getBoundingClientRect().height,
+			Line: parseFloat(getComputedStyle(n).lineHeight) || 1.2 * parseFloat(getComputedStyle(n).fontSize) };
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Stage < 0.4*m.Height || m.StageW < 0.9*m.Width {
+		t.Errorf("phone: the video is %.0fx%.0f px of %.0fx%.0f (want the width and at least 40 %% of the height)", m.StageW, m.Stage, m.Width, m.Height)
+	}
+	if lines := m.NoticeH / m.Line; m.NoticeW < 250 || lines > 4 {
+		t.Errorf("phone: the notice is %.0f px wide, %.1f lines (%+v)", m.NoticeW, lines, m)
+	}
+	t.Logf("phone 390x844: video %.0f of %.0f px, notice %.0f px wide, %.0f px high", m.Stage, m.Height, m.NoticeW, m.NoticeH)
+	problems.check(t, "the phone page")
 }

@@ -123,6 +123,13 @@ type Store interface {
 	AttachSession(ctx context.Context, uid, id string, at time.Time, ttl time.Duration) ([]DirEntry, error)
 	// DetachSessions removes sessions of uid from the uid directory (unknown ids are ignored).
 	DetachSessions(ctx context.Context, uid string, ids ...string) error
+	// SetGlobalBan bans uid from every room until until (zero: forever), replacing an earlier
+	// ban of uid.
+	SetGlobalBan(ctx context.Context, uid string, until time.Time) error
+	// LiftGlobalBan removes uid's global ban (none is not an error).
+	LiftGlobalBan(ctx context.Context, uid string) error
+	// GlobalBans returns the global bans in force, by uid.
+	GlobalBans(ctx context.Context) ([]GlobalBan, error)
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

@@ -20,6 +20,7 @@ type MemoryStore struct {
 	active    map[string]bool
 	nodes     map[string]nodeBeat
 	uids      map[string]map[string]int64 // uid directory: uid -> session id -> connect micros
+	bans      map[string]time.Time        // global bans: uid -> until (zero: forever); store_bans.go
 }
 
 // memRoom is one room's saved state, head and claim.

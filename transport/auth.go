@@ -22,6 +22,7 @@ type Viewer struct {
 	// stamped on every message the session sends.
 	Name string
 	Meta json.RawMessage
+	Exp  int64 // the token's expiry, unix seconds; 0: no token (a dev-mode `?uid=` login)
 }
 
 // Allows reports whether the viewer's token allows room.
@@ -132,7 +133,7 @@ func (a *Auth) ParseToken(tok string) (Viewer, error) {
 	if !ValidID(c.Subject) {
 		return Viewer{}, rooms.Errorf(rooms.CodeUnauthorized, "token sub must be a valid uid")
 	}
-	v := Viewer{UID: c.Subject, Rooms: c.Rooms}
+	v := Viewer{UID: c.Subject, Rooms: c.Rooms, Exp: c.ExpiresAt.Unix()}
 	if v.Name, err = checkName(c.Name); err == nil {
 		v.Meta, err = checkMeta(c.Meta)
 	}

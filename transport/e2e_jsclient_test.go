@@ -35,10 +35,17 @@ func nodeWithWebSocket(t *testing.T) []string {
 
 // jsClientSeen is what one JS client saw (testdata/jsclient.mjs).
 type jsClientSeen struct {
-	Opens   int     `json:"opens"`
-	Closes  [][]any `json:"closes"`
-	Kicks   [][]any `json:"kicks"`
-	Stopped *string `json:"stopped"`
+	Opens    int     `json:"opens"`
+	Closes   [][]any `json:"closes"`
+	Kicks    [][]any `json:"kicks"`
+	Stopped  *string `json:"stopped"`
+	Authed   int     `json:"authed"`
+	Messages int     `json:"messages"`
+	Gaps     []int   `json:"gaps"` // ms from a close to the next connect
+	Stats    struct {
+		Notifies int `json:"notifies"`
+		Pulls    int `json:"pulls"`
+	} `json:"stats"`
 }
 
 // runJSClients runs testdata/jsclient.mjs with cfg against the JS client as served

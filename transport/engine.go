@@ -42,6 +42,7 @@ type Engine interface {
 	Drain()
 	// Route picks the node for a uid: its name and WebSocket URL; "" = this node.
 	Route(ctx context.Context, uid string) (node, ws string, err error)
+	Moderator // global bans and kicks, the lists (engine_moderation.go)
 
 	// The WebSocket session side.
 

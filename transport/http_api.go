@@ -116,6 +116,9 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 			}
 			return
 		}
+		if s.routeGlobal(ctx, path) {
+			return
+		}
 		rest, ok := strings.CutPrefix(path, "/v1/rooms/")
 		if !ok {
 			writeError(ctx, errNoEndpoint)
@@ -150,6 +153,10 @@ func (s *Server) routeRoom(ctx *fasthttp.RequestCtx, seg []string) {
 	case len(seg) == 2 && seg[1] == "config":
 		if s.method(ctx, mPut) && s.key(ctx, RoleAdmin) != RoleNone && s.ids(ctx, seg[0]) {
 			s.handleConfig(ctx, seg[0])
+		}
+	case len(seg) == 2 && isModList(seg[1]):
+		if s.method(ctx, mGet) && s.key(ctx, RoleServer) != RoleNone && s.ids(ctx, seg[0]) {
+			s.handleRoomList(ctx, seg[0], modLists[seg[1]])
 		}
 	case len(seg) == 3 && seg[1] == "viewers":
 		if s.method(ctx, mDelete) && s.key(ctx, RoleServer) != RoleNone && s.ids(ctx, seg[0], seg[2]) {

@@ -366,9 +366,11 @@ func TestHTTPRouting(t *testing.T) {
 	}
 	f("GET", "/nope", 404, "")
 	f("GET", "/v1", 404, "")
-	f("GET", "/v1/rooms", 404, "")
+	f("GET", "/v1/roomsx", 404, "")
+	f("PUT", "/v1/bans/u1/x", 404, "")
+	f("DELETE", "/v1/viewers/u1/x", 404, "")
 	f("GET", "/v1/rooms/r1/nope", 404, "")
-	f("GET", "/v1/rooms/r1/bans", 404, "")
+	f("GET", "/v1/rooms/r1/bans/", 405, "PUT, DELETE")
 	f("PUT", "/v1/rooms/r1/nope/u1", 404, "")
 	f("PUT", "/v1/rooms/r1/bans/u1/x", 404, "")
 	f("GET", "/v1/rooms/r1/messages/x", 404, "")

@@ -3,6 +3,7 @@ package transport_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,7 @@ type memEngine struct {
 	mu       sync.Mutex
 	rooms    map[string]*memRoom
 	sessions []actors.Session // connected, oldest first
+	banned   map[string]bool  // uids banned from every room
 
 	stop chan struct{}
 	done chan struct{}
@@ -235,6 +237,52 @@ func (e *memEngine) kickSession(uid, reason string) {
 }
 
 func (e *memEngine) Ready(context.Context) error { return nil }
+
+// The global moderation of the fake: bans without expiry, no list pages (the actors' tests and
+// the real node's cover those).
+
+func (e *memEngine) BanUser(_ context.Context, uid string, _ time.Duration) error {
+	e.mu.Lock()
+	if e.banned == nil {
+		e.banned = map[string]bool{}
+	}
+	e.banned[uid] = true
+	e.mu.Unlock()
+	e.kickSession(uid, "banned")
+	return nil
+}
+
+func (e *memEngine) UnbanUser(_ context.Context, uid string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.banned, uid)
+	return nil
+}
+
+func (e *memEngine) KickUser(_ context.Context, uid string) error {
+	e.kickSession(uid, "kicked")
+	return nil
+}
+
+func (e *memEngine) UserBanned(uid string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.banned[uid]
+}
+
+var errMemNoPages = errors.New("the in-memory engine keeps no list pages")
+
+func (e *memEngine) GlobalBanPage(context.Context, string, int) ([]wire.ListItem, bool, error) {
+	return nil, false, errMemNoPages
+}
+
+func (e *memEngine) ModerationPage(context.Context, string, rooms.List, string, int) ([]wire.ListItem, bool, error) {
+	return nil, false, errMemNoPages
+}
+
+func (e *memEngine) RoomsPage(context.Context, string, int) ([]wire.RoomItem, bool, error) {
+	return nil, false, errMemNoPages
+}
 
 func (e *memEngine) Route(context.Context, string) (string, string, error) { return "", "", nil }
 

@@ -44,6 +44,9 @@ type wsSession struct {
 	pooled   *[]byte      // the reply being written came from replyPool (owner only)
 	lastRead atomic.Int64 // unix nanos of the last frame read (pongs included): keepalive
 	fullAt   atomic.Int64 // unix nanos since the socket has been full (0: it took the last write)
+
+	expAt  int64 // the token's expiry, unix seconds (guarded by hub.exp.mu; session_expiry.go)
+	expIdx int   // position in hub.exp's heap, -1: none (guarded by hub.exp.mu)
 }
 
 // Pools for the goroutines that answer frames: frames read (socket.GetBuffer), and pull replies (a window can be tens of KB;
@@ -55,7 +58,7 @@ var (
 // newSession wraps an upgraded connection; rc is its socket when the listener gives one (the
 // frames are then read by a socket.Conn).
 func newSession(h *wsHub, conn *websocket.Conn, rc syscall.RawConn, v Viewer) *wsSession {
-	s := &wsSession{hub: h, conn: conn, viewer: v, id: h.nextID.Add(1)}
+	s := &wsSession{hub: h, conn: conn, viewer: v, id: h.nextID.Add(1), expIdx: -1}
 	s.lastRead.Store(time.Now().UnixNano())
 	pong := func() { s.lastRead.Store(time.Now().UnixNano()) }
 	conn.SetPongHandler(func(string) error { pong(); return nil })
@@ -254,6 +257,7 @@ func (s *wsSession) closeWith(code int, text string) {
 	}
 	eng.Disconnect(s)
 	s.hub.remove(s)
+	s.hub.exp.remove(s)
 	// A write that holds the socket (a peer that does not read) gets a second at most.
 	_ = s.conn.NetConn().SetWriteDeadline(time.Now().Add(time.Second))
 	s.wmu.Lock()
@@ -475,6 +479,8 @@ func (s *wsSession) handleFrame(f inFrame) []byte {
 		reply, err = s.pull(ctx, &f)
 	case "send":
 		reply, err = s.send(ctx, &f)
+	case "auth":
+		reply, err = s.auth(&f)
 	case "":
 		err = rooms.Errorf(rooms.CodeBadRequest, "missing op")
 	default:

@@ -167,11 +167,12 @@ func sessionSeeds() []string {
 		`{"op":"dance","id":13}`, `{"op":"` + strings.Repeat("o", 31) + `é","id":14}`, `{"id":15}`,
 		`{"op":"ping","id":"x"}`, `{"op":"ping","id":1.5}`, `{"op":"ping","id":99999999999999999999}`, `{"op":"ping","id":-0}`,
 		"\xff\xfe", `[]`, `null`, `{`, ``, `{"op":"ping"} {}`,
+		`{"op":"auth","token":"a.b.c","id":16}`, `{"op":"auth","id":17}`, `{"op":"auth","token":"","id":18}`,
 	}
 	values := []string{`"fz"`, `""`, `"é"`, `"\ud800"`, "\"\xff\"", `0`, `-0`, `-1`, `1.5`, `1e3`, `9223372036854775808`,
 		`true`, `null`, `[]`, `{}`, `{"a":[1]}`}
-	for _, op := range []string{"join", "pull", "send", "leave", "ping"} {
-		for _, key := range []string{"op", "id", "room", "since", "limit", "push", "kind", "pri", "body", "cmid"} {
+	for _, op := range []string{"join", "pull", "send", "leave", "ping", "auth"} {
+		for _, key := range []string{"op", "id", "room", "since", "limit", "push", "kind", "pri", "body", "cmid", "token"} {
 			for _, v := range values {
 				seeds = append(seeds, `{"op":"`+op+`","room":"fz","kind":"k","body":1,"id":1,"`+key+`":`+v+`}`)
 			}

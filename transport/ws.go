@@ -24,6 +24,7 @@ type wsHub struct {
 	wg       sync.WaitGroup     // one per open session, released when its reading has ended
 	workers  *socket.WorkerPool // answer frames of sessions with a raw socket
 	poll     *socket.Poller     // idle raw sessions wait here for bytes; nil: no epoll
+	exp      *expiries          // ends sessions whose token expired
 	closing  atomic.Bool
 	draining atomic.Bool   // Drain began: no new session is added
 	stop     chan struct{} // ends the keepalive sweeper
@@ -54,6 +55,10 @@ func newWSHub(s *Server) *wsHub {
 	} else {
 		s.log.Info("sessions read through websocket.Conn, one goroutine each", "reason", err)
 	}
+	h.exp = newExpiries(func(sess *wsSession) {
+		s.metrics.Kicks.WithLabelValues("expired").Inc()
+		sess.kickSession("expired")
+	})
 	go h.keepalive(s.cfg.PingInterval)
 	return h
 }
@@ -130,6 +135,11 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, err)
 		return
 	}
+	if s.eng.UserBanned(viewer.UID) {
+		s.metrics.ConnRejected.WithLabelValues("banned").Inc()
+		writeError(ctx, rooms.Errorf(rooms.CodeBanned, "banned from every room"))
+		return
+	}
 	if !s.abuse.AllowUID(viewer.UID, now) {
 		s.metrics.ConnRejected.WithLabelValues("uid_rate").Inc()
 		writeError(ctx, rooms.Errorf(rooms.CodeRateLimited, "too many connection attempts for this user"))
@@ -150,6 +160,10 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 		socket.SetSendBuffer(rc, s.cfg.SendBuffer)
 		sess := newSession(h, conn, rc, viewer)
 		if err := s.eng.Connect(sess); err != nil {
+			if rooms.CodeOf(err) == rooms.CodeBanned { // banned while upgrading
+				sess.refuse(CloseBanned, "banned")
+				return
+			}
 			sess.closeWith(CloseGoingAway, "shutting down")
 			return
 		}
@@ -158,6 +172,9 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 		if !h.add(sess) {
 			sess.kickSession("shutdown")
 			return
+		}
+		if viewer.Exp > 0 {
+			h.exp.set(sess, viewer.Exp)
 		}
 		if !sess.sayHello() {
 			h.wg.Done()
@@ -210,6 +227,7 @@ func (h *wsHub) shutdown(ctx context.Context) {
 		close(h.stop)
 	}
 	<-h.swept
+	h.exp.close()
 	var all []*wsSession
 	for i := range h.shards {
 		sh := &h.shards[i]

@@ -22,6 +22,8 @@ func closeCodeFor(reason string) int {
 		return CloseGoingAway
 	case "banned":
 		return CloseBanned
+	case "expired":
+		return CloseUnauthorized
 	}
 	return CloseNormal
 }

@@ -19,6 +19,7 @@ type inFrame struct {
 	Limit  *int    `json:"limit"`
 	Push   *bool   `json:"push"`   // join option: the server pushes windows (PROTOCOL.md 8.2)
 	Recent *int64  `json:"recent"` // join option: start before the room's N newest messages (8.3)
+	Token  *string `json:"token"`  // auth: the new token (session_auth.go)
 	messageIn
 }
 

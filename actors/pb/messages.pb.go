@@ -1648,6 +1648,243 @@ func (x *StatsAdd) GetPulls() uint64 {
 	return 0
 }
 
+// UserBan tells every node's users router that uid is banned from every room (set, until_ms
+// unix milliseconds, 0 = forever) or no longer is: the node updates its ban cache and, for a
+// ban, closes the uid's sessions (kick banned).
+type UserBan struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	UntilMs       int64                  `protobuf:"varint,2,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"`
+	Set           bool                   `protobuf:"varint,3,opt,name=set,proto3" json:"set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserBan) Reset() {
+	*x = UserBan{}
+	mi := &file_actors_pb_messages_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserBan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserBan) ProtoMessage() {}
+
+func (x *UserBan) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserBan.ProtoReflect.Descriptor instead.
+func (*UserBan) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *UserBan) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *UserBan) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
+	}
+	return 0
+}
+
+func (x *UserBan) GetSet() bool {
+	if x != nil {
+		return x.Set
+	}
+	return false
+}
+
+// UserKick tells every node's users router to close the uid's sessions with reason.
+type UserKick struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserKick) Reset() {
+	*x = UserKick{}
+	mi := &file_actors_pb_messages_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserKick) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserKick) ProtoMessage() {}
+
+func (x *UserKick) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserKick.ProtoReflect.Descriptor instead.
+func (*UserKick) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *UserKick) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *UserKick) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// ListRequest reads a page of a room's moderation list: up to limit uids after after.
+type ListRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	List          int32                  `protobuf:"varint,1,opt,name=list,proto3" json:"list,omitempty"`
+	After         string                 `protobuf:"bytes,2,opt,name=after,proto3" json:"after,omitempty"`
+	Limit         int32                  `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRequest) Reset() {
+	*x = ListRequest{}
+	mi := &file_actors_pb_messages_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRequest) ProtoMessage() {}
+
+func (x *ListRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
+func (*ListRequest) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListRequest) GetList() int32 {
+	if x != nil {
+		return x.List
+	}
+	return 0
+}
+
+func (x *ListRequest) GetAfter() string {
+	if x != nil {
+		return x.After
+	}
+	return ""
+}
+
+func (x *ListRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type ListReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*Ban                 `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"` // uid and until_ms; set is unused
+	More          bool                   `protobuf:"varint,2,opt,name=more,proto3" json:"more,omitempty"`
+	Error         *Error                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReply) Reset() {
+	*x = ListReply{}
+	mi := &file_actors_pb_messages_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReply) ProtoMessage() {}
+
+func (x *ListReply) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReply.ProtoReflect.Descriptor instead.
+func (*ListReply) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListReply) GetItems() []*Ban {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ListReply) GetMore() bool {
+	if x != nil {
+		return x.More
+	}
+	return false
+}
+
+func (x *ListReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 var File_actors_pb_messages_proto protoreflect.FileDescriptor
 
 const file_actors_pb_messages_proto_rawDesc = "" +
@@ -1772,7 +2009,22 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\x04body\x18\x02 \x01(\fR\x04body\"<\n" +
 	"\bStatsAdd\x12\x1a\n" +
 	"\bnotifies\x18\x01 \x01(\x04R\bnotifies\x12\x14\n" +
-	"\x05pulls\x18\x02 \x01(\x04R\x05pullsB(Z&github.com/liveroom/liveroom/actors/pbb\x06proto3"
+	"\x05pulls\x18\x02 \x01(\x04R\x05pulls\"H\n" +
+	"\aUserBan\x12\x10\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
+	"\buntil_ms\x18\x02 \x01(\x03R\auntilMs\x12\x10\n" +
+	"\x03set\x18\x03 \x01(\bR\x03set\"4\n" +
+	"\bUserKick\x12\x10\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"M\n" +
+	"\vListRequest\x12\x12\n" +
+	"\x04list\x18\x01 \x01(\x05R\x04list\x12\x14\n" +
+	"\x05after\x18\x02 \x01(\tR\x05after\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\x05R\x05limit\"y\n" +
+	"\tListReply\x12*\n" +
+	"\x05items\x18\x01 \x03(\v2\x14.liveroom.actors.BanR\x05items\x12\x12\n" +
+	"\x04more\x18\x02 \x01(\bR\x04more\x12,\n" +
+	"\x05error\x18\x03 \x01(\v2\x16.liveroom.actors.ErrorR\x05errorB(Z&github.com/liveroom/liveroom/actors/pbb\x06proto3"
 
 var (
 	file_actors_pb_messages_proto_rawDescOnce sync.Once
@@ -1786,7 +2038,7 @@ func file_actors_pb_messages_proto_rawDescGZIP() []byte {
 	return file_actors_pb_messages_proto_rawDescData
 }
 
-var file_actors_pb_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_actors_pb_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_actors_pb_messages_proto_goTypes = []any{
 	(*Msg)(nil),              // 0: liveroom.actors.Msg
 	(*Error)(nil),            // 1: liveroom.actors.Error
@@ -1812,6 +2064,10 @@ var file_actors_pb_messages_proto_goTypes = []any{
 	(*InfoReply)(nil),        // 21: liveroom.actors.InfoReply
 	(*NoticeAllRequest)(nil), // 22: liveroom.actors.NoticeAllRequest
 	(*StatsAdd)(nil),         // 23: liveroom.actors.StatsAdd
+	(*UserBan)(nil),          // 24: liveroom.actors.UserBan
+	(*UserKick)(nil),         // 25: liveroom.actors.UserKick
+	(*ListRequest)(nil),      // 26: liveroom.actors.ListRequest
+	(*ListReply)(nil),        // 27: liveroom.actors.ListReply
 }
 var file_actors_pb_messages_proto_depIdxs = []int32{
 	1,  // 0: liveroom.actors.SendReply.error:type_name -> liveroom.actors.Error
@@ -1824,11 +2080,13 @@ var file_actors_pb_messages_proto_depIdxs = []int32{
 	0,  // 7: liveroom.actors.JoinReply.pinned:type_name -> liveroom.actors.Msg
 	1,  // 8: liveroom.actors.ConfigReply.error:type_name -> liveroom.actors.Error
 	1,  // 9: liveroom.actors.Ack.error:type_name -> liveroom.actors.Error
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	7,  // 10: liveroom.actors.ListReply.items:type_name -> liveroom.actors.Ban
+	1,  // 11: liveroom.actors.ListReply.error:type_name -> liveroom.actors.Error
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_actors_pb_messages_proto_init() }
@@ -1842,7 +2100,7 @@ func file_actors_pb_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_pb_messages_proto_rawDesc), len(file_actors_pb_messages_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

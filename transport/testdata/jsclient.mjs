@@ -6,7 +6,23 @@
 // Each group's clients connect one after another (staggerMs apart, so "the oldest" is well
 // defined), then the script waits waitMs and prints, per client, what it saw: how many times it
 // opened, its closes (code and reason), its kicks and why it stopped (null: it did not).
+//
+// A group may also give: "token": {"secret":S,"ttlS":N} (an HS256 token for uid, N may be
+// negative: already expired), "getToken": true (a fresh token of the same ttl each time the
+// client asks), "push": true (join with push), "send": N (messages to send once joined). Each
+// client then also reports how many times a refresh was accepted (authed), the messages,
+// notifies and pulls it saw, and the gaps in ms between a close and the next connect.
+import { createHmac } from "node:crypto";
 import { LiveRoom } from "./liveroom.mjs";
+
+function b64url(b) { return Buffer.from(b).toString("base64url"); }
+function mint(uid, { secret, ttlS }) {
+  const now = Math.floor(Date.now() / 1000);
+  const head = b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
+  const body = b64url(JSON.stringify({ sub: uid, iat: now, exp: now + ttlS }));
+  const sig = createHmac("sha256", secret).update(`${head}.${body}`).digest("base64url");
+  return `${head}.${body}.${sig}`;
+}
 
 const cfg = JSON.parse(process.argv[2]);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -15,11 +31,26 @@ const all = [];
 for (const g of cfg.groups) {
   out[g.name] = [];
   for (let i = 0; i < g.clients; i++) {
-    const seen = { opens: 0, closes: [], kicks: [], stopped: null };
+    const seen = { opens: 0, closes: [], kicks: [], stopped: null, authed: 0, messages: 0, gaps: [] };
     out[g.name].push(seen);
-    const lr = new LiveRoom({ url: g.url, devUid: g.uid, maxBackoffMs: 2000 });
-    lr.on("state", (s) => { if (s === "open") seen.opens++; });
-    lr.on("close", (code, reason) => seen.closes.push([code, reason]));
+    const opts = { url: g.url, devUid: g.uid, maxBackoffMs: 2000, push: !!g.push };
+    if (g.token) opts.token = mint(g.uid, g.token);
+    if (g.getToken) opts.getToken = async () => mint(g.uid, g.token);
+    const lr = new LiveRoom(opts);
+    let closedAt = 0;
+    lr.on("state", (s) => {
+      if (s === "open") seen.opens++;
+      if (s === "connecting" && closedAt) { seen.gaps.push(Date.now() - closedAt); closedAt = 0; }
+    });
+    lr.on("close", (code, reason) => { seen.closes.push([code, reason]); closedAt = Date.now(); });
+    lr.on("authed", () => { seen.authed++; });
+    lr.on("message", () => { seen.messages++; });
+    seen.stats = lr.stats;
+    if (g.send) {
+      lr.on("joined", async (room) => {
+        for (let k = 0; k < g.send; k++) await lr.send(room, { body: { n: k } }).catch(() => {});
+      });
+    }
     lr.on("kick", (room, reason) => seen.kicks.push([room, reason]));
     lr.on("stopped", (reason) => { seen.stopped = reason; });
     lr.connect();

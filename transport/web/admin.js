@@ -28,3 +28,47 @@ for (const b of document.querySelectorAll("button[data-list]")) {
     api(b.dataset.m, path, b.dataset.m === "PUT" ? { ttl_s: Number($("ttl").value) } : undefined);
   };
 }
+
+// Global moderation (PROTOCOL.md section 8.7).
+const guid = () => encodeURIComponent($("guid").value);
+$("gban").onclick = () => api("PUT", `/v1/bans/${guid()}`, { ttl_s: Number($("gttl").value) });
+$("gunban").onclick = () => api("DELETE", `/v1/bans/${guid()}`);
+$("gkick").onclick = () => api("DELETE", `/v1/viewers/${guid()}`);
+
+// The lists, a page of 1000 at a time: rows are built with textContent (uids and room ids
+// come from the server but are never parsed as HTML).
+let listPath = null;
+async function showList(path, cursor) {
+  const r = await fetch(path + (cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""),
+    { headers: { "Authorization": "Bearer " + $("key").value } });
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) {
+    $("out").className = "err";
+    $("out").textContent = `${r.status}\n` + JSON.stringify(data, null, 2);
+    return;
+  }
+  const rooms = path === "/v1/rooms";
+  $("listCol").textContent = rooms ? "room" : "uid";
+  $("listVal").textContent = rooms ? "online" : "until";
+  const body = $("listBody");
+  if (!cursor) body.replaceChildren();
+  for (const it of data.items) {
+    const tr = document.createElement("tr");
+    for (const v of rooms ? [it.room, String(it.online)]
+      : [it.uid, it.until === 0 ? "forever" : new Date(it.until * 1000).toLocaleString()]) {
+      const td = document.createElement("td");
+      td.textContent = v;
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  listPath = path;
+  $("more").hidden = !data.next;
+  $("more").onclick = () => showList(listPath, data.next);
+}
+for (const b of document.querySelectorAll("button[data-show]")) {
+  b.onclick = () => {
+    const what = b.dataset.show;
+    showList(what.startsWith("room/") ? `/v1/rooms/${room()}/${what.slice(5)}` : `/v1/${what}`);
+  };
+}

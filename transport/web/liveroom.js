@@ -6,8 +6,9 @@
 //   lr.on("dropped", (room, n) => ...);    // messages the server skipped for this viewer
 //   lr.on("state", (s) => ...);            // "connecting" | "open" | "closed"
 //   lr.on("kick", (room, reason) => ...);  lr.on("joined", (room, info) => ...);
-//   lr.on("stopped", (reason) => ...);     // gave up for good: "replaced" | "banned" | "unauthorized"
-//   lr.connect(); lr.join("demo");
+//   lr.on("stopped", (reason) => ...);     // gave up for good: "replaced" | "banned" | "unauthorized" | "expired"
+//   lr.on("authed", (exp) => ...);         // a token refresh was accepted (exp: unix seconds)
+//   lr.connect(); lr.join("demo");         // or lr.join("demo", { push: true })
 //   await lr.send("demo", { kind: "chat", body: { text: "hi" } });
 //
 // Behaviour: notify -> pull with the last `next` (again at once while `more`); every seq is
@@ -17,14 +18,24 @@
 // the session for a reason a reconnect cannot fix: another session of the uid took its place
 // (kick "replaced", close 4029 "replaced": reconnecting would kick the next one, and tabs of one
 // user would take turns for ever), a ban (kick "banned", close 4003) or a token that is no
-// longer good (close 4001); it emits "stopped" with the reason instead, and a later connect()
-// (say with a new token) starts again.
+// longer good (close 4001, kick "expired", or an upgrade refused while the token's exp has
+// passed); it emits "stopped" with the reason instead, and a later connect() (say with a new
+// token) starts again.
+//
+// Tokens: give `getToken: async () => jwt` and the client asks it for a token on every
+// reconnect and before the current one expires (half its remaining life, at most 60 s before
+// exp), and hands the new one to the server with op auth; after kick "expired" it reconnects
+// with a fresh one instead of stopping. A whole-session kick "shutdown" with retry_ms (a node
+// draining) reconnects after a random delay in [0, retry_ms], through /v1/route with baseURL.
+// `push: true` (for every room, or per join) joins with push: the server writes each round's
+// window itself and the client does not pull.
 
 /** @typedef {{ts:number, seq:number, pri:string, kind:string, uid:string, cmid?:string, body:any}} Message */
 
 export class LiveRoom {
   /**
    * @param {{url?:string, baseURL?:string, uid?:string, token?:string, devUid?:string,
+   *          getToken?:() => Promise<string>|string, push?:boolean,
    *          pullLimit?:number, maxBackoffMs?:number}} opts
    */
   constructor(opts) {
@@ -38,6 +49,10 @@ export class LiveRoom {
     this.closedByUser = false;
     this.stopped = null; // why the client gave up (see "stopped"), or null
     this.stopReason = null; // a whole-session kick that ends it, seen before the close
+    this.retryMs = null; // a kick "shutdown" said when to come back: a delay in [0, retryMs]
+    this.opened = false; // the current connection got its hello
+    this.reconnecting = false; // a connection was tried before: getToken gives the next token
+    this.refreshTimer = null;
     this.state = "closed";
     this.stats = { messages: 0, dropped: 0, notifies: 0, pulls: 0 };
   }
@@ -66,11 +81,19 @@ export class LiveRoom {
     this.setState("connecting");
     let url;
     try {
+      const o = this.opts;
+      if (o.getToken && (this.reconnecting || !o.token || tokenExpired(o.token))) o.token = await o.getToken();
       url = await this.wsURL();
     } catch (e) {
       this.scheduleReconnect();
       return;
     }
+    if (this.opts.token && tokenExpired(this.opts.token)) { // the server would refuse it (401) for ever
+      this.stop("expired");
+      return;
+    }
+    this.reconnecting = true;
+    this.opened = false;
     const ws = new WebSocket(url);
     this.ws = ws;
     ws.onmessage = (ev) => this.onFrame(ev.data);
@@ -80,18 +103,53 @@ export class LiveRoom {
       for (const [, p] of this.pending) { clearTimeout(p.timer); p.reject(new Error("connection closed")); }
       this.pending.clear();
       for (const r of this.rooms.values()) { r.joined = false; r.pulling = false; }
+      clearTimeout(this.refreshTimer);
       this.setState("closed");
       this.emit("close", ev.code, ev.reason);
       if (this.closedByUser) return;
-      const stop = this.stopReason || stopReasonOf(ev.code, ev.reason);
-      if (stop) {
-        this.stopped = stop;
-        this.emit("stopped", stop);
+      let stop = this.stopReason || stopReasonOf(ev.code, ev.reason);
+      if (!stop && !this.opened && this.opts.token && tokenExpired(this.opts.token)) stop = "expired"; // upgrade refused: 401
+      if (stop === "expired" && this.opts.getToken) stop = null; // a fresh token fixes it
+      this.stopReason = null;
+      if (stop) { this.stop(stop); return; }
+      if (this.retryMs !== null) { // a draining node: come back within retry_ms
+        const delay = Math.random() * this.retryMs;
+        this.retryMs = null;
+        this.backoff = 250;
+        setTimeout(() => { if (!this.closedByUser && !this.stopped) this.connect(); }, delay);
         return;
       }
       if (ev.code === 4029) this.backoff = this.opts.maxBackoffMs; // connection rate exceeded
       this.scheduleReconnect();
     };
+  }
+
+  stop(reason) {
+    this.stopped = reason;
+    this.setState("closed");
+    this.emit("stopped", reason);
+  }
+
+  // scheduleRefresh asks getToken for a new token before the current one expires and hands it
+  // to the server (op auth); a refusal leaves the session to end at the old token's expiry.
+  scheduleRefresh(exp) {
+    clearTimeout(this.refreshTimer);
+    if (!this.opts.getToken || !exp) return;
+    const left = exp * 1000 - Date.now();
+    const ws = this.ws;
+    this.refreshTimer = setTimeout(async () => {
+      try {
+        const token = await this.opts.getToken();
+        if (this.ws !== ws) return;
+        const r = await this.request({ op: "auth", token });
+        if (r.op !== "authed") { this.emit("error", null, r); return; }
+        this.opts.token = token;
+        this.emit("authed", r.exp);
+        this.scheduleRefresh(r.exp);
+      } catch (e) {
+        // the connection dropped: the reconnect asks for a token anyway
+      }
+    }, Math.min(2147483647, Math.max(0, left - Math.min(60000, left / 2)))); // setTimeout's largest delay
   }
 
   async wsURL() {
@@ -132,7 +190,8 @@ export class LiveRoom {
 
   /** Join a room; `since` resumes from a ts (new messages after it are pulled). */
   join(room, opts = {}) {
-    if (!this.rooms.has(room)) this.rooms.set(room, { since: opts.since ?? null, seq: null, epoch: null, pulling: false, joined: false });
+    const push = opts.push ?? !!this.opts.push;
+    if (!this.rooms.has(room)) this.rooms.set(room, { since: opts.since ?? null, seq: null, epoch: null, pulling: false, joined: false, push });
     if (this.state === "open") return this.doJoin(room);
     return Promise.resolve(null);
   }
@@ -141,6 +200,7 @@ export class LiveRoom {
     const r = this.rooms.get(room);
     const frame = { op: "join", room };
     if (r.since !== null) frame.since = r.since;
+    if (r.push) frame.push = true;
     const j = await this.request(frame);
     if (j.op !== "joined") { this.emit("error", room, j); return j; }
     if (r.epoch !== null && r.epoch !== j.epoch) r.seq = null; // the room's history restarted
@@ -222,7 +282,9 @@ export class LiveRoom {
       case "hello":
         this.backoff = 250;
         this.hello = f;
+        this.opened = true;
         this.setState("open");
+        if (this.opts.token) this.scheduleRefresh(tokenExp(this.opts.token));
         for (const room of this.rooms.keys()) this.doJoin(room).catch(() => {});
         break;
       case "notify":
@@ -234,6 +296,13 @@ export class LiveRoom {
         if (r) this.onWindow(f.room, r, f);
         break;
       }
+      case "push": // one message pushed as it is (a server run with --push-each)
+        if (this.rooms.has(f.room)) {
+          this.stats.messages++;
+          this.emit("message", f.room, f.msg);
+          if (f.msg && f.msg.pri === "system") this.emit("notice", f.room, f.msg);
+        }
+        break;
       case "kick":
         if (f.room) {
           const r = this.rooms.get(f.room);
@@ -241,6 +310,8 @@ export class LiveRoom {
           if (f.reason === "banned") this.rooms.delete(f.room); // a rejoin would be refused
         } else if (STOP_KICKS.has(f.reason)) {
           this.stopReason = f.reason; // the close that follows ends the client
+        } else if (f.reason === "shutdown" && Number.isFinite(f.retry_ms) && f.retry_ms >= 0) {
+          this.retryMs = Math.min(f.retry_ms, 600000);
         }
         this.emit("kick", f.room || null, f.reason);
         break;
@@ -259,6 +330,23 @@ function stopReasonOf(code, reason) {
   if (code === 4003) return "banned";
   if (code === 4029 && reason === "replaced") return "replaced";
   return null;
+}
+
+// tokenExp is a JWT's exp claim (unix seconds), or 0 when it cannot be read. The client does
+// not verify the token (the server does); it only needs to know when it ends.
+function tokenExp(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const exp = JSON.parse(atob(part + "=".repeat((4 - part.length % 4) % 4))).exp;
+    return Number.isFinite(exp) ? exp : 0;
+  } catch (e) {
+    return 0;
+  }
+}
+
+function tokenExpired(token) {
+  const exp = tokenExp(token);
+  return exp > 0 && exp * 1000 <= Date.now();
 }
 
 function newCmid() {

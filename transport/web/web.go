@@ -7,7 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-//go:embed liveroom.js index.html demo.js demo.css admin.html admin.js admin.css
+//go:embed liveroom.js liveroom.d.ts package.json index.html demo.js demo.css admin.html admin.js admin.css
 var webFS embed.FS
 
 // webFile is one embedded file and where it is served.
@@ -20,19 +20,23 @@ type webFile struct {
 // admin key), the demo page in dev mode only (it logs in with ?uid=). The pages' scripts and
 // styles are files of their own, so that the policy below needs no 'unsafe-inline'.
 var webFiles = map[string]webFile{
-	"/v1/sdk/liveroom.js": {name: "liveroom.js", ctype: ctypeJS},
-	"/":                   {name: "index.html", ctype: ctypeHTML, devOnly: true},
-	"/demo.js":            {name: "demo.js", ctype: ctypeJS, devOnly: true},
-	"/demo.css":           {name: "demo.css", ctype: ctypeCSS, devOnly: true},
-	"/admin":              {name: "admin.html", ctype: ctypeHTML},
-	"/admin.js":           {name: "admin.js", ctype: ctypeJS},
-	"/admin.css":          {name: "admin.css", ctype: ctypeCSS},
+	"/v1/sdk/liveroom.js":   {name: "liveroom.js", ctype: ctypeJS},
+	"/v1/sdk/liveroom.d.ts": {name: "liveroom.d.ts", ctype: ctypeTS},
+	"/v1/sdk/package.json":  {name: "package.json", ctype: ctypeJSON},
+	"/":                     {name: "index.html", ctype: ctypeHTML, devOnly: true},
+	"/demo.js":              {name: "demo.js", ctype: ctypeJS, devOnly: true},
+	"/demo.css":             {name: "demo.css", ctype: ctypeCSS, devOnly: true},
+	"/admin":                {name: "admin.html", ctype: ctypeHTML},
+	"/admin.js":             {name: "admin.js", ctype: ctypeJS},
+	"/admin.css":            {name: "admin.css", ctype: ctypeCSS},
 }
 
 const (
 	ctypeHTML = "text/html; charset=utf-8"
 	ctypeJS   = "text/javascript; charset=utf-8"
 	ctypeCSS  = "text/css; charset=utf-8"
+	ctypeTS   = "application/typescript; charset=utf-8"
+	ctypeJSON = "application/json"
 )
 
 // contentPolicy is the Content-Security-Policy of every embedded file: scripts, styles and

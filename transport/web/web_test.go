@@ -47,6 +47,8 @@ func TestServe(t *testing.T) {
 	f("/admin.js", false, "text/javascript; charset=utf-8", nil)
 	f("/admin.css", false, "text/css; charset=utf-8", nil)
 	f("/v1/sdk/liveroom.js", false, "text/javascript; charset=utf-8", nil)
+	f("/v1/sdk/liveroom.d.ts", false, "application/typescript; charset=utf-8", nil)
+	f("/v1/sdk/package.json", false, "application/json", nil)
 	f("/", true, "text/html; charset=utf-8", nil)
 	f("/demo.js", true, "text/javascript; charset=utf-8", nil)
 	f("/demo.css", true, "text/css; charset=utf-8", nil)

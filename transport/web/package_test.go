@@ -1,0 +1,48 @@
+package web
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The package manifest can be published as it is: its entry points and files exist, and the
+// type declarations declare every public method of the client's class and every event it
+// emits.
+func TestPackageManifest(t *testing.T) {
+	raw, err := webFS.ReadFile("package.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Name, Version, Type, Main, Types string
+		Files                            []string
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Name == "" || !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(p.Version) || p.Type != "module" {
+		t.Fatalf("manifest %+v", p)
+	}
+	for _, f := range append([]string{p.Main, p.Types}, p.Files...) {
+		if _, err := webFS.ReadFile(f); err != nil {
+			t.Errorf("the manifest names %q: %v", f, err)
+		}
+	}
+	js, _ := webFS.ReadFile("liveroom.js")
+	dts, _ := webFS.ReadFile("liveroom.d.ts")
+	for _, m := range []string{"on", "connect", "close", "join", "leave", "send"} {
+		if !strings.Contains(string(js), "\n  "+m+"(") && !strings.Contains(string(js), "\n  async "+m+"(") {
+			t.Fatalf("liveroom.js has no method %s", m)
+		}
+		if !strings.Contains(string(dts), "\n  "+m+"(") && !strings.Contains(string(dts), "\n  "+m+"<") {
+			t.Errorf("liveroom.d.ts does not declare %s", m)
+		}
+	}
+	for _, ev := range regexp.MustCompile(`this\.emit\("(\w+)"`).FindAllStringSubmatch(string(js), -1) {
+		if !strings.Contains(string(dts), "\n  "+ev[1]+": (") {
+			t.Errorf("liveroom.d.ts does not declare the event %s", ev[1])
+		}
+	}
+}
