@@ -73,6 +73,9 @@ var errNoEndpoint = rooms.Errorf(rooms.CodeNotFound, "no such endpoint")
 // run in this order: path (404), method (405), key or token (401/403), ids (400), body.
 func (s *Server) route(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
+	if path != "/v1/ws" && s.cors(ctx) {
+		return
+	}
 	if path != "/v1/ws" && path != "/healthz" && path != "/readyz" && !s.allowRequest(ctx) {
 		return
 	}
@@ -171,7 +174,7 @@ func (s *Server) allowRequest(ctx *fasthttp.RequestCtx) bool {
 	if len(ctx.Request.Header.Peek("Authorization")) > 0 && s.auth.Role(ctx) != RoleNone {
 		return true
 	}
-	if s.ipRate.allow(ctx.RemoteIP().String(), time.Now()) {
+	if s.ipRate.allow(s.clientIP(ctx), time.Now()) {
 		return true
 	}
 	s.metrics.ConnRejected.WithLabelValues("http_ip_rate").Inc()

@@ -26,6 +26,8 @@ type Server struct {
 	srv     *fasthttp.Server
 	ws      *wsHub
 	metricH fasthttp.RequestHandler
+	corsP   corsPolicy  // cors.go
+	trusted trustedNets // proxy.go
 
 	// HTTP limits (limits.go).
 	ipRate, uidRate   *rateLimits
@@ -61,9 +63,14 @@ func New(cfg Config, eng Engine, m *metrics.Metrics, log *slog.Logger) (*Server,
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	var err error
 	s := &Server{cfg: cfg, eng: eng, auth: newAuth(&cfg), abuse: newAbuse(&cfg), metrics: m, log: log, metricH: m.Handler(),
 		ipRate: newRateLimits(cfg.HTTPRatePerIP, 2*cfg.HTTPRatePerIP), uidRate: newRateLimits(cfg.HTTPRatePerUID, 2*cfg.HTTPRatePerUID),
 		pollsIP: newCounts(cfg.LongPollsPerIP), pollsUID: newCounts(cfg.LongPollsPerUID), connsIP: newCounts(cfg.HTTPConnsPerIP)}
+	if s.trusted, err = parseTrusted(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
+	s.corsP = newCORSPolicy(cfg.CORSOrigins)
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.ws = newWSHub(s)
 	s.srv = &fasthttp.Server{
@@ -97,7 +104,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.ln = ln
 	s.mu.Unlock()
-	err := s.srv.Serve(&limitListener{Listener: ln, conns: s.connsIP})
+	err := s.srv.Serve(s.wrapListener(ln))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shutDown {
