@@ -79,6 +79,9 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 	if path != "/v1/ws" && path != "/healthz" && path != "/readyz" && !s.allowRequest(ctx) {
 		return
 	}
+	if a, ok := auditOf(string(ctx.Method()), path); ok {
+		defer s.audit(ctx, a) // audit.go
+	}
 	switch path {
 	case "/v1/ws":
 		s.ws.serve(ctx)
@@ -91,7 +94,9 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 			s.handleReady(ctx)
 		}
 	case "/metrics":
-		if s.method(ctx, mGet) {
+		if s.adminOnly(path) {
+			writeError(ctx, errAdminOnly)
+		} else if s.method(ctx, mGet) {
 			s.metricH(ctx)
 		}
 	case "/v1/route":
@@ -110,7 +115,9 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 		}
 	default:
 		if web.Has(path) {
-			if s.method(ctx, mGet|mHead) {
+			if s.adminOnly(path) {
+				writeError(ctx, errAdminOnly)
+			} else if s.method(ctx, mGet|mHead) {
 				s.serveWeb(ctx)
 			}
 			return

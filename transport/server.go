@@ -26,8 +26,9 @@ type Server struct {
 	srv     *fasthttp.Server
 	ws      *wsHub
 	metricH fasthttp.RequestHandler
-	corsP   corsPolicy  // cors.go
-	trusted trustedNets // proxy.go
+	corsP   corsPolicy       // cors.go
+	trusted trustedNets      // proxy.go
+	admin   *fasthttp.Server // ServeAdmin's (admin.go); nil until it runs
 
 	// HTTP limits (limits.go).
 	ipRate, uidRate   *rateLimits
@@ -135,11 +136,14 @@ func (s *Server) Auth() *Auth { return s.auth }
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.shutDown = true
-	ln := s.ln
+	ln, admin := s.ln, s.admin
 	s.mu.Unlock()
 	s.ws.shutdown(ctx)
 	s.stop()
 	err := s.srv.ShutdownWithContext(ctx)
+	if admin != nil {
+		_ = admin.ShutdownWithContext(ctx)
+	}
 	if ln != nil {
 		// fasthttp closes the listeners it serves; one whose Serve had not reached fasthttp
 		// yet when Shutdown began is closed here, so that Serve returns.
