@@ -22,6 +22,7 @@ import (
 	"github.com/peterbourgon/ff/v3"
 
 	"github.com/liveroom/liveroom/actors"
+	"github.com/liveroom/liveroom/internal/buildinfo"
 	"github.com/liveroom/liveroom/metrics"
 	"github.com/liveroom/liveroom/rooms"
 	"github.com/liveroom/liveroom/transport"
@@ -41,10 +42,20 @@ type options struct {
 	retention, slowKick               time.Duration
 	httpRatePerIP, httpRatePerUID     float64
 	httpConnsPerIP                    int
+	ops                               opsOptions // config.go
 }
 
 func parse(args []string) (options, error) {
 	var o options
+	fs := flagSet(&o)
+	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM"),
+		ff.WithConfigFileFlag("config"), ff.WithConfigFileParser(ff.PlainParser))
+	return o, err
+}
+
+// flagSet registers every flag of liveroomd onto o (PROTOCOL.md section 7 lists them all; a
+// test compares the two).
+func flagSet(o *options) *flag.FlagSet {
 	host, _ := os.Hostname()
 	fs := flag.NewFlagSet("liveroomd", flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", ":8080", "HTTP + WebSocket listen address")
@@ -73,8 +84,8 @@ func parse(args []string) (options, error) {
 	fs.IntVar(&o.httpConnsPerIP, "http-conns-per-ip", 256, "HTTP connections one client address holds at once (WebSockets not counted); -1 = no limit")
 	fs.DurationVar(&o.slowKick, "slow-kick", 6*time.Second, "a viewer whose socket stays full this long (it does not read) is closed as unresponsive (4008)")
 	fs.BoolVar(&o.pushEach, "push-each", false, "baseline for load tests: push every message to every viewer (no notify/pull)")
-	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM"))
-	return o, err
+	o.ops.register(fs)
+	return fs
 }
 
 // smallStacks re-executes the process (same pid) with GODEBUG=adaptivestackstart=0 unless
@@ -112,6 +123,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "liveroomd:", err)
 		os.Exit(2)
 	}
+	if o.ops.version {
+		fmt.Println(buildinfo.Read())
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o); err != nil {
@@ -125,7 +140,10 @@ func run(ctx context.Context, o options) error {
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log, err := newLogger(os.Stderr, o.ops.logFormat, level)
+	if err != nil {
+		return err
+	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(o.gcPercent)
 	}
@@ -168,11 +186,16 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	srv, err := transport.New(transport.Config{
+	tcfg := transport.Config{
 		Addr: o.addr, Dev: o.dev, JWTSecret: o.jwtSecret, APIKey: o.apiKey, AdminKey: o.adminKey,
 		Node: o.node, Advertise: o.advertise, ConnPerIP: o.connPerIP, ConnPerUID: o.connPerUID,
 		HTTPRatePerIP: o.httpRatePerIP, HTTPRatePerUID: o.httpRatePerUID, HTTPConnsPerIP: o.httpConnsPerIP, SlowKick: o.slowKick,
-	}, node, m, log)
+	}
+	if err := o.ops.apply(&tcfg, o.dev); err != nil {
+		_ = node.Shutdown(context.Background())
+		return err
+	}
+	srv, err := transport.New(tcfg, node, m, log)
 	if err != nil {
 		_ = node.Shutdown(context.Background())
 		return err
@@ -182,11 +205,22 @@ func run(ctx context.Context, o options) error {
 		_ = node.Shutdown(context.Background())
 		return err
 	}
-	log.Info("liveroomd listening", "addr", ln.Addr().String(), "node", o.node, "dev", o.dev)
+	served := make(chan error, 2)
+	if o.ops.adminAddr != "" {
+		aln, err := net.Listen("tcp", o.ops.adminAddr)
+		if err != nil {
+			_ = ln.Close()
+			_ = node.Shutdown(context.Background())
+			return fmt.Errorf("--admin-addr: %w", err)
+		}
+		log.Info("admin endpoints listening", "addr", aln.Addr().String())
+		go func() { served <- srv.ServeAdmin(aln) }()
+	}
+	log.Info("liveroomd listening", "addr", ln.Addr().String(), "node", o.node, "dev", o.dev, "tls", tcfg.TLS != nil,
+		"version", buildinfo.Read().Version, "revision", buildinfo.Read().Revision)
 	if o.dev {
 		printDevHelp(ln.Addr().String(), o)
 	}
-	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
 	case err = <-served:
