@@ -91,14 +91,14 @@ func (g *roomGrain) send(ctx actor.Context, req *pb.SendRequest) *pb.SendReply {
 	}, time.Now())
 	if err != nil {
 		if rooms.CodeOf(err) == rooms.CodeRateLimited {
-			g.node.metrics.RateLimited.Inc()
+			g.node.metrics.RateLimited.Inc(ring.Priority(req.Pri))
 		}
 		return &pb.SendReply{Error: errToPB(err)}
 	}
 	if m == nil { // a repeated cmid
 		return &pb.SendReply{Ts: stamp.TS, Seq: stamp.Seq, Dup: true}
 	}
-	g.node.metrics.Accepted.Inc()
+	g.node.metrics.Accepted.Inc(m.Pri)
 	if m.Pri.Protected() {
 		g.protGen++
 	}
@@ -370,7 +370,7 @@ func (g *roomGrain) appendToSet(m *ring.Message) bool {
 	}
 	if evicted != nil {
 		g.room.StatsRef().Evicted++
-		g.node.metrics.Evicted.Inc()
+		g.node.metrics.Evicted.Inc(evicted.Pri)
 	}
 	return true
 }
