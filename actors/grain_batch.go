@@ -89,28 +89,28 @@ func (g *roomGrain) send(ctx actor.Context, req *pb.SendRequest) *pb.SendReply {
 		UID: req.Uid, Kind: req.Kind, Pri: ring.Priority(req.Pri), Body: req.Body, CMID: req.Cmid,
 		Source: rooms.Source(req.Source), Name: req.Name, Meta: req.Meta, PinS: int(req.PinS),
 	}, time.Now())
-	return g.accepted(ctx, m, stamp, err)
+	return g.accepted(ctx, ring.Priority(req.Pri), m, stamp, err)
 }
 
 // unpin ends a pin with an unpin notice, answered as a send.
 func (g *roomGrain) unpin(ctx actor.Context, req *pb.UnpinRequest) *pb.SendReply {
 	m, stamp, err := g.room.Unpin(req.Ts, time.Now())
-	return g.accepted(ctx, m, stamp, err)
+	return g.accepted(ctx, ring.System, m, stamp, err)
 }
 
-// accepted takes the room's decision on a message into the pending batch; nil means the
-// answer comes at delivery.
-func (g *roomGrain) accepted(ctx actor.Context, m *ring.Message, stamp rooms.Stamp, err error) *pb.SendReply {
+// accepted takes the room's decision on a message offered at pri into the pending batch; nil
+// means the answer comes at delivery.
+func (g *roomGrain) accepted(ctx actor.Context, pri ring.Priority, m *ring.Message, stamp rooms.Stamp, err error) *pb.SendReply {
 	if err != nil {
 		if rooms.CodeOf(err) == rooms.CodeRateLimited {
-			g.node.metrics.RateLimited.Inc()
+			g.node.metrics.RateLimited.Inc(pri)
 		}
 		return &pb.SendReply{Error: errToPB(err)}
 	}
 	if m == nil { // a repeated cmid
 		return &pb.SendReply{Ts: stamp.TS, Seq: stamp.Seq, Dup: true}
 	}
-	g.node.metrics.Accepted.Inc()
+	g.node.metrics.Accepted.Inc(m.Pri)
 	if m.Pri.Protected() {
 		g.protGen++
 	}
@@ -382,7 +382,7 @@ func (g *roomGrain) appendToSet(m *ring.Message) bool {
 	}
 	if evicted != nil {
 		g.room.StatsRef().Evicted++
-		g.node.metrics.Evicted.Inc()
+		g.node.metrics.Evicted.Inc(evicted.Pri)
 	}
 	return true
 }

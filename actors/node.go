@@ -75,6 +75,7 @@ type Node struct {
 // in-memory provider: the embedded default).
 func NewNode(cfg Config) (*Node, error) {
 	cfg.applyDefaults()
+	cfg.Store = newTimedStore(cfg.Store, cfg.Metrics.StoreSeconds)
 	n := &Node{
 		cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics,
 		replicas: make(map[string]*Replica), grains: make(map[string]*actor.PID), users: make(map[string]*userEntry),
@@ -394,6 +395,7 @@ func (n *Node) request(ctx context.Context, room string, msg any) (any, error) {
 		}
 		began := time.Now()
 		res, err := n.cluster.Request(room, roomKind, msg, cluster.WithTimeout(timeout), cluster.WithRetryCount(3))
+		n.metrics.GrainRequest.Observe(time.Since(began).Seconds())
 		if err == nil {
 			return res, nil
 		}

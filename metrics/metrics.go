@@ -6,15 +6,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/liveroom/liveroom/internal/buildinfo"
+	"github.com/liveroom/liveroom/ring"
 )
 
 // Metrics are the server's collectors. Create them with New.
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	Accepted       prometheus.Counter     // messages accepted by rooms on this node
-	RateLimited    prometheus.Counter     // messages rejected by an upstream limit
-	Evicted        prometheus.Counter     // messages pushed out of a full ring
+	Accepted       ByPri                  // messages accepted by rooms on this node, by pri
+	RateLimited    ByPri                  // messages rejected by an upstream limit, by pri
+	Evicted        ByPri                  // messages pushed out of a full ring, by pri
 	DroppedInPull  prometheus.Counter     // messages counted as dropped in pull answers
 	NotifiesSent   prometheus.Counter     // notify frames written
 	NotifiesMerged prometheus.Counter     // notifies held back because a pull was in progress
@@ -31,6 +34,12 @@ type Metrics struct {
 	UndurableRooms prometheus.Gauge       // rooms delivering without the store right now
 	Fenced         prometheus.Counter     // room activations stopped because a newer one claimed the room
 	Epochs         prometheus.Counter     // rooms that started a new epoch because their stamps diverged
+
+	// Latencies (histograms.go).
+	DeliveryLag  prometheus.Histogram     // a message's ts to the round that wrote its first frame, once per round per replica
+	RoundSeconds prometheus.Histogram     // one dispatch round of a replica
+	GrainRequest prometheus.Histogram     // one request to a room grain (send, join check, config...)
+	StoreSeconds *prometheus.HistogramVec // one store operation, by op
 }
 
 // New creates the collectors on a fresh registry, with the Go and process collectors.
@@ -43,9 +52,9 @@ func New() *Metrics {
 	}
 	m := &Metrics{
 		Registry:       prometheus.NewRegistry(),
-		Accepted:       counter("accepted_total", "Messages accepted by rooms on this node."),
-		RateLimited:    counter("rate_limited_total", "Messages rejected by a room's upstream limit."),
-		Evicted:        counter("evicted_total", "Messages evicted from a full ring."),
+		Accepted:       byPri("accepted_total", "Messages accepted by rooms on this node, by priority."),
+		RateLimited:    byPri("rate_limited_total", "Messages rejected by a room's upstream limit, by priority."),
+		Evicted:        byPri("evicted_total", "Messages evicted from a full ring, by priority."),
 		DroppedInPull:  counter("dropped_in_pull_total", "Messages reported as dropped in pull answers."),
 		NotifiesSent:   counter("notifies_sent_total", "Notify frames written to sessions."),
 		NotifiesMerged: counter("notifies_merged_total", "Notifies held back because the session's pull was in progress."),
@@ -66,11 +75,48 @@ func New() *Metrics {
 		Fenced:         counter("rooms_fenced_total", "Room activations on this node stopped because a newer activation claimed the room."),
 		Epochs:         counter("rooms_diverged_total", "Rooms that started a new epoch because a replica held stamps the room's activation did not know."),
 	}
-	m.Registry.MustRegister(m.Accepted, m.RateLimited, m.Evicted, m.DroppedInPull, m.NotifiesSent, m.NotifiesMerged,
+	m.newHistograms()
+	m.Registry.MustRegister(m.Accepted.vec, m.RateLimited.vec, m.Evicted.vec, m.DroppedInPull, m.NotifiesSent, m.NotifiesMerged,
 		m.Pulls, m.DeltasSent, m.Kicks, m.Sessions, m.Rooms, m.ConnRejected, m.StoreErrors, m.Members, m.MembersLeft,
 		m.Undurable, m.UndurableRooms, m.Fenced, m.Epochs,
+		m.DeliveryLag, m.RoundSeconds, m.GrainRequest, m.StoreSeconds, buildInfo(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// ByPri is a counter with a pri label whose four children are resolved once: counting a
+// message is one atomic add, no label lookup.
+type ByPri struct {
+	vec *prometheus.CounterVec
+	by  [ring.NumPriorities]prometheus.Counter
+}
+
+func byPri(name, help string) ByPri {
+	b := ByPri{vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "liveroom", Name: name, Help: help}, []string{"pri"})}
+	for p := range b.by {
+		b.by[p] = b.vec.WithLabelValues(ring.Priority(p).String())
+	}
+	return b
+}
+
+// Inc counts one message of pri (a priority out of range is not counted).
+func (b *ByPri) Inc(pri ring.Priority) {
+	if int(pri) < len(b.by) {
+		b.by[pri].Inc()
+	}
+}
+
+// With is pri's counter (tests read it).
+func (b *ByPri) With(pri ring.Priority) prometheus.Counter { return b.by[pri] }
+
+// buildInfo is liveroom_build_info{version,revision,goversion} 1: which build a node runs.
+func buildInfo() prometheus.Collector {
+	in := buildinfo.Read()
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "liveroom", Name: "build_info",
+		Help:        "The running build: 1, with the version, VCS revision and Go version as labels.",
+		ConstLabels: prometheus.Labels{"version": in.Version, "revision": in.Revision, "goversion": in.GoVersion}})
+	g.Set(1)
+	return g
 }
 
 // Handler serves the registry in the Prometheus text format.

@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
+
+	"github.com/liveroom/liveroom/ring"
 )
 
 func scrape(t *testing.T, m *Metrics) string {
@@ -24,9 +26,11 @@ func scrape(t *testing.T, m *Metrics) string {
 
 func TestHandlerServesTextFormat(t *testing.T) {
 	m := New()
-	m.Accepted.Add(3)
-	m.RateLimited.Inc()
-	m.Evicted.Add(2)
+	m.Accepted.With(ring.Normal).Add(3)
+	m.Accepted.Inc(ring.System)
+	m.Accepted.Inc(ring.Priority(9)) // out of range: not counted, no panic
+	m.RateLimited.Inc(ring.Low)
+	m.Evicted.With(ring.Low).Add(2)
 	m.DroppedInPull.Add(4)
 	m.NotifiesSent.Add(5)
 	m.NotifiesMerged.Add(6)
@@ -37,7 +41,8 @@ func TestHandlerServesTextFormat(t *testing.T) {
 	m.ConnRejected.WithLabelValues("ip_rate").Add(10)
 	body := scrape(t, m)
 	for _, want := range []string{
-		"liveroom_accepted_total 3", "liveroom_rate_limited_total 1", "liveroom_evicted_total 2",
+		`liveroom_accepted_total{pri="normal"} 3`, `liveroom_accepted_total{pri="system"} 1`, `liveroom_accepted_total{pri="high"} 0`,
+		`liveroom_rate_limited_total{pri="low"} 1`, `liveroom_evicted_total{pri="low"} 2`, `liveroom_build_info{goversion="go`,
 		"liveroom_dropped_in_pull_total 4", "liveroom_notifies_sent_total 5", "liveroom_notifies_merged_total 6",
 		"liveroom_pulls_total 7", `liveroom_kicks_total{reason="unresponsive"} 1`, "liveroom_sessions 8",
 		"liveroom_rooms 9", `liveroom_conn_rejected_total{why="ip_rate"} 10`, "go_goroutines", "# HELP liveroom_accepted_total",
@@ -51,8 +56,8 @@ func TestHandlerServesTextFormat(t *testing.T) {
 // TestOwnRegistry: two Metrics do not share counters, and nothing lands on the global registry.
 func TestOwnRegistry(t *testing.T) {
 	a, b := New(), New()
-	a.Accepted.Add(5)
-	if body := scrape(t, b); !strings.Contains(body, "liveroom_accepted_total 0") {
+	a.Accepted.With(ring.Normal).Add(5)
+	if body := scrape(t, b); !strings.Contains(body, `liveroom_accepted_total{pri="normal"} 0`) {
 		t.Error("a second Metrics sees the first one's counts")
 	}
 	mfs, err := prometheus.DefaultGatherer.Gather()

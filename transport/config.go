@@ -2,6 +2,7 @@ package transport
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"os"
@@ -60,6 +61,23 @@ type Config struct {
 	PingInterval    time.Duration // WebSocket ping to every session; silent for 3 intervals = closed; default 30s
 	ReadBufferSize  int           // WebSocket upgrader read buffer; default 128 (unused where frames are read from the socket: internal/socket)
 	WriteBufferSize int           // WebSocket upgrader write buffer (pooled); default 256
+
+	// What sits in front of the server (PROTOCOL.md section 8.9; cors.go, proxy.go).
+	// CORSOrigins: origins answered with CORS on the HTTP API and allowed to upgrade ("*" = any);
+	// empty = no CORS and no Origin check. Default empty (cmd sets "*" for --dev).
+	CORSOrigins []string
+	// TrustedProxies: CIDRs (or single addresses) of proxies; for a connection from one of them
+	// the client address of the per-IP limits is the right-most X-Forwarded-For address that is
+	// not trusted (with ProxyProtocol, the PROXY header's source). Default none.
+	TrustedProxies []string
+	// ProxyProtocol: every connection starts with a PROXY protocol v1 or v2 header, required
+	// from TrustedProxies (from any peer when that is empty); others are refused. Default false.
+	ProxyProtocol bool
+	// TLS, when set, serves HTTPS and wss:// on Serve's listener; /v1/route then answers wss://.
+	TLS *tls.Config
+	// AdminSeparate: /metrics and the admin page are served by ServeAdmin only (with pprof),
+	// not on the public listener. Default false (on the public listener, without pprof).
+	AdminSeparate bool
 }
 
 // applyDefaults sets every zero (or negative) field to its default.

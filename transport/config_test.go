@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +21,7 @@ func TestConfigDefaults(t *testing.T) {
 		HTTPRatePerIP: 100, HTTPRatePerUID: 20, LongPollsPerIP: 64, LongPollsPerUID: 4, HTTPConnsPerIP: 256,
 		SlowKick: 6 * time.Second, SendBuffer: 64 << 10,
 	}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults\n got  %+v\n want %+v", c, want)
 	}
 	if !ValidID(c.Node) {

@@ -73,8 +73,14 @@ var errNoEndpoint = rooms.Errorf(rooms.CodeNotFound, "no such endpoint")
 // run in this order: path (404), method (405), key or token (401/403), ids (400), body.
 func (s *Server) route(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
+	if path != "/v1/ws" && s.cors(ctx) {
+		return
+	}
 	if path != "/v1/ws" && path != "/healthz" && path != "/readyz" && !s.allowRequest(ctx) {
 		return
+	}
+	if a, ok := auditOf(string(ctx.Method()), path); ok {
+		defer s.audit(ctx, a) // audit.go
 	}
 	switch path {
 	case "/v1/ws":
@@ -88,7 +94,9 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 			s.handleReady(ctx)
 		}
 	case "/metrics":
-		if s.method(ctx, mGet) {
+		if s.adminOnly(path) {
+			writeError(ctx, errAdminOnly)
+		} else if s.method(ctx, mGet) {
 			s.metricH(ctx)
 		}
 	case "/v1/route":
@@ -111,7 +119,9 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 		}
 	default:
 		if web.Has(path) {
-			if s.method(ctx, mGet|mHead) {
+			if s.adminOnly(path) {
+				writeError(ctx, errAdminOnly)
+			} else if s.method(ctx, mGet|mHead) {
 				s.serveWeb(ctx)
 			}
 			return
@@ -186,7 +196,7 @@ func (s *Server) allowRequest(ctx *fasthttp.RequestCtx) bool {
 	if len(ctx.Request.Header.Peek("Authorization")) > 0 && s.auth.Role(ctx) != RoleNone {
 		return true
 	}
-	if s.ipRate.allow(ctx.RemoteIP().String(), time.Now()) {
+	if s.ipRate.allow(s.clientIP(ctx), time.Now()) {
 		return true
 	}
 	s.metrics.ConnRejected.WithLabelValues("http_ip_rate").Inc()

@@ -161,7 +161,7 @@ func (s *Server) handlePull(ctx *fasthttp.RequestCtx, room string) {
 // holdLongPoll counts a long-poll against its IP and (for a viewer) its uid; false: over a
 // cap, answered 429. release gives the places back.
 func (s *Server) holdLongPoll(ctx *fasthttp.RequestCtx, uid string) (release func(), ok bool) {
-	ip := ctx.RemoteIP().String()
+	ip := s.clientIP(ctx)
 	if !s.pollsIP.take(ip) {
 		s.metrics.ConnRejected.WithLabelValues("long_polls_ip").Inc()
 		writeError(ctx, rooms.Errorf(rooms.CodeRateLimited, "too many long-polls from this address"))

@@ -54,8 +54,8 @@ func (s *Server) handleRoute(ctx *fasthttp.RequestCtx) {
 	ctx.SetBody(wire.AppendRouteBody(nil, node, ws))
 }
 
-// advertise is this node's public WebSocket URL: Config.Advertise, else "ws://ADDR/v1/ws" with
-// the address the server listens on. A listener on every interface (":8080", "0.0.0.0:8080",
+// advertise is this node's public WebSocket URL: Config.Advertise, else "ws://ADDR/v1/ws"
+// ("wss://" with TLS) with the address the server listens on. A listener on every interface (":8080", "0.0.0.0:8080",
 // "[::]:8080") names no host: the host is then the local address of the request's connection,
 // the server's own address that the client reached.
 //
@@ -82,10 +82,14 @@ func (s *Server) advertise(ctx *fasthttp.RequestCtx) string {
 			}
 		}
 	}
-	if port == "" {
-		return "ws://" + host + "/v1/ws"
+	scheme := "ws://"
+	if s.cfg.TLS != nil {
+		scheme = "wss://"
 	}
-	return "ws://" + net.JoinHostPort(host, port) + "/v1/ws"
+	if port == "" {
+		return scheme + host + "/v1/ws"
+	}
+	return scheme + net.JoinHostPort(host, port) + "/v1/ws"
 }
 
 // handleDevToken is `GET /v1/dev/token?uid=` (dev mode only): a viewer token valid one day.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liveroom/liveroom/ring"
 	"github.com/liveroom/liveroom/rooms"
 )
 
@@ -29,9 +30,9 @@ func TestHTTPHealth(t *testing.T) {
 
 func TestHTTPMetrics(t *testing.T) {
 	h := newHarness(t, nil)
-	h.metrics.Accepted.Add(5)
+	h.metrics.Accepted.With(ring.Normal).Add(5)
 	r := h.do("GET", "/metrics", "", "")
-	if r.status != 200 || !strings.Contains(r.body, "liveroom_accepted_total 5") || !strings.Contains(r.body, "go_goroutines") {
+	if r.status != 200 || !strings.Contains(r.body, `liveroom_accepted_total{pri="normal"} 5`) || !strings.Contains(r.body, "go_goroutines") {
 		t.Errorf("metrics: %d %.300s", r.status, r.body)
 	}
 	if ct := string(r.header.ContentType()); !strings.HasPrefix(ct, "text/plain") {

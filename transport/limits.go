@@ -112,7 +112,8 @@ func (c *counts) give(key string) {
 // cap is closed as soon as it is accepted. An upgraded WebSocket leaves the count (release).
 type limitListener struct {
 	net.Listener
-	conns *counts
+	conns  *counts
+	exempt func(peer net.Addr) bool // a trusted proxy's connections are not counted (proxy.go)
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -120,6 +121,9 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err
+		}
+		if l.exempt != nil && l.exempt(c.RemoteAddr()) {
+			return &limitedConn{Conn: c, conns: l.conns, exempt: true}, nil
 		}
 		ip := remoteIP(c)
 		if l.conns.take(ip) {
@@ -132,13 +136,18 @@ func (l *limitListener) Accept() (net.Conn, error) {
 // limitedConn is a connection counted against its IP until it closes or is released.
 type limitedConn struct {
 	net.Conn
-	conns *counts
-	ip    string
-	once  sync.Once
+	conns  *counts
+	ip     string
+	exempt bool // not counted
+	once   sync.Once
 }
 
 // release takes the connection out of its IP's count (it became a WebSocket session).
-func (c *limitedConn) release() { c.once.Do(func() { c.conns.give(c.ip) }) }
+func (c *limitedConn) release() {
+	if !c.exempt {
+		c.once.Do(func() { c.conns.give(c.ip) })
+	}
+}
 
 func (c *limitedConn) Close() error {
 	c.release()

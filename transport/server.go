@@ -27,6 +27,9 @@ type Server struct {
 	srv     *fasthttp.Server
 	ws      *wsHub
 	metricH fasthttp.RequestHandler
+	corsP   corsPolicy       // cors.go
+	trusted trustedNets      // proxy.go
+	admin   *fasthttp.Server // ServeAdmin's (admin.go); nil until it runs
 
 	// HTTP limits (limits.go).
 	ipRate, uidRate   *rateLimits
@@ -69,9 +72,14 @@ func New(cfg Config, eng Engine, m *metrics.Metrics, log *slog.Logger) (*Server,
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	var err error
 	s := &Server{cfg: cfg, eng: eng, auth: newAuth(&cfg), abuse: newAbuse(&cfg), metrics: m, log: log, metricH: m.Handler(),
 		ipRate: newRateLimits(cfg.HTTPRatePerIP, 2*cfg.HTTPRatePerIP), uidRate: newRateLimits(cfg.HTTPRatePerUID, 2*cfg.HTTPRatePerUID),
 		pollsIP: newCounts(cfg.LongPollsPerIP), pollsUID: newCounts(cfg.LongPollsPerUID), connsIP: newCounts(cfg.HTTPConnsPerIP)}
+	if s.trusted, err = parseTrusted(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
+	s.corsP = newCORSPolicy(cfg.CORSOrigins)
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.drained, s.drainAsked = make(chan struct{}), make(chan struct{})
 	s.ws = newWSHub(s)
@@ -106,7 +114,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.ln = ln
 	s.mu.Unlock()
-	err := s.srv.Serve(&limitListener{Listener: ln, conns: s.connsIP})
+	err := s.srv.Serve(s.wrapListener(ln))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shutDown {
@@ -137,11 +145,14 @@ func (s *Server) Auth() *Auth { return s.auth }
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.shutDown = true
-	ln := s.ln
+	ln, admin := s.ln, s.admin
 	s.mu.Unlock()
 	s.ws.shutdown(ctx)
 	s.stop()
 	err := s.srv.ShutdownWithContext(ctx)
+	if admin != nil {
+		_ = admin.ShutdownWithContext(ctx)
+	}
 	if ln != nil {
 		// fasthttp closes the listeners it serves; one whose Serve had not reached fasthttp
 		// yet when Shutdown began is closed here, so that Serve returns.

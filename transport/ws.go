@@ -124,9 +124,14 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	now := time.Now()
-	if !s.abuse.AllowIP(ctx.RemoteIP().String(), now) {
+	if !s.abuse.AllowIP(s.clientIP(ctx), now) {
 		s.metrics.ConnRejected.WithLabelValues("ip_rate").Inc()
 		writeError(ctx, rooms.Errorf(rooms.CodeRateLimited, "too many connection attempts from this address"))
+		return
+	}
+	if !s.originAllowed(ctx) {
+		s.metrics.ConnRejected.WithLabelValues("origin").Inc()
+		writeError(ctx, rooms.Errorf(rooms.CodeForbidden, "origin not allowed (--cors-origins)"))
 		return
 	}
 	viewer, err := s.auth.Viewer(ctx)
@@ -150,9 +155,9 @@ func (h *wsHub) serve(ctx *fasthttp.RequestCtx) {
 		// ctx.Conn is the accepted connection (fasthttp hands the hijacked one over wrapped). A
 		// client may not send frames before it has the handshake's answer (RFC 6455 section
 		// 4.1), so no frame bytes sit in fasthttp's buffer.
-		rc = socket.RawConnOf(ctx.Conn())
+		rc = sessionSocket(ctx.Conn())
 	}
-	lc, _ := ctx.Conn().(*limitedConn) // the hijacked connection comes wrapped: take it here
+	lc := limitedOf(ctx.Conn()) // the hijacked connection comes wrapped: take it here
 	err = h.upgrader.Upgrade(ctx, func(conn *websocket.Conn) {
 		if lc != nil {
 			lc.release() // a session is not an HTTP connection: its limits are abuse.go's

@@ -22,6 +22,7 @@ import (
 	"github.com/peterbourgon/ff/v3"
 
 	"github.com/liveroom/liveroom/actors"
+	"github.com/liveroom/liveroom/internal/buildinfo"
 	"github.com/liveroom/liveroom/metrics"
 	"github.com/liveroom/liveroom/rooms"
 	"github.com/liveroom/liveroom/transport"
@@ -42,10 +43,20 @@ type options struct {
 	httpRatePerIP, httpRatePerUID     float64
 	httpConnsPerIP                    int
 	baseline                          func(*actors.Config) // the load test's push-each baseline (a -tags pusheach build)
+	ops                               opsOptions           // config.go
 }
 
 func parse(args []string) (options, error) {
 	var o options
+	fs := flagSet(&o)
+	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM"),
+		ff.WithConfigFileFlag("config"), ff.WithConfigFileParser(ff.PlainParser))
+	return o, err
+}
+
+// flagSet registers every flag of liveroomd onto o (PROTOCOL.md section 7 lists them all; a
+// test compares the two).
+func flagSet(o *options) *flag.FlagSet {
 	host, _ := os.Hostname()
 	fs := flag.NewFlagSet("liveroomd", flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", ":8080", "HTTP + WebSocket listen address")
@@ -75,8 +86,8 @@ func parse(args []string) (options, error) {
 	fs.DurationVar(&o.drain, "drain", 10*time.Second, "on SIGTERM or POST /v1/node/drain: how long the node takes to move its viewers away (kicks spread evenly, with retry_ms) before its rooms move and it exits")
 	fs.DurationVar(&o.slowKick, "slow-kick", 6*time.Second, "a viewer whose socket stays full this long (it does not read) is closed as unresponsive (4008)")
 	o.baseline = baselineFlags(fs)
-	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM"))
-	return o, err
+	o.ops.register(fs)
+	return fs
 }
 
 // smallStacks re-executes the process (same pid) with GODEBUG=adaptivestackstart=0 unless
@@ -114,6 +125,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "liveroomd:", err)
 		os.Exit(2)
 	}
+	if o.ops.version {
+		fmt.Println(buildinfo.Read())
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o); err != nil {
@@ -127,7 +142,10 @@ func run(ctx context.Context, o options) error {
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log, err := newLogger(os.Stderr, o.ops.logFormat, level)
+	if err != nil {
+		return err
+	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(o.gcPercent)
 	}
@@ -172,11 +190,16 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	srv, err := transport.New(transport.Config{
+	tcfg := transport.Config{
 		Addr: o.addr, Dev: o.dev, JWTSecret: o.jwtSecret, APIKey: o.apiKey, AdminKey: o.adminKey,
 		Node: o.node, Advertise: o.advertise, ConnPerIP: o.connPerIP, ConnPerUID: o.connPerUID,
 		HTTPRatePerIP: o.httpRatePerIP, HTTPRatePerUID: o.httpRatePerUID, HTTPConnsPerIP: o.httpConnsPerIP, SlowKick: o.slowKick,
-	}, node, m, log)
+	}
+	if err := o.ops.apply(&tcfg, o.dev); err != nil {
+		_ = node.Shutdown(context.Background())
+		return err
+	}
+	srv, err := transport.New(tcfg, node, m, log)
 	if err != nil {
 		_ = node.Shutdown(context.Background())
 		return err
@@ -186,11 +209,22 @@ func run(ctx context.Context, o options) error {
 		_ = node.Shutdown(context.Background())
 		return err
 	}
-	log.Info("liveroomd listening", "addr", ln.Addr().String(), "node", o.node, "dev", o.dev)
+	served := make(chan error, 2)
+	if o.ops.adminAddr != "" {
+		aln, err := net.Listen("tcp", o.ops.adminAddr)
+		if err != nil {
+			_ = ln.Close()
+			_ = node.Shutdown(context.Background())
+			return fmt.Errorf("--admin-addr: %w", err)
+		}
+		log.Info("admin endpoints listening", "addr", aln.Addr().String())
+		go func() { served <- srv.ServeAdmin(aln) }()
+	}
+	log.Info("liveroomd listening", "addr", ln.Addr().String(), "node", o.node, "dev", o.dev, "tls", tcfg.TLS != nil,
+		"version", buildinfo.Read().Version, "revision", buildinfo.Read().Revision)
 	if o.dev {
 		printDevHelp(ln.Addr().String(), o)
 	}
-	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
 	case err = <-served:

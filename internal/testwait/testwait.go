@@ -22,8 +22,8 @@ func For(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	}
 }
 
-// Metric reads one unlabelled sample from the /metrics of the node at addr (host:port); 0
-// when absent.
+// Metric reads a metric from the /metrics of the node at addr (host:port): its samples summed
+// over their labels (liveroom_accepted_total is the sum of its pri samples); 0 when absent.
 func Metric(t testing.TB, addr, name string) float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
@@ -32,11 +32,20 @@ func Metric(t testing.TB, addr, name string) float64 {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	sum := 0.0
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
+		v, ok := strings.CutPrefix(line, name+" ")
+		if !ok {
+			if rest, labelled := strings.CutPrefix(line, name+"{"); labelled {
+				if _, after, found := strings.Cut(rest, "} "); found {
+					v, ok = after, true
+				}
+			}
+		}
+		if ok {
 			f, _ := strconv.ParseFloat(v, 64)
-			return f
+			sum += f
 		}
 	}
-	return 0
+	return sum
 }
