@@ -131,7 +131,7 @@ func (n *Node) SetConfig(ctx context.Context, room string, patch rooms.ConfigPat
 	if err != nil {
 		return cfg, err
 	}
-	if string(b) == "{}" || string(b) == `{"rate":null,"ring":null}` {
+	if patch.Empty() {
 		b = nil // nothing to change: read
 	}
 	res, err := n.request(ctx, room, &pb.ConfigRequest{PatchJson: b})
