@@ -24,11 +24,11 @@ type MemoryStore struct {
 
 // memRoom is one room's saved state, head and claim.
 type memRoom struct {
-	state   []byte // JSON; nil until the first SaveRoom
-	head    Head
-	hasHead bool
-	fence   uint64
-	expires time.Time
+	state    []byte // JSON; nil until the first SaveRoom
+	head     Head
+	hasHead  bool
+	fence    uint64
+	expires  time.Time
 	first    uint64  // seq of idx[0]
 	idx      []int64 // the stored history index
 	counters Counters
