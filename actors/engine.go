@@ -9,6 +9,7 @@ import (
 	"github.com/liveroom/liveroom/actors/pb"
 	"github.com/liveroom/liveroom/ring"
 	"github.com/liveroom/liveroom/rooms"
+	"github.com/liveroom/liveroom/wire"
 )
 
 // This file implements transport.Engine on Node.
@@ -212,6 +213,7 @@ type JoinResult struct {
 	TS        int64
 	Seq       uint64
 	Online    int64
+	Counters  []wire.Counter // the room's totals, by name
 	NotifyNow bool // since was given and newer messages exist: send the notify right after joined
 }
 
@@ -242,6 +244,8 @@ func (n *Node) Join(ctx context.Context, sess Session, room string, since int64,
 	local := r.local.Add(1)
 	r.lastUse.Store(time.Now().UnixNano())
 	out.Online = max(jr.Online-jr.NodeViewers, 0) + local
+	out.Counters = sortedCounters(jr.Counters)
+	m.joinCounters(room, out.Counters, out.Online, time.Now())
 	n.system.Root.Send(r.pid, m)
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/liveroom/liveroom/ring"
+	"github.com/liveroom/liveroom/rooms"
 	"github.com/liveroom/liveroom/wire"
 )
 
@@ -54,6 +55,10 @@ type Member struct {
 	unanswered atomic.Int32  // notify retries since the last pull
 	sentSeq    atomic.Uint64 // the session's own last send, not yet covered by a pull
 	gone       atomic.Bool   // left or kicked; set once by whoever removes it
+
+	adds    rooms.Bucket // the session's add limiter in this room; guarded by r.cnt.mu
+	cntHash uint64       // hash of the last counters the member got (joined or a frame); owned by the replica actor
+	cntAt   int64        // unix nanos of that; owned by the replica actor
 }
 
 // Room returns the room id.

@@ -545,6 +545,7 @@ type SubscribeReply struct {
 	NodeViewers   int64                  `protobuf:"varint,5,opt,name=node_viewers,json=nodeViewers,proto3" json:"node_viewers,omitempty"` // the asking node's viewers as the grain counts them
 	Epoch         string                 `protobuf:"bytes,6,opt,name=epoch,proto3" json:"epoch,omitempty"`                                 // the grain's delivered head
 	LastSeq       uint64                 `protobuf:"varint,7,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	Counters      *CounterTotals         `protobuf:"bytes,8,opt,name=counters,proto3" json:"counters,omitempty"` // the room's counters as of the reply
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -626,6 +627,13 @@ func (x *SubscribeReply) GetLastSeq() uint64 {
 		return x.LastSeq
 	}
 	return 0
+}
+
+func (x *SubscribeReply) GetCounters() *CounterTotals {
+	if x != nil {
+		return x.Counters
+	}
+	return nil
 }
 
 // Ban is one change of a room's ban list as replicas keep it (they refuse reads of banned
@@ -934,6 +942,7 @@ type JoinReply struct {
 	Error         *Error                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
 	Online        int64                  `protobuf:"varint,5,opt,name=online,proto3" json:"online,omitempty"`                              // sum of the subscribed nodes' last reported viewers
 	NodeViewers   int64                  `protobuf:"varint,6,opt,name=node_viewers,json=nodeViewers,proto3" json:"node_viewers,omitempty"` // what the asking node last reported (so it can use its live count)
+	Counters      map[string]int64       `protobuf:"bytes,7,rep,name=counters,proto3" json:"counters,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1008,6 +1017,13 @@ func (x *JoinReply) GetNodeViewers() int64 {
 		return x.NodeViewers
 	}
 	return 0
+}
+
+func (x *JoinReply) GetCounters() map[string]int64 {
+	if x != nil {
+		return x.Counters
+	}
+	return nil
 }
 
 // ConfigRequest reads (empty patch) or patches (rooms.ConfigPatch JSON) the room's config.
@@ -1528,6 +1544,320 @@ func (x *StatsAdd) GetPulls() uint64 {
 	return 0
 }
 
+// CounterAdds is one replica's viewer adds, summed over a round (PROTOCOL.md section 8.4).
+// serial numbers a replica's flushes: the grain applies each (replica, serial) once, so the
+// request may be repeated after a failover.
+type CounterAdds struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Replica       string                 `protobuf:"bytes,1,opt,name=replica,proto3" json:"replica,omitempty"` // the replica's pid (address/id)
+	Serial        uint64                 `protobuf:"varint,2,opt,name=serial,proto3" json:"serial,omitempty"`
+	Adds          map[string]int64       `protobuf:"bytes,3,rep,name=adds,proto3" json:"adds,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Count         uint64                 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`                                // adds summed in adds
+	RateLimited   uint64                 `protobuf:"varint,5,opt,name=rate_limited,json=rateLimited,proto3" json:"rate_limited,omitempty"` // adds refused by the per-session limit since the last flush
+	Lost          uint64                 `protobuf:"varint,6,opt,name=lost,proto3" json:"lost,omitempty"`                                  // adds of earlier flushes that failed
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CounterAdds) Reset() {
+	*x = CounterAdds{}
+	mi := &file_actors_pb_messages_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CounterAdds) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CounterAdds) ProtoMessage() {}
+
+func (x *CounterAdds) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CounterAdds.ProtoReflect.Descriptor instead.
+func (*CounterAdds) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CounterAdds) GetReplica() string {
+	if x != nil {
+		return x.Replica
+	}
+	return ""
+}
+
+func (x *CounterAdds) GetSerial() uint64 {
+	if x != nil {
+		return x.Serial
+	}
+	return 0
+}
+
+func (x *CounterAdds) GetAdds() map[string]int64 {
+	if x != nil {
+		return x.Adds
+	}
+	return nil
+}
+
+func (x *CounterAdds) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *CounterAdds) GetRateLimited() uint64 {
+	if x != nil {
+		return x.RateLimited
+	}
+	return 0
+}
+
+func (x *CounterAdds) GetLost() uint64 {
+	if x != nil {
+		return x.Lost
+	}
+	return 0
+}
+
+type CounterAddsReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Refused       []string               `protobuf:"bytes,2,rep,name=refused,proto3" json:"refused,omitempty"` // names the room refused (a 17th counter)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CounterAddsReply) Reset() {
+	*x = CounterAddsReply{}
+	mi := &file_actors_pb_messages_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CounterAddsReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CounterAddsReply) ProtoMessage() {}
+
+func (x *CounterAddsReply) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CounterAddsReply.ProtoReflect.Descriptor instead.
+func (*CounterAddsReply) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *CounterAddsReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *CounterAddsReply) GetRefused() []string {
+	if x != nil {
+		return x.Refused
+	}
+	return nil
+}
+
+// CounterTotals is what the grain sends its replicas when the totals, the online count or
+// counters_interval changed (at most once per dispatch interval).
+type CounterTotals struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Values        map[string]int64       `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Online        int64                  `protobuf:"varint,2,opt,name=online,proto3" json:"online,omitempty"`
+	IntervalMs    int64                  `protobuf:"varint,3,opt,name=interval_ms,json=intervalMs,proto3" json:"interval_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CounterTotals) Reset() {
+	*x = CounterTotals{}
+	mi := &file_actors_pb_messages_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CounterTotals) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CounterTotals) ProtoMessage() {}
+
+func (x *CounterTotals) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CounterTotals.ProtoReflect.Descriptor instead.
+func (*CounterTotals) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *CounterTotals) GetValues() map[string]int64 {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *CounterTotals) GetOnline() int64 {
+	if x != nil {
+		return x.Online
+	}
+	return 0
+}
+
+func (x *CounterTotals) GetIntervalMs() int64 {
+	if x != nil {
+		return x.IntervalMs
+	}
+	return 0
+}
+
+// CounterRequest is the backend's add (or, with set, an admin's set) of one counter.
+type CounterRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Delta         int64                  `protobuf:"varint,2,opt,name=delta,proto3" json:"delta,omitempty"`
+	Set           bool                   `protobuf:"varint,3,opt,name=set,proto3" json:"set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CounterRequest) Reset() {
+	*x = CounterRequest{}
+	mi := &file_actors_pb_messages_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CounterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CounterRequest) ProtoMessage() {}
+
+func (x *CounterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CounterRequest.ProtoReflect.Descriptor instead.
+func (*CounterRequest) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *CounterRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CounterRequest) GetDelta() int64 {
+	if x != nil {
+		return x.Delta
+	}
+	return 0
+}
+
+func (x *CounterRequest) GetSet() bool {
+	if x != nil {
+		return x.Set
+	}
+	return false
+}
+
+type CounterReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Value         int64                  `protobuf:"varint,1,opt,name=value,proto3" json:"value,omitempty"`
+	Error         *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CounterReply) Reset() {
+	*x = CounterReply{}
+	mi := &file_actors_pb_messages_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CounterReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CounterReply) ProtoMessage() {}
+
+func (x *CounterReply) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CounterReply.ProtoReflect.Descriptor instead.
+func (*CounterReply) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *CounterReply) GetValue() int64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *CounterReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 var File_actors_pb_messages_proto protoreflect.FileDescriptor
 
 const file_actors_pb_messages_proto_rawDesc = "" +
@@ -1575,7 +1905,7 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\x04msgs\x18\x06 \x03(\v2\x14.liveroom.actors.MsgR\x04msgs\x12\x12\n" +
 	"\x04caps\x18\a \x03(\x05R\x04caps\x12\x16\n" +
 	"\x06online\x18\b \x01(\x03R\x06online\x12(\n" +
-	"\x04bans\x18\t \x03(\v2\x14.liveroom.actors.BanR\x04bans\"\xf3\x01\n" +
+	"\x04bans\x18\t \x03(\v2\x14.liveroom.actors.BanR\x04bans\"\xaf\x02\n" +
 	"\x0eSubscribeReply\x125\n" +
 	"\bsnapshot\x18\x01 \x01(\v2\x19.liveroom.actors.SnapshotR\bsnapshot\x12\x16\n" +
 	"\x06online\x18\x02 \x01(\x03R\x06online\x12#\n" +
@@ -1583,7 +1913,8 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\bgrain_id\x18\x04 \x01(\tR\agrainId\x12!\n" +
 	"\fnode_viewers\x18\x05 \x01(\x03R\vnodeViewers\x12\x14\n" +
 	"\x05epoch\x18\x06 \x01(\tR\x05epoch\x12\x19\n" +
-	"\blast_seq\x18\a \x01(\x04R\alastSeq\"D\n" +
+	"\blast_seq\x18\a \x01(\x04R\alastSeq\x12:\n" +
+	"\bcounters\x18\b \x01(\v2\x1e.liveroom.actors.CounterTotalsR\bcounters\"D\n" +
 	"\x03Ban\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\buntil_ms\x18\x02 \x01(\x03R\auntilMs\x12\x10\n" +
@@ -1602,14 +1933,18 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"1\n" +
 	"\tJoinCheck\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x12\n" +
-	"\x04node\x18\x02 \x01(\tR\x04node\"\xac\x01\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\"\xaf\x02\n" +
 	"\tJoinReply\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\tR\x05epoch\x12\x0e\n" +
 	"\x02ts\x18\x02 \x01(\x03R\x02ts\x12\x10\n" +
 	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12,\n" +
 	"\x05error\x18\x04 \x01(\v2\x16.liveroom.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06online\x18\x05 \x01(\x03R\x06online\x12!\n" +
-	"\fnode_viewers\x18\x06 \x01(\x03R\vnodeViewers\".\n" +
+	"\fnode_viewers\x18\x06 \x01(\x03R\vnodeViewers\x12D\n" +
+	"\bcounters\x18\a \x03(\v2(.liveroom.actors.JoinReply.CountersEntryR\bcounters\x1a;\n" +
+	"\rCountersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\".\n" +
 	"\rConfigRequest\x12\x1d\n" +
 	"\n" +
 	"patch_json\x18\x01 \x01(\fR\tpatchJson\"\\\n" +
@@ -1640,7 +1975,35 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\x04body\x18\x02 \x01(\fR\x04body\"<\n" +
 	"\bStatsAdd\x12\x1a\n" +
 	"\bnotifies\x18\x01 \x01(\x04R\bnotifies\x12\x14\n" +
-	"\x05pulls\x18\x02 \x01(\x04R\x05pullsB(Z&github.com/liveroom/liveroom/actors/pbb\x06proto3"
+	"\x05pulls\x18\x02 \x01(\x04R\x05pulls\"\x81\x02\n" +
+	"\vCounterAdds\x12\x18\n" +
+	"\areplica\x18\x01 \x01(\tR\areplica\x12\x16\n" +
+	"\x06serial\x18\x02 \x01(\x04R\x06serial\x12:\n" +
+	"\x04adds\x18\x03 \x03(\v2&.liveroom.actors.CounterAdds.AddsEntryR\x04adds\x12\x14\n" +
+	"\x05count\x18\x04 \x01(\x04R\x05count\x12!\n" +
+	"\frate_limited\x18\x05 \x01(\x04R\vrateLimited\x12\x12\n" +
+	"\x04lost\x18\x06 \x01(\x04R\x04lost\x1a7\n" +
+	"\tAddsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"Z\n" +
+	"\x10CounterAddsReply\x12,\n" +
+	"\x05error\x18\x01 \x01(\v2\x16.liveroom.actors.ErrorR\x05error\x12\x18\n" +
+	"\arefused\x18\x02 \x03(\tR\arefused\"\xc7\x01\n" +
+	"\rCounterTotals\x12B\n" +
+	"\x06values\x18\x01 \x03(\v2*.liveroom.actors.CounterTotals.ValuesEntryR\x06values\x12\x16\n" +
+	"\x06online\x18\x02 \x01(\x03R\x06online\x12\x1f\n" +
+	"\vinterval_ms\x18\x03 \x01(\x03R\n" +
+	"intervalMs\x1a9\n" +
+	"\vValuesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"L\n" +
+	"\x0eCounterRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05delta\x18\x02 \x01(\x03R\x05delta\x12\x10\n" +
+	"\x03set\x18\x03 \x01(\bR\x03set\"R\n" +
+	"\fCounterReply\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\x03R\x05value\x12,\n" +
+	"\x05error\x18\x02 \x01(\v2\x16.liveroom.actors.ErrorR\x05errorB(Z&github.com/liveroom/liveroom/actors/pbb\x06proto3"
 
 var (
 	file_actors_pb_messages_proto_rawDescOnce sync.Once
@@ -1654,7 +2017,7 @@ func file_actors_pb_messages_proto_rawDescGZIP() []byte {
 	return file_actors_pb_messages_proto_rawDescData
 }
 
-var file_actors_pb_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_actors_pb_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_actors_pb_messages_proto_goTypes = []any{
 	(*Msg)(nil),              // 0: liveroom.actors.Msg
 	(*Error)(nil),            // 1: liveroom.actors.Error
@@ -1679,22 +2042,36 @@ var file_actors_pb_messages_proto_goTypes = []any{
 	(*InfoReply)(nil),        // 20: liveroom.actors.InfoReply
 	(*NoticeAllRequest)(nil), // 21: liveroom.actors.NoticeAllRequest
 	(*StatsAdd)(nil),         // 22: liveroom.actors.StatsAdd
+	(*CounterAdds)(nil),      // 23: liveroom.actors.CounterAdds
+	(*CounterAddsReply)(nil), // 24: liveroom.actors.CounterAddsReply
+	(*CounterTotals)(nil),    // 25: liveroom.actors.CounterTotals
+	(*CounterRequest)(nil),   // 26: liveroom.actors.CounterRequest
+	(*CounterReply)(nil),     // 27: liveroom.actors.CounterReply
+	nil,                      // 28: liveroom.actors.JoinReply.CountersEntry
+	nil,                      // 29: liveroom.actors.CounterAdds.AddsEntry
+	nil,                      // 30: liveroom.actors.CounterTotals.ValuesEntry
 }
 var file_actors_pb_messages_proto_depIdxs = []int32{
-	1, // 0: liveroom.actors.SendReply.error:type_name -> liveroom.actors.Error
-	0, // 1: liveroom.actors.Snapshot.msgs:type_name -> liveroom.actors.Msg
-	7, // 2: liveroom.actors.Snapshot.bans:type_name -> liveroom.actors.Ban
-	5, // 3: liveroom.actors.SubscribeReply.snapshot:type_name -> liveroom.actors.Snapshot
-	0, // 4: liveroom.actors.Delta.msgs:type_name -> liveroom.actors.Msg
-	7, // 5: liveroom.actors.Delta.bans:type_name -> liveroom.actors.Ban
-	1, // 6: liveroom.actors.JoinReply.error:type_name -> liveroom.actors.Error
-	1, // 7: liveroom.actors.ConfigReply.error:type_name -> liveroom.actors.Error
-	1, // 8: liveroom.actors.Ack.error:type_name -> liveroom.actors.Error
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	1,  // 0: liveroom.actors.SendReply.error:type_name -> liveroom.actors.Error
+	0,  // 1: liveroom.actors.Snapshot.msgs:type_name -> liveroom.actors.Msg
+	7,  // 2: liveroom.actors.Snapshot.bans:type_name -> liveroom.actors.Ban
+	5,  // 3: liveroom.actors.SubscribeReply.snapshot:type_name -> liveroom.actors.Snapshot
+	25, // 4: liveroom.actors.SubscribeReply.counters:type_name -> liveroom.actors.CounterTotals
+	0,  // 5: liveroom.actors.Delta.msgs:type_name -> liveroom.actors.Msg
+	7,  // 6: liveroom.actors.Delta.bans:type_name -> liveroom.actors.Ban
+	1,  // 7: liveroom.actors.JoinReply.error:type_name -> liveroom.actors.Error
+	28, // 8: liveroom.actors.JoinReply.counters:type_name -> liveroom.actors.JoinReply.CountersEntry
+	1,  // 9: liveroom.actors.ConfigReply.error:type_name -> liveroom.actors.Error
+	1,  // 10: liveroom.actors.Ack.error:type_name -> liveroom.actors.Error
+	29, // 11: liveroom.actors.CounterAdds.adds:type_name -> liveroom.actors.CounterAdds.AddsEntry
+	1,  // 12: liveroom.actors.CounterAddsReply.error:type_name -> liveroom.actors.Error
+	30, // 13: liveroom.actors.CounterTotals.values:type_name -> liveroom.actors.CounterTotals.ValuesEntry
+	1,  // 14: liveroom.actors.CounterReply.error:type_name -> liveroom.actors.Error
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_actors_pb_messages_proto_init() }
@@ -1708,7 +2085,7 @@ func file_actors_pb_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_pb_messages_proto_rawDesc), len(file_actors_pb_messages_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
