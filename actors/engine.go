@@ -214,7 +214,7 @@ type JoinResult struct {
 	Seq       uint64
 	Online    int64
 	Counters  []wire.Counter // the room's totals, by name
-	NotifyNow bool // since was given and newer messages exist: send the notify right after joined
+	NotifyNow bool           // since was given and newer messages exist: send the notify right after joined
 }
 
 // Join adds sess to room (PROTOCOL.md section 3 `join`). since < 0 means not given. With
