@@ -139,7 +139,7 @@ type ConfigPatch struct {
 		Normal *int `json:"normal"`
 		Low    *int `json:"low"`
 	} `json:"ring"`
-	CountersIntervalMS *int `json:"counters_interval_ms"`
+	CountersIntervalMS *int `json:"counters_interval_ms,omitempty"`
 }
 
 // Empty reports whether the patch changes nothing (a read of the config).

@@ -481,6 +481,8 @@ func (s *wsSession) handleFrame(f inFrame) []byte {
 		reply, err = s.pull(ctx, &f)
 	case "send":
 		reply, err = s.send(ctx, &f)
+	case "add":
+		reply, err = s.add(ctx, &f)
 	case "":
 		err = rooms.Errorf(rooms.CodeBadRequest, "missing op")
 	default:
@@ -580,7 +582,7 @@ func (s *wsSession) join(ctx context.Context, f *inFrame) ([]byte, error) {
 	if old != nil { // a repeated join replaces the membership (new since)
 		s.hub.s.eng.Leave(old)
 	}
-	joined := wire.AppendJoined(nil, room, res.Epoch, res.TS, res.Seq, res.Online, f.ID)
+	joined := wire.WithCounters(wire.AppendJoined(nil, room, res.Epoch, res.TS, res.Seq, res.Online, f.ID), res.Counters)
 	if !res.NotifyNow {
 		return joined, nil
 	}

@@ -19,6 +19,7 @@ type inFrame struct {
 	Limit *int    `json:"limit"`
 	Push  *bool   `json:"push"` // join option: the server pushes windows (docs/decisions.md)
 	messageIn
+	addIn // session_counters.go
 }
 
 // parseFrame decodes a client text frame. A frame it refuses still has its id when the id is
