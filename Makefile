@@ -29,7 +29,7 @@ test-short: ## quick tests (skips the browser test and long end-to-end cases)
 # Every fuzz target of the tree, as package:Target (fuzz-short fails when one is missing here;
 # third_party/ holds other modules, not checked).
 # `go test -fuzz` takes one target of one package per run; a run costs ~2 s of build and link
-# on top of FUZZTIME (vet is off: lint runs it), so the 15 targets take about 15 x (5 + 2) s,
+# on top of FUZZTIME (vet is off: lint runs it), so the 16 targets take about 16 x (5 + 2) s,
 # under two minutes on an idle machine. A failing
 # input is written to the package's testdata/fuzz/<Target>/ (commit it: it becomes a seed).
 FUZZTIME ?= 5s
@@ -38,7 +38,7 @@ FUZZ_TARGETS = \
 	./transport/:FuzzSessionFrames ./transport/:FuzzPostBody ./transport/:FuzzParseNotice \
 	./transport/:FuzzParseTTL ./transport/:FuzzParseConfigPatch ./transport/:FuzzParsePullQuery \
 	./transport/:FuzzValidID ./ring/:FuzzWindow ./loadtest/:FuzzParseNodeMetrics \
-	./loadtest/:FuzzParseMsgs ./wire/:FuzzAppendString ./wire/:FuzzMsgsFrame
+	./loadtest/:FuzzParseMsgs ./wire/:FuzzAppendString ./wire/:FuzzMsgsFrame ./transport/:FuzzParseAdd
 
 fuzz-short: ## run each fuzz target for FUZZTIME (default 5s), one after another (make test runs it)
 	@missing=$$(for f in $$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' --exclude-dir=third_party . | sed 's/^func //'); do \

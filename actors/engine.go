@@ -9,6 +9,7 @@ import (
 	"github.com/liveroom/liveroom/actors/pb"
 	"github.com/liveroom/liveroom/ring"
 	"github.com/liveroom/liveroom/rooms"
+	"github.com/liveroom/liveroom/wire"
 )
 
 // This file implements transport.Engine on Node.
@@ -145,7 +146,7 @@ func (n *Node) SetConfig(ctx context.Context, room string, patch rooms.ConfigPat
 	if err != nil {
 		return cfg, err
 	}
-	if string(b) == "{}" || string(b) == `{"rate":null,"ring":null}` {
+	if patch.Empty() {
 		b = nil // nothing to change: read
 	}
 	res, err := n.request(ctx, room, &pb.ConfigRequest{PatchJson: b})
@@ -235,8 +236,9 @@ type JoinResult struct {
 	TS        int64
 	Seq       uint64
 	Online    int64
-	NotifyNow bool  // the session starts before the head: send the notify right after joined
-	Since     int64 // where the session starts (Since, or where Recent put it)
+	Counters  []wire.Counter // the room's totals, by name
+	NotifyNow bool           // the session starts before the head: send the notify right after joined
+	Since     int64          // where the session starts (Since, or where Recent put it)
 	// Pinned are the room's pinned messages in force, oldest first (shared, read-only).
 	Pinned []*ring.Message
 }
@@ -278,6 +280,8 @@ func (n *Node) Join(ctx context.Context, sess Session, room string, opt JoinOpti
 	local := r.local.Add(1)
 	r.lastUse.Store(time.Now().UnixNano())
 	out.Online = max(jr.Online-jr.NodeViewers, 0) + local
+	out.Counters = sortedCounters(jr.Counters)
+	m.joinCounters(room, out.Counters, out.Online, time.Now())
 	n.system.Root.Send(r.pid, m)
 	return out, nil
 }

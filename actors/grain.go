@@ -60,6 +60,8 @@ type roomGrain struct {
 
 	flushArmed bool
 	stopped    bool
+
+	cnt grainCounters // grain_counters.go
 }
 
 // Internal self-messages. Pointers to package-level values: sending them allocates nothing.
@@ -109,6 +111,7 @@ func (g *roomGrain) Receive(ctx actor.Context) {
 		ctx.Respond(g.subscribe(ctx, msg))
 	case *pb.Unsubscribe:
 		delete(g.subs, msg.Node)
+		g.onlineChanged(ctx)
 	case *pb.JoinCheck:
 		ctx.Respond(g.joinCheck(msg))
 	case *pb.ConfigRequest:
@@ -134,6 +137,8 @@ func (g *roomGrain) Receive(ctx actor.Context) {
 		}
 	case *actor.Stopping:
 		g.stop(ctx)
+	default:
+		g.receiveCounters(ctx, msg)
 	}
 }
 
@@ -146,6 +151,7 @@ func (g *roomGrain) init(ctx actor.Context, id string) {
 	st, found, fence, err := g.node.cfg.Store.LoadRoom(c, id)
 	cancel()
 	g.fence, g.loaded = fence, err == nil
+	g.initCounters(st.Counters)
 	if err != nil {
 		// The store does not answer: start a new history rather than refuse the room (the new
 		// epoch tells clients to reset their seq accounting), and read the state again in the
@@ -207,6 +213,7 @@ func (g *roomGrain) subscribe(ctx actor.Context, s *pb.Subscribe) *pb.SubscribeR
 	}
 	sub.viewers = s.Viewers
 	sub.renewed = time.Now()
+	g.onlineChanged(ctx)
 	if s.Epoch == g.room.Epoch() && s.LastSeq > 0 {
 		ts, known := g.set.TSOf(s.LastSeq)
 		if s.LastSeq > g.set.LastSeq() || known && ts != s.LastTs {
@@ -216,7 +223,7 @@ func (g *roomGrain) subscribe(ctx actor.Context, s *pb.Subscribe) *pb.SubscribeR
 	}
 	self := ctx.Self()
 	reply := &pb.SubscribeReply{Online: g.online(), NodeViewers: s.Viewers, GrainAddress: self.Address, GrainId: self.Id,
-		Epoch: g.room.Epoch(), LastSeq: g.set.LastSeq()}
+		Epoch: g.room.Epoch(), LastSeq: g.set.LastSeq(), Counters: g.counterTotals()}
 	if s.WantSnapshot || s.Epoch != g.room.Epoch() {
 		reply.Snapshot = snapshotToPB(g.room.Epoch(), g.set.Snapshot(), g.room.Config().Caps())
 		reply.Snapshot.Online = reply.Online
@@ -252,6 +259,8 @@ func (g *roomGrain) renewCheck(ctx actor.Context) {
 			delete(g.subs, node)
 		}
 	}
+	g.onlineChanged(ctx)
+	g.pruneFlushMarks(deadline)
 	g.startSave(ctx)
 	g.checkFence(ctx)
 	g.scheduleRenewCheck(ctx)
@@ -261,7 +270,8 @@ func (g *roomGrain) joinCheck(j *pb.JoinCheck) *pb.JoinReply {
 	if j.Uid != "" && g.room.Banned(j.Uid, time.Now()) {
 		return &pb.JoinReply{Error: errToPB(rooms.Errorf(rooms.CodeBanned, "banned from this room"))}
 	}
-	r := &pb.JoinReply{Epoch: g.room.Epoch(), Ts: g.set.LastTS(), Seq: g.set.LastSeq(), Online: g.online()}
+	r := &pb.JoinReply{Epoch: g.room.Epoch(), Ts: g.set.LastTS(), Seq: g.set.LastSeq(), Online: g.online(),
+		Counters: g.cnt.totals.Clone()}
 	if s := g.subs[j.Node]; s != nil {
 		r.NodeViewers = s.viewers
 	}
@@ -293,6 +303,10 @@ func (g *roomGrain) config(ctx actor.Context, req *pb.ConfigRequest) *pb.ConfigR
 			g.room.StatsRef().Evicted += uint64(evicted)
 			g.pending.caps = true
 			g.armFlush(ctx)
+		}
+		if next.CountersIntervalMS != cfg.CountersIntervalMS {
+			g.cnt.changed = true
+			g.armCounterBroadcast(ctx)
 		}
 		cfg = next
 		g.configSet = true
@@ -335,7 +349,10 @@ func (g *roomGrain) broadcast(ctx actor.Context, msg any) {
 func (g *roomGrain) info(req *pb.InfoRequest) *pb.InfoReply {
 	info := rooms.Info{
 		Room: g.id, Node: g.node.cfg.Node, Epoch: g.room.Epoch(), Online: g.online(), TS: g.set.LastTS(), Seq: g.set.LastSeq(),
-		Config: g.room.Config(), Stats: *g.room.StatsRef(), Undurable: g.undurable,
+		Config: g.room.Config(), Stats: *g.room.StatsRef(), Undurable: g.undurable, Counters: g.cnt.totals.Clone(),
+	}
+	if info.Counters == nil {
+		info.Counters = rooms.Counters{} // always present: "counters":{}
 	}
 	b, _ := json.Marshal(info)
 	r := &pb.InfoReply{InfoJson: b}
@@ -368,11 +385,12 @@ func (g *roomGrain) stop(ctx actor.Context) {
 	now := time.Now()
 	c, cancel := context.WithTimeout(context.Background(), max(g.node.cfg.StoreWait, 2*time.Second))
 	defer cancel()
+	counted := g.stopCounters(ctx, c)
 	var err error
 	switch {
 	case !g.loaded:
 		err = rooms.Errorf(rooms.CodeUnavailable, "the room's state was never read")
-	case g.room.Empty(now):
+	case g.room.Empty(now) && !counted:
 		err = g.node.cfg.Store.DeleteRoom(c, g.id, g.fence)
 	default:
 		st := g.room.State(g.protectedAll(), now)

@@ -156,6 +156,7 @@ func (g *roomGrain) flush(ctx actor.Context) {
 		g.deliverDurable(ctx) // a save that began after these were stamped may cover them already
 		g.startSave(ctx)
 	}
+	g.startCounterSave(ctx)
 }
 
 // deliverDurable delivers the queued batches whose stamps the store has.
@@ -403,6 +404,7 @@ func (g *roomGrain) fenceOff(ctx actor.Context) {
 		}
 	}
 	g.queue, g.pending = nil, batch{}
+	g.refuseCounterWaiters(ctx, nil)
 	ctx.Poison(ctx.Self())
 }
 
@@ -486,6 +488,7 @@ func (g *roomGrain) loadedLate(ctx actor.Context, l *loadDone) {
 		}
 		g.room.MergeModeration(l.st.Moderation, now)
 	}
+	g.countersLoadedLate(ctx, l.st.Counters)
 	g.modGen++
 	g.log.Info("room state read after all; its config and moderation are kept", "found", l.found)
 	g.startSave(ctx)

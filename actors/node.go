@@ -21,7 +21,6 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
-	"github.com/liveroom/liveroom/actors/pb"
 	"github.com/liveroom/liveroom/metrics"
 	"github.com/liveroom/liveroom/rooms"
 )
@@ -376,11 +375,10 @@ func (n *Node) request(ctx context.Context, room string, msg any) (any, error) {
 	// that, then what is left: one sent to the grain of a node that just died is lost, and a
 	// later attempt finds the grain re-activated on a survivor once the member list has dropped
 	// the dead node, instead of waiting out the whole timeout. The growing attempts bound the
-	// duplicates a slow (overloaded, not dead) grain gets to two. A message without a cmid is
-	// not repeated.
+	// duplicates a slow (overloaded, not dead) grain gets to two. A message without a cmid, or
+	// a backend's counter add, is not repeated.
 	attempt := n.cfg.RequestTimeout
-	s, isSend := msg.(*pb.SendRequest)
-	retry := !isSend || s.Cmid != ""
+	retry := repeatable(msg)
 	if retry {
 		attempt = n.cfg.AttemptTimeout
 	}

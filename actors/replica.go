@@ -40,6 +40,8 @@ type Replica struct {
 	lastUse      atomic.Int64  // unix nanos of the last join, leave or pull
 	tickQueued   atomic.Bool   // a round tick is in the actor's mailbox
 
+	cnt replicaCounters // viewers' adds not yet flushed, the grain's totals (replica_counters.go)
+
 	refs    int // members + pulls in flight; guarded by node.mu
 	retired bool
 

@@ -41,6 +41,7 @@ type replicaActor struct {
 	frame    *SharedFrame
 	reported int64 // viewers last reported to the grain
 	stop     chan struct{}
+	cnt      replicaCountersState // replica_counters.go
 }
 
 type roundTick struct{}
@@ -86,7 +87,12 @@ func (a *replicaActor) Receive(ctx actor.Context) {
 		}
 	case *pb.Kick:
 		a.kick(msg.Uid, msg.Reason)
+	case *pb.CounterTotals:
+		a.counterTotals(msg)
+	case *countersFlushed:
+		a.countersFlushed(msg)
 	case *actor.Stopping:
+		a.flushCountersAtStop(ctx)
 		close(a.stop)
 		a.r.dropCache()
 		if a.grain != nil {
@@ -177,6 +183,9 @@ func (a *replicaActor) linked(ctx actor.Context, lr *linkResult) {
 	reply := lr.reply
 	a.grain = actor.NewPID(reply.GrainAddress, reply.GrainId)
 	r.remoteOnline.Store(max(0, reply.Online-reply.NodeViewers))
+	if reply.Counters != nil {
+		a.counterTotals(reply.Counters)
+	}
 	if reply.Snapshot != nil {
 		if err := a.importSnapshot(reply.Snapshot); errors.Is(err, errDiverged) {
 			// The subscribe carries this replica's head: the grain sees the divergence and
@@ -323,6 +332,7 @@ func (a *replicaActor) add(m *Member) {
 	m.idx = len(a.members)
 	a.members = append(a.members, m)
 	a.marked++ // the next round looks at everyone: the new member may hold a join-time mark
+	a.cnt.due = 0
 }
 
 func (a *replicaActor) remove(m *Member) {
@@ -360,6 +370,8 @@ func (a *replicaActor) tick(ctx actor.Context, now time.Time) {
 		return
 	}
 	a.round(now)
+	a.counterRound(now)
+	a.flushCounters(ctx)
 	a.reportStats(ctx)
 	r := a.r
 	since := now.Sub(a.lastLink)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 
+	"github.com/liveroom/liveroom/rooms"
 	"github.com/liveroom/liveroom/wire"
 )
 
@@ -33,6 +34,9 @@ type Membership interface {
 	Pull(ctx context.Context, since int64, limit int) PullResult
 	// Sent records that the session's own send was stamped: its next pull sees it.
 	Sent()
+	// Add adds delta to the room's counter name for the session (PROTOCOL.md 8.4), within
+	// its add limit; with ack it returns once the room accepted it.
+	Add(ctx context.Context, name string, delta int64, ack bool) error
 }
 
 var _ Membership = (*Member)(nil)
@@ -63,6 +67,10 @@ type Member struct {
 	unanswered atomic.Int32 // notify retries since the last pull
 	sent       atomic.Bool  // the session sent since its last pull: that pull waits for the node's sends
 	gone       atomic.Bool  // left or kicked; set once by whoever removes it
+
+	adds    rooms.Bucket // the session's add limiter in this room; guarded by r.cnt.mu
+	cntHash uint64       // hash of the last counters the member got (joined or a frame); owned by the replica actor
+	cntAt   int64        // unix nanos of that; owned by the replica actor
 }
 
 // Room returns the room id.

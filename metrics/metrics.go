@@ -34,6 +34,8 @@ type Metrics struct {
 	UndurableRooms prometheus.Gauge       // rooms delivering without the store right now
 	Fenced         prometheus.Counter     // room activations stopped because a newer one claimed the room
 	Epochs         prometheus.Counter     // rooms that started a new epoch because their stamps diverged
+	CounterAdds    *prometheus.CounterVec // counter adds by result: accepted, rate_limited, lost
+	CounterFrames  prometheus.Counter     // counters frames written to sessions
 
 	// Latencies (histograms.go).
 	DeliveryLag  prometheus.Histogram     // a message's ts to the round that wrote its first frame, once per round per replica
@@ -74,11 +76,14 @@ func New() *Metrics {
 		UndurableRooms: gauge("rooms_undurable", "Room grains on this node delivering without the store right now."),
 		Fenced:         counter("rooms_fenced_total", "Room activations on this node stopped because a newer activation claimed the room."),
 		Epochs:         counter("rooms_diverged_total", "Rooms that started a new epoch because a replica held stamps the room's activation did not know."),
+		CounterAdds: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "liveroom", Name: "counter_adds_total",
+			Help: "Counter adds (viewers' and the backend's) by result: accepted by the room, rate_limited by the per-session limit, lost (summed on this node but not handed to the room)."}, []string{"result"}),
+		CounterFrames: counter("counter_frames_total", "Counters frames written to sessions."),
 	}
 	m.newHistograms()
 	m.Registry.MustRegister(m.Accepted.vec, m.RateLimited.vec, m.Evicted.vec, m.DroppedInPull, m.NotifiesSent, m.NotifiesMerged,
 		m.Pulls, m.DeltasSent, m.Kicks, m.Sessions, m.Rooms, m.ConnRejected, m.StoreErrors, m.Members, m.MembersLeft,
-		m.Undurable, m.UndurableRooms, m.Fenced, m.Epochs,
+		m.Undurable, m.UndurableRooms, m.Fenced, m.Epochs, m.CounterAdds, m.CounterFrames,
 		m.DeliveryLag, m.RoundSeconds, m.GrainRequest, m.StoreSeconds, buildInfo(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

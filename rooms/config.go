@@ -3,6 +3,7 @@ package rooms
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/liveroom/liveroom/ring"
 )
@@ -12,6 +13,26 @@ import (
 type Config struct {
 	Rate RateConfig `json:"rate"`
 	Ring RingConfig `json:"ring"`
+	// CountersIntervalMS is counters_interval (PROTOCOL.md section 8.4): a member gets a
+	// `counters` frame at most this often, in milliseconds. Default 1000.
+	CountersIntervalMS int `json:"counters_interval_ms"`
+}
+
+// UnmarshalJSON starts from the defaults, so a field left out (counters_interval_ms in a state
+// saved before it existed) keeps its default instead of making the config invalid.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	type plain Config
+	p := plain(DefaultConfig())
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*c = Config(p)
+	return nil
+}
+
+// CountersInterval is counters_interval as a duration.
+func (c Config) CountersInterval() time.Duration {
+	return time.Duration(c.CountersIntervalMS) * time.Millisecond
 }
 
 // RateConfig is the upstream limit per priority in messages per second; the token bucket's
@@ -53,6 +74,9 @@ const (
 	MaxRate    = 100000 // msg/s per priority
 	MinRingCap = 1
 	MaxRingCap = 65536
+
+	MinCountersIntervalMS = 50
+	MaxCountersIntervalMS = 60000
 )
 
 // DefaultConfig returns the defaults of PROTOCOL.md section 2.
@@ -60,6 +84,8 @@ func DefaultConfig() Config {
 	return Config{
 		Rate: RateConfig{High: 50, Normal: 200, Low: 100, PerUID: 5},
 		Ring: RingConfig{System: 256, High: 512, Normal: 1024, Low: 256},
+
+		CountersIntervalMS: 1000,
 	}
 }
 
@@ -91,6 +117,9 @@ func (c Config) Validate() error {
 			return Errorf(CodeBadRequest, fmt.Sprintf("%s must be between %d and %d", r.name, MinRingCap, MaxRingCap))
 		}
 	}
+	if c.CountersIntervalMS < MinCountersIntervalMS || c.CountersIntervalMS > MaxCountersIntervalMS {
+		return Errorf(CodeBadRequest, fmt.Sprintf("counters_interval_ms must be between %d and %d", MinCountersIntervalMS, MaxCountersIntervalMS))
+	}
 	return nil
 }
 
@@ -109,6 +138,12 @@ type ConfigPatch struct {
 		Normal *int `json:"normal"`
 		Low    *int `json:"low"`
 	} `json:"ring"`
+	CountersIntervalMS *int `json:"counters_interval_ms,omitempty"`
+}
+
+// Empty reports whether the patch changes nothing (a read of the config).
+func (p ConfigPatch) Empty() bool {
+	return p.Rate == nil && p.Ring == nil && p.CountersIntervalMS == nil
 }
 
 // Apply returns c with the patch's fields set, validated.
@@ -135,5 +170,6 @@ func (p ConfigPatch) Apply(c Config) (Config, error) {
 		setI(&c.Ring.Normal, p.Ring.Normal)
 		setI(&c.Ring.Low, p.Ring.Low)
 	}
+	setI(&c.CountersIntervalMS, p.CountersIntervalMS)
 	return c, c.Validate()
 }

@@ -17,6 +17,10 @@ type State struct {
 	Protected  []StoredMessage `json:"protected,omitempty"`
 	Pins       []StoredMessage `json:"pins,omitempty"` // the pinned notices, oldest first (they may be gone from the rings)
 	Index      Index           `json:"-"`              // saved: the run to append; loaded: the stored index
+	// Counters are the room's counter totals as LoadRoom read them (kept apart from the rest
+	// of the state: SaveCounters writes them, SaveRoom does not). LoadRoom returns them even
+	// for a room without a saved state (one that only counted likes).
+	Counters Counters `json:"-"`
 }
 
 // StoredMessage is the durable (JSON) form of a protected ring.Message.

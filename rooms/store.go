@@ -106,6 +106,9 @@ type Store interface {
 	// DeleteRoom forgets the room's state and claim (a room with nothing worth keeping);
 	// ErrFenced as for SaveRoom.
 	DeleteRoom(ctx context.Context, room string, fence uint64) error
+	// SaveCounters writes the given counters' totals (absolute values, so a write retried after
+	// a timeout cannot count twice) unless a newer claim than fence exists (ErrFenced).
+	SaveCounters(ctx context.Context, room string, values Counters, fence uint64) error
 	// CheckFence reports ErrFenced if the room was claimed after fence.
 	CheckFence(ctx context.Context, room string, fence uint64) error
 	// MarkActive records that a room's grain is active somewhere (true) or passivated (false).

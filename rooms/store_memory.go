@@ -25,13 +25,14 @@ type MemoryStore struct {
 
 // memRoom is one room's saved state, head and claim.
 type memRoom struct {
-	state   []byte // JSON; nil until the first SaveRoom
-	head    Head
-	hasHead bool
-	fence   uint64
-	expires time.Time
-	first   uint64  // seq of idx[0]
-	idx     []int64 // the stored history index
+	state    []byte // JSON; nil until the first SaveRoom
+	head     Head
+	hasHead  bool
+	fence    uint64
+	expires  time.Time
+	first    uint64  // seq of idx[0]
+	idx      []int64 // the stored history index
+	counters Counters
 }
 
 type nodeBeat struct {
@@ -151,14 +152,17 @@ func (s *MemoryStore) LoadRoom(_ context.Context, room string) (State, bool, uin
 	r.fence++ // a claim does not renew the retention: only saves do
 	b, h, hok, fence := r.state, r.head, r.hasHead, r.fence
 	first, idx := r.first, append([]int64(nil), r.idx...)
+	counters := r.counters.Clone()
 	s.mu.Unlock()
 	var st State
 	if b == nil {
+		st.Counters = counters
 		return st, false, fence, nil
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
 		return State{}, false, fence, err
 	}
+	st.Counters = counters
 	if hok {
 		h.apply(&st)
 	}
@@ -180,6 +184,23 @@ func (s *MemoryStore) SaveRoom(_ context.Context, room string, st State, fence u
 	}
 	r.state = b
 	r.first, r.idx = appendIndex(r.first, r.idx, st.Index)
+	return nil
+}
+
+// SaveCounters implements Store.
+func (s *MemoryStore) SaveCounters(_ context.Context, room string, values Counters, fence uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.write(room, fence, time.Now())
+	if err != nil {
+		return err
+	}
+	if r.counters == nil {
+		r.counters = make(Counters, len(values))
+	}
+	for k, v := range values {
+		r.counters[k] = v
+	}
 	return nil
 }
 

@@ -41,11 +41,11 @@ func NewRedisStore(ctx context.Context, url string, opts ...StoreOptions) (*Redi
 	return s, nil
 }
 
-// keys are a room's keys: state, head, claim, history index (a list of ts) and the seq of the
-// index's first entry.
+// keys are a room's keys: state, head, claim, history index (a list of ts), the seq of the
+// index's first entry and the counters (a hash of name -> total).
 func (s *RedisStore) keys(room string) []string {
 	return []string{s.prefix + "room:" + room, s.prefix + "head:" + room, s.prefix + "fence:" + room,
-		s.prefix + "idx:" + room, s.prefix + "idxfirst:" + room}
+		s.prefix + "idx:" + room, s.prefix + "idxfirst:" + room, s.prefix + "counters:" + room}
 }
 
 // loadScript reads a room's state, head and history index and claims it (a new fence), in one
@@ -57,7 +57,8 @@ local f = redis.call('INCR', KEYS[3])
 redis.call('PEXPIRE', KEYS[3], ARGV[1])
 local first = redis.call('GET', KEYS[5])
 local idx = redis.call('LRANGE', KEYS[4], 0, -1)
-return {st, hd, f, first, idx}
+local cn = redis.call('HGETALL', KEYS[6])
+return {st, hd, f, first, idx, cn}
 `)
 
 // saveScript writes ARGV[1] under KEYS[1] (the state or the head) unless the room (claim
@@ -90,6 +91,23 @@ if #ARGV > 5 then
   redis.call('SET', KEYS[4], first, 'PX', px)
 end
 redis.call('PEXPIRE', KEYS[3], px)
+redis.call('PEXPIRE', KEYS[5], px)
+return 1
+`)
+
+// countersScript sets the counters ARGV[3..] (name, total pairs) in the hash KEYS[1] unless
+// the room (claim KEYS[2]) was claimed after ARGV[1], and renews the retention (ARGV[2] ms)
+// of the room's keys KEYS[1..]. Totals, not increments: a write retried after a timeout that
+// had in fact succeeded sets the same values again instead of counting twice.
+var countersScript = redis.NewScript(`
+local f = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[1]) < f then return redis.error_reply('FENCED') end
+if #ARGV > 2 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+end
+for i = 1, #KEYS do
+  redis.call('PEXPIRE', KEYS[i], ARGV[2])
+end
 return 1
 `)
 
@@ -97,7 +115,7 @@ return 1
 var deleteScript = redis.NewScript(`
 local f = tonumber(redis.call('GET', KEYS[3]) or '0')
 if tonumber(ARGV[1]) < f then return redis.error_reply('FENCED') end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 return 1
 `)
 
@@ -129,20 +147,26 @@ func (s *RedisStore) LoadRoom(ctx context.Context, room string) (State, bool, ui
 	if err != nil {
 		return st, false, 0, fmt.Errorf("redis: load %s: %w", room, err)
 	}
-	if len(vals) != 5 {
+	if len(vals) != 6 {
 		return st, false, 0, fmt.Errorf("redis: load %s: %d values", room, len(vals))
 	}
 	fence, ok := vals[2].(int64)
 	if !ok || fence <= 0 {
 		return st, false, 0, fmt.Errorf("redis: load %s: bad fence %v", room, vals[2])
 	}
+	counters, err := parseCounters(vals[5])
+	if err != nil {
+		return st, false, uint64(fence), fmt.Errorf("redis: room %s: %w", room, err)
+	}
 	raw, ok := vals[0].(string)
 	if !ok {
+		st.Counters = counters
 		return st, false, uint64(fence), nil
 	}
 	if err := json.Unmarshal([]byte(raw), &st); err != nil {
 		return State{}, false, uint64(fence), fmt.Errorf("redis: room %s: %w", room, err)
 	}
+	st.Counters = counters
 	if hraw, ok := vals[1].(string); ok {
 		var h Head
 		if json.Unmarshal([]byte(hraw), &h) == nil {
@@ -166,6 +190,37 @@ func (s *RedisStore) LoadRoom(ctx context.Context, room string) (State, bool, ui
 	return st, true, uint64(fence), nil
 }
 
+// parseCounters reads HGETALL's flat name, value list (nil when empty). A value that is not
+// an int64 is an error: a room must not restart its totals from a guess.
+func parseCounters(v any) (Counters, error) {
+	flat, _ := v.([]any)
+	if len(flat) == 0 {
+		return nil, nil
+	}
+	out := make(Counters, len(flat)/2)
+	for i := 0; i+1 < len(flat); i += 2 {
+		name, _ := flat[i].(string)
+		raw, _ := flat[i+1].(string)
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("counter %q: %w", name, err)
+		}
+		out[name] = n
+	}
+	return out, nil
+}
+
+// SaveCounters implements Store.
+func (s *RedisStore) SaveCounters(ctx context.Context, room string, values Counters, fence uint64) error {
+	k := s.keys(room)
+	args := make([]any, 0, 2+2*len(values))
+	args = append(args, fence, s.retention.Milliseconds())
+	for name, v := range values {
+		args = append(args, name, v)
+	}
+	return fenceErr(room, countersScript.Run(ctx, s.client, []string{k[5], k[2], k[0], k[1], k[3], k[4]}, args...).Err())
+}
+
 // SaveRoom implements Store.
 func (s *RedisStore) SaveRoom(ctx context.Context, room string, st State, fence uint64) error {
 	b, err := json.Marshal(st)
@@ -173,14 +228,14 @@ func (s *RedisStore) SaveRoom(ctx context.Context, room string, st State, fence 
 		return err
 	}
 	k := s.keys(room)
-	return fenceErr(room, saveScript.Run(ctx, s.client, []string{k[0], k[2], k[3], k[4]}, s.saveArgs(b, fence, st.Index)...).Err())
+	return fenceErr(room, saveScript.Run(ctx, s.client, []string{k[0], k[2], k[3], k[4], k[5]}, s.saveArgs(b, fence, st.Index)...).Err())
 }
 
 // SaveHead implements Store.
 func (s *RedisStore) SaveHead(ctx context.Context, room string, h Head, fence uint64) error {
 	b, _ := json.Marshal(h)
 	k := s.keys(room)
-	return fenceErr(room, saveScript.Run(ctx, s.client, []string{k[1], k[2], k[3], k[4]}, s.saveArgs(b, fence, h.Index)...).Err())
+	return fenceErr(room, saveScript.Run(ctx, s.client, []string{k[1], k[2], k[3], k[4], k[5]}, s.saveArgs(b, fence, h.Index)...).Err())
 }
 
 // DeleteRoom implements Store.

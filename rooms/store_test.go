@@ -20,6 +20,7 @@ func testStore(t *testing.T, newStore func(t *testing.T) Store) {
 	if err := s.Ping(ctx); err != nil {
 		t.Fatal(err)
 	}
+	testStoreCounters(t, s)
 	if _, found, _, err := s.LoadRoom(ctx, "none"); found || err != nil {
 		t.Fatalf("unknown room: found %v err %v", found, err)
 	}

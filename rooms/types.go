@@ -73,6 +73,12 @@ type Stats struct {
 	Evicted     uint64 `json:"evicted"`
 	Notifies    uint64 `json:"notifies"`
 	Pulls       uint64 `json:"pulls"`
+	// Counter adds (PROTOCOL.md section 8.4), counted as adds, not as their deltas: accepted
+	// by the room, refused by the per-session limit, and lost (summed on a node that could not
+	// hand them to the room; adds lost with a crashed node are not known to anyone).
+	AddsAccepted    uint64 `json:"adds_accepted"`
+	AddsRateLimited uint64 `json:"adds_rate_limited"`
+	AddsLost        uint64 `json:"adds_lost"`
 }
 
 // Info is the answer of `GET /v1/rooms/{room}`.
@@ -84,7 +90,9 @@ type Info struct {
 	TS     int64  `json:"ts"`
 	Seq    uint64 `json:"seq"`
 	Config Config `json:"config"`
-	Stats  Stats  `json:"stats"`
+	// Counters are the room's totals; always present ({} when none).
+	Counters Counters `json:"counters"`
+	Stats    Stats    `json:"stats"`
 	// Undurable: the store did not answer in time and the room delivers without it (its last
 	// stamps may be lost with its node); see docs/decisions.md.
 	Undurable bool `json:"undurable,omitempty"`

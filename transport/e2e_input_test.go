@@ -76,7 +76,7 @@ func (c *rawClient) next(t *testing.T, op string) map[string]any {
 }
 
 // reply writes frame and returns the next frame that answers a request, raw: frames are
-// answered in order; notifies and pushed windows (no id) are skipped.
+// answered in order; notifies, counters frames and pushed windows (no id) are skipped.
 func (c *rawClient) reply(t *testing.T, frame []byte) []byte {
 	t.Helper()
 	if err := c.conn.WriteMessage(websocket.TextMessage, frame); err != nil {
@@ -91,7 +91,7 @@ func (c *rawClient) reply(t *testing.T, frame []byte) []byte {
 				ID json.RawMessage `json:"id"`
 			}
 			_ = json.Unmarshal(b, &f)
-			if f.Op == "notify" || (f.Op == "msgs" && f.ID == nil) {
+			if f.Op == "notify" || f.Op == "counters" || (f.Op == "msgs" && f.ID == nil) {
 				continue
 			}
 			return b
@@ -329,4 +329,33 @@ func TestEveryFrameToViewersIsValidUTF8(t *testing.T) {
 	pull.next(t, "kick")
 	n := pull.checkFrames(t, "puller") + push.checkFrames(t, "pusher") + sender.checkFrames(t, "sender")
 	t.Logf("%d frames checked", n)
+}
+
+// lastOp returns the last frame received with op (nil if none).
+func (c *rawClient) lastOp(op string) map[string]any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := len(c.all) - 1; i >= 0; i-- {
+		var f map[string]any
+		if json.Unmarshal(c.all[i], &f) == nil && f["op"] == op {
+			return f
+		}
+	}
+	return nil
+}
+
+// countOp counts the frames received with op.
+func (c *rawClient) countOp(op string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, b := range c.all {
+		var f struct {
+			Op string `json:"op"`
+		}
+		if json.Unmarshal(b, &f) == nil && f.Op == op {
+			n++
+		}
+	}
+	return n
 }

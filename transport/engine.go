@@ -42,6 +42,10 @@ type Engine interface {
 	Drain()
 	// Route picks the node for a uid: its name and WebSocket URL; "" = this node.
 	Route(ctx context.Context, uid string) (node, ws string, err error)
+	// AddCounter adds delta to a room's counter and returns its total (the backend's add);
+	// SetCounter sets it (an admin's). PROTOCOL.md section 8.4.
+	AddCounter(ctx context.Context, room, name string, delta int64) (int64, error)
+	SetCounter(ctx context.Context, room, name string, value int64) (int64, error)
 	Moderator // global bans and kicks, the lists (engine_moderation.go)
 
 	// The WebSocket session side.

@@ -168,6 +168,8 @@ func (s *Server) routeRoom(ctx *fasthttp.RequestCtx, seg []string) {
 		if s.method(ctx, mGet) && s.key(ctx, RoleServer) != RoleNone && s.ids(ctx, seg[0]) {
 			s.handleRoomList(ctx, seg[0], modLists[seg[1]])
 		}
+	case len(seg) == 3 && seg[1] == "counters":
+		s.routeCounter(ctx, seg[0], seg[2])
 	case len(seg) == 3 && seg[1] == "viewers":
 		if s.method(ctx, mDelete) && s.key(ctx, RoleServer) != RoleNone && s.ids(ctx, seg[0], seg[2]) {
 			s.handleKick(ctx, seg[0], seg[2])

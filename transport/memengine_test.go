@@ -270,7 +270,18 @@ func (e *memEngine) UserBanned(uid string) bool {
 	return e.banned[uid]
 }
 
-var errMemNoPages = errors.New("the in-memory engine keeps no list pages")
+var (
+	errMemNoPages    = errors.New("the in-memory engine keeps no list pages")
+	errMemNoCounters = errors.New("the in-memory engine keeps no counters")
+)
+
+func (e *memEngine) AddCounter(context.Context, string, string, int64) (int64, error) {
+	return 0, errMemNoCounters
+}
+
+func (e *memEngine) SetCounter(context.Context, string, string, int64) (int64, error) {
+	return 0, errMemNoCounters
+}
 
 func (e *memEngine) GlobalBanPage(context.Context, string, int) ([]wire.ListItem, bool, error) {
 	return nil, false, errMemNoPages
@@ -368,6 +379,9 @@ func (m *memMember) Pull(_ context.Context, since int64, limit int) actors.PullR
 // Sent needs nothing here: the engine's rooms hold a message before Send answers, so a pull
 // after a send sees it without waiting.
 func (m *memMember) Sent() {}
+
+// Add: the fake keeps no counters (the actors' conflation is tested with a real node).
+func (m *memMember) Add(context.Context, string, int64, bool) error { return errMemNoCounters }
 
 // rounds runs a round every interval until close.
 func (e *memEngine) rounds(every time.Duration) {

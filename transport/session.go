@@ -481,6 +481,8 @@ func (s *wsSession) handleFrame(f inFrame) []byte {
 		reply, err = s.send(ctx, &f)
 	case "auth":
 		reply, err = s.auth(&f)
+	case "add":
+		reply, err = s.add(ctx, &f)
 	case "":
 		err = rooms.Errorf(rooms.CodeBadRequest, "missing op")
 	default:
@@ -593,7 +595,7 @@ func (s *wsSession) join(ctx context.Context, f *inFrame) ([]byte, error) {
 	if old != nil { // a repeated join replaces the membership (new since)
 		s.hub.s.eng.Leave(old)
 	}
-	joined := joinedFrame(room, &res, f)
+	joined := wire.WithCounters(joinedFrame(room, &res, f), res.Counters)
 	if !res.NotifyNow {
 		return joined, nil
 	}

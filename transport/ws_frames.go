@@ -21,6 +21,7 @@ type inFrame struct {
 	Recent *int64  `json:"recent"` // join option: start before the room's N newest messages (8.3)
 	Token  *string `json:"token"`  // auth: the new token (session_auth.go)
 	messageIn
+	addIn // session_counters.go
 }
 
 // parseFrame decodes a client text frame. A frame it refuses still has its id when the id is

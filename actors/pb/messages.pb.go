@@ -593,6 +593,7 @@ type SubscribeReply struct {
 	NodeViewers   int64                  `protobuf:"varint,5,opt,name=node_viewers,json=nodeViewers,proto3" json:"node_viewers,omitempty"` // the asking node's viewers as the grain counts them
 	Epoch         string                 `protobuf:"bytes,6,opt,name=epoch,proto3" json:"epoch,omitempty"`                                 // the grain's delivered head
 	LastSeq       uint64                 `protobuf:"varint,7,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	Counters      *CounterTotals         `protobuf:"bytes,8,opt,name=counters,proto3" json:"counters,omitempty"` // the room's counters as of the reply
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -674,6 +675,13 @@ func (x *SubscribeReply) GetLastSeq() uint64 {
 		return x.LastSeq
 	}
 	return 0
+}
+
+func (x *SubscribeReply) GetCounters() *CounterTotals {
+	if x != nil {
+		return x.Counters
+	}
+	return nil
 }
 
 // Ban is one change of a room's ban list as replicas keep it (they refuse reads of banned
@@ -994,6 +1002,7 @@ type JoinReply struct {
 	NodeViewers   int64                  `protobuf:"varint,6,opt,name=node_viewers,json=nodeViewers,proto3" json:"node_viewers,omitempty"` // what the asking node last reported (so it can use its live count)
 	Pinned        []*Msg                 `protobuf:"bytes,7,rep,name=pinned,proto3" json:"pinned,omitempty"`                               // the pinned messages in force, oldest first
 	Since         int64                  `protobuf:"varint,8,opt,name=since,proto3" json:"since,omitempty"`                                // for recent > 0: the ts just before the recent-th newest message
+	Counters      map[string]int64       `protobuf:"bytes,9,rep,name=counters,proto3" json:"counters,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1082,6 +1091,13 @@ func (x *JoinReply) GetSince() int64 {
 		return x.Since
 	}
 	return 0
+}
+
+func (x *JoinReply) GetCounters() map[string]int64 {
+	if x != nil {
+		return x.Counters
+	}
+	return nil
 }
 
 // UnpinRequest ends the pin of the message at ts (PROTOCOL.md 8.3); answered by a SendReply
@@ -1885,6 +1901,320 @@ func (x *ListReply) GetError() *Error {
 	return nil
 }
 
+// CounterAdds is one replica's viewer adds, summed over a round (PROTOCOL.md section 8.4).
+// serial numbers a replica's flushes: the grain applies each (replica, serial) once, so the
+// request may be repeated after a failover.
+type CounterAdds struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Replica       string                 `protobuf:"bytes,1,opt,name=replica,proto3" json:"replica,omitempty"` // the replica's pid (address/id)
+	Serial        uint64                 `protobuf:"varint,2,opt,name=serial,proto3" json:"serial,omitempty"`
+	Adds          map[string]int64       `protobuf:"bytes,3,rep,name=adds,proto3" json:"adds,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Count         uint64                 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`                                // adds summed in adds
+	RateLimited   uint64                 `protobuf:"varint,5,opt,name=rate_limited,json=rateLimited,proto3" json:"rate_limited,omitempty"` // adds refused by the per-session limit since the last flush
+	Lost          uint64                 `protobuf:"varint,6,opt,name=lost,proto3" json:"lost,omitempty"`                                  // adds of earlier flushes that failed
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CounterAdds) Reset() {
+	*x = CounterAdds{}
+	mi := &file_actors_pb_messages_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CounterAdds) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CounterAdds) ProtoMessage() {}
+
+func (x *CounterAdds) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CounterAdds.ProtoReflect.Descriptor instead.
+func (*CounterAdds) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CounterAdds) GetReplica() string {
+	if x != nil {
+		return x.Replica
+	}
+	return ""
+}
+
+func (x *CounterAdds) GetSerial() uint64 {
+	if x != nil {
+		return x.Serial
+	}
+	return 0
+}
+
+func (x *CounterAdds) GetAdds() map[string]int64 {
+	if x != nil {
+		return x.Adds
+	}
+	return nil
+}
+
+func (x *CounterAdds) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *CounterAdds) GetRateLimited() uint64 {
+	if x != nil {
+		return x.RateLimited
+	}
+	return 0
+}
+
+func (x *CounterAdds) GetLost() uint64 {
+	if x != nil {
+		return x.Lost
+	}
+	return 0
+}
+
+type CounterAddsReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Refused       []string               `protobuf:"bytes,2,rep,name=refused,proto3" json:"refused,omitempty"` // names the room refused (a 17th counter)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CounterAddsReply) Reset() {
+	*x = CounterAddsReply{}
+	mi := &file_actors_pb_messages_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CounterAddsReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CounterAddsReply) ProtoMessage() {}
+
+func (x *CounterAddsReply) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CounterAddsReply.ProtoReflect.Descriptor instead.
+func (*CounterAddsReply) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *CounterAddsReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *CounterAddsReply) GetRefused() []string {
+	if x != nil {
+		return x.Refused
+	}
+	return nil
+}
+
+// CounterTotals is what the grain sends its replicas when the totals, the online count or
+// counters_interval changed (at most once per dispatch interval).
+type CounterTotals struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Values        map[string]int64       `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Online        int64                  `protobuf:"varint,2,opt,name=online,proto3" json:"online,omitempty"`
+	IntervalMs    int64                  `protobuf:"varint,3,opt,name=interval_ms,json=intervalMs,proto3" json:"interval_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CounterTotals) Reset() {
+	*x = CounterTotals{}
+	mi := &file_actors_pb_messages_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CounterTotals) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CounterTotals) ProtoMessage() {}
+
+func (x *CounterTotals) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CounterTotals.ProtoReflect.Descriptor instead.
+func (*CounterTotals) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *CounterTotals) GetValues() map[string]int64 {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *CounterTotals) GetOnline() int64 {
+	if x != nil {
+		return x.Online
+	}
+	return 0
+}
+
+func (x *CounterTotals) GetIntervalMs() int64 {
+	if x != nil {
+		return x.IntervalMs
+	}
+	return 0
+}
+
+// CounterRequest is the backend's add (or, with set, an admin's set) of one counter.
+type CounterRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Delta         int64                  `protobuf:"varint,2,opt,name=delta,proto3" json:"delta,omitempty"`
+	Set           bool                   `protobuf:"varint,3,opt,name=set,proto3" json:"set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CounterRequest) Reset() {
+	*x = CounterRequest{}
+	mi := &file_actors_pb_messages_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CounterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CounterRequest) ProtoMessage() {}
+
+func (x *CounterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CounterRequest.ProtoReflect.Descriptor instead.
+func (*CounterRequest) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *CounterRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CounterRequest) GetDelta() int64 {
+	if x != nil {
+		return x.Delta
+	}
+	return 0
+}
+
+func (x *CounterRequest) GetSet() bool {
+	if x != nil {
+		return x.Set
+	}
+	return false
+}
+
+type CounterReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Value         int64                  `protobuf:"varint,1,opt,name=value,proto3" json:"value,omitempty"`
+	Error         *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CounterReply) Reset() {
+	*x = CounterReply{}
+	mi := &file_actors_pb_messages_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CounterReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CounterReply) ProtoMessage() {}
+
+func (x *CounterReply) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CounterReply.ProtoReflect.Descriptor instead.
+func (*CounterReply) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *CounterReply) GetValue() int64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *CounterReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 var File_actors_pb_messages_proto protoreflect.FileDescriptor
 
 const file_actors_pb_messages_proto_rawDesc = "" +
@@ -1939,7 +2269,7 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\x04msgs\x18\x06 \x03(\v2\x14.liveroom.actors.MsgR\x04msgs\x12\x12\n" +
 	"\x04caps\x18\a \x03(\x05R\x04caps\x12\x16\n" +
 	"\x06online\x18\b \x01(\x03R\x06online\x12(\n" +
-	"\x04bans\x18\t \x03(\v2\x14.liveroom.actors.BanR\x04bans\"\xf3\x01\n" +
+	"\x04bans\x18\t \x03(\v2\x14.liveroom.actors.BanR\x04bans\"\xaf\x02\n" +
 	"\x0eSubscribeReply\x125\n" +
 	"\bsnapshot\x18\x01 \x01(\v2\x19.liveroom.actors.SnapshotR\bsnapshot\x12\x16\n" +
 	"\x06online\x18\x02 \x01(\x03R\x06online\x12#\n" +
@@ -1947,7 +2277,8 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\bgrain_id\x18\x04 \x01(\tR\agrainId\x12!\n" +
 	"\fnode_viewers\x18\x05 \x01(\x03R\vnodeViewers\x12\x14\n" +
 	"\x05epoch\x18\x06 \x01(\tR\x05epoch\x12\x19\n" +
-	"\blast_seq\x18\a \x01(\x04R\alastSeq\"D\n" +
+	"\blast_seq\x18\a \x01(\x04R\alastSeq\x12:\n" +
+	"\bcounters\x18\b \x01(\v2\x1e.liveroom.actors.CounterTotalsR\bcounters\"D\n" +
 	"\x03Ban\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\buntil_ms\x18\x02 \x01(\x03R\auntilMs\x12\x10\n" +
@@ -1967,7 +2298,7 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\tJoinCheck\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x16\n" +
-	"\x06recent\x18\x03 \x01(\x05R\x06recent\"\xf0\x01\n" +
+	"\x06recent\x18\x03 \x01(\x05R\x06recent\"\xf3\x02\n" +
 	"\tJoinReply\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\tR\x05epoch\x12\x0e\n" +
 	"\x02ts\x18\x02 \x01(\x03R\x02ts\x12\x10\n" +
@@ -1976,7 +2307,11 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\x06online\x18\x05 \x01(\x03R\x06online\x12!\n" +
 	"\fnode_viewers\x18\x06 \x01(\x03R\vnodeViewers\x12,\n" +
 	"\x06pinned\x18\a \x03(\v2\x14.liveroom.actors.MsgR\x06pinned\x12\x14\n" +
-	"\x05since\x18\b \x01(\x03R\x05since\"\x1e\n" +
+	"\x05since\x18\b \x01(\x03R\x05since\x12D\n" +
+	"\bcounters\x18\t \x03(\v2(.liveroom.actors.JoinReply.CountersEntryR\bcounters\x1a;\n" +
+	"\rCountersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\x1e\n" +
 	"\fUnpinRequest\x12\x0e\n" +
 	"\x02ts\x18\x01 \x01(\x03R\x02ts\".\n" +
 	"\rConfigRequest\x12\x1d\n" +
@@ -2024,7 +2359,35 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\tListReply\x12*\n" +
 	"\x05items\x18\x01 \x03(\v2\x14.liveroom.actors.BanR\x05items\x12\x12\n" +
 	"\x04more\x18\x02 \x01(\bR\x04more\x12,\n" +
-	"\x05error\x18\x03 \x01(\v2\x16.liveroom.actors.ErrorR\x05errorB(Z&github.com/liveroom/liveroom/actors/pbb\x06proto3"
+	"\x05error\x18\x03 \x01(\v2\x16.liveroom.actors.ErrorR\x05error\"\x81\x02\n" +
+	"\vCounterAdds\x12\x18\n" +
+	"\areplica\x18\x01 \x01(\tR\areplica\x12\x16\n" +
+	"\x06serial\x18\x02 \x01(\x04R\x06serial\x12:\n" +
+	"\x04adds\x18\x03 \x03(\v2&.liveroom.actors.CounterAdds.AddsEntryR\x04adds\x12\x14\n" +
+	"\x05count\x18\x04 \x01(\x04R\x05count\x12!\n" +
+	"\frate_limited\x18\x05 \x01(\x04R\vrateLimited\x12\x12\n" +
+	"\x04lost\x18\x06 \x01(\x04R\x04lost\x1a7\n" +
+	"\tAddsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"Z\n" +
+	"\x10CounterAddsReply\x12,\n" +
+	"\x05error\x18\x01 \x01(\v2\x16.liveroom.actors.ErrorR\x05error\x12\x18\n" +
+	"\arefused\x18\x02 \x03(\tR\arefused\"\xc7\x01\n" +
+	"\rCounterTotals\x12B\n" +
+	"\x06values\x18\x01 \x03(\v2*.liveroom.actors.CounterTotals.ValuesEntryR\x06values\x12\x16\n" +
+	"\x06online\x18\x02 \x01(\x03R\x06online\x12\x1f\n" +
+	"\vinterval_ms\x18\x03 \x01(\x03R\n" +
+	"intervalMs\x1a9\n" +
+	"\vValuesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"L\n" +
+	"\x0eCounterRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05delta\x18\x02 \x01(\x03R\x05delta\x12\x10\n" +
+	"\x03set\x18\x03 \x01(\bR\x03set\"R\n" +
+	"\fCounterReply\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\x03R\x05value\x12,\n" +
+	"\x05error\x18\x02 \x01(\v2\x16.liveroom.actors.ErrorR\x05errorB(Z&github.com/liveroom/liveroom/actors/pbb\x06proto3"
 
 var (
 	file_actors_pb_messages_proto_rawDescOnce sync.Once
@@ -2038,7 +2401,7 @@ func file_actors_pb_messages_proto_rawDescGZIP() []byte {
 	return file_actors_pb_messages_proto_rawDescData
 }
 
-var file_actors_pb_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_actors_pb_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_actors_pb_messages_proto_goTypes = []any{
 	(*Msg)(nil),              // 0: liveroom.actors.Msg
 	(*Error)(nil),            // 1: liveroom.actors.Error
@@ -2068,25 +2431,39 @@ var file_actors_pb_messages_proto_goTypes = []any{
 	(*UserKick)(nil),         // 25: liveroom.actors.UserKick
 	(*ListRequest)(nil),      // 26: liveroom.actors.ListRequest
 	(*ListReply)(nil),        // 27: liveroom.actors.ListReply
+	(*CounterAdds)(nil),      // 28: liveroom.actors.CounterAdds
+	(*CounterAddsReply)(nil), // 29: liveroom.actors.CounterAddsReply
+	(*CounterTotals)(nil),    // 30: liveroom.actors.CounterTotals
+	(*CounterRequest)(nil),   // 31: liveroom.actors.CounterRequest
+	(*CounterReply)(nil),     // 32: liveroom.actors.CounterReply
+	nil,                      // 33: liveroom.actors.JoinReply.CountersEntry
+	nil,                      // 34: liveroom.actors.CounterAdds.AddsEntry
+	nil,                      // 35: liveroom.actors.CounterTotals.ValuesEntry
 }
 var file_actors_pb_messages_proto_depIdxs = []int32{
 	1,  // 0: liveroom.actors.SendReply.error:type_name -> liveroom.actors.Error
 	0,  // 1: liveroom.actors.Snapshot.msgs:type_name -> liveroom.actors.Msg
 	7,  // 2: liveroom.actors.Snapshot.bans:type_name -> liveroom.actors.Ban
 	5,  // 3: liveroom.actors.SubscribeReply.snapshot:type_name -> liveroom.actors.Snapshot
-	0,  // 4: liveroom.actors.Delta.msgs:type_name -> liveroom.actors.Msg
-	7,  // 5: liveroom.actors.Delta.bans:type_name -> liveroom.actors.Ban
-	1,  // 6: liveroom.actors.JoinReply.error:type_name -> liveroom.actors.Error
-	0,  // 7: liveroom.actors.JoinReply.pinned:type_name -> liveroom.actors.Msg
-	1,  // 8: liveroom.actors.ConfigReply.error:type_name -> liveroom.actors.Error
-	1,  // 9: liveroom.actors.Ack.error:type_name -> liveroom.actors.Error
-	7,  // 10: liveroom.actors.ListReply.items:type_name -> liveroom.actors.Ban
-	1,  // 11: liveroom.actors.ListReply.error:type_name -> liveroom.actors.Error
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	30, // 4: liveroom.actors.SubscribeReply.counters:type_name -> liveroom.actors.CounterTotals
+	0,  // 5: liveroom.actors.Delta.msgs:type_name -> liveroom.actors.Msg
+	7,  // 6: liveroom.actors.Delta.bans:type_name -> liveroom.actors.Ban
+	1,  // 7: liveroom.actors.JoinReply.error:type_name -> liveroom.actors.Error
+	0,  // 8: liveroom.actors.JoinReply.pinned:type_name -> liveroom.actors.Msg
+	33, // 9: liveroom.actors.JoinReply.counters:type_name -> liveroom.actors.JoinReply.CountersEntry
+	1,  // 10: liveroom.actors.ConfigReply.error:type_name -> liveroom.actors.Error
+	1,  // 11: liveroom.actors.Ack.error:type_name -> liveroom.actors.Error
+	7,  // 12: liveroom.actors.ListReply.items:type_name -> liveroom.actors.Ban
+	1,  // 13: liveroom.actors.ListReply.error:type_name -> liveroom.actors.Error
+	34, // 14: liveroom.actors.CounterAdds.adds:type_name -> liveroom.actors.CounterAdds.AddsEntry
+	1,  // 15: liveroom.actors.CounterAddsReply.error:type_name -> liveroom.actors.Error
+	35, // 16: liveroom.actors.CounterTotals.values:type_name -> liveroom.actors.CounterTotals.ValuesEntry
+	1,  // 17: liveroom.actors.CounterReply.error:type_name -> liveroom.actors.Error
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_actors_pb_messages_proto_init() }
@@ -2100,7 +2477,7 @@ func file_actors_pb_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_pb_messages_proto_rawDesc), len(file_actors_pb_messages_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
