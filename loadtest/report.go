@@ -457,7 +457,7 @@ func (r *Result) counterSummary(w io.Writer) {
 	}
 	fmt.Fprintf(w, "counters: likes offered %d, accepted %d (refused %d, in doubt %d), server +%d; gift_value acknowledged %d (in doubt %d, %d post errors), server +%d\n",
 		c.AddsOffered, c.AddsAccepted, c.AddsRefused, c.AddsInDoubt, c.ServerLikes, c.GiftPosted, c.GiftInDoubt, c.PostErrors, c.ServerGift)
-	fmt.Fprintf(w, "counters: %.2f frames per viewer per second (peak second %.2f); settled in %.0f ms; %d viewers checked, %d mismatched: %s\n",
+	fmt.Fprintf(w, "counters: %.2f frames per viewer per second (highest 2 s mean %.2f); settled in %.0f ms; %d viewers checked, %d mismatched: %s\n",
 		c.FramesPerVS, c.FramesPerVSPeak, c.SettleMs, c.ViewersChecked, c.ViewersMismatch, check)
 	for _, f := range c.Failures {
 		fmt.Fprintf(w, "counters MISMATCH: %s\n", f)
