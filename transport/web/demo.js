@@ -22,6 +22,11 @@ const lr = new LiveRoom({ url: `${location.protocol === "https:" ? "wss" : "ws"}
 lr.on("state", (s) => { const el = document.getElementById("state"); el.textContent = s; el.className = s; });
 lr.on("joined", (r, j) => { document.getElementById("online").textContent = j.online; });
 lr.on("message", (r, m) => { inCount++; queue.push(m); });
+lr.on("counters", (r, c, online) => {
+  document.getElementById("likes").textContent = c.likes || 0;
+  if (online !== undefined) document.getElementById("online").textContent = online;
+});
+document.getElementById("like").addEventListener("click", () => lr.add(room, "likes", 1));
 lr.on("kick", (r, reason) => addChat({ pri: "system", uid: "", body: { text: `kicked: ${reason}` } }));
 lr.on("stopped", (reason) => addChat({ pri: "system", uid: "", body: { text: `disconnected for good: ${reason}` + (reason === "replaced" ? " (another tab of this user took the session)" : "") } }));
 lr.connect();

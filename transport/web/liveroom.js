@@ -9,6 +9,11 @@
 //   lr.on("stopped", (reason) => ...);     // gave up for good: "replaced" | "banned" | "unauthorized"
 //   lr.connect(); lr.join("demo");
 //   await lr.send("demo", { kind: "chat", body: { text: "hi" } });
+//   lr.add("demo", "likes", 1);            // a counter add (PROTOCOL.md 8.4): no reply unless refused
+//   lr.on("counters", (room, totals, online) => ...); // the oncounters callback: totals
+//                                          // ({likes: 123}) and online, from joined, counters
+//                                          // frames and pushed windows (online may be absent there)
+//   lr.on("error", (room, frame) => ...);  // a refused join (room) or add (room null)
 //
 // Behaviour: notify -> pull with the last `next` (again at once while `more`); every seq is
 // accounted (msgs + dropped); after a disconnect it reconnects with exponential backoff and
@@ -149,6 +154,7 @@ export class LiveRoom {
     r.epoch = j.epoch;
     r.joined = true;
     this.emit("joined", room, j);
+    if (j.counters) this.emit("counters", room, j.counters, j.online);
     return j;
   }
 
@@ -175,6 +181,16 @@ export class LiveRoom {
       }
     }
     throw lastErr;
+  }
+
+  /**
+   * Add delta (1..100) to a counter of a joined room, at most 20 a second (PROTOCOL.md 8.4).
+   * Returns false when not connected (the add is not sent); refusals come as "error" events.
+   */
+  add(room, counter, delta = 1) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify({ op: "add", room, counter, delta }));
+    return true;
   }
 
   async pull(room) {
@@ -232,8 +248,15 @@ export class LiveRoom {
       case "msgs": { // a pushed window (join with push)
         const r = this.rooms.get(f.room);
         if (r) this.onWindow(f.room, r, f);
+        if (f.counters) this.emit("counters", f.room, f.counters, f.online);
         break;
       }
+      case "counters":
+        this.emit("counters", f.room, f.counters, f.online);
+        break;
+      case "error": // an add without id that was refused
+        this.emit("error", null, f);
+        break;
       case "kick":
         if (f.room) {
           const r = this.rooms.get(f.room);
