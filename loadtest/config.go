@@ -54,6 +54,9 @@ type Config struct {
 	CheckStamps bool          `json:"check_stamps"`
 	Liveness    time.Duration `json:"liveness"` // a joined session silent this long pings; twice this long, it is closed and resumed (0: off)
 
+	Likes        float64 `json:"likes"`         // adds to "likes" per second per viewer, no id (counters.go)
+	CounterPosts float64 `json:"counter_posts"` // backend POSTs of gift_value per second per room
+
 	// Set by the driver for each worker.
 	First int `json:"first"` // first viewer index
 	Count int `json:"count"` // viewers in this worker
@@ -158,6 +161,12 @@ func (c *Config) validate() error {
 	}
 	if c.Churn < 0 || c.Churn > 60 {
 		return fmt.Errorf("--churn must be 0..60 (fraction of the viewers per minute)")
+	}
+	if c.Likes < 0 || c.Likes > 1000 || c.CounterPosts < 0 || c.CounterPosts > 10000 {
+		return fmt.Errorf("--likes must be 0..1000 and --counter-posts 0..10000")
+	}
+	if (c.Likes > 0 || c.CounterPosts > 0) && c.Drain > 0 && c.Drain < 2*time.Second {
+		return fmt.Errorf("--likes and --counter-posts need --drain of 2s or more: the totals settle during it")
 	}
 	if c.SrcIPs > 250 {
 		return fmt.Errorf("--src-ips at most 250")

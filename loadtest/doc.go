@@ -10,16 +10,18 @@
 // worker: a process, or in-process over pipes), worker.go (RunWorker: the viewers of one
 // worker and the loss check), viewer.go (one viewer's sessions and frames), follow.go (which
 // node next, and when), churn.go, stall.go (--slow-mode stop), liveness.go (--liveness: a
-// frozen node's silent sessions), senders.go and acks.go (posts
-// and their acknowledgements), nodemetrics.go (the nodes' /metrics), servers.go (/proc),
-// scan.go (the frame scanner), result.go and report.go.
+// frozen node's silent sessions), senders.go and acks.go (posts and their acknowledgements),
+// counters.go and counters_check.go (--likes, --counter-posts: the viewers' adds, the
+// backend's gift_value posts and the end check of the totals), nodemetrics.go (the nodes'
+// /metrics), servers.go (/proc), scan.go (the frame scanner), result.go and report.go.
 //
 // Concurrency contract: each viewer is one goroutine (its connection's reader, which also
 // writes its pulls); a late viewer's delayed pull is written from a timer, under the viewer's
 // write mutex; churn closes a joined viewer's connection from the worker's churn goroutine
 // through an atomic pointer (Close and WriteControl are safe alongside the reader), and a
-// session's liveness timer pings and closes it from the timer's goroutine. Counters
-// are atomics; latency histograms are sharded, each behind its own mutex; the rare ones
+// session's liveness timer pings and closes it from the timer's goroutine. With --likes a
+// joined session has a second goroutine writing its adds under the write mutex, ended and
+// awaited when the session ends. Counters are atomics; latency histograms are sharded, each behind its own mutex; the rare ones
 // (resumptions, acknowledgements) sit behind one mutex each. Every goroutine a run starts
 // ends by itself within --duration + --drain (plus the connect phase and a few seconds):
 // RunWorker returns once its viewers, ticker and churn have ended, RunWith once its workers,

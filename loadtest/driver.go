@@ -89,6 +89,9 @@ type driver struct {
 	nodes   *nodeSampler
 	workers []*workerProc
 	snd     *senders
+	gifts   *giftPoster  // --counter-posts
+	cntBase roomCounters // the checked rooms' counters when the send phase began (counters_check.go)
+	cntEnd  roomCounters // and once they settled after the drain
 
 	cpus0       []float64 // the servers' CPU when the send phase began
 	cpu0        float64
@@ -168,6 +171,14 @@ func (d *driver) send(ctx context.Context) error {
 	d.snd = newSenders(*cfg)
 	sendWG.Add(1)
 	go func() { defer sendWG.Done(); d.snd.run(sctx, rctx) }()
+	if err := d.counterBase(); err != nil {
+		return err
+	}
+	if cfg.CounterPosts > 0 {
+		d.gifts = newGiftPoster(*cfg)
+		sendWG.Add(1)
+		go func() { defer sendWG.Done(); d.gifts.run(sctx) }()
+	}
 	if err := broadcast(d.workers, driverMsg{Type: "phase", Phase: "send"}); err != nil {
 		return err
 	}
@@ -252,10 +263,19 @@ func (d *driver) drain(ctx context.Context) error {
 // finish has the workers run the loss check (it needs the notices' ts) and builds the result.
 func (d *driver) finish() error {
 	cfg, res := &d.cfg, d.res
-	if err := broadcast(d.workers, driverMsg{Type: "finish", Notices: d.snd.noticeTS()}); err != nil {
+	fin := driverMsg{Type: "finish", Notices: d.snd.noticeTS()}
+	if cfg.Likes > 0 || cfg.CounterPosts > 0 {
+		var settled bool
+		var took time.Duration
+		d.cntEnd, settled, took = d.settleCounters()
+		d.res.Counters = &CounterResult{Settled: settled, SettleMs: float64(took.Microseconds()) / 1000}
+		fin.Likes = likesOfRooms(d.cntEnd)
+	}
+	if err := broadcast(d.workers, fin); err != nil {
 		return err
 	}
 	hists, resume, churn := map[string]*hdrhistogram.Histogram{}, newHist(), newHist()
+	likes := map[string]likesSeen{}
 	for _, wp := range d.workers {
 		var m workerMsg
 		select {
@@ -268,6 +288,9 @@ func (d *driver) finish() error {
 		res.StampConflicts += m.Stamps
 		res.LostViewers += m.LostBy
 		res.ExpectedNotices += m.Expected
+		for room, s := range m.Likes {
+			likes[room] = mergeLikes(likes[room], s)
+		}
 		mergeHists(hists, m.Lat)
 		resume.Merge(decodeHist(m.Resume))
 		churn.Merge(decodeHist(m.Churn))
@@ -300,6 +323,7 @@ func (d *driver) finish() error {
 		deliveries += v
 	}
 	span := d.sendSeconds + cfg.Drain.Seconds()
+	d.checkCounters(likes, res.Totals)
 	res.DeliveriesPerS = float64(deliveries) / span
 	res.FramesPerS = float64(res.Totals.Frames) / span
 	res.NotifiesPerVS = float64(res.Totals.Notifies) / span / float64(cfg.Viewers)

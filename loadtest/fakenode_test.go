@@ -33,12 +33,16 @@ type fakeCluster struct {
 	deafJoins func(node int) bool                // the node leaves joins unanswered
 	refuse    func(node int, op string) bool     // the node answers the op with an error frame
 	frozen    func(node int) bool                // the node neither writes nor answers on its sessions (SIGSTOP)
+	loseAdd   func(n int) bool                   // the n-th viewer add (from 1) is accepted but not counted
+	muteCnt   func(uid string) bool              // the uid's sessions get no counters frames
 }
 
 type fakeRoom struct {
-	epoch string
-	msgs  []fakeMsg
-	cmids map[string]int // cmid -> index in msgs
+	epoch    string
+	msgs     []fakeMsg
+	cmids    map[string]int   // cmid -> index in msgs
+	counters map[string]int64 // fakecounters_test.go
+	adds     int              // viewer adds received
 }
 
 type fakeMsg struct {
@@ -64,7 +68,8 @@ type fakeSession struct {
 	conn    *websocket.Conn
 	wmu     sync.Mutex
 	rooms   map[string]bool
-	pending map[string]bool // pull in progress per room (guarded by n.c.mu)
+	pending map[string]bool         // pull in progress per room (guarded by n.c.mu)
+	addRate map[string]*fakeAddRate // per room (guarded by n.c.mu)
 }
 
 func newFakeCluster(t *testing.T, nodes int) *fakeCluster {
@@ -154,6 +159,7 @@ func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/metrics":
 		fmt.Fprintf(w, "# TYPE go_goroutines gauge\ngo_goroutines %d\nliveroom_sessions %d\nliveroom_cluster_members %d\n",
 			100+n.k, n.sessionCount(), len(n.c.nodes))
+	case n.c.serveCounters(w, r):
 	case strings.HasPrefix(p, "/v1/rooms/") && r.Method == "POST":
 		parts := strings.Split(p, "/") // "", v1, rooms, R, messages|notices
 		if len(parts) != 5 {
@@ -254,7 +260,9 @@ func (n *fakeNode) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	s := &fakeSession{n: n, uid: uid, conn: conn, rooms: map[string]bool{}, pending: map[string]bool{}}
+	s := &fakeSession{n: n, uid: uid, conn: conn, rooms: map[string]bool{}, pending: map[string]bool{}, addRate: map[string]*fakeAddRate{}}
+	stopCounters := make(chan struct{})
+	defer close(stopCounters)
 	n.c.mu.Lock()
 	n.sessions[s] = true
 	n.c.mu.Unlock()
@@ -276,6 +284,8 @@ func (n *fakeNode) serveWS(w http.ResponseWriter, r *http.Request) {
 			Since *int64 `json:"since"`
 			Limit int    `json:"limit"`
 			ID    int64  `json:"id"`
+			Name  string `json:"counter"`
+			Delta int64  `json:"delta"`
 		}
 		if json.Unmarshal(b, &f) != nil {
 			continue
@@ -296,6 +306,9 @@ func (n *fakeNode) serveWS(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			s.join(f.Room, f.Since, f.ID)
+			s.startCounters(f.Room, stopCounters)
+		case "add":
+			s.add(f.Room, f.Name, f.Delta)
 		case "pull":
 			s.pull(f.Room, *f.Since, f.Limit, f.ID)
 		case "ping":
@@ -329,8 +342,9 @@ func (s *fakeSession) join(room string, since *int64, id int64) {
 	if since != nil {
 		s.n.resumes++
 	}
+	cnt := fakeCountersJSON(rm.counters)
 	c.mu.Unlock()
-	s.write(fmt.Sprintf(`{"op":"joined","room":"%s","epoch":"%s","ts":%d,"seq":%d,"online":1,"id":%d}`, room, rm.epoch, ts, seq, id))
+	s.write(fmt.Sprintf(`{"op":"joined","room":"%s","epoch":"%s","ts":%d,"seq":%d,"online":1,"id":%d,"counters":%s}`, room, rm.epoch, ts, seq, id, cnt))
 	if notify {
 		s.write(fmt.Sprintf(`{"op":"notify","room":"%s","ts":%d}`, room, ts))
 	}

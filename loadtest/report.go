@@ -34,6 +34,7 @@ func (r *Result) Summary(w io.Writer) {
 	fmt.Fprintf(w, "liveroom-loadtest: %d viewers, %d room(s), %v, rates %v, slow %.0f%% (%s, %s rooms), mode %s\n",
 		c.Viewers, c.Rooms, c.Duration, c.Rates, c.Slow*100, c.SlowMode, c.SlowRooms, r.Mode)
 	fmt.Fprintf(w, "connect: %d joined in %.1fs (%.0f/s)\n", r.Totals.FirstJoins, r.ConnectSeconds, r.ConnectRate)
+	r.counterSummary(w)
 	fmt.Fprintf(w, "sent: %v  errors: %v", r.Sent, r.SendErrors)
 	if len(r.SendErrorCauses) > 0 {
 		causes := make([]string, 0, len(r.SendErrorCauses))
@@ -443,3 +444,22 @@ var reportTmpl = template.Must(template.New("r").Parse(`<!doctype html>
 <details><summary>raw result</summary><pre>{{.JSON}}</pre></details>
 </body></html>
 `))
+
+// counterSummary writes the counters' lines (--likes, --counter-posts).
+func (r *Result) counterSummary(w io.Writer) {
+	c := r.Counters
+	if c == nil {
+		return
+	}
+	check := "totals exact"
+	if len(c.Failures) > 0 {
+		check = "MISMATCH"
+	}
+	fmt.Fprintf(w, "counters: likes offered %d, accepted %d (refused %d, in doubt %d), server +%d; gift_value acknowledged %d (in doubt %d, %d post errors), server +%d\n",
+		c.AddsOffered, c.AddsAccepted, c.AddsRefused, c.AddsInDoubt, c.ServerLikes, c.GiftPosted, c.GiftInDoubt, c.PostErrors, c.ServerGift)
+	fmt.Fprintf(w, "counters: %.2f frames per viewer per second (highest 2 s mean %.2f); settled in %.0f ms; %d viewers checked, %d mismatched: %s\n",
+		c.FramesPerVS, c.FramesPerVSPeak, c.SettleMs, c.ViewersChecked, c.ViewersMismatch, check)
+	for _, f := range c.Failures {
+		fmt.Fprintf(w, "counters MISMATCH: %s\n", f)
+	}
+}

@@ -34,6 +34,11 @@ type counters struct {
 	silentEnds   atomic.Int64 // sessions closed for silence (--liveness)
 	connectNs    atomic.Int64 // summed time from dial to joined of first connections
 	firstJoins   atomic.Int64
+
+	addsOffered   atomic.Int64 // counter adds written (counters.go)
+	addsRefused   atomic.Int64 // error frames without id: refused adds
+	addsInDoubt   atomic.Int64 // adds written just before their session ended (counters.go)
+	counterFrames atomic.Int64
 }
 
 const maxAcctSamples = 8
@@ -69,13 +74,19 @@ type Totals struct {
 	SilentEnds   int64            `json:"silent_ends"`   // sessions closed after 2 x --liveness without a frame
 	FirstJoins   int64            `json:"first_joins"`
 	ConnectNs    int64            `json:"connect_ns_sum"`
+
+	AddsOffered   int64 `json:"adds_offered,omitempty"`
+	AddsRefused   int64 `json:"adds_refused,omitempty"`
+	AddsInDoubt   int64 `json:"adds_in_doubt,omitempty"`
+	CounterFrames int64 `json:"counter_frames,omitempty"`
 }
 
 func (c *counters) totals() Totals {
 	t := Totals{Deliveries: map[string]int64{}, Dropped: c.dropped.Load(), Frames: c.frames.Load(),
 		Notifies: c.notifies.Load(), Pulls: c.pulls.Load(), Kicks: c.kicks.Load(), Reconnects: c.reconnects.Load(), Churns: c.churns.Load(),
 		AcctErrors: c.acctErrors.Load(), Connected: c.connected.Load(), DialFails: c.dialFails.Load(), JoinTimeouts: c.joinTimeouts.Load(), ErrorFrames: c.errorFrames.Load(), SilentEnds: c.silentEnds.Load(),
-		FirstJoins: c.firstJoins.Load(), ConnectNs: c.connectNs.Load()}
+		FirstJoins: c.firstJoins.Load(), ConnectNs: c.connectNs.Load(),
+		AddsOffered: c.addsOffered.Load(), AddsRefused: c.addsRefused.Load(), AddsInDoubt: c.addsInDoubt.Load(), CounterFrames: c.counterFrames.Load()}
 	c.acctMu.Lock()
 	t.AcctSamples = append([]string(nil), c.acctSamples...)
 	c.acctMu.Unlock()
@@ -173,6 +184,10 @@ func (t *Totals) add(b Totals) {
 	t.SilentEnds += b.SilentEnds
 	t.FirstJoins += b.FirstJoins
 	t.ConnectNs += b.ConnectNs
+	t.AddsOffered += b.AddsOffered
+	t.AddsRefused += b.AddsRefused
+	t.AddsInDoubt += b.AddsInDoubt
+	t.CounterFrames += b.CounterFrames
 }
 
 // sub returns t - b (per-second deltas; Connected is a gauge and is kept).
@@ -180,7 +195,8 @@ func (t Totals) sub(b Totals) Totals {
 	d := Totals{Deliveries: map[string]int64{}, Dropped: t.Dropped - b.Dropped, Frames: t.Frames - b.Frames,
 		Notifies: t.Notifies - b.Notifies, Pulls: t.Pulls - b.Pulls, Kicks: t.Kicks - b.Kicks,
 		Reconnects: t.Reconnects - b.Reconnects, Churns: t.Churns - b.Churns, AcctErrors: t.AcctErrors - b.AcctErrors, Connected: t.Connected,
-		DialFails: t.DialFails - b.DialFails, JoinTimeouts: t.JoinTimeouts - b.JoinTimeouts, ErrorFrames: t.ErrorFrames - b.ErrorFrames, SilentEnds: t.SilentEnds - b.SilentEnds, FirstJoins: t.FirstJoins - b.FirstJoins, ConnectNs: t.ConnectNs - b.ConnectNs}
+		DialFails: t.DialFails - b.DialFails, JoinTimeouts: t.JoinTimeouts - b.JoinTimeouts, ErrorFrames: t.ErrorFrames - b.ErrorFrames, SilentEnds: t.SilentEnds - b.SilentEnds, FirstJoins: t.FirstJoins - b.FirstJoins, ConnectNs: t.ConnectNs - b.ConnectNs,
+		AddsOffered: t.AddsOffered - b.AddsOffered, AddsRefused: t.AddsRefused - b.AddsRefused, AddsInDoubt: t.AddsInDoubt - b.AddsInDoubt, CounterFrames: t.CounterFrames - b.CounterFrames}
 	for k, v := range t.Deliveries {
 		d.Deliveries[k] = v - b.Deliveries[k]
 	}

@@ -59,6 +59,13 @@ type viewer struct {
 	pending   bool    // a pull is in flight
 	pullID    int64
 	frame     msgsFrame
+
+	// Counters (counters.go): written by the session's goroutines, read by the worker's.
+	likes    atomic.Int64 // the likes total of the last frame that carried one
+	hasLikes atomic.Bool
+	offered  atomic.Int64 // adds written
+	refused  atomic.Int64 // adds answered with an error
+	doubt    atomic.Int64 // adds written just before their session ended
 }
 
 // joinTimeout bounds a session's dial-to-joined (the handshake has its own 10 s); a var for
@@ -127,6 +134,13 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 	v.pending = false
 	var live *watch
 	defer func() { live.stop() }()
+	var likeStop, likeDone chan struct{}
+	defer func() {
+		if likeStop != nil {
+			close(likeStop)
+			<-likeDone
+		}
+	}()
 	for {
 		_, r, err := conn.NextReader()
 		if err != nil {
@@ -161,6 +175,7 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 				v.lostAt = 0
 			}
 			v.onJoined(b)
+			v.onLikes(b)
 			if v.slow == slowStop {
 				*bp = b[:0]
 				bufPool.Put(bp)
@@ -171,6 +186,13 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 			if live == nil {
 				live = v.watchLiveness(conn)
 			}
+			if v.w.cfg.Likes > 0 && likeStop == nil {
+				likeStop, likeDone = make(chan struct{}), make(chan struct{})
+				go func() { defer close(likeDone); v.like(conn, likeStop) }()
+			}
+		case "counters":
+			v.w.c.counterFrames.Add(1)
+			v.onLikes(b)
 		case "notify":
 			v.w.c.notifies.Add(1)
 			err = v.onNotify()
@@ -182,7 +204,11 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 			v.onKick(b)
 		case "error":
 			v.w.c.countError(b)
-			id, _ := intField(b, keyID)
+			id, hasID := intField(b, keyID)
+			if !hasID && v.w.cfg.Likes > 0 { // only adds are sent without an id
+				v.refused.Add(1)
+				v.w.c.addsRefused.Add(1)
+			}
 			switch {
 			case !joined && id == 1: // the join was refused: this attempt failed
 				*bp = b[:0]
@@ -351,6 +377,9 @@ func (v *viewer) onMsgs(b []byte) error {
 	}
 	if len(f.msgs) > 0 {
 		v.w.lat.record(v.id, f.msgs, recv)
+	}
+	if v.w.cfg.Push && v.w.cfg.Likes > 0 { // a pushed window may carry the counters (PROTOCOL.md 8.4)
+		v.onLikes(b)
 	}
 	v.w.c.dropped.Add(int64(f.dropped))
 	if f.next > v.since {

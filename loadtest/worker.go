@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,22 +25,24 @@ type worker struct {
 
 	mu      sync.Mutex // guards viewers: the connect goroutine appends while others read
 	viewers []*viewer
+	liking  atomic.Bool // the send phase: viewers add likes (--likes)
 }
 
 func (w *worker) localAddr(id int) *net.TCPAddr { return w.cfg.localAddr(id) }
 
 // workerMsg is one line a worker writes to the driver.
 type workerMsg struct {
-	Type     string            `json:"type"` // tick, final
-	Totals   Totals            `json:"totals"`
-	Lat      map[string]string `json:"lat,omitempty"` // per priority, encoded histogram (final: total; tick: that second)
-	Lost     int64             `json:"lost,omitempty"`
-	LostBy   int64             `json:"lost_viewers,omitempty"`
-	Expected int64             `json:"expected,omitempty"`
-	Resume   string            `json:"resume,omitempty"`          // final: encoded histogram of the resumptions (us)
-	Churn    string            `json:"churn,omitempty"`           // final: the same for the churned sessions
-	SlowEnds map[string]int64  `json:"slow_ends,omitempty"`       // final: how the stalled viewers' sessions ended (stalls)
-	Stamps   int64             `json:"stamp_conflicts,omitempty"` // final: seqs seen with two ts (CheckStamps)
+	Type     string               `json:"type"` // tick, final
+	Totals   Totals               `json:"totals"`
+	Lat      map[string]string    `json:"lat,omitempty"` // per priority, encoded histogram (final: total; tick: that second)
+	Lost     int64                `json:"lost,omitempty"`
+	LostBy   int64                `json:"lost_viewers,omitempty"`
+	Expected int64                `json:"expected,omitempty"`
+	Resume   string               `json:"resume,omitempty"`          // final: encoded histogram of the resumptions (us)
+	Churn    string               `json:"churn,omitempty"`           // final: the same for the churned sessions
+	SlowEnds map[string]int64     `json:"slow_ends,omitempty"`       // final: how the stalled viewers' sessions ended (stalls)
+	Stamps   int64                `json:"stamp_conflicts,omitempty"` // final: seqs seen with two ts (CheckStamps)
+	Likes    map[string]likesSeen `json:"likes,omitempty"`           // final: the viewers' last likes totals by room (--likes)
 }
 
 // driverMsg is one line the driver writes to a worker.
@@ -47,6 +50,7 @@ type driverMsg struct {
 	Type    string             `json:"type"`              // phase, finish
 	Phase   string             `json:"phase,omitempty"`   // phase: send (the senders started), drain (they stopped)
 	Notices map[string][]int64 `json:"notices,omitempty"` // finish: room -> ts of the system notices acknowledged
+	Likes   map[string]int64   `json:"likes,omitempty"`   // finish: room -> the server's likes total, once settled (--likes)
 }
 
 // RunWorker runs cfg.Count viewers until the driver says finish (on in), in ends or ctx ends,
@@ -77,16 +81,19 @@ func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) err
 	fin := w.serve(ctx, in, func(phase string) {
 		switch phase {
 		case "send":
+			w.liking.Store(true)
 			cctx, cancel := context.WithCancel(vctx)
 			stopChurn = cancel
 			churn.Add(1)
 			go func() { defer churn.Done(); w.churn(cctx) }()
 		case "drain":
+			w.liking.Store(false)
 			stopChurn()
 		}
 	})
 	stopChurn()
 	churn.Wait()
+	w.awaitLikes(ctx, fin.Likes, viewerSettle)
 	slowEnds := w.stalls.finish(stallRead + 5*time.Second) // before the viewers are stopped; each read ends by stallRead
 	stop()
 	wg.Wait()
@@ -151,6 +158,7 @@ func (w *worker) final(fin driverMsg, slowEnds map[string]int64) workerMsg {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	m.Likes = w.likesByRoom(fin.Likes)
 	for _, v := range w.viewers {
 		if v.slow == slowStop {
 			continue

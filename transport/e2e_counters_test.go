@@ -128,14 +128,13 @@ func TestCounterAddRateLimited(t *testing.T) {
 		t.Fatalf("refusal %v", f)
 	}
 	_, info := s.api(t, "GET", "/v1/rooms/rl", apiKey, "")
-	cnt, _ := info["counters"].(map[string]any)
 	st, _ := info["stats"].(map[string]any)
 	testwait.For(t, 5*time.Second, "the rate-limited adds in the stats", func() bool {
 		_, info = s.api(t, "GET", "/v1/rooms/rl", apiKey, "")
 		st, _ = info["stats"].(map[string]any)
 		return num(st["adds_rate_limited"]) == int64(limited)
 	})
-	cnt, _ = info["counters"].(map[string]any)
+	cnt, _ := info["counters"].(map[string]any)
 	if num(cnt["likes"]) != int64(30-limited) || num(st["adds_accepted"]) != int64(30-limited) {
 		t.Fatalf("info %v", info)
 	}

@@ -92,6 +92,8 @@ func run(ctx context.Context, args []string) int {
 	fs.DurationVar(&cfg.Warmup, "warmup", 0, "the first part of the send phase left out of rss_drift and goroutines_drift (a soak)")
 	fs.BoolVar(&noticeRetry, "notice-retry", true, "each system notice carries a cmid and is retried (next node each time) until a 200 or the drain's last 2 s; only acknowledged notices enter the loss check (false: one attempt, no cmid)")
 	fs.DurationVar(&cfg.NoticeTimeout, "notice-timeout", 3*time.Second, "how long one notice attempt may take before it is retried")
+	fs.Float64Var(&cfg.Likes, "likes", 0, `each viewer adds 1 to its room's "likes" counter this many times per second during the send phase (the "add" op without id; the server refuses over 20/s per session, burst 20); the run fails unless, per room, every viewer's last total is the server's and the server's grew by the adds accepted (not refused)`)
+	fs.Float64Var(&cfg.CounterPosts, "counter-posts", 0, "the backend POSTs gift_value adds (delta 1..10) this many times per second per room; the run fails unless each room's gift_value grew by the deltas acknowledged")
 	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM_LOADTEST")); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -130,6 +132,11 @@ func run(ctx context.Context, args []string) int {
 		if err := res.Check(failIf); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 2
+		}
+	}
+	if res.Counters != nil {
+		for _, f := range res.Counters.Failures {
+			res.Failed = append(res.Failed, "counters: "+f)
 		}
 	}
 	res.Summary(os.Stdout)

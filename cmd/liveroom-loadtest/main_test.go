@@ -175,6 +175,17 @@ type runResult struct {
 		Goroutines int64     `json:"go_goroutines"`
 		Sessions   int64     `json:"sessions"`
 	} `json:"seconds"`
+	Counters *struct {
+		Offered  int64    `json:"adds_offered"`
+		Refused  int64    `json:"adds_refused"`
+		Accepted int64    `json:"adds_accepted"`
+		Likes    int64    `json:"server_likes"`
+		Posted   int64    `json:"gift_posted"`
+		Gift     int64    `json:"server_gift"`
+		Checked  int64    `json:"viewers_checked"`
+		Frames   float64  `json:"counter_frames_per_viewer_second"`
+		Failures []string `json:"failures"`
+	} `json:"counters"`
 	Membership *struct {
 		Min     int   `json:"min_members"`
 		Max     int   `json:"max_members"`
@@ -222,6 +233,33 @@ func TestSmallRun(t *testing.T) {
 			t.Errorf("second without the server's series: %+v", s)
 		}
 	}
+}
+
+// Counters on a real liveroomd: 40 viewers tapping likes, the backend posting gift_value;
+// the run exits 0 only when every viewer's last likes total is the server's and the server's
+// totals are the adds accepted and the posts acknowledged. Tapping 40 times a second, twice
+// the server's limit (burst 20), a third of the adds are refused and left out of the accepted.
+func TestCountersRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs both binaries")
+	}
+	dir := buildBinaries(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
+	startServer(t, dir, addr)
+	f := func(likes string) {
+		t.Helper()
+		res := runLoadtest(t, dir, "--url", "http://"+addr, "--viewers", "40", "--per-worker", "20", "--rooms", "2", "--duration", "3s",
+			"--drain", "2s", "--rate", "normal=20", "--likes", likes, "--counter-posts", "5")
+		c := res.Counters
+		if c == nil || len(c.Failures) != 0 || c.Offered < 40*3 || c.Likes != c.Accepted || c.Checked != 40 || c.Posted == 0 || c.Gift != c.Posted || c.Frames <= 0 {
+			t.Fatalf("--likes %s: counters %+v", likes, c)
+		}
+		if likes == "40" && (c.Refused < c.Offered/5 || c.Refused > c.Offered/2) {
+			t.Errorf("--likes 40: %d of %d adds refused, want about a third", c.Refused, c.Offered)
+		}
+	}
+	f("5")
+	f("40")
 }
 
 // Against a real liveroomd: viewers that stop reading are kicked as unresponsive (notify

@@ -12,6 +12,11 @@
 // client asks), "push": true (join with push), "send": N (messages to send once joined). Each
 // client then also reports how many times a refresh was accepted (authed), the messages,
 // notifies and pulls it saw, and the gaps in ms between a close and the next connect.
+//
+// Counters: a group's "likes": N has each client add 1 to the room's likes N times once joined;
+// each client reports its last likes total and online ("counters" events) and the codes of its
+// refused adds; with "wantLikes" the script ends as soon as every client's last total is that
+// (waitMs is then the deadline).
 import { createHmac } from "node:crypto";
 import { LiveRoom } from "./liveroom.mjs";
 
@@ -31,7 +36,7 @@ const all = [];
 for (const g of cfg.groups) {
   out[g.name] = [];
   for (let i = 0; i < g.clients; i++) {
-    const seen = { opens: 0, closes: [], kicks: [], stopped: null, authed: 0, messages: 0, gaps: [] };
+    const seen = { opens: 0, closes: [], kicks: [], stopped: null, authed: 0, messages: 0, gaps: [], likes: null, online: null, refused: [] };
     out[g.name].push(seen);
     const opts = { url: g.url, devUid: g.uid, maxBackoffMs: 2000, push: !!g.push };
     if (g.token) opts.token = mint(g.uid, g.token);
@@ -53,13 +58,18 @@ for (const g of cfg.groups) {
     }
     lr.on("kick", (room, reason) => seen.kicks.push([room, reason]));
     lr.on("stopped", (reason) => { seen.stopped = reason; });
+    lr.on("counters", (room, totals, online) => { seen.likes = totals.likes || 0; seen.online = online; });
+    lr.on("error", (room, f) => { if (room === null) seen.refused.push(f.code); });
+    if (g.likes) lr.on("joined", (room) => { for (let k = 0; k < g.likes; k++) lr.add(room, "likes", 1); });
     lr.connect();
     if (g.room) lr.join(g.room);
     all.push(lr);
     await sleep(cfg.staggerMs);
   }
 }
-await sleep(cfg.waitMs);
+const until = Date.now() + cfg.waitMs;
+const done = () => cfg.wantLikes !== undefined && Object.values(out).every((cs) => cs.every((c) => c.likes === cfg.wantLikes));
+while (Date.now() < until && !done()) await sleep(20);
 console.log(JSON.stringify(out));
 for (const lr of all) lr.close();
 process.exit(0);

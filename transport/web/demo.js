@@ -25,6 +25,11 @@ lr.on("joined", (r, j) => {
   if (Array.isArray(j.pinned)) { pins = j.pinned; showPins(); }
 });
 lr.on("message", (r, m) => { inCount++; queue.push(m); });
+lr.on("counters", (r, c, online) => {
+  document.getElementById("likes").textContent = c.likes || 0;
+  if (online !== undefined) document.getElementById("online").textContent = online;
+});
+document.getElementById("like").addEventListener("click", () => lr.add(room, "likes", 1));
 lr.on("kick", (r, reason) => addChat({ pri: "system", uid: "", body: { text: `kicked: ${reason}` } }));
 lr.on("stopped", (reason) => addChat({ pri: "system", uid: "", body: { text: `disconnected for good: ${reason}` + (reason === "replaced" ? " (another tab of this user took the session)" : "") } }));
 lr.connect();

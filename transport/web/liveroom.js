@@ -10,6 +10,11 @@
 //   lr.on("authed", (exp) => ...);         // a token refresh was accepted (exp: unix seconds)
 //   lr.connect(); lr.join("demo");         // or lr.join("demo", { push: true })
 //   await lr.send("demo", { kind: "chat", body: { text: "hi" } });
+//   lr.add("demo", "likes", 1);            // a counter add (PROTOCOL.md 8.4): no reply unless refused
+//   lr.on("counters", (room, totals, online) => ...); // the oncounters callback: totals
+//                                          // ({likes: 123}) and online, from joined, counters
+//                                          // frames and pushed windows (online may be absent there)
+//   lr.on("error", (room, frame) => ...);  // a refused join (room) or add (room null)
 //
 // Behaviour: notify -> pull with the last `next` (again at once while `more`); every seq is
 // accounted (msgs + dropped); after a disconnect it reconnects with exponential backoff and
@@ -209,6 +214,7 @@ export class LiveRoom {
     r.epoch = j.epoch;
     r.joined = true;
     this.emit("joined", room, j);
+    if (j.counters) this.emit("counters", room, j.counters, j.online);
     return j;
   }
 
@@ -235,6 +241,16 @@ export class LiveRoom {
       }
     }
     throw lastErr;
+  }
+
+  /**
+   * Add delta (1..100) to a counter of a joined room, at most 20 a second (PROTOCOL.md 8.4).
+   * Returns false when not connected (the add is not sent); refusals come as "error" events.
+   */
+  add(room, counter, delta = 1) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify({ op: "add", room, counter, delta }));
+    return true;
   }
 
   async pull(room) {
@@ -294,6 +310,7 @@ export class LiveRoom {
       case "msgs": { // a pushed window (join with push)
         const r = this.rooms.get(f.room);
         if (r) this.onWindow(f.room, r, f);
+        if (f.counters) this.emit("counters", f.room, f.counters, f.online);
         break;
       }
       case "push": // one message pushed as it is (a server run with --push-each)
@@ -302,6 +319,12 @@ export class LiveRoom {
           this.emit("message", f.room, f.msg);
           if (f.msg && f.msg.pri === "system") this.emit("notice", f.room, f.msg);
         }
+        break;
+      case "counters":
+        this.emit("counters", f.room, f.counters, f.online);
+        break;
+      case "error": // an add without id that was refused
+        this.emit("error", null, f);
         break;
       case "kick":
         if (f.room) {

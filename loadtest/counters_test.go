@@ -1,0 +1,105 @@
+package loadtest
+
+import (
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestLikesOf(t *testing.T) {
+	f := func(frame string, want int64, wantOK bool) {
+		t.Helper()
+		if n, ok := likesOf([]byte(frame)); n != want || ok != wantOK {
+			t.Errorf("likesOf(%s) = %d, %v; want %d, %v", frame, n, ok, want, wantOK)
+		}
+	}
+	f(`{"op":"counters","room":"r","counters":{"gift_value":9,"likes":123},"online":5}`, 123, true)
+	f(`{"op":"joined","room":"r","epoch":"e","ts":1,"seq":0,"online":1,"id":1,"counters":{}}`, 0, true)
+	f(`{"op":"joined","room":"r","epoch":"e","ts":1,"seq":0,"online":1,"id":1,"counters":{"gift_value":7}}`, 0, true)
+	f(`{"op":"joined","room":"r","epoch":"e","ts":1,"seq":0,"online":1,"id":1}`, 0, false) // a server without counters
+	// The counters object is the last member: a message body before it does not count.
+	f(`{"op":"msgs","msgs":[{"body":{"counters":{"likes":5}}}],"counters":{"likes":6}}`, 6, true)
+}
+
+// The end check against the fake: with every add counted and every frame sent, the run
+// passes with the totals exact (the rooms' earlier totals left out); adds over the 20/s
+// limit are refused and not counted as accepted; an add the server loses, a viewer whose
+// last counters frame is not the server's total and a post the server did not count fail
+// the run.
+func TestRunCounters(t *testing.T) {
+	defer func(a, b time.Duration) { counterSettle, viewerSettle = a, b }(counterSettle, viewerSettle)
+	counterSettle, viewerSettle = 2*time.Second, time.Second
+	run := func(c *fakeCluster, likes float64) *Result {
+		t.Helper()
+		cfg := Config{Viewers: 6, PerWorker: 3, Rooms: 2, Likes: likes, CounterPosts: 4, Drain: 2 * time.Second,
+			Prefix: "ct", Rates: map[string]float64{"normal": 5}}
+		res := fakeRun(t, c, cfg, Options{})
+		if res.Counters == nil {
+			t.Fatal("no counters result")
+		}
+		return res
+	}
+	wantFail := func(res *Result, what string) {
+		t.Helper()
+		if !strings.Contains(strings.Join(res.Counters.Failures, "; "), what) {
+			t.Errorf("failures %q, want one about %q", res.Counters.Failures, what)
+		}
+	}
+
+	c := newFakeCluster(t, 1)
+	c.mu.Lock()
+	c.addCounter("ct-r0", "likes", 1000) // an earlier run's
+	c.mu.Unlock()
+	res := run(c, 5)
+	cr := res.Counters
+	if len(cr.Failures) != 0 || !cr.Settled {
+		t.Fatalf("a right server failed: %q (settled %v)", cr.Failures, cr.Settled)
+	}
+	// 6 viewers x 5/s x 2 s, give or take the first and last adds
+	if cr.AddsOffered < 40 || cr.AddsRefused != 0 || cr.ServerLikes != cr.AddsAccepted || cr.Rooms["ct-r0"] != 1000+cr.ServerLikes/2 {
+		t.Errorf("offered %d refused %d accepted %d, server +%d, by room %v", cr.AddsOffered, cr.AddsRefused, cr.AddsAccepted, cr.ServerLikes, cr.Rooms)
+	}
+	if cr.ViewersChecked != 6 || cr.ViewersMismatch != 0 || cr.GiftPosted < 10 || cr.ServerGift != cr.GiftPosted || cr.PostErrors != 0 {
+		t.Errorf("viewers %d/%d, gift posted %d server %d errors %d", cr.ViewersChecked, cr.ViewersMismatch, cr.GiftPosted, cr.ServerGift, cr.PostErrors)
+	}
+	if cr.FramesPerVS <= 0 || cr.FramesPerVSPeak > 21 { // the fake conflates to 20 frames a second
+		t.Errorf("counter frames per viewer per second %v (peak %v)", cr.FramesPerVS, cr.FramesPerVSPeak)
+	}
+
+	c = newFakeCluster(t, 1)
+	res = run(c, 40) // twice the limit
+	if cr := res.Counters; len(cr.Failures) != 0 || cr.AddsRefused < cr.AddsOffered/4 || cr.ServerLikes != cr.AddsAccepted {
+		t.Errorf("over the limit: failures %q, offered %d refused %d, server +%d", cr.Failures, cr.AddsOffered, cr.AddsRefused, cr.ServerLikes)
+	}
+
+	c = newFakeCluster(t, 1)
+	c.loseAdd = func(n int) bool { return n%7 == 0 }
+	res = run(c, 5)
+	wantFail(res, "adds accepted")
+	if res.Counters.Settled {
+		t.Error("lost adds: the totals settled")
+	}
+
+	c = newFakeCluster(t, 1)
+	c.muteCnt = func(uid string) bool { return strings.HasSuffix(uid, "-v4") }
+	res = run(c, 5)
+	wantFail(res, "1 viewers' last likes total was not the server's")
+	if res.Counters.ViewersMismatch != 1 {
+		t.Errorf("%d viewers mismatched, want 1", res.Counters.ViewersMismatch)
+	}
+
+	c = newFakeCluster(t, 1)
+	var posts atomic.Int32
+	c.failPost = func(path string, _ int) int {
+		if strings.HasSuffix(path, "/counters/gift_value") && posts.Add(1) == 3 { // counted, yet refused
+			c.mu.Lock()
+			c.addCounter(strings.Split(path, "/")[3], "gift_value", 5)
+			c.mu.Unlock()
+			return 400
+		}
+		return 0
+	}
+	res = run(c, 5)
+	wantFail(res, "gift_value grew by")
+}
