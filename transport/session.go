@@ -389,9 +389,9 @@ func (s *wsSession) serveOne() bool {
 
 // answer answers one client message; false once the session ended.
 func (s *wsSession) answer(typ int, data []byte, rp *[]byte) bool {
-	// Pulls and pings, the hot frames, are parsed with the shallow parser.
+	// Pulls, pings and counter adds, the hot frames, are parsed with the shallow parser.
 	if typ == websocket.TextMessage {
-		if f, ok := parseFlat(data); ok && (f.Op == "pull" || f.Op == "ping") {
+		if f, ok := parseFlat(data); ok && (f.Op == "pull" || f.Op == "ping" || f.Op == "add") {
 			return s.finish(s.handleFrame(f), data, rp)
 		}
 	}

@@ -4,10 +4,11 @@ import "strconv"
 
 // parseFlat decodes the common shape of hot client frames without encoding/json: a flat object
 // whose values are plain strings (no escapes) or integers, e.g.
-// {"op":"pull","room":"R","since":123,"limit":100,"id":7}. It returns ok=false for anything
+// {"op":"pull","room":"R","since":123,"limit":100,"id":7} or
+// {"op":"add","room":"R","counter":"likes","delta":1}. It returns ok=false for anything
 // else (other keys, nesting, escapes, floats, duplicates), and the caller falls back to the
 // full decoder, so both paths accept exactly the same frames. It is shallow and allocation-
-// light on purpose: it runs for every pull (see answer).
+// light on purpose: it runs for every pull and every tap of a like button (see answer).
 func parseFlat(b []byte) (f inFrame, ok bool) {
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
@@ -27,18 +28,21 @@ func parseFlat(b []byte) (f inFrame, ok bool) {
 		i = skipWS(b, i+1)
 		var bit int
 		switch key {
-		case "op", "room":
+		case "op", "room", "counter":
 			s, j, ok := flatString(b, i)
 			if !ok {
 				return f, false
 			}
-			if key == "op" {
+			switch key {
+			case "op":
 				bit, f.Op = 1, s
-			} else {
+			case "room":
 				bit, f.Room = 2, &s
+			case "counter":
+				bit, f.Counter = 32, &s
 			}
 			i = j
-		case "since", "limit", "id":
+		case "since", "limit", "id", "delta":
 			n, j, ok := flatInt(b, i)
 			if !ok {
 				return f, false
@@ -55,6 +59,8 @@ func parseFlat(b []byte) (f inFrame, ok bool) {
 				f.Limit = &l
 			case "id":
 				bit, f.ID = 16, &n
+			case "delta":
+				bit, f.Delta = 64, &n
 			}
 			i = j
 		default:

@@ -80,6 +80,9 @@ func TestParseFlat(t *testing.T) {
 	f(`{"op":"pull","room":"r","since":5,"limit":10,"id":1}`, true)
 	f(`{"op":"ping"}`, true)
 	f(`{"op":"ping","id":-0}`, true)
+	f(`{"op":"add","room":"r","counter":"likes","delta":1}`, true)
+	f(`{"op":"add","room":"r","counter":"likes","delta":1.0}`, false) // the full decoder refuses it
+	f(`{"op":"add","counter":"a","counter":"b"}`, false)
 	f(`{"room":"r"}`, false)                // no op
 	f(`{"op":"pull","since":1.5}`, false)   // float: the full decoder decides
 	f(`{"op":"pull","room":"a\"b"}`, false) // escapes
@@ -104,6 +107,8 @@ func frameSeeds() []string {
 		`{"op":"pull","room":"r\u0031"}`,
 		`{"op":"pull","op":"ping"}`,
 		`{"op":"join","room":"r","since":0,"push":true,"id":1}`,
+		`{"op":"add","room":"r","counter":"likes","delta":1,"id":3}`,
+		`{"op":"add","room":"r","counter":"likes","delta":-100000000000}`,
 		`{"op":"send","room":"r","kind":"chat","pri":"low","body":{"t":"hi"},"cmid":"c1","id":4}`,
 		`{"op":"send","room":"r","kind":"chat","body":null,"id":4}`,
 		`{"op":"send","room":"r","kind":"chat","body":"\ud800","id":4}`,
