@@ -49,6 +49,7 @@ type roomGrain struct {
 	retryArmed    bool
 	retryDelay    time.Duration
 	checkingFence bool
+	beat          time.Time // the last renew check (stalled)
 
 	// What the store has: protGen counts protected messages accepted (and protected ones
 	// delivered undurably), modGen config and moderation changes; saved* is what the last
@@ -184,7 +185,7 @@ func (g *roomGrain) init(ctx actor.Context, id string) {
 		g.set = ring.NewSet(g.room.Config().Caps())
 	}
 	g.durableSeq, g.indexedSeq = g.room.LastSeq(), g.room.LastSeq()
-	g.lastFull = now
+	g.lastFull, g.beat = now, now
 	g.markActive(true)
 	g.node.grainStarted(id, ctx.Self())
 	ctx.SetReceiveTimeout(g.node.cfg.RoomIdle)
@@ -253,6 +254,7 @@ func (g *roomGrain) renewCheck(ctx actor.Context) {
 	if g.stopped || g.fenced {
 		return
 	}
+	g.beat = time.Now()
 	deadline := time.Now().Add(-3 * g.node.cfg.RenewInterval)
 	for node, s := range g.subs {
 		if s.renewed.Before(deadline) {

@@ -57,6 +57,8 @@ type saveJob struct {
 	full    bool   // the whole state (protected messages, config, moderation), not only the head
 	protGen uint64 // the protected messages it holds: g.protGen when it was built
 	modGen  uint64 // the config and moderation it holds: g.modGen when it was built
+	started time.Time
+	waited  bool // its saveSlow came late once and was given another StoreWait
 }
 
 // Self-messages of the save cycle.
@@ -149,6 +151,13 @@ func (g *roomGrain) flush(ctx actor.Context) {
 	switch {
 	case !g.node.cfg.DurableStamps:
 		g.deliver(ctx, len(g.queue), false)
+	case g.undurable && g.stalled():
+		// Delivering without the store now could acknowledge, in a stale activation, what the
+		// room's owner never sees: these batches wait for the store (and its claim) again.
+		g.endUndurable()
+		g.checkFence(ctx)
+		g.deliverDurable(ctx)
+		g.startSave(ctx)
 	case g.undurable:
 		g.deliver(ctx, len(g.queue), true)
 		g.startSave(ctx)
@@ -191,7 +200,7 @@ func (g *roomGrain) startSave(ctx actor.Context) {
 		g.goUndurable(ctx)
 		return
 	}
-	job := &saveJob{seq: g.room.LastSeq(), full: full, protGen: g.protGen, modGen: g.modGen}
+	job := &saveJob{seq: g.room.LastSeq(), full: full, protGen: g.protGen, modGen: g.modGen, started: now}
 	var st rooms.State
 	var h rooms.Head
 	if full {
@@ -215,6 +224,11 @@ func (g *roomGrain) startSave(ctx actor.Context) {
 		cancel()
 		root.Send(self, &saveDone{job: job, err: err})
 	}()
+	g.armSaveSlow(ctx, job)
+}
+
+func (g *roomGrain) armSaveSlow(ctx actor.Context, job *saveJob) {
+	self, root := ctx.Self(), ctx.ActorSystem().Root
 	time.AfterFunc(g.node.cfg.StoreWait, func() { root.Send(self, &saveSlow{job: job}) })
 }
 
@@ -278,7 +292,14 @@ func (g *roomGrain) saveDone(ctx actor.Context, d *saveDone) {
 		return
 	case d.err != nil:
 		g.node.storeFailed("room state", d.err)
-		g.goUndurable(ctx)
+		if time.Since(d.job.started) > g.node.cfg.RequestTimeout+g.node.cfg.StoreWait {
+			// The failure came late: this process was stopped or starved past the request's
+			// timeout (see saveSlow). Check the claim and try again before delivering without
+			// the store.
+			g.checkFence(ctx)
+		} else {
+			g.goUndurable(ctx)
+		}
 		g.armRetry(ctx)
 		return
 	}
@@ -288,22 +309,43 @@ func (g *roomGrain) saveDone(ctx actor.Context, d *saveDone) {
 	if d.job.full {
 		g.savedProt, g.savedMod, g.lastFull = d.job.protGen, d.job.modGen, time.Now()
 	}
-	if g.undurable {
-		// The store answers again: batches wait for it from now on, and the next save (started
-		// below) covers what went out without it.
-		g.undurable = false
-		g.node.undurableRooms.Add(-1)
-		g.node.metrics.UndurableRooms.Dec()
-	}
+	// The store answers again: batches wait for it from now on, and the next save (started
+	// below) covers what went out without it.
+	g.endUndurable()
 	g.deliverDurable(ctx)
 	g.startSave(ctx)
 }
 
-// saveSlow: the save has not answered within StoreWait. Its batches go out without it.
-func (g *roomGrain) saveSlow(ctx actor.Context, s *saveSlow) {
-	if s.job == g.saving {
-		g.goUndurable(ctx)
+func (g *roomGrain) endUndurable() {
+	if g.undurable {
+		g.undurable = false
+		g.node.undurableRooms.Add(-1)
+		g.node.metrics.UndurableRooms.Dec()
 	}
+}
+
+// stalled reports whether this activation's renew check, due every RenewInterval, has not run
+// for two of them: the process was stopped or starved, and a newer activation may own the room.
+func (g *roomGrain) stalled() bool {
+	return time.Since(g.beat) > 2*g.node.cfg.RenewInterval
+}
+
+// saveSlow: the save has not answered within StoreWait. Its batches go out without it, unless
+// the timer itself came late (by more than StoreWait): then this process was stopped or
+// starved (SIGSTOP, a VM pause) and a newer activation may own the room by now, so the store
+// gets one more StoreWait to answer, and the claim is checked meanwhile. Delivering at once
+// would acknowledge, in a stale activation, messages the room's owner never sees.
+func (g *roomGrain) saveSlow(ctx actor.Context, s *saveSlow) {
+	if s.job != g.saving {
+		return
+	}
+	if late := time.Since(s.job.started) - g.node.cfg.StoreWait; late > g.node.cfg.StoreWait && !s.job.waited {
+		s.job.waited = true
+		g.checkFence(ctx)
+		g.armSaveSlow(ctx, s.job)
+		return
+	}
+	g.goUndurable(ctx)
 }
 
 // goUndurable delivers everything queued without waiting for the store, and every later batch
