@@ -254,6 +254,11 @@ func (g *roomGrain) renewCheck(ctx actor.Context) {
 	if g.stopped || g.fenced {
 		return
 	}
+	if g.stalled() {
+		// This check itself came late (the process was stopped): later batches wait for the
+		// store and the claim checked below, as flush does when it sees the stall first.
+		g.endUndurable()
+	}
 	g.beat = time.Now()
 	deadline := time.Now().Add(-3 * g.node.cfg.RenewInterval)
 	for node, s := range g.subs {
