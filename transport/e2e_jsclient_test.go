@@ -46,14 +46,50 @@ type jsClientSeen struct {
 	Online   *int64   `json:"online"`  // and its online
 	Refused  []string `json:"refused"` // codes of the refused adds
 	Stats    struct {
+		Messages int `json:"messages"`
+		Dropped  int `json:"dropped"`
+		Gaps     int `json:"gaps"`
 		Notifies int `json:"notifies"`
 		Pulls    int `json:"pulls"`
 	} `json:"stats"`
+	// With "record": every message, "pinned" event (the pins' ts), "online" and "gap" event.
+	Msgs    []jsMessage `json:"msgs"`
+	Pins    [][]int64   `json:"pins"`
+	Onlines []int64     `json:"onlines"`
+	SeqGaps []int64     `json:"seqGaps"`
+}
+
+// jsMessage is a message as a recording JS client got it.
+type jsMessage struct {
+	TS       int64          `json:"ts"`
+	Seq      int64          `json:"seq"`
+	Kind     string         `json:"kind"`
+	Pri      string         `json:"pri"`
+	UID      string         `json:"uid"`
+	Cmid     string         `json:"cmid"`
+	Name     string         `json:"name"`
+	Meta     map[string]any `json:"meta"`
+	PinUntil int64          `json:"pin_until"`
+	Body     map[string]any `json:"body"`
+}
+
+// jsLive is what the script's pinLive step did: the ts of the notices it pinned and the one
+// it unpinned.
+type jsLive struct {
+	Posted   []int64 `json:"posted"`
+	Unpinned int64   `json:"unpinned"`
 }
 
 // runJSClients runs testdata/jsclient.mjs with cfg against the JS client as served
 // (web/liveroom.js) and returns what each group's clients saw.
 func runJSClients(t *testing.T, cfg any) map[string][]jsClientSeen {
+	t.Helper()
+	seen, _ := runJSClientsLive(t, cfg)
+	return seen
+}
+
+// runJSClientsLive is runJSClients that also returns what the script's pinLive step did.
+func runJSClientsLive(t *testing.T, cfg any) (map[string][]jsClientSeen, jsLive) {
 	t.Helper()
 	node := nodeWithWebSocket(t)
 	dir := t.TempDir()
@@ -73,11 +109,14 @@ func runJSClients(t *testing.T, cfg any) map[string][]jsClientSeen {
 	if err != nil {
 		t.Fatalf("node: %v\n%s", err, out)
 	}
-	var seen map[string][]jsClientSeen
-	if err := json.Unmarshal(out, &seen); err != nil {
+	var res struct {
+		Groups map[string][]jsClientSeen `json:"groups"`
+		Live   jsLive                    `json:"live"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("node printed %q: %v", out, err)
 	}
-	return seen
+	return res.Groups, res.Live
 }
 
 // closingServer is a fake liveroom node: each connection to /<case> gets the hello, then the

@@ -7,9 +7,13 @@ export interface Message {
   pri: "system" | "high" | "normal" | "low";
   kind: string;
   uid: string;
+  /** The sender's idempotency key; an unpin notice's is "unpin:<ts>". */
   cmid?: string;
+  /** The speaker's display name (the token's name claim, or the backend's post). */
   name?: string;
+  /** The speaker's meta (avatar, level, badge: a JSON object of at most 256 bytes). */
   meta?: Record<string, unknown>;
+  /** A pinned notice: pinned until then (unix microseconds). */
   pin_until?: number;
   body: unknown;
 }
@@ -22,6 +26,12 @@ export interface Joined {
   ts: number;
   seq: number;
   online: number;
+  /** The ts the session starts from: only when the join asked for recent messages. */
+  since?: number;
+  /** The room's pinned notices in force, oldest first. */
+  pinned: Message[];
+  /** The room's counters' totals. */
+  counters?: Record<string, number>;
   id?: number;
   [field: string]: unknown;
 }
@@ -49,8 +59,13 @@ export interface LiveRoomOptions {
 }
 
 export interface JoinOptions {
-  /** Resume after this ts. */
+  /** Resume after this ts (wins over recent). */
   since?: number;
+  /**
+   * Start just before the room's N newest messages (0 to the server's pull_limit, 200 by
+   * default): they come as "message" events, with every protected message after them.
+   */
+  recent?: number;
   /** Overrides the client's push option for this room. */
   push?: boolean;
 }
@@ -63,9 +78,20 @@ export interface SendOptions {
 }
 
 export interface Events {
+  /** Every message of a joined room, in ts order (the recent ones of a join first). */
   message: (room: string, msg: Message) => void;
+  /** A system message (also a "message"). */
   notice: (room: string, msg: Message) => void;
+  /** Messages the server skipped or evicted for this viewer. */
   dropped: (room: string, n: number) => void;
+  /** A window whose msgs + dropped was not its seq advance (next_seq): n seqs unaccounted. */
+  gap: (room: string, n: number) => void;
+  /** The pinned notices in force, oldest first: on every joined and when they change. */
+  pinned: (room: string, pins: Message[]) => void;
+  /** The room's viewers, cluster-wide, when the count changes. */
+  online: (room: string, n: number) => void;
+  /** Counter totals ({likes: 123}) from joined, counters frames and pushed windows; online when the frame had it. */
+  counters: (room: string, totals: Record<string, number>, online?: number) => void;
   state: (state: "connecting" | "open" | "closed") => void;
   kick: (room: string | null, reason: string) => void;
   joined: (room: string, info: Joined) => void;
@@ -80,11 +106,18 @@ export class LiveRoom {
   readonly state: "connecting" | "open" | "closed";
   /** Why the client stopped, or null. */
   readonly stopped: StopReason | null;
-  readonly stats: { messages: number; dropped: number; notifies: number; pulls: number };
+  readonly stats: { messages: number; dropped: number; gaps: number; notifies: number; pulls: number };
   on<E extends keyof Events>(event: E, fn: Events[E]): this;
   connect(): Promise<void>;
   close(): void;
   join(room: string, opts?: JoinOptions): Promise<Joined | null>;
   leave(room: string): Promise<unknown>;
+  /** The room's pinned notices in force, oldest first. */
+  pinned(room: string): Message[];
+  /**
+   * Add delta (1..100) to a counter of a joined room, without a reply unless refused (an
+   * "error" event with room null). False when not connected (nothing sent).
+   */
+  add(room: string, counter: string, delta?: number): boolean;
   send(room: string, msg: SendOptions): Promise<{ op: "sent"; room: string; ts: number; seq: number; dup?: boolean }>;
 }

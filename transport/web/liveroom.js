@@ -8,12 +8,15 @@
 //   lr.on("kick", (room, reason) => ...);  lr.on("joined", (room, info) => ...);
 //   lr.on("stopped", (reason) => ...);     // gave up for good: "replaced" | "banned" | "unauthorized" | "expired"
 //   lr.on("authed", (exp) => ...);         // a token refresh was accepted (exp: unix seconds)
-//   lr.connect(); lr.join("demo");         // or lr.join("demo", { push: true })
+//   lr.connect(); lr.join("demo");         // or lr.join("demo", { push: true, recent: 20 })
 //   await lr.send("demo", { kind: "chat", body: { text: "hi" } });
 //   lr.add("demo", "likes", 1);            // a counter add (PROTOCOL.md 8.4): no reply unless refused
 //   lr.on("counters", (room, totals, online) => ...); // the oncounters callback: totals
 //                                          // ({likes: 123}) and online, from joined, counters
 //                                          // frames and pushed windows (online may be absent there)
+//   lr.on("online", (room, n) => ...);     // the room's viewers (cluster-wide), when it changes
+//   lr.on("pinned", (room, pins) => ...);  // the pinned notices in force, oldest first
+//   lr.on("gap", (room, n) => ...);        // n seqs neither delivered nor counted as dropped
 //   lr.on("error", (room, frame) => ...);  // a refused join (room) or add (room null)
 //
 // Behaviour: notify -> pull with the last `next` (again at once while `more`); every seq is
@@ -34,8 +37,30 @@
 // draining) reconnects after a random delay in [0, retry_ms], through /v1/route with baseURL.
 // `push: true` (for every room, or per join) joins with push: the server writes each round's
 // window itself and the client does not pull.
+//
+// Late joiners (PROTOCOL.md 8.3): join(room, { recent: N }) starts the room at the joined
+// reply's `since`, so the N newest messages (and every protected one after them) come as
+// ordinary "message" events, oldest first; a rejoin after a reconnect resumes from the last
+// window instead. Every window is checked with its next_seq (8.1): msgs + dropped must be the
+// seq advance, otherwise a "gap" event (never expected; a window after a recent join has no
+// previous seq and sets it). Messages carry the speaker's `name` and `meta` (8.5) when the
+// server stamped them.
+//
+// Pins: "pinned" gives the room's pinned notices in force, oldest first, on every joined (its
+// `pinned`) and whenever they change: a later message with pin_until joins them (at most 8,
+// the oldest out, as the room keeps them), the system message of kind "unpin" (body {ts},
+// cmid "unpin:<ts>") takes one out, and a pin leaves at its pin_until (by the server's clock,
+// estimated from hello's server_ts). Messages up to the joined `ts` are already in joined's
+// list and do not change it. Online: "online" when the room's count changes (joined, counters
+// frames, pushed windows); "counters" carries it too.
 
-/** @typedef {{ts:number, seq:number, pri:string, kind:string, uid:string, cmid?:string, body:any}} Message */
+/**
+ * @typedef {{ts:number, seq:number, pri:string, kind:string, uid:string, cmid?:string,
+ *            name?:string, meta?:Object<string, any>, pin_until?:number, body:any}} Message
+ */
+
+// The room keeps at most this many pinned notices; a ninth unpins the oldest (PROTOCOL.md 8.3).
+const MAX_PINS = 8;
 
 export class LiveRoom {
   /**
@@ -46,7 +71,7 @@ export class LiveRoom {
   constructor(opts) {
     this.opts = Object.assign({ pullLimit: 100, maxBackoffMs: 10000 }, opts || {});
     this.handlers = {};
-    this.rooms = new Map(); // room -> {since, seq, epoch, pulling, joined}
+    this.rooms = new Map(); // room -> roomState (see join)
     this.pending = new Map(); // id -> {resolve, reject, timer}
     this.nextId = 1;
     this.ws = null;
@@ -59,7 +84,8 @@ export class LiveRoom {
     this.reconnecting = false; // a connection was tried before: getToken gives the next token
     this.refreshTimer = null;
     this.state = "closed";
-    this.stats = { messages: 0, dropped: 0, notifies: 0, pulls: 0 };
+    this.clockOffset = 0; // the server's clock minus ours, in microseconds (from hello)
+    this.stats = { messages: 0, dropped: 0, gaps: 0, notifies: 0, pulls: 0 };
   }
 
   /** Subscribe to an event. */
@@ -107,7 +133,7 @@ export class LiveRoom {
       this.ws = null;
       for (const [, p] of this.pending) { clearTimeout(p.timer); p.reject(new Error("connection closed")); }
       this.pending.clear();
-      for (const r of this.rooms.values()) { r.joined = false; r.pulling = false; }
+      for (const r of this.rooms.values()) { r.joined = false; r.pulling = false; r.again = false; }
       clearTimeout(this.refreshTimer);
       this.setState("closed");
       this.emit("close", ev.code, ev.reason);
@@ -179,6 +205,7 @@ export class LiveRoom {
   /** Close for good (no reconnect). */
   close() {
     this.closedByUser = true;
+    for (const r of this.rooms.values()) clearTimeout(r.pinTimer);
     if (this.ws) this.ws.close(1000);
   }
 
@@ -193,10 +220,23 @@ export class LiveRoom {
     });
   }
 
-  /** Join a room; `since` resumes from a ts (new messages after it are pulled). */
+  /**
+   * Join a room. `since` resumes after a ts (new messages after it are pulled); `recent: N`
+   * (0 to the server's pull_limit) starts just before the N newest messages, which then come
+   * as "message" events; `since` wins over `recent`. `push` overrides the client's option.
+   */
   join(room, opts = {}) {
     const push = opts.push ?? !!this.opts.push;
-    if (!this.rooms.has(room)) this.rooms.set(room, { since: opts.since ?? null, seq: null, epoch: null, pulling: false, joined: false, push });
+    if (!this.rooms.has(room)) {
+      this.rooms.set(room, {
+        since: opts.since ?? null, // the since of the next pull and of a rejoin
+        recent: opts.since === undefined ? opts.recent || 0 : 0, // sent on the first join only
+        seq: null, // the seq at since in this epoch; null: not known yet (set by the next window)
+        epoch: null, pulling: false, again: false, joined: false, push,
+        pins: [], pinsAt: 0, pinTimer: null, // pinned notices, as of the joined ts pinsAt
+        online: undefined,
+      });
+    }
     if (this.state === "open") return this.doJoin(room);
     return Promise.resolve(null);
   }
@@ -205,23 +245,38 @@ export class LiveRoom {
     const r = this.rooms.get(room);
     const frame = { op: "join", room };
     if (r.since !== null) frame.since = r.since;
+    else if (r.recent > 0) frame.recent = r.recent;
     if (r.push) frame.push = true;
     const j = await this.request(frame);
+    if (this.rooms.get(room) !== r) return j; // left meanwhile
     if (j.op !== "joined") { this.emit("error", room, j); return j; }
-    if (r.epoch !== null && r.epoch !== j.epoch) r.seq = null; // the room's history restarted
-    if (r.since === null) { r.since = j.ts; r.seq = j.seq; }
-    if (r.seq === null) r.seq = 0;
+    if (r.epoch !== null && r.epoch !== j.epoch) r.seq = 0; // the history restarted at seq 1
+    if (r.since === null) {
+      if (typeof j.since === "number") { r.since = j.since; r.seq = j.since === 0 ? 0 : null; }
+      else { r.since = j.ts; r.seq = j.seq; }
+    }
     r.epoch = j.epoch;
     r.joined = true;
     this.emit("joined", room, j);
+    r.pinsAt = j.ts;
+    this.setPins(room, r, Array.isArray(j.pinned) ? j.pinned : []);
+    this.setOnline(room, r, j.online);
     if (j.counters) this.emit("counters", room, j.counters, j.online);
     return j;
   }
 
   /** Leave a room. */
   async leave(room) {
+    const r = this.rooms.get(room);
+    if (r) clearTimeout(r.pinTimer);
     this.rooms.delete(room);
     if (this.state === "open") return this.request({ op: "leave", room });
+  }
+
+  /** The room's pinned notices in force, oldest first (as the last "pinned" event gave them). */
+  pinned(room) {
+    const r = this.rooms.get(room);
+    return r ? r.pins.slice() : [];
   }
 
   /** Send a message; retried sends reuse their cmid. */
@@ -253,18 +308,25 @@ export class LiveRoom {
     return true;
   }
 
+  // pull pulls the room's window from since, again at once while `more`; a notify that comes
+  // while a pull is out is answered by one more pull when it is back (the server's mark may
+  // have been set after the pull it saw).
   async pull(room) {
     const r = this.rooms.get(room);
-    if (!r || r.pulling || !r.joined) return;
+    if (!r || !r.joined) return;
+    if (r.pulling) { r.again = true; return; }
     r.pulling = true;
     try {
-      for (;;) {
-        this.stats.pulls++;
-        const m = await this.request({ op: "pull", room, since: r.since, limit: this.opts.pullLimit });
-        if (m.op !== "msgs") break;
-        this.onWindow(room, r, m);
-        if (!m.more) break;
-      }
+      do {
+        r.again = false;
+        for (;;) {
+          this.stats.pulls++;
+          const m = await this.request({ op: "pull", room, since: r.since, limit: this.opts.pullLimit });
+          if (m.op !== "msgs" || this.rooms.get(room) !== r) return;
+          this.onWindow(room, r, m);
+          if (!m.more) break;
+        }
+      } while (r.again && r.joined);
     } catch (e) {
       // the connection dropped: resume after reconnect
     } finally {
@@ -272,16 +334,62 @@ export class LiveRoom {
     }
   }
 
+  // onWindow accounts a window (a pull's reply or a pushed one) and delivers its messages.
   onWindow(room, r, m) {
-    if (r.epoch !== m.epoch) { r.epoch = m.epoch; r.seq = 0; }
-    if (m.dropped > 0) { this.stats.dropped += m.dropped; this.emit("dropped", room, m.dropped); }
-    for (const msg of m.msgs) {
-      this.stats.messages++;
-      this.emit("message", room, msg);
-      if (msg.pri === "system") this.emit("notice", room, msg);
+    if (m.epoch && r.epoch !== m.epoch) { r.epoch = m.epoch; r.seq = 0; }
+    const counted = m.msgs.length + (m.dropped || 0);
+    if (Number.isFinite(m.next_seq) && m.next_seq > 0) {
+      if (r.seq !== null && m.next_seq !== r.seq + counted) {
+        this.stats.gaps++;
+        this.emit("gap", room, m.next_seq - r.seq - counted);
+      }
+      r.seq = m.next_seq;
+    } else if (r.seq !== null) {
+      r.seq += counted; // a v1 server: no next_seq
     }
-    r.seq += m.msgs.length + m.dropped;
+    if (m.dropped > 0) { this.stats.dropped += m.dropped; this.emit("dropped", room, m.dropped); }
+    let pins = false;
+    for (const msg of m.msgs) pins = this.deliver(room, r, msg) || pins;
+    if (pins) this.setPins(room, r, r.pins);
     if (m.next > r.since) r.since = m.next;
+  }
+
+  // deliver emits one message and reports whether it changed the room's pins.
+  deliver(room, r, msg) {
+    this.stats.messages++;
+    this.emit("message", room, msg);
+    if (msg.pri === "system") this.emit("notice", room, msg);
+    if (msg.ts <= r.pinsAt) return false; // already in joined's pinned
+    if (msg.pin_until) {
+      r.pins = r.pins.filter((p) => p.ts !== msg.ts).concat([msg]).slice(-MAX_PINS);
+      return true;
+    }
+    if (msg.kind === "unpin" && msg.pri === "system") {
+      const ts = unpinnedTs(msg);
+      const left = r.pins.filter((p) => p.ts !== ts);
+      if (left.length !== r.pins.length) { r.pins = left; return true; }
+    }
+    return false;
+  }
+
+  // setPins drops the pins whose pin_until has passed, emits "pinned" with the rest and
+  // schedules the next expiry.
+  setPins(room, r, pins) {
+    clearTimeout(r.pinTimer);
+    const now = Date.now() * 1000 + this.clockOffset;
+    r.pins = pins.filter((p) => !(p.pin_until <= now));
+    this.emit("pinned", room, r.pins.slice());
+    const next = Math.min(...r.pins.map((p) => p.pin_until || Infinity));
+    if (next === Infinity) return;
+    r.pinTimer = setTimeout(() => {
+      if (this.rooms.get(room) === r) this.setPins(room, r, r.pins);
+    }, Math.min(2147483647, Math.max(0, (next - now) / 1000 + 1)));
+  }
+
+  setOnline(room, r, n) {
+    if (!Number.isFinite(n) || n === r.online) return;
+    r.online = n;
+    this.emit("online", room, n);
   }
 
   onFrame(data) {
@@ -298,6 +406,7 @@ export class LiveRoom {
       case "hello":
         this.backoff = 250;
         this.hello = f;
+        if (Number.isFinite(f.server_ts)) this.clockOffset = f.server_ts - Date.now() * 1000;
         this.opened = true;
         this.setState("open");
         if (this.opts.token) this.scheduleRefresh(tokenExp(this.opts.token));
@@ -309,20 +418,24 @@ export class LiveRoom {
         break;
       case "msgs": { // a pushed window (join with push)
         const r = this.rooms.get(f.room);
-        if (r) this.onWindow(f.room, r, f);
+        if (!r) break;
+        this.onWindow(f.room, r, f);
+        this.setOnline(f.room, r, f.online);
         if (f.counters) this.emit("counters", f.room, f.counters, f.online);
         break;
       }
-      case "push": // one message pushed as it is (a server run with --push-each)
-        if (this.rooms.has(f.room)) {
-          this.stats.messages++;
-          this.emit("message", f.room, f.msg);
-          if (f.msg && f.msg.pri === "system") this.emit("notice", f.room, f.msg);
-        }
+      case "push": { // one message pushed as it is (a server built with -tags pusheach)
+        const r = this.rooms.get(f.room);
+        if (r && f.msg && this.deliver(f.room, r, f.msg)) this.setPins(f.room, r, r.pins);
         break;
-      case "counters":
+      }
+      case "counters": {
+        const r = this.rooms.get(f.room);
+        if (!r) break;
+        this.setOnline(f.room, r, f.online);
         this.emit("counters", f.room, f.counters, f.online);
         break;
+      }
       case "error": // an add without id that was refused
         this.emit("error", null, f);
         break;
@@ -330,7 +443,7 @@ export class LiveRoom {
         if (f.room) {
           const r = this.rooms.get(f.room);
           if (r) r.joined = false;
-          if (f.reason === "banned") this.rooms.delete(f.room); // a rejoin would be refused
+          if (r && f.reason === "banned") { clearTimeout(r.pinTimer); this.rooms.delete(f.room); } // a rejoin would be refused
         } else if (STOP_KICKS.has(f.reason)) {
           this.stopReason = f.reason; // the close that follows ends the client
         } else if (f.reason === "shutdown" && Number.isFinite(f.retry_ms) && f.retry_ms >= 0) {
@@ -370,6 +483,13 @@ function tokenExp(token) {
 function tokenExpired(token) {
   const exp = tokenExp(token);
   return exp > 0 && exp * 1000 <= Date.now();
+}
+
+// unpinnedTs is the ts an unpin notice takes out: its body's ts, else its cmid's "unpin:<ts>".
+function unpinnedTs(msg) {
+  if (msg.body && Number.isFinite(msg.body.ts)) return msg.body.ts;
+  const m = /^unpin:(\d+)$/.exec(msg.cmid || "");
+  return m ? Number(m[1]) : null;
 }
 
 function newCmid() {

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -16,14 +17,26 @@ func TestPackageManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	var p struct {
-		Name, Version, Type, Main, Types string
-		Files                            []string
+		Name, Version, Type, Main, Types, License string
+		Files                                     []string
+		Exports                                   map[string]json.RawMessage
 	}
 	if err := json.Unmarshal(raw, &p); err != nil {
 		t.Fatal(err)
 	}
-	if p.Name == "" || !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(p.Version) || p.Type != "module" {
+	if p.Name == "" || !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(p.Version) || p.Type != "module" ||
+		p.License != "Apache-2.0" {
 		t.Fatalf("manifest %+v", p)
+	}
+	// The ES module entry point: exports["."] names the types and the module, both published.
+	var dot struct{ Types, Default string }
+	if err := json.Unmarshal(p.Exports["."], &dot); err != nil || dot.Types != "./"+p.Types || dot.Default != "./"+p.Main {
+		t.Errorf("exports[\".\"] %s: want types ./%s and default ./%s (%v)", p.Exports["."], p.Types, p.Main, err)
+	}
+	for _, f := range []string{p.Main, p.Types} {
+		if !slices.Contains(p.Files, f) {
+			t.Errorf("files %v does not publish %s", p.Files, f)
+		}
 	}
 	for _, f := range append([]string{p.Main, p.Types}, p.Files...) {
 		if _, err := webFS.ReadFile(f); err != nil {
@@ -32,7 +45,7 @@ func TestPackageManifest(t *testing.T) {
 	}
 	js, _ := webFS.ReadFile("liveroom.js")
 	dts, _ := webFS.ReadFile("liveroom.d.ts")
-	for _, m := range []string{"on", "connect", "close", "join", "leave", "send"} {
+	for _, m := range []string{"on", "connect", "close", "join", "leave", "pinned", "send", "add"} {
 		if !strings.Contains(string(js), "\n  "+m+"(") && !strings.Contains(string(js), "\n  async "+m+"(") {
 			t.Fatalf("liveroom.js has no method %s", m)
 		}

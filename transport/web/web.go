@@ -7,7 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-//go:embed liveroom.js liveroom.d.ts package.json index.html demo.js demo.css admin.html admin.js admin.css
+//go:embed liveroom.js liveroom.d.ts package.json index.html demo.js demo_view.js demo.css admin.html admin.js admin.css
 var webFS embed.FS
 
 // webFile is one embedded file and where it is served.
@@ -25,6 +25,7 @@ var webFiles = map[string]webFile{
 	"/v1/sdk/package.json":  {name: "package.json", ctype: ctypeJSON},
 	"/":                     {name: "index.html", ctype: ctypeHTML, devOnly: true},
 	"/demo.js":              {name: "demo.js", ctype: ctypeJS, devOnly: true},
+	"/demo_view.js":         {name: "demo_view.js", ctype: ctypeJS, devOnly: true},
 	"/demo.css":             {name: "demo.css", ctype: ctypeCSS, devOnly: true},
 	"/admin":                {name: "admin.html", ctype: ctypeHTML},
 	"/admin.js":             {name: "admin.js", ctype: ctypeJS},
@@ -42,9 +43,11 @@ const (
 // contentPolicy is the Content-Security-Policy of every embedded file: scripts, styles and
 // connections from this origin only ('self' covers the same host's ws:// and wss:// in CSP
 // Level 3), no plugins, no <base> or form posts elsewhere, and no framing (clickjacking of the
-// admin page). The pages run no inline script or style.
-const contentPolicy = "default-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; " +
-	"form-action 'self'; frame-ancestors 'none'"
+// admin page). Images may also come from https: and data: URLs: speakers' avatars are URLs
+// that the app's tokens carry in meta (PROTOCOL.md 8.5). The pages run no inline script or
+// style.
+const contentPolicy = "default-src 'self'; connect-src 'self'; img-src 'self' https: data:; object-src 'none'; " +
+	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // ErrNotFound: no file is served at the request's path.
 var ErrNotFound = errors.New("no embedded file at this path")
