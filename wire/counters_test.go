@@ -1,21 +1,12 @@
 package wire
 
 import (
-	"encoding/json"
 	"math"
 	"testing"
 )
 
 func TestCountersFrames(t *testing.T) {
-	f := func(got []byte, want string) {
-		t.Helper()
-		if string(got) != want {
-			t.Errorf("got  %s\nwant %s", got, want)
-		}
-		if !json.Valid(got) {
-			t.Errorf("not valid JSON: %s", got)
-		}
-	}
+	f := func(got []byte, want string) { t.Helper(); wantJSON(t, got, want) }
 	id := int64(7)
 	cs := []Counter{{"gift_value", math.MinInt64}, {"likes", 123456}}
 	f(AppendCounters(nil, "R", cs, 98765), `{"op":"counters","room":"R","counters":{"gift_value":-9223372036854775808,"likes":123456},"online":98765}`)

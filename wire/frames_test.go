@@ -68,15 +68,7 @@ func TestFrames(t *testing.T) {
 func TestAppendJoinedWith(t *testing.T) {
 	id, since := int64(3), int64(1732280000000000)
 	pin := AppendMessage(nil, &Message{TS: 9, Seq: 4, Pri: "system", Kind: "notice", PinUntil: 99, Body: []byte(`{}`)})
-	f := func(got []byte, want string) {
-		t.Helper()
-		if string(got) != want {
-			t.Errorf("got  %s\nwant %s", got, want)
-		}
-		if !json.Valid(got) {
-			t.Errorf("not JSON: %s", got)
-		}
-	}
+	f := func(got []byte, want string) { t.Helper(); wantJSON(t, got, want) }
 	f(AppendJoinedWith(nil, "r", "e", 10, 5, 2, &id, &since, [][]byte{pin, pin}),
 		`{"op":"joined","room":"r","epoch":"e","ts":10,"seq":5,"online":2,"id":3,"since":1732280000000000,"pinned":[`+string(pin)+`,`+string(pin)+`]}`)
 	f(AppendJoinedWith(nil, "r", "e", 10, 5, 2, nil, nil, nil), `{"op":"joined","room":"r","epoch":"e","ts":10,"seq":5,"online":2,"pinned":[]}`)

@@ -6,15 +6,7 @@ import (
 )
 
 func TestListBodies(t *testing.T) {
-	f := func(got []byte, want string) {
-		t.Helper()
-		if string(got) != want {
-			t.Errorf("got  %s\nwant %s", got, want)
-		}
-		if !json.Valid(got) {
-			t.Errorf("not valid JSON: %s", got)
-		}
-	}
+	f := func(got []byte, want string) { t.Helper(); wantJSON(t, got, want) }
 	id := int64(3)
 	f(AppendAuthed(nil, 1732280000, &id), `{"op":"authed","exp":1732280000,"id":3}`)
 	f(AppendAuthed(nil, 1732280000, nil), `{"op":"authed","exp":1732280000}`)
@@ -24,4 +16,15 @@ func TestListBodies(t *testing.T) {
 	f(AppendRoomListBody(nil, nil, ""), `{"items":[],"next":""}`)
 	f(AppendRoomListBody(nil, []RoomItem{{"r1", 3}, {"r:2", 0}}, "x"),
 		`{"items":[{"room":"r1","online":3},{"room":"r:2","online":0}],"next":"x"}`)
+}
+
+// wantJSON checks that got is exactly want and valid JSON.
+func wantJSON(t *testing.T, got []byte, want string) {
+	t.Helper()
+	if string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if !json.Valid(got) {
+		t.Errorf("not valid JSON: %s", got)
+	}
 }
