@@ -26,7 +26,36 @@ type gateStore struct {
 	mu     sync.Mutex
 	gate   chan struct{} // closed: writes go through
 	fail   bool
-	writes int // writes that went through
+	writes int        // writes that went through
+	hold   *heldWrite // the next room write waits (holdOne)
+}
+
+// heldWrite is one room write made to wait: held is closed once it waits, release lets it go
+// on, landed is closed once the store has it (or refused it).
+type heldWrite struct{ held, release, landed chan struct{} }
+
+// holdOne makes the next room write (only that one) wait until it is released, as a write
+// already on its way to the store: it lands whatever its caller's context says meanwhile.
+func (s *gateStore) holdOne() *heldWrite {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hold = &heldWrite{held: make(chan struct{}), release: make(chan struct{}), landed: make(chan struct{})}
+	return s.hold
+}
+
+// holding makes the calling write wait if it is the held one; the returned func marks it
+// landed (a no-op for the others).
+func (s *gateStore) holding() func() {
+	s.mu.Lock()
+	h := s.hold
+	s.hold = nil
+	s.mu.Unlock()
+	if h == nil {
+		return func() {}
+	}
+	close(h.held)
+	<-h.release
+	return func() { close(h.landed) }
 }
 
 func newGateStore() *gateStore {
@@ -71,6 +100,7 @@ func (s *gateStore) wait(ctx context.Context) error {
 }
 
 func (s *gateStore) SaveRoom(ctx context.Context, room string, st rooms.State, fence uint64) error {
+	defer s.holding()()
 	if err := s.wait(ctx); err != nil {
 		return err
 	}
@@ -78,6 +108,7 @@ func (s *gateStore) SaveRoom(ctx context.Context, room string, st rooms.State, f
 }
 
 func (s *gateStore) SaveHead(ctx context.Context, room string, h rooms.Head, fence uint64) error {
+	defer s.holding()()
 	if err := s.wait(ctx); err != nil {
 		return err
 	}
@@ -241,6 +272,52 @@ func TestDivergedStampsStartANewEpoch(t *testing.T) {
 	}
 	if metricValue(t, n, "liveroom_rooms_diverged_total", "") != 1 {
 		t.Fatal("the divergence was not counted")
+	}
+}
+
+// A grain that stops while a save is on its way does not let that older write land after its
+// final one: the next activation would read a head behind what was delivered and stamp those
+// seqs again (seen as viewers' accounting errors after a rolling restart's room moves), or
+// lose the notices of the final save.
+func TestStopWaitsForTheSaveInFlight(t *testing.T) {
+	st := newGateStore()
+	n := testNode(t, func(c *Config) { c.Store, c.DurableStamps, c.StoreWait = st, true, 5*time.Second })
+	ctx := context.Background()
+	if _, err := n.Send(ctx, "r-stop", notice(0, "n0")); err != nil {
+		t.Fatal(err)
+	}
+	w := st.holdOne()
+	sent := make(chan error, 2)
+	go func() { _, err := n.Send(ctx, "r-stop", notice(1, "")); sent <- err }()
+	<-w.held // the save of n1 is on its way
+	go func() { _, err := n.Send(ctx, "r-stop", notice(2, "")); sent <- err }()
+	testwait.For(t, 2*time.Second, "n2 stamped", func() bool {
+		info, err := n.Info(ctx, "r-stop")
+		return err == nil && info.Stats.Accepted == 3
+	})
+	n.mu.Lock()
+	pid := n.grains["r-stop"]
+	n.mu.Unlock()
+	stopped := make(chan struct{})
+	go func() { _ = n.system.Root.PoisonFuture(pid).Wait(); close(stopped) }()
+	// A stop that does not wait saves at once and is over; one that waits is still waiting.
+	select {
+	case <-stopped:
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(w.release)
+	<-stopped
+	for i := 0; i < 2; i++ {
+		if err := <-sent; err != nil {
+			t.Fatalf("post acknowledged with %v", err)
+		}
+	}
+	<-w.landed
+	c, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	saved, _, _, err := st.Store.LoadRoom(c, "r-stop")
+	if err != nil || saved.LastSeq != 3 || len(saved.Protected) != 3 {
+		t.Fatalf("the store after the stop: seq %d (want 3), %d notices (want 3), %v", saved.LastSeq, len(saved.Protected), err)
 	}
 }
 

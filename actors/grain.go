@@ -394,7 +394,19 @@ func (g *roomGrain) stop(ctx actor.Context) {
 	defer cancel()
 	counted := g.stopCounters(ctx, c)
 	var err error
+	if g.saving != nil {
+		// A save on its way holds an older head or state: landing after the final one, it
+		// would undo it, and the next activation would stamp again seqs delivered here (or
+		// lose the newest notices). It is waited for; one that does not answer in time leaves
+		// this stop without the store.
+		select {
+		case <-g.saving.done:
+		case <-c.Done():
+			err = rooms.Errorf(rooms.CodeUnavailable, "a save of the room's state did not answer")
+		}
+	}
 	switch {
+	case err != nil:
 	case !g.loaded:
 		err = rooms.Errorf(rooms.CodeUnavailable, "the room's state was never read")
 	case g.room.Empty(now) && !counted:

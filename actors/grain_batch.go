@@ -58,7 +58,8 @@ type saveJob struct {
 	protGen uint64 // the protected messages it holds: g.protGen when it was built
 	modGen  uint64 // the config and moderation it holds: g.modGen when it was built
 	started time.Time
-	waited  bool // its saveSlow came late once and was given another StoreWait
+	waited  bool          // its saveSlow came late once and was given another StoreWait
+	done    chan struct{} // closed when the store has answered (stop waits for it)
 }
 
 // Self-messages of the save cycle.
@@ -200,7 +201,7 @@ func (g *roomGrain) startSave(ctx actor.Context) {
 		g.goUndurable(ctx)
 		return
 	}
-	job := &saveJob{seq: g.room.LastSeq(), full: full, protGen: g.protGen, modGen: g.modGen, started: now}
+	job := &saveJob{seq: g.room.LastSeq(), full: full, protGen: g.protGen, modGen: g.modGen, started: now, done: make(chan struct{})}
 	var st rooms.State
 	var h rooms.Head
 	if full {
@@ -222,6 +223,7 @@ func (g *roomGrain) startSave(ctx actor.Context) {
 			err = store.SaveHead(c, room, h, fence)
 		}
 		cancel()
+		close(job.done)
 		root.Send(self, &saveDone{job: job, err: err})
 	}()
 	g.armSaveSlow(ctx, job)
