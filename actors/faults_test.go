@@ -319,6 +319,12 @@ func TestStopWaitsForTheSaveInFlight(t *testing.T) {
 	if err != nil || saved.LastSeq != 3 || len(saved.Protected) != 3 {
 		t.Fatalf("the store after the stop: seq %d (want 3), %d notices (want 3), %v", saved.LastSeq, len(saved.Protected), err)
 	}
+	// The history index still starts at seq 1: the next activation's Dropped is exact for a
+	// since anywhere in it (a final save that restarted the index at its own first seq left
+	// the viewers who resume from an older since with a wrong count).
+	if saved.Index.From != 1 || len(saved.Index.TS) != 3 {
+		t.Fatalf("the stored history index after the stop: from seq %d, %d entries (want from 1, 3)", saved.Index.From, len(saved.Index.TS))
+	}
 }
 
 // metricValue reads a counter or gauge of the node's registry (label: the value of its only

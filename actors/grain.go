@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -401,6 +402,14 @@ func (g *roomGrain) stop(ctx actor.Context) {
 		// this stop without the store.
 		select {
 		case <-g.saving.done:
+			if errors.Is(g.saving.err, rooms.ErrFenced) {
+				g.fenceOff(ctx)
+				return
+			}
+			if g.saving.err == nil { // what saveDone would have recorded: the final save follows it
+				g.durableSeq = max(g.durableSeq, g.saving.seq)
+				g.indexedSeq = max(g.indexedSeq, g.saving.seq)
+			}
 		case <-c.Done():
 			err = rooms.Errorf(rooms.CodeUnavailable, "a save of the room's state did not answer")
 		}

@@ -60,6 +60,7 @@ type saveJob struct {
 	started time.Time
 	waited  bool          // its saveSlow came late once and was given another StoreWait
 	done    chan struct{} // closed when the store has answered (stop waits for it)
+	err     error         // the store's answer, once done is closed
 }
 
 // Self-messages of the save cycle.
@@ -223,6 +224,7 @@ func (g *roomGrain) startSave(ctx actor.Context) {
 			err = store.SaveHead(c, room, h, fence)
 		}
 		cancel()
+		job.err = err
 		close(job.done)
 		root.Send(self, &saveDone{job: job, err: err})
 	}()

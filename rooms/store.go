@@ -57,13 +57,17 @@ func (h Head) apply(st *State) {
 }
 
 // appendIndex appends run to the stored index (first: seq of idx[0]) and keeps the last
-// StoredIndex entries; a run that does not follow starts the index over.
+// StoredIndex entries. A run that overlaps the index's end replaces the overlap (a save built
+// before the one that landed last: the older history stays); one that starts at or before the
+// index's first seq, or after its end, starts the index over.
 func appendIndex(first uint64, idx []int64, run Index) (uint64, []int64) {
 	if len(run.TS) == 0 {
 		return first, idx
 	}
-	if first+uint64(len(idx)) != run.From || len(idx) == 0 {
+	if len(idx) == 0 || run.From <= first || run.From > first+uint64(len(idx)) {
 		first, idx = run.From, idx[:0]
+	} else {
+		idx = idx[:run.From-first]
 	}
 	idx = append(idx, run.TS...)
 	if over := len(idx) - StoredIndex; over > 0 {

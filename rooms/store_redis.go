@@ -63,9 +63,9 @@ return {st, hd, f, first, idx, cn}
 
 // saveScript writes ARGV[1] under KEYS[1] (the state or the head) unless the room (claim
 // KEYS[2]) was claimed after ARGV[2], and appends ARGV[6..] (ts of the seqs from ARGV[4]) to
-// the history index KEYS[3] (first seq in KEYS[4]), starting it over when they do not follow
-// it and keeping its last ARGV[5] entries. Every write renews the retention (ARGV[3] ms) of
-// all of them.
+// the history index KEYS[3] (first seq in KEYS[4]) as appendIndex does (replacing an overlap
+// of its end, starting it over when they neither follow nor overlap it) and keeping its last
+// ARGV[5] entries. Every write renews the retention (ARGV[3] ms) of all of them.
 var saveScript = redis.NewScript(`
 local f = tonumber(redis.call('GET', KEYS[2]) or '0')
 if tonumber(ARGV[2]) < f then return redis.error_reply('FENCED') end
@@ -76,9 +76,12 @@ if #ARGV > 5 then
   local from = tonumber(ARGV[4])
   local first = tonumber(redis.call('GET', KEYS[4]) or '0')
   local len = redis.call('LLEN', KEYS[3])
-  if len == 0 or first + len ~= from then
+  if len == 0 or from <= first or from > first + len then
     redis.call('DEL', KEYS[3])
     first, len = from, 0
+  elseif from < first + len then
+    redis.call('LTRIM', KEYS[3], 0, from - first - 1)
+    len = from - first
   end
   for i = 6, #ARGV, 1000 do
     redis.call('RPUSH', KEYS[3], unpack(ARGV, i, math.min(i + 999, #ARGV)))

@@ -94,7 +94,8 @@ func testStore(t *testing.T, newStore func(t *testing.T) Store) {
 		t.Fatalf("a head alone made a room: found %v err %v", found, err)
 	}
 	// The history index: runs appended by saves come back with the state, ending at its last
-	// stamp; a run that does not follow starts it over; it keeps the last StoredIndex.
+	// stamp; a run that neither follows nor overlaps it starts it over; it keeps the last
+	// StoredIndex.
 	_, _, fence, _ = s.LoadRoom(ctx, "ix")
 	must(t, s.SaveRoom(ctx, "ix", State{Epoch: "e", LastTS: 30, LastSeq: 3, Config: DefaultConfig(),
 		Index: Index{From: 1, TS: []int64{10, 20, 30}}}, fence))
@@ -102,6 +103,14 @@ func testStore(t *testing.T, newStore func(t *testing.T) Store) {
 	got, _, fence, _ = s.LoadRoom(ctx, "ix")
 	if got.Index.From != 1 || fmt.Sprint(got.Index.TS) != "[10 20 30 40 50]" || got.LastSeq != 5 {
 		t.Fatalf("index %+v, last seq %d", got.Index, got.LastSeq)
+	}
+	// A run that overlaps the stored one's end (a save built before the one that landed last)
+	// replaces the overlap instead of starting over: the index keeps its older history.
+	must(t, s.SaveRoom(ctx, "ix", State{Epoch: "e", LastTS: 60, LastSeq: 6, Config: DefaultConfig(),
+		Index: Index{From: 4, TS: []int64{40, 50, 60}}}, fence))
+	got, _, fence, _ = s.LoadRoom(ctx, "ix")
+	if got.Index.From != 1 || fmt.Sprint(got.Index.TS) != "[10 20 30 40 50 60]" || got.LastSeq != 6 {
+		t.Fatalf("after an overlapping run: index %+v, last seq %d", got.Index, got.LastSeq)
 	}
 	must(t, s.SaveHead(ctx, "ix", Head{Epoch: "e2", LastTS: 70, LastSeq: 1, Index: Index{From: 1, TS: []int64{70}}}, fence))
 	must(t, s.SaveRoom(ctx, "ix", State{Epoch: "e2", LastTS: 70, LastSeq: 1, Config: DefaultConfig()}, fence))
