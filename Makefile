@@ -95,6 +95,14 @@ chaos: ## the fault suite at 3,000 viewers and 120 s runs (kills, a hung store, 
 	scripts/test-deps.sh
 	CHAOS_VIEWERS=$(CHAOS_VIEWERS) CHAOS_SECONDS=$(CHAOS_SECONDS) $(GO) test -count=1 -timeout 90m -run '^TestFault' -v ./e2e/
 
+# The operations issue's rolling restart: 5,000 viewers over three nodes, each node in turn
+# SIGTERMed (drained over --drain), restarted and back in the cluster, notices flowing.
+.PHONY: rolling-restart
+rolling-restart: CHAOS_VIEWERS ?= 5000
+rolling-restart: ## the rolling restart of the three nodes with 5,000 viewers: 0 notices lost, exact accounting, reconnects spread
+	scripts/test-deps.sh
+	CHAOS_VIEWERS=$(CHAOS_VIEWERS) $(GO) test -count=1 -timeout 30m -run '^TestFaultRollingRestart$$' -v ./e2e/
+
 # Half of 10k viewers stop reading their sockets: they must be closed as unresponsive, the
 # server's memory stays bounded, and the other half keep receiving (compare with a run without
 # --slow: the same command with SLOW=0).
