@@ -19,6 +19,7 @@ type Proc struct {
 	Bin  string
 	Args []string
 	Out  *os.File // where its stdout and stderr go (nil: discarded)
+	Env  []string // its environment (nil: this process's)
 
 	t       testing.TB
 	mu      sync.Mutex
@@ -48,6 +49,7 @@ func (p *Proc) start() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cmd := exec.Command(p.Bin, p.Args...)
+	cmd.Env = p.Env
 	if p.Out != nil {
 		cmd.Stdout, cmd.Stderr = p.Out, p.Out
 	}
