@@ -23,7 +23,8 @@ import (
 type Config struct {
 	URL        string             `json:"url"`         // the nodes' base URLs, comma-separated; viewer i connects to node i % n
 	Viewers    int                `json:"viewers"`     // sessions to open
-	Rooms      int                `json:"rooms"`       // rooms; viewer i joins room i % Rooms
+	Rooms      int                `json:"rooms"`       // rooms (<prefix>-r<k>); which viewers join which: RoomSizes
+	RoomSizes  string             `json:"room_sizes"`  // "even" (default: viewer i joins room i % Rooms), "zipf:S" or "COUNTxSIZE,..." (roomsizes.go)
 	Duration   time.Duration      `json:"duration"`    // how long the senders run
 	Rates      map[string]float64 `json:"rates"`       // msg/s per room per priority (low, normal, high, system)
 	Slow       float64            `json:"slow"`        // fraction of viewers that are slow (viewer i when i % round(1/Slow) == 0)
@@ -61,8 +62,10 @@ type Config struct {
 	First int `json:"first"` // first viewer index
 	Count int `json:"count"` // viewers in this worker
 
-	urls  []string // URL split and trimmed (applyDefaults)
-	hosts []string // each URL's host:port
+	urls    []string  // URL split and trimmed (applyDefaults)
+	hosts   []string  // each URL's host:port
+	plan    *roomPlan // RoomSizes for Viewers and Rooms (applyDefaults; nil when planErr)
+	planErr error     // reported by validate
 }
 
 func (c *Config) applyDefaults() {
@@ -80,12 +83,21 @@ func (c *Config) applyDefaults() {
 			c.hosts = append(c.hosts, host)
 		}
 	}
+	if v, r, ok := explicitTotals(c.RoomSizes); ok { // the sizes give both unless set
+		if c.Viewers <= 0 {
+			c.Viewers = v
+		}
+		if c.Rooms <= 0 {
+			c.Rooms = r
+		}
+	}
 	if c.Viewers <= 0 {
 		c.Viewers = 2000
 	}
 	if c.Rooms <= 0 {
 		c.Rooms = 1
 	}
+	c.plan, c.planErr = newRoomPlan(c.RoomSizes, c.Viewers, c.Rooms)
 	if c.Duration <= 0 {
 		c.Duration = 30 * time.Second
 	}
@@ -126,6 +138,9 @@ func (c *Config) applyDefaults() {
 func (c *Config) validate() error {
 	if len(c.urls) == 0 {
 		return fmt.Errorf("--url must be http://host:port[,http://host:port...]")
+	}
+	if c.planErr != nil {
+		return c.planErr
 	}
 	seen := map[string]bool{}
 	for _, raw := range c.urls {
@@ -179,6 +194,7 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// room is the room of post i: room i % Rooms.
 func (c *Config) room(i int) string { return fmt.Sprintf("%s-r%d", c.Prefix, i%c.Rooms) }
 
 // slowEvery is n when viewer i is slow for i % n == 0 (0: none).
@@ -202,13 +218,14 @@ func (c *Config) stalledViewers() int {
 // ownSlowRooms tells whether the slow viewers have rooms of their own.
 func (c *Config) ownSlowRooms() bool { return c.SlowRooms == "own" && c.slowEvery() > 0 }
 
-// viewerRoom is the room viewer i joins: room(i), or with own slow rooms <prefix>-s<i % Rooms>
-// for a slow viewer.
+// viewerRoom is the room viewer i joins: room k of the plan (i % Rooms with even sizes), or
+// with own slow rooms <prefix>-s<k> for a slow viewer.
 func (c *Config) viewerRoom(i int) string {
+	k := c.plan.of[i]
 	if c.ownSlowRooms() && c.isSlow(i) {
-		return fmt.Sprintf("%s-s%d", c.Prefix, i%c.Rooms)
+		return fmt.Sprintf("%s-s%d", c.Prefix, k)
 	}
-	return c.room(i)
+	return fmt.Sprintf("%s-r%d", c.Prefix, k)
 }
 
 // postRooms is how many rooms the senders post to (each at the configured rates); post i goes

@@ -12,7 +12,8 @@
 // node next, and when), churn.go, stall.go (--slow-mode stop), liveness.go (--liveness: a
 // frozen node's silent sessions), senders.go and acks.go (posts and their acknowledgements),
 // counters.go and counters_check.go (--likes, --counter-posts: the viewers' adds, the
-// backend's gift_value posts and the end check of the totals), nodemetrics.go (the nodes'
+// backend's gift_value posts and the end check of the totals), roomsizes.go (--room-sizes:
+// which viewers join which room, and the figures per room-size class), nodemetrics.go (the nodes'
 // /metrics), servers.go (/proc), scan.go (the frame scanner), result.go and report.go.
 //
 // Concurrency contract: each viewer is one goroutine (its connection's reader, which also
@@ -21,7 +22,8 @@
 // through an atomic pointer (Close and WriteControl are safe alongside the reader), and a
 // session's liveness timer pings and closes it from the timer's goroutine. With --likes a
 // joined session has a second goroutine writing its adds under the write mutex, ended and
-// awaited when the session ends. Counters are atomics; latency histograms are sharded, each behind its own mutex; the rare ones
+// awaited when the session ends. Counters are atomics; latency histograms are sharded, each
+// behind its own mutex, and those per room-size class sit behind one mutex per class; the rare ones
 // (resumptions, acknowledgements) sit behind one mutex each. Every goroutine a run starts
 // ends by itself within --duration + --drain (plus the connect phase and a few seconds):
 // RunWorker returns once its viewers, ticker and churn have ended, RunWith once its workers,

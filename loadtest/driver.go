@@ -276,6 +276,7 @@ func (d *driver) finish() error {
 	}
 	hists, resume, churn := map[string]*hdrhistogram.Histogram{}, newHist(), newHist()
 	likes := map[string]likesSeen{}
+	var classes [][]classFinal // nil with one class
 	for _, wp := range d.workers {
 		var m workerMsg
 		select {
@@ -292,6 +293,9 @@ func (d *driver) finish() error {
 			likes[room] = mergeLikes(likes[room], s)
 		}
 		mergeHists(hists, m.Lat)
+		if cfg.plan.multiClass() {
+			classes = append(classes, m.Classes)
+		}
 		resume.Merge(decodeHist(m.Resume))
 		churn.Merge(decodeHist(m.Churn))
 		for how, n := range m.SlowEnds {
@@ -325,6 +329,7 @@ func (d *driver) finish() error {
 	span := d.sendSeconds + cfg.Drain.Seconds()
 	d.checkCounters(likes, res.Totals)
 	res.DeliveriesPerS = float64(deliveries) / span
+	res.Classes = d.classResults(classes, deliveries, span)
 	res.FramesPerS = float64(res.Totals.Frames) / span
 	res.NotifiesPerVS = float64(res.Totals.Notifies) / span / float64(cfg.Viewers)
 	res.PullsPerVS = float64(res.Totals.Pulls) / span / float64(cfg.Viewers)

@@ -31,8 +31,12 @@ func (r *Result) WriteJSON(w io.Writer) error {
 // Summary writes the human-readable result.
 func (r *Result) Summary(w io.Writer) {
 	c := r.Config
-	fmt.Fprintf(w, "liveroom-loadtest: %d viewers, %d room(s), %v, rates %v, slow %.0f%% (%s, %s rooms), mode %s\n",
-		c.Viewers, c.Rooms, c.Duration, c.Rates, c.Slow*100, c.SlowMode, c.SlowRooms, r.Mode)
+	sizes := ""
+	if c.RoomSizes != "" && c.RoomSizes != "even" {
+		sizes = " (room sizes " + c.RoomSizes + ")"
+	}
+	fmt.Fprintf(w, "liveroom-loadtest: %d viewers, %d room(s)%s, %v, rates %v per room, slow %.0f%% (%s, %s rooms), mode %s\n",
+		c.Viewers, c.Rooms, sizes, c.Duration, c.Rates, c.Slow*100, c.SlowMode, c.SlowRooms, r.Mode)
 	fmt.Fprintf(w, "connect: %d joined in %.1fs (%.0f/s)\n", r.Totals.FirstJoins, r.ConnectSeconds, r.ConnectRate)
 	r.counterSummary(w)
 	fmt.Fprintf(w, "sent: %v  errors: %v", r.Sent, r.SendErrors)
@@ -107,6 +111,7 @@ func (r *Result) Summary(w io.Writer) {
 	}
 	fmt.Fprintf(w, "lost protected: %d (of %d expected notice deliveries, %d viewers)  accounting errors: %d\n",
 		r.LostProtected, r.ExpectedNotices, r.LostViewers, r.Totals.AcctErrors)
+	r.classSummary(w)
 	if r.ServerCPU > 0 {
 		what := "server"
 		if len(r.Servers) > 1 {
@@ -319,7 +324,12 @@ func (r *Result) WriteHTML(w io.Writer) error {
 		imgs = append(imgs, img{p.Title, base64.StdEncoding.EncodeToString(p.PNG)})
 	}
 	raw, _ := json.MarshalIndent(r, "", "  ")
-	return reportTmpl.Execute(w, map[string]any{"Summary": sum.String(), "Imgs": imgs, "JSON": string(raw)})
+	var classes []ClassResult
+	if len(r.Classes) > 1 {
+		classes = r.Classes
+	}
+	return reportTmpl.Execute(w, map[string]any{"Summary": sum.String(), "Imgs": imgs, "JSON": string(raw), "Classes": classes,
+		"P": func(c ClassResult, pri string) string { return p50p99(c.Latency, pri) }})
 }
 
 // WritePlots writes every plot of the report as a PNG file in dir (prefix-<name>.png).
@@ -437,13 +447,39 @@ func (r *Result) Plots() ([]Plot, error) {
 
 var reportTmpl = template.Must(template.New("r").Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>liveroom load test</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}pre{background:#f4f4f4;padding:1em;overflow:auto}img{max-width:100%}</style>
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}pre{background:#f4f4f4;padding:1em;overflow:auto}img{max-width:100%}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}</style>
 </head><body><h1>liveroom load test</h1>
 <pre>{{.Summary}}</pre>
+{{with .Classes}}<h2>By room size</h2>
+<table><tr><th>viewers per room</th><th>rooms</th><th>viewers</th><th>deliveries/s</th><th>normal p50 / p99 ms</th><th>system p50 / p99 ms</th><th>lost notices</th></tr>
+{{range .}}<tr><td>{{.Class}}</td><td>{{.Rooms}}</td><td>{{.Viewers}}</td><td>{{printf "%.0f" .DeliveriesPerS}}</td><td>{{call $.P . "normal"}}</td><td>{{call $.P . "system"}}</td><td>{{.Lost}} of {{.Expected}}</td></tr>
+{{end}}</table>{{end}}
 {{range .Imgs}}<h2>{{.Title}}</h2><img alt="{{.Title}}" src="data:image/png;base64,{{.Data}}">{{end}}
 <details><summary>raw result</summary><pre>{{.JSON}}</pre></details>
 </body></html>
 `))
+
+// classSummary writes the table of the room-size classes (several only: one is the run).
+func (r *Result) classSummary(w io.Writer) {
+	if len(r.Classes) < 2 {
+		return
+	}
+	fmt.Fprintln(w, "by room size (viewers per room):")
+	fmt.Fprintf(w, "  %-9s %6s %8s %13s %22s %22s  %s\n", "class", "rooms", "viewers", "deliveries/s", "normal p50 / p99 ms", "system p50 / p99 ms", "lost notices")
+	for _, c := range r.Classes {
+		fmt.Fprintf(w, "  %-9s %6d %8d %13.0f %22s %22s  %d of %d\n", c.Class, c.Rooms, c.Viewers,
+			c.DeliveriesPerS, p50p99(c.Latency, "normal"), p50p99(c.Latency, "system"), c.Lost, c.Expected)
+	}
+}
+
+// p50p99 is "p50 / p99" of a priority in ms ("-" without deliveries).
+func p50p99(lat map[string]Quantiles, pri string) string {
+	q, ok := lat[pri]
+	if !ok || q.Count == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f / %.1f", q.P50, q.P99)
+}
 
 // counterSummary writes the counters' lines (--likes, --counter-posts).
 func (r *Result) counterSummary(w io.Writer) {

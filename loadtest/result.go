@@ -60,6 +60,7 @@ type Result struct {
 	RSSSpread        float64              `json:"rss_spread"`           // (max - min) / min of the per-second server RSS after --warmup (-1: not measured)
 	GoroutineSpread  float64              `json:"goroutine_spread"`     // the same of the per-second goroutines
 	Seconds          []Second             `json:"seconds"`
-	Counters         *CounterResult       `json:"counters,omitempty"` // --likes, --counter-posts
+	Counters         *CounterResult       `json:"counters,omitempty"`          // --likes, --counter-posts
+	Classes          []ClassResult        `json:"room_size_classes,omitempty"` // per room-size class (roomsizes.go), the classes with rooms
 	Failed           []string             `json:"failed_budgets,omitempty"`
 }

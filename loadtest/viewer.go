@@ -27,11 +27,12 @@ const (
 // viewer is one simulated client. Its goroutine reads the connection and writes the pulls;
 // a late viewer's delayed pulls are written from a timer, hence wmu.
 type viewer struct {
-	w    *worker
-	id   int
-	uid  string
-	room string
-	slow int
+	w     *worker
+	id    int
+	uid   string
+	room  string
+	class int // of its room's size (roomsizes.go)
+	slow  int
 
 	conn *websocket.Conn
 	wmu  sync.Mutex
@@ -377,6 +378,9 @@ func (v *viewer) onMsgs(b []byte) error {
 	}
 	if len(f.msgs) > 0 {
 		v.w.lat.record(v.id, f.msgs, recv)
+		if v.w.classes != nil {
+			v.w.classes.record(v.class, f.msgs, recv)
+		}
 	}
 	if v.w.cfg.Push && v.w.cfg.Likes > 0 { // a pushed window may carry the counters (PROTOCOL.md 8.4)
 		v.onLikes(b)
@@ -427,6 +431,9 @@ func (v *viewer) onPush(b []byte) {
 		v.sysTS = append(v.sysTS, m.ts)
 	}
 	v.w.lat.record(v.id, f.msgs, recv)
+	if v.w.classes != nil {
+		v.w.classes.record(v.class, f.msgs, recv)
+	}
 }
 
 // lostOf counts the notices (by ts) this viewer should have received and did not.

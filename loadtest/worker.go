@@ -19,8 +19,9 @@ type worker struct {
 	resume      *durations // a lost session's end to the next joined
 	churnResume *durations // the same after a churn
 	router      *router
-	stalls      *stalls   // --slow-mode stop
-	stamps      *stampLog // CheckStamps; nil otherwise
+	stalls      *stalls     // --slow-mode stop
+	stamps      *stampLog   // CheckStamps; nil otherwise
+	classes     *classStats // per room-size class, with several classes (roomsizes.go); nil otherwise
 	emit        func(workerMsg)
 
 	mu      sync.Mutex // guards viewers: the connect goroutine appends while others read
@@ -43,6 +44,7 @@ type workerMsg struct {
 	SlowEnds map[string]int64     `json:"slow_ends,omitempty"`       // final: how the stalled viewers' sessions ended (stalls)
 	Stamps   int64                `json:"stamp_conflicts,omitempty"` // final: seqs seen with two ts (CheckStamps)
 	Likes    map[string]likesSeen `json:"likes,omitempty"`           // final: the viewers' last likes totals by room (--likes)
+	Classes  []classFinal         `json:"classes,omitempty"`         // final: per room-size class, with several classes
 }
 
 // driverMsg is one line the driver writes to a worker.
@@ -62,6 +64,9 @@ func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) err
 	w.router = newRouter(&w.cfg)
 	if cfg.CheckStamps {
 		w.stamps = newStampLog()
+	}
+	if cfg.plan.multiClass() {
+		w.classes = &classStats{}
 	}
 	enc := json.NewEncoder(out)
 	var encMu sync.Mutex
@@ -110,7 +115,7 @@ func (w *worker) connectAll(ctx context.Context, wg *sync.WaitGroup) {
 	defer t.Stop()
 	for i := 0; i < cfg.Count; i++ {
 		id := cfg.First + i
-		v := &viewer{w: w, id: id, uid: cfg.uid(id), room: cfg.viewerRoom(id)}
+		v := &viewer{w: w, id: id, uid: cfg.uid(id), room: cfg.viewerRoom(id), class: cfg.viewerClass(id)}
 		if cfg.isSlow(id) {
 			v.slow = map[string]int{"late": slowLate, "never": slowNever, "stop": slowStop}[cfg.SlowMode]
 		}
@@ -156,6 +161,9 @@ func (w *worker) final(fin driverMsg, slowEnds map[string]int64) workerMsg {
 	for p, h := range w.lat.totals() {
 		m.Lat[priNames[p]] = encodeHist(h)
 	}
+	if w.classes != nil {
+		m.Classes = w.classes.final()
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	m.Likes = w.likesByRoom(fin.Likes)
@@ -169,10 +177,16 @@ func (w *worker) final(fin driverMsg, slowEnds map[string]int64) workerMsg {
 		if lost > 0 {
 			m.LostBy++
 		}
+		var expected int64
 		for _, ts := range notices {
 			if v.everIn && ts > v.joinedAt {
-				m.Expected++
+				expected++
 			}
+		}
+		m.Expected += expected
+		if m.Classes != nil {
+			m.Classes[v.class].Lost += lost
+			m.Classes[v.class].Expected += expected
 		}
 	}
 	if n := w.countSlowStops(); n > 0 {

@@ -63,7 +63,10 @@ func run(ctx context.Context, args []string) int {
 		"the server's base URL (loopback only); a cluster: the nodes' URLs, comma-separated (viewer i and post i go to node i % n; "+
 			"a viewer whose session ends or whose dial fails asks /v1/route of the nodes and resumes on the node named)")
 	fs.IntVar(&cfg.Viewers, "viewers", 2000, "viewer sessions")
-	fs.IntVar(&cfg.Rooms, "rooms", 1, "rooms (viewer i joins room i % rooms)")
+	fs.IntVar(&cfg.Rooms, "rooms", 1, "rooms (viewer i joins room i % rooms; see --room-sizes)")
+	fs.StringVar(&cfg.RoomSizes, "room-sizes", "even", "how many viewers each room gets: even (viewer i joins room i % rooms), "+
+		"zipf:S (room k gets a share of --viewers proportional to 1/(k+1)^S, at least one each) or COUNTxSIZE,... (e.g. 2x1000,100x50,4000x2; "+
+		"gives --viewers and --rooms); posts stay --rate per room; the report adds latency, deliveries and lost notices per room-size class")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long the senders run")
 	fs.StringVar(&rates, "rate", "normal=200,system=1", "msg/s per room per priority: low=,normal=,high=,system=")
 	fs.Float64Var(&cfg.Slow, "slow", 0, "fraction of slow viewers (0..1): viewer i is slow when i % round(1/slow) == 0")
@@ -102,6 +105,7 @@ func run(ctx context.Context, args []string) int {
 		return 2
 	}
 	cfg.NoticeRetryOff = !noticeRetry
+	explicitSizes(fs, &cfg)
 	var err error
 	if cfg.Rates, err = parseRates(rates); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -162,6 +166,22 @@ func run(ctx context.Context, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// explicitSizes leaves --viewers and --rooms to explicit --room-sizes (COUNTxSIZE,...) unless
+// they were given: the run then checks that they agree.
+func explicitSizes(fs *flag.FlagSet, cfg *loadtest.Config) {
+	if !strings.Contains(cfg.RoomSizes, "x") { // even, zipf:S
+		return
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["viewers"] {
+		cfg.Viewers = 0
+	}
+	if !set["rooms"] {
+		cfg.Rooms = 0
+	}
 }
 
 func parseRates(s string) (map[string]float64, error) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"math"
 	"net"
@@ -31,6 +32,29 @@ func TestParseRates(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+// Explicit --room-sizes give --viewers and --rooms unless they are set.
+func TestExplicitSizes(t *testing.T) {
+	f := func(args []string, viewers, rooms int) {
+		t.Helper()
+		var cfg loadtest.Config
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.IntVar(&cfg.Viewers, "viewers", 2000, "")
+		fs.IntVar(&cfg.Rooms, "rooms", 1, "")
+		fs.StringVar(&cfg.RoomSizes, "room-sizes", "even", "")
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		explicitSizes(fs, &cfg)
+		if cfg.Viewers != viewers || cfg.Rooms != rooms {
+			t.Errorf("%v: viewers %d rooms %d, want %d %d", args, cfg.Viewers, cfg.Rooms, viewers, rooms)
+		}
+	}
+	f([]string{"--room-sizes", "2x5"}, 0, 0)
+	f([]string{"--room-sizes", "2x5", "--viewers", "10"}, 10, 0)
+	f([]string{"--room-sizes", "zipf:1.1", "--rooms", "50"}, 2000, 50)
+	f(nil, 2000, 1)
 }
 
 func TestParsePIDs(t *testing.T) {
