@@ -336,13 +336,18 @@ func (d *driver) finish() error {
 	if res.ServerCPU > 0 {
 		res.DeliveriesPerCPU = float64(deliveries) / res.ServerCPU
 	}
-	// Each accepted message could be delivered to every viewer of its room that reads: posts
-	// are spread evenly over the rooms posted to, and a stalled viewer receives nothing.
-	readers := float64(cfg.Viewers - cfg.stalledViewers())
-	for _, p := range priNames {
-		possible := float64(res.Sent[p]) * readers / float64(cfg.postRooms())
-		if possible > 0 {
-			res.DroppedShare[p] = 1 - float64(res.Totals.Deliveries[p])/possible
+	// Each acknowledged message could be delivered to every viewer of its room that reads (a
+	// stalled viewer receives nothing).
+	readers := map[string]int64{}
+	for i := range cfg.Viewers {
+		if !cfg.isSlow(i) || cfg.SlowMode != "stop" {
+			readers[cfg.viewerRoom(i)]++
+		}
+	}
+	possible := d.snd.possible(readers)
+	for p, name := range priNames {
+		if possible[p] > 0 {
+			res.DroppedShare[name] = 1 - float64(res.Totals.Deliveries[name])/float64(possible[p])
 		}
 	}
 	return nil

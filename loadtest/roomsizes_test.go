@@ -148,7 +148,7 @@ func TestConfigRoomSizes(t *testing.T) {
 func TestRunRoomSizeClasses(t *testing.T) {
 	c := newFakeCluster(t, 1)
 	// Rooms of 12 (11-100), 4, 4 (3-10), 2, 2, 2 and 1 (1-2): 27 viewers in 3 workers.
-	res := fakeRun(t, c, Config{RoomSizes: "1x12,2x4,3x2,1x1", PerWorker: 10, Prefix: "rs", Duration: 2 * time.Second,
+	res := fakeRun(t, c, Config{RoomSizes: "1x12,2x4,3x2,1x1", PerWorker: 10, Prefix: "rs", Duration: 2300 * time.Millisecond, // posts not a multiple of the rooms
 		Rates: map[string]float64{"normal": 4, "system": 2}}, Options{})
 	if res.Config.Viewers != 27 || res.Config.Rooms != 7 || res.Totals.FirstJoins != 27 {
 		t.Fatalf("viewers %d rooms %d joined %d", res.Config.Viewers, res.Config.Rooms, res.Totals.FirstJoins)
@@ -206,6 +206,10 @@ func TestRunRoomSizeClasses(t *testing.T) {
 	}
 	if res.Totals.Deliveries["system"] != res.ExpectedNotices {
 		t.Errorf("system deliveries %d, expected %d", res.Totals.Deliveries["system"], res.ExpectedNotices)
+	}
+	// Nothing was dropped, whatever rooms the last posts went to (the biggest come first).
+	if d := res.DroppedShare; d["normal"] != 0 || d["system"] != 0 {
+		t.Errorf("dropped share %v, want 0", d)
 	}
 
 	var txt, html, js bytes.Buffer

@@ -26,18 +26,19 @@ type senders struct {
 	acks   *acks
 
 	mu       sync.Mutex
-	sent     map[string]int64 // acknowledged posts
-	errs     map[string]int64 // failed attempts
-	causes   map[string]int64 // "pri: cause" -> failed attempts
-	retries  int64            // notice attempts after the first
-	unacked  int64            // notices never acknowledged
+	sent     map[string]int64     // acknowledged posts
+	byRoom   map[string]*[4]int64 // acknowledged posts by room and priority (priOf)
+	errs     map[string]int64     // failed attempts
+	causes   map[string]int64     // "pri: cause" -> failed attempts
+	retries  int64                // notice attempts after the first
+	unacked  int64                // notices never acknowledged
 	notice   map[string][]int64
 	noticeWG sync.WaitGroup // notices being retried
 }
 
 func newSenders(cfg Config) *senders {
 	return &senders{cfg: cfg, client: &fasthttp.Client{MaxConnsPerHost: 64, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second},
-		acks: newAcks(), sent: map[string]int64{}, errs: map[string]int64{}, causes: map[string]int64{}, notice: map[string][]int64{}}
+		acks: newAcks(), sent: map[string]int64{}, byRoom: map[string]*[4]int64{}, errs: map[string]int64{}, causes: map[string]int64{}, notice: map[string][]int64{}}
 }
 
 // run sends at the configured rates until ctx ends and returns when the chat posts in flight
@@ -220,6 +221,12 @@ func (s *senders) acked(pri, room string, ts int64, first time.Time) {
 	s.acks.record(priOf([]byte(pri)), first, time.Now())
 	s.mu.Lock()
 	s.sent[pri]++
+	n := s.byRoom[room]
+	if n == nil {
+		n = new([4]int64)
+		s.byRoom[room] = n
+	}
+	n[priOf([]byte(pri))]++
 	if pri == "system" {
 		s.notice[room] = append(s.notice[room], ts)
 	}
@@ -249,6 +256,20 @@ func (s *senders) counts() (sent, errs, causes map[string]int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return maps.Clone(s.sent), maps.Clone(s.errs), maps.Clone(s.causes)
+}
+
+// possible is how many deliveries the acknowledged posts of each priority could make: each
+// one to every viewer of its room in readers.
+func (s *senders) possible(readers map[string]int64) [4]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out [4]int64
+	for room, n := range s.byRoom {
+		for p := range n {
+			out[p] += n[p] * readers[room]
+		}
+	}
+	return out
 }
 
 // noticeCounts returns the notice attempts after the first and the notices never acknowledged.
