@@ -70,6 +70,9 @@ type Node struct {
 	opensSwept       time.Time
 }
 
+// endpointQueue is the initial size of protoactor's remote send queues (they grow by doubling).
+const endpointQueue = 1024
+
 // NewNode starts the actor system and joins the cluster (a one-member cluster with the
 // in-memory provider: the embedded default).
 func NewNode(cfg Config) (*Node, error) {
@@ -91,7 +94,11 @@ func NewNode(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	ccfg := cluster.Configure(cfg.ClusterName, provider, disthash.New(),
-		remote.Configure(cfg.BindHost, cfg.BindPort),
+		remote.Configure(cfg.BindHost, cfg.BindPort,
+			// protoactor preallocates a million-slot ring (16 MB) per remote endpoint and for
+			// the endpoint manager; the rings grow when full, so start them small: with 50
+			// peers the defaults held ~800 MB of an idle node (docs/decisions.md).
+			remote.WithEndpointWriterQueueSize(endpointQueue), remote.WithEndpointManagerQueueSize(endpointQueue)),
 		cluster.WithKinds(kind), cluster.WithRequestTimeout(cfg.RequestTimeout))
 	n.cluster = cluster.New(n.system, ccfg)
 	n.system.EventStream.Subscribe(func(evt any) {
