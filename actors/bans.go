@@ -155,7 +155,7 @@ func (n *Node) UnbanUser(ctx context.Context, uid string) error {
 // applyUserBan applies a ban change here and tells the other members.
 func (n *Node) applyUserBan(b *pb.UserBan) {
 	n.onUserBan(b)
-	n.tellMembers(b)
+	n.tellNodes(b)
 }
 
 // onUserBan applies a ban change to this node's cache, then closes the uid's sessions here
@@ -170,13 +170,13 @@ func (n *Node) onUserBan(b *pb.UserBan) {
 // KickUser closes uid's sessions on every node (kick kicked, close 1000).
 func (n *Node) KickUser(ctx context.Context, uid string) error {
 	n.kickLocal(uid, "kicked")
-	n.tellMembers(&pb.UserKick{Uid: uid, Reason: "kicked"})
+	n.tellNodes(&pb.UserKick{Uid: uid, Reason: "kicked"})
 	return nil
 }
 
-// tellMembers sends msg to every other member's users router.
-func (n *Node) tellMembers(msg any) {
-	for addr := range n.memberAddrs() {
+// tellNodes sends msg to every other node's users router.
+func (n *Node) tellNodes(msg any) {
+	for addr := range n.nodeAddrs() {
 		if addr != n.addr {
 			n.system.Root.Send(actor.NewPID(addr, usersName), msg)
 		}

@@ -22,6 +22,13 @@ type Config struct {
 	// each member keeps a key under /liveroom/<cluster>/ alive on a 3 s lease, so a dead node
 	// leaves the member list about 3 s after it stops renewing. Exclusive with Seeds.
 	Etcd []string
+	// Edge makes the node a cluster client instead of a member (needs Seeds or Etcd): it holds
+	// sessions and replicas, reaches the rooms' grains on the members over protoactor remote,
+	// hosts no grain and takes no part in the members' gossip. The comet/logic split: many
+	// edges hold the viewers of a big cluster while a few members hold its rooms, so
+	// membership and gossip cost what the members are, not what the viewers need (see
+	// docs/decisions.md, "Edges").
+	Edge bool
 	// Advertise is this node's public WebSocket URL, announced in the store's node directory
 	// so that /v1/route can send a uid to any live node; empty = not announced.
 	Advertise string

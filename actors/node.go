@@ -58,7 +58,7 @@ type Node struct {
 	leaveOnce   sync.Once // Drain and Shutdown stop the heartbeat once
 
 	routeMu    sync.Mutex
-	routeNodes map[string]string // the live nodes as the heartbeat last read them
+	routeNodes map[string]rooms.NodeAddr // the live nodes as the heartbeat last read them
 	routeAt    time.Time
 
 	routePausedUntil atomic.Int64             // unix nanos: Route answers from its last reading until then
@@ -86,6 +86,9 @@ func NewNode(cfg Config) (*Node, error) {
 	// protoactor logs chatty info lines; ours keeps its warnings and errors.
 	paLog := slog.New(levelFloor{h: cfg.Logger.Handler(), min: slog.LevelWarn}).With("component", "protoactor")
 	n.clustered = len(cfg.Seeds) > 0 || len(cfg.Etcd) > 0
+	if cfg.Edge && !n.clustered {
+		return nil, fmt.Errorf("an edge node needs the cluster's membership (etcd or seeds) to reach the members")
+	}
 	n.incarnation = strconv.FormatInt(time.Now().UnixNano(), 36)
 	n.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return paLog }))
 	kind := cluster.NewKind(roomKind, actor.PropsFromProducer(func() actor.Actor { return newRoomGrain(n) }))
@@ -110,7 +113,7 @@ func NewNode(cfg Config) (*Node, error) {
 			}
 		}
 	})
-	if err := startMember(n.cluster); err != nil {
+	if err := joinCluster(n.cluster, cfg.Edge); err != nil {
 		n.system.Shutdown()
 		return nil, err
 	}
@@ -132,7 +135,8 @@ func NewNode(cfg Config) (*Node, error) {
 }
 
 // heartbeat announces the node in the store's directory every RenewInterval (if it has an
-// advertised URL) and reads the live nodes for Route, until Shutdown. Route answers from what
+// advertised URL or is in a cluster: the directory is also how nodes find every node's users
+// router, edges included) and reads the live nodes for Route, until Shutdown. Route answers from what
 // it read last: a store that hangs delays the directory by its timeouts, never a request.
 func (n *Node) heartbeat() {
 	defer close(n.beatDone)
@@ -151,9 +155,9 @@ func (n *Node) heartbeat() {
 // beat is one heartbeat and one read of the live nodes.
 func (n *Node) beat() {
 	now := time.Now()
-	if n.cfg.Advertise != "" {
+	if n.cfg.Advertise != "" || n.clustered {
 		c, cancel := context.WithTimeout(context.Background(), time.Second)
-		if err := n.cfg.Store.Heartbeat(c, n.cfg.Node, n.cfg.Advertise, now); err != nil {
+		if err := n.cfg.Store.Heartbeat(c, n.cfg.Node, n.nodeAddr(), now); err != nil {
 			n.storeFailed("node heartbeat", err)
 		}
 		cancel()
@@ -179,7 +183,7 @@ func (n *Node) beat() {
 // that reading is older than 3 renewals rather than send viewers to nodes that may be gone.
 func (n *Node) Route(ctx context.Context, uid string) (node, ws string, err error) {
 	now := time.Now()
-	var nodes map[string]string
+	var nodes map[string]rooms.NodeAddr
 	if now.UnixNano() >= n.routePausedUntil.Load() {
 		c, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 		fresh, err := n.cfg.Store.Nodes(c, now.Add(-3*n.cfg.RenewInterval))
@@ -204,23 +208,35 @@ func (n *Node) Route(ctx context.Context, uid string) (node, ws string, err erro
 		nodes = cached
 	}
 	var best uint64
-	for name, url := range nodes {
+	for name, at := range nodes {
+		if at.WS == "" { // takes no viewers (a member of a cluster of edges without --advertise)
+			continue
+		}
 		if h := xxhash.Sum64String(uid + "\x00" + name); node == "" || h > best {
-			node, ws, best = name, url, h
+			node, ws, best = name, at.WS, h
 		}
 	}
 	return node, ws, nil
 }
 
-// startMember joins the cluster; protoactor panics when its provider fails to start (etcd
-// unreachable, a port taken), which is a start-up error here.
-func startMember(c *cluster.Cluster) (err error) {
+// nodeAddr is this node's entry in the node directory.
+func (n *Node) nodeAddr() rooms.NodeAddr {
+	return rooms.NodeAddr{WS: n.cfg.Advertise, Actor: n.addr}
+}
+
+// joinCluster joins the cluster as a member, or as a client (edge); protoactor panics when
+// its provider fails to start (etcd unreachable, a port taken), which is a start-up error here.
+func joinCluster(c *cluster.Cluster, edge bool) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("joining the cluster: %v", r)
 		}
 	}()
-	c.StartMember()
+	if edge {
+		c.StartClient()
+	} else {
+		c.StartMember()
+	}
 	return nil
 }
 
@@ -338,12 +354,12 @@ func (n *Node) Shutdown(ctx context.Context) error {
 func (n *Node) Drain() {
 	n.leaveOnce.Do(func() { close(n.stopBeat) })
 	<-n.beatDone
-	if n.cfg.Advertise == "" {
+	if n.cfg.Advertise == "" && !n.clustered {
 		return
 	}
 	c, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if err := n.cfg.Store.Heartbeat(c, n.cfg.Node, n.cfg.Advertise, time.Unix(0, 0)); err != nil {
+	if err := n.cfg.Store.Heartbeat(c, n.cfg.Node, n.nodeAddr(), time.Unix(0, 0)); err != nil {
 		n.storeFailed("leaving the node directory", err)
 	}
 }

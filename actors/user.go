@@ -220,7 +220,7 @@ func (n *Node) capCluster(ctx context.Context, op dirOp) {
 		n.mu.Unlock()
 		return
 	}
-	members := n.memberAddrs()
+	members := n.nodeAddrs()
 	n.mu.Lock()
 	local := map[uint64]bool{}
 	if e := n.users[op.uid]; e != nil {
@@ -275,13 +275,22 @@ func parseDirID(id string) (addr, inc string, serial uint64, ok bool) {
 	return addr, inc, serial, true
 }
 
-// memberAddrs is the set of the cluster members' actor addresses.
-func (n *Node) memberAddrs() map[string]bool {
+// nodeAddrs is the set of the actor addresses of every live node: the cluster members in the
+// member list and the nodes of the store's directory as the heartbeat last read it (edges are
+// not members; a member that cannot reach the store is still in the member list).
+func (n *Node) nodeAddrs() map[string]bool {
 	ms := n.cluster.MemberList.Members().Members()
 	out := make(map[string]bool, len(ms))
 	for _, m := range ms {
 		out[net.JoinHostPort(m.Host, strconv.Itoa(int(m.Port)))] = true
 	}
+	n.routeMu.Lock()
+	for _, at := range n.routeNodes {
+		if at.Actor != "" {
+			out[at.Actor] = true
+		}
+	}
+	n.routeMu.Unlock()
 	return out
 }
 

@@ -9,10 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fasthttp/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/liveroom/liveroom/client"
+	"github.com/liveroom/liveroom/internal/testetcd"
 	"github.com/liveroom/liveroom/internal/testredis"
+	"github.com/liveroom/liveroom/internal/testwait"
 )
 
 // pollUntil polls cond every 10 ms until it holds, failing the test after timeout.
@@ -74,11 +77,29 @@ func (fv *failoverViewer) nodeOf() string {
 // notice, before and after the kills, with exact accounting and the room's epoch unchanged.
 // The first kill is of the node hosting the room's grain (the room moves too: the viewers'
 // joins wait for it), the second of a node that does not host it (only sessions move).
+//
+// "members": 3 members on static seeds. "edges": 2 members and 3 edges (--edge) on etcd, with
+// viewers on all five: every node lists the 2 members only, rooms live on members, a kick
+// through a member closes a session on an edge, and the second kill is of an edge.
 func TestClientFailover(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs three liveroomd processes and redis-server")
+		t.Skip("runs three to five liveroomd processes and redis-server")
 	}
-	nodes := startCluster(t, 3, "--redis", testredis.Start(t))
+	t.Run("members", func(t *testing.T) { clientFailover(t, 3, 0) })
+	t.Run("edges", func(t *testing.T) { clientFailover(t, 2, 3) })
+}
+
+func clientFailover(t *testing.T, members, edges int) {
+	flags := []string{"--redis", testredis.Start(t)}
+	if edges > 0 {
+		flags = append(flags, "--etcd", testetcd.Start(t))
+	}
+	nodes := startClusterEach(t, members+edges, func(i int) []string {
+		if i >= members {
+			return []string{"--edge"}
+		}
+		return nil
+	}, flags...)
 	bases := make([]string, len(nodes))
 	apis := make([]*client.API, len(nodes))
 	for i, nd := range nodes {
@@ -114,10 +135,44 @@ func TestClientFailover(t *testing.T) {
 		t.Fatalf("no node hosts the room: %v", info)
 		return -1, nil
 	}
-	if err := post(apis[0], "before 1"); err != nil {
+	if err := post(apis[len(nodes)-1], "before 1"); err != nil {
 		t.Fatal(err)
 	}
 	hostIdx, epoch := hostOf(1)
+	if hostIdx >= members {
+		t.Fatalf("the room's grain is on the edge %s", name(hostIdx))
+	}
+	if edges > 0 {
+		for i, nd := range nodes { // edges are clients of the members, not members
+			testwait.For(t, 10*time.Second, fmt.Sprintf("%s to list the %d members", name(i), members), func() bool {
+				return testwait.Metric(t, nd.http, "liveroom_cluster_members") == float64(members)
+			})
+		}
+		// Rooms first reached through an edge still live on members.
+		for r := range 6 {
+			info := getJSON(t, fmt.Sprintf("%s/v1/rooms/edge-r%d", bases[members+r%edges], r), "K")
+			if h := info["node"].(string); h != name(0) && h != name(1) {
+				t.Errorf("room edge-r%d is hosted by %s, not a member", r, h)
+			}
+		}
+		// A kick everywhere through a member closes a session on an edge (the users routers
+		// of edges are found through the node directory).
+		conn, _, err := websocket.DefaultDialer.Dial("ws://"+nodes[members].http+"/v1/ws?token="+viewerToken(t, "edge-kicked"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var hello map[string]any
+		if err := conn.ReadJSON(&hello); err != nil || hello["op"] != "hello" {
+			t.Fatalf("hello: %v %v", hello, err)
+		}
+		if st := doKey(t, "DELETE", bases[0]+"/v1/viewers/edge-kicked", ""); st != 200 {
+			t.Fatalf("kick: %d", st)
+		}
+		if reason, code := ended(t, conn); reason != "kicked" || code != 1000 {
+			t.Errorf("the session on the edge: kick %v, close %d; want kicked, 1000", reason, code)
+		}
+	}
 
 	// Two viewers routed to each node.
 	perNode := map[string]int{}
@@ -160,7 +215,7 @@ func TestClientFailover(t *testing.T) {
 		}
 		return true
 	})
-	if err := post(apis[(hostIdx+1)%3], "before 2"); err != nil {
+	if err := post(apis[(hostIdx+1)%len(nodes)], "before 2"); err != nil {
 		t.Fatal(err)
 	}
 	if err := post(apis[hostIdx], "before 3"); err != nil {
@@ -256,10 +311,28 @@ func TestClientFailover(t *testing.T) {
 			roomBack.Round(time.Millisecond), time.Since(killedAt).Round(time.Millisecond))
 	}
 
-	kill(hostIdx, (hostIdx+1)%3, "the room's host")
-	newHost, _ := hostOf((hostIdx + 1) % 3)
-	other := 3 - hostIdx - newHost // the survivor that does not host the room
-	kill(other, newHost, "not the room's host")
+	dead := map[string]bool{name(hostIdx): true}
+	via := len(nodes) - 1 // an edge, or a member that does not host the room
+	if via == hostIdx {
+		via = (hostIdx + 1) % len(nodes)
+	}
+	kill(hostIdx, via, "the room's host")
+	newHost, _ := hostOf(via)
+	if newHost >= members {
+		t.Fatalf("the room moved to the edge %s", name(newHost))
+	}
+	other := members // the first edge
+	if edges == 0 {
+		other = 3 - hostIdx - newHost // the survivor that does not host the room
+		via = newHost
+	}
+	dead[name(other)] = true
+	kill(other, via, "not the room's host")
+	// online is the survivors' sessions: the dead nodes' replicas were forgotten.
+	testwait.For(t, 15*time.Second, "online to count the viewers once", func() bool {
+		info := getJSON(t, bases[via]+"/v1/rooms/"+room, "K")
+		return info["online"] == float64(len(fvs))
+	})
 
 	for _, fv := range fvs {
 		st := fv.v.Stats()
@@ -285,10 +358,10 @@ func TestClientFailover(t *testing.T) {
 			func(a, b client.Message) bool { return a.Seq == b.Seq && a.TS == b.TS }) {
 			t.Errorf("%s has notices %v, %s has %v", fv.uid, p, fvs[0].uid, p0)
 		}
-		// A displaced viewer reconnected each time, to the last node, never trying a dead node
+		// A displaced viewer reconnected each time, to a survivor, never trying a dead node
 		// more than once per move.
 		if fv.displaced > 0 && (st.Reconnects < uint64(fv.displaced) || st.DialErrors > st.Reconnects ||
-			fv.nodeOf() != name(newHost)) {
+			dead[fv.nodeOf()]) {
 			t.Errorf("%s, displaced %d times: reconnects %d, dial errors %d, on %q", fv.uid, fv.displaced,
 				st.Reconnects, st.DialErrors, fv.nodeOf())
 		}

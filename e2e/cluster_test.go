@@ -65,6 +65,12 @@ type node struct {
 // every one is ready. Membership is static seeds unless extra has --etcd.
 func startCluster(t *testing.T, n int, extra ...string) []*node {
 	t.Helper()
+	return startClusterEach(t, n, nil, extra...)
+}
+
+// startClusterEach is startCluster with each(i)'s flags added to node i's (each may be nil).
+func startClusterEach(t *testing.T, n int, each func(i int) []string, extra ...string) []*node {
+	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "liveroomd")
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/liveroomd").CombinedOutput(); err != nil {
@@ -93,6 +99,9 @@ func startCluster(t *testing.T, n int, extra ...string) []*node {
 			args = append(args, "--cluster-seeds", strings.Join(seeds, ","))
 		}
 		args = append(args, extra...)
+		if each != nil {
+			args = append(args, each(i)...)
+		}
 		cmd := exec.Command(bin, args...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -120,10 +120,10 @@ type Store interface {
 	// ActiveRooms lists the rooms marked active (a node that crashed leaves its rooms listed
 	// until they re-activate elsewhere and passivate).
 	ActiveRooms(ctx context.Context) ([]string, error)
-	// Heartbeat records that node is alive and reachable at ws (its public WebSocket URL).
-	Heartbeat(ctx context.Context, node, ws string, now time.Time) error
-	// Nodes returns the nodes whose last heartbeat is newer than since, name -> ws URL.
-	Nodes(ctx context.Context, since time.Time) (map[string]string, error)
+	// Heartbeat records that node is alive, with where it is reached.
+	Heartbeat(ctx context.Context, node string, at NodeAddr, now time.Time) error
+	// Nodes returns the nodes whose last heartbeat is newer than since, by name.
+	Nodes(ctx context.Context, since time.Time) (map[string]NodeAddr, error)
 	// AttachSession records session id of uid, connected at, in the uid directory and returns
 	// all of uid's sessions there, oldest first. The uid's entries may expire ttl after its
 	// last attach (a node that dies cannot detach its sessions).
@@ -141,4 +141,12 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
+}
+
+// NodeAddr is where a node of the directory is reached: its public WebSocket URL (empty for a
+// node that takes no viewers: Route skips it) and its actor address (host:port, for the
+// users router that kicks and bans sessions on every node, edges included).
+type NodeAddr struct {
+	WS    string `json:"ws"`
+	Actor string `json:"actor,omitempty"`
 }

@@ -36,8 +36,8 @@ type memRoom struct {
 }
 
 type nodeBeat struct {
-	WS   string `json:"ws"`
-	Seen int64  `json:"seen"` // unix nanos
+	NodeAddr
+	Seen int64 `json:"seen"` // unix nanos
 }
 
 // NewMemoryStore returns an empty store.
@@ -83,21 +83,21 @@ func (s *MemoryStore) write(room string, fence uint64, now time.Time) (*memRoom,
 }
 
 // Heartbeat implements Store.
-func (s *MemoryStore) Heartbeat(_ context.Context, node, ws string, now time.Time) error {
+func (s *MemoryStore) Heartbeat(_ context.Context, node string, at NodeAddr, now time.Time) error {
 	s.mu.Lock()
-	s.nodes[node] = nodeBeat{WS: ws, Seen: now.UnixNano()}
+	s.nodes[node] = nodeBeat{NodeAddr: at, Seen: now.UnixNano()}
 	s.mu.Unlock()
 	return nil
 }
 
 // Nodes implements Store.
-func (s *MemoryStore) Nodes(_ context.Context, since time.Time) (map[string]string, error) {
+func (s *MemoryStore) Nodes(_ context.Context, since time.Time) (map[string]NodeAddr, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]string{}
+	out := map[string]NodeAddr{}
 	for n, b := range s.nodes {
 		if b.Seen > since.UnixNano() {
-			out[n] = b.WS
+			out[n] = b.NodeAddr
 		}
 	}
 	return out, nil

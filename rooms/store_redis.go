@@ -286,8 +286,8 @@ func (s *RedisStore) ActiveRooms(ctx context.Context) ([]string, error) {
 }
 
 // Heartbeat implements Store.
-func (s *RedisStore) Heartbeat(ctx context.Context, node, ws string, now time.Time) error {
-	b, _ := json.Marshal(nodeBeat{WS: ws, Seen: now.UnixNano()})
+func (s *RedisStore) Heartbeat(ctx context.Context, node string, at NodeAddr, now time.Time) error {
+	b, _ := json.Marshal(nodeBeat{NodeAddr: at, Seen: now.UnixNano()})
 	if err := s.client.HSet(ctx, s.prefix+"nodes", node, b).Err(); err != nil {
 		return fmt.Errorf("redis: heartbeat: %w", err)
 	}
@@ -295,16 +295,16 @@ func (s *RedisStore) Heartbeat(ctx context.Context, node, ws string, now time.Ti
 }
 
 // Nodes implements Store.
-func (s *RedisStore) Nodes(ctx context.Context, since time.Time) (map[string]string, error) {
+func (s *RedisStore) Nodes(ctx context.Context, since time.Time) (map[string]NodeAddr, error) {
 	all, err := s.client.HGetAll(ctx, s.prefix+"nodes").Result()
 	if err != nil {
 		return nil, fmt.Errorf("redis: nodes: %w", err)
 	}
-	out := map[string]string{}
+	out := map[string]NodeAddr{}
 	for n, raw := range all {
 		var b nodeBeat
 		if json.Unmarshal([]byte(raw), &b) == nil && b.Seen > since.UnixNano() {
-			out[n] = b.WS
+			out[n] = b.NodeAddr
 		}
 	}
 	return out, nil

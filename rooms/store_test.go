@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"sync"
 	"testing"
@@ -151,10 +152,12 @@ func testStore(t *testing.T, newStore func(t *testing.T) Store) {
 		t.Fatalf("active rooms %v %v", got, err)
 	}
 	// The node directory keeps the nodes heard from since a time.
-	must(t, s.Heartbeat(ctx, "n1", "ws://a/v1/ws", t0))
-	must(t, s.Heartbeat(ctx, "n2", "ws://b/v1/ws", t0.Add(10*time.Second)))
-	if got, err := s.Nodes(ctx, t0.Add(5*time.Second)); err != nil || len(got) != 1 || got["n2"] != "ws://b/v1/ws" {
-		t.Fatalf("nodes %v %v", got, err)
+	must(t, s.Heartbeat(ctx, "n1", NodeAddr{WS: "ws://a/v1/ws", Actor: "10.0.0.1:7000"}, t0))
+	must(t, s.Heartbeat(ctx, "n2", NodeAddr{WS: "ws://b/v1/ws", Actor: "10.0.0.2:7000"}, t0.Add(10*time.Second)))
+	must(t, s.Heartbeat(ctx, "m1", NodeAddr{Actor: "10.0.0.3:7000"}, t0.Add(10*time.Second))) // takes no viewers
+	wantNodes := map[string]NodeAddr{"n2": {WS: "ws://b/v1/ws", Actor: "10.0.0.2:7000"}, "m1": {Actor: "10.0.0.3:7000"}}
+	if got, err := s.Nodes(ctx, t0.Add(5*time.Second)); err != nil || !maps.Equal(got, wantNodes) {
+		t.Fatalf("nodes %v %v, want %v", got, err, wantNodes)
 	}
 
 	// Safe for concurrent use: rooms saved and loaded from several goroutines.

@@ -9,6 +9,10 @@
 # /v1/route to the others (each node is started with --advertise, so the route names it).
 # Environment:
 #   NODES         nodes (default 6; one node holds at most ~19.9k viewers on this box)
+#   MEMBERS       how many of the nodes are members (default all). With fewer, nodes
+#                 1..MEMBERS are members that host the rooms and take no viewers (no
+#                 --advertise), the others are edges (--edge) that hold the viewers: the load
+#                 tester gets the edges' URLs only and every node must list MEMBERS members
 #   BASE_PORT     node k (1..NODES) serves HTTP on BASE_PORT+k, its actor port is
 #                 BASE_PORT+100+2k and its membership port the one after (default 18100)
 #   REDIS_PORT    the redis-server's port (default BASE_PORT+99)
@@ -24,6 +28,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NODES=${NODES:-6}
+MEMBERS=${MEMBERS:-$NODES}
 BASE_PORT=${BASE_PORT:-18100}
 REDIS_PORT=${REDIS_PORT:-$((BASE_PORT + 99))}
 command -v redis-server >/dev/null || { echo "cluster-loadtest: redis-server is not installed (.ci/run installs it)" >&2; exit 2; }
@@ -109,12 +114,15 @@ for k in $(seq "$NODES"); do
   [ "$MEMBERSHIP" = etcd ] && membership=(--etcd "127.0.0.1:$ETCD_PORT")
   pprof=()
   [ -z "${PPROF_BASE:-}" ] || pprof=(--pprof "127.0.0.1:$((PPROF_BASE + k))")
+  role=(--advertise "ws://127.0.0.1:$port/v1/ws")
+  [ "$MEMBERS" = "$NODES" ] || { [ "$k" -le "$MEMBERS" ] && role=() || role+=(--edge); }
   bin/liveroomd --addr "127.0.0.1:$port" --node "n$k" \
     --cluster-bind "127.0.0.1:$((BASE_PORT + 100 + 2 * k))" "${membership[@]}" \
-    --advertise "ws://127.0.0.1:$port/v1/ws" --redis "redis://127.0.0.1:$REDIS_PORT/0" \
+    "${role[@]}" --redis "redis://127.0.0.1:$REDIS_PORT/0" \
     --jwt-secret lt-secret --api-key lt-api --admin-key lt-admin \
     --conn-per-ip 1000000 --conn-per-uid 1000000 --http-rate-per-ip -1 --http-conns-per-ip -1 --log-level warn "${pprof[@]}" "${baseline[@]}" ${SERVER_FLAGS:-} >&2 &
-  NODE_PIDS+=($!) URLS+=("http://127.0.0.1:$port")
+  NODE_PIDS+=($!)
+  [ "$MEMBERS" != "$NODES" ] && [ "$k" -le "$MEMBERS" ] || URLS+=("http://127.0.0.1:$port")
 done
 
 # ready PORT: GET /readyz answers 200 (cluster joined, Redis reachable).
@@ -136,15 +144,15 @@ members() (
 )
 for k in $(seq "$NODES"); do
   for i in $(seq 600); do # 60 s
-    ready "$((BASE_PORT + k))" 2>/dev/null && [ "$(members "$((BASE_PORT + k))" 2>/dev/null)" = "$NODES" ] && break
+    ready "$((BASE_PORT + k))" 2>/dev/null && [ "$(members "$((BASE_PORT + k))" 2>/dev/null)" = "$MEMBERS" ] && break
     if ! kill -0 "${NODE_PIDS[k - 1]}" 2>/dev/null || [ "$i" -eq 600 ]; then
-      echo "cluster-loadtest: node n$k (127.0.0.1:$((BASE_PORT + k))) is not ready or does not list $NODES members" >&2
+      echo "cluster-loadtest: node n$k (127.0.0.1:$((BASE_PORT + k))) is not ready or does not list $MEMBERS members" >&2
       exit 1
     fi
     sleep 0.1
   done
 done
-echo "cluster-loadtest: $NODES nodes ready (pids ${NODE_PIDS[*]}, membership $MEMBERSHIP), Redis on $REDIS_PORT" >&2
+echo "cluster-loadtest: $NODES nodes ready, $MEMBERS members (pids ${NODE_PIDS[*]}, membership $MEMBERSHIP), Redis on $REDIS_PORT" >&2
 
 nice -n "$LT_NICE" bin/liveroom-loadtest --url "$(IFS=,; echo "${URLS[*]}")" --server-pid "$(IFS=,; echo "${NODE_PIDS[*]}")" \
   --api-key lt-api --admin-key lt-admin --jwt-secret lt-secret "$@"

@@ -33,7 +33,7 @@ type options struct {
 	addr, jwtSecret, apiKey, adminKey string
 	redis, node, clusterBind          string
 	clusterSeeds, etcd, advertise     string
-	dev                               bool
+	dev, edge                         bool
 	logLevel                          string
 	connPerIP, connPerUID             int
 	pprof                             string
@@ -69,6 +69,7 @@ func flagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.clusterBind, "cluster-bind", "127.0.0.1:0", "actor-remote listen address")
 	fs.StringVar(&o.clusterSeeds, "cluster-seeds", "", "other nodes' actor addresses (static cluster)")
 	fs.StringVar(&o.etcd, "etcd", "", "etcd endpoints (host:port,...) for cluster membership, instead of --cluster-seeds")
+	fs.BoolVar(&o.edge, "edge", false, "join the cluster as an edge: hold viewers' sessions and reach the rooms on the members, host no room and take no part in membership gossip (needs --etcd or --cluster-seeds)")
 	fs.StringVar(&o.advertise, "advertise", "", "public ws://host:port/v1/ws URL returned by /v1/route (default: this server's own listen address, never the request's Host; set it behind a proxy or NAT)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&o.connPerIP, "conn-per-ip", 20, "WebSocket connection attempts per IP per 10 s")
@@ -153,6 +154,9 @@ func run(ctx context.Context, o options) error {
 	if len(seeds) > 0 && len(etcd) > 0 {
 		return errors.New("--cluster-seeds and --etcd: choose one membership")
 	}
+	if o.edge && len(seeds) == 0 && len(etcd) == 0 {
+		return errors.New("--edge needs the cluster's membership: --etcd or --cluster-seeds")
+	}
 	storeOpts := rooms.StoreOptions{Retention: o.retention}
 	var store rooms.Store = rooms.NewMemoryStore(storeOpts)
 	if o.redis != "" {
@@ -184,7 +188,7 @@ func run(ctx context.Context, o options) error {
 	}
 	m := metrics.New()
 	ac := actors.Config{Node: o.node, BindHost: bindHost, BindPort: bindPort, Metrics: m, Logger: log,
-		Store: store, DurableStamps: o.redis != "", StoreWait: o.storeWait, MaxRooms: o.maxRooms, RoundPerMember: o.roundPerMember, PushLimit: o.pushLimit, Seeds: seeds, Etcd: etcd, Advertise: o.advertise}
+		Store: store, DurableStamps: o.redis != "", StoreWait: o.storeWait, MaxRooms: o.maxRooms, RoundPerMember: o.roundPerMember, PushLimit: o.pushLimit, Seeds: seeds, Etcd: etcd, Edge: o.edge, Advertise: o.advertise}
 	o.baseline(&ac)
 	node, err := actors.NewNode(ac)
 	if err != nil {
