@@ -154,6 +154,18 @@ func (d *driver) connect(ctx context.Context) {
 	res.ServerRSSIdle = d.srv.rss(func(s *ServerStat) *int64 { return &s.RSSIdle })
 	if cfg.Viewers > 0 && res.ServerRSSIdle > 0 {
 		res.BytesPerViewer = float64(res.ServerRSSIdle-res.ServerRSSBase) / float64(cfg.Viewers)
+		res.RSSPerViewer = float64(res.ServerRSSIdle) / float64(cfg.Viewers)
+	}
+	pids := map[int]bool{os.Getpid(): true}
+	for _, wp := range d.workers {
+		pids[wp.pid] = true
+	}
+	for pid := range pids {
+		res.TesterRSSIdle += procRSS(pid)
+	}
+	res.TesterProcesses = len(pids)
+	if cfg.Viewers > 0 {
+		res.TesterRSSPerViewer = float64(res.TesterRSSIdle) / float64(cfg.Viewers)
 	}
 }
 

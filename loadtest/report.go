@@ -117,8 +117,11 @@ func (r *Result) Summary(w io.Writer) {
 		if len(r.Servers) > 1 {
 			what = fmt.Sprintf("%d servers (summed)", len(r.Servers))
 		}
-		fmt.Fprintf(w, "%s: %.1f CPU-s, %.0f deliveries per CPU-second, RSS idle %.1f MB (%.0f B/viewer over the %.1f MB before), end %.1f MB\n",
-			what, r.ServerCPU, r.DeliveriesPerCPU, mb(r.ServerRSSIdle), r.BytesPerViewer, mb(r.ServerRSSBase), mb(r.ServerRSSEnd))
+		fmt.Fprintf(w, "%s: %.1f CPU-s, %.0f deliveries per CPU-second, RSS idle %.1f MB (%.0f B/viewer over the %.1f MB before; %.0f B/viewer in all), end %.1f MB\n",
+			what, r.ServerCPU, r.DeliveriesPerCPU, mb(r.ServerRSSIdle), r.BytesPerViewer, mb(r.ServerRSSBase), r.RSSPerViewer, mb(r.ServerRSSEnd))
+	}
+	if r.TesterRSSIdle > 0 {
+		fmt.Fprintf(w, "load tester: RSS idle %.1f MB in %d processes (%.0f B/viewer)\n", mb(r.TesterRSSIdle), r.TesterProcesses, r.TesterRSSPerViewer)
 	}
 	if len(r.Servers) > 1 {
 		for _, s := range r.Servers {
@@ -171,7 +174,8 @@ func pct(f float64) string {
 
 // Check evaluates a budget like "p99<1s,lost=0,acct=0" and records what failed.
 // Metrics: p50, p90, p99, max (worst over priorities, as durations), lost, acct, kicks,
-// dpc (deliveries per server CPU-second), bpv (server bytes per viewer), exited (server
+// dpc (deliveries per server CPU-second), bpv (server bytes per viewer over the RSS before),
+// rss_pv (the servers' whole RSS per viewer), exited (server
 // processes gone when the senders stopped), members (fewest cluster members any node listed
 // during the run; -1 when not read), members_left (members that left a node's list), ack_p99
 // (p99 of the system notices' acknowledgement latency, a duration; +Inf when notices were due
@@ -261,6 +265,8 @@ func (r *Result) metric(name string) (float64, bool, error) {
 		return r.DeliveriesPerCPU, false, nil
 	case "bpv":
 		return r.BytesPerViewer, false, nil
+	case "rss_pv":
+		return r.RSSPerViewer, false, nil
 	case "members":
 		if r.Membership == nil {
 			return -1, false, nil
@@ -301,7 +307,7 @@ func (r *Result) metric(name string) (float64, bool, error) {
 		}
 		return float64(n), false, nil
 	}
-	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap resume_max slow_open rss_drift goroutines_drift)", name)
+	return 0, false, fmt.Errorf("budget: unknown metric %q (p50 p90 p99 max lost acct kicks dpc bpv rss_pv exited members members_left ack_p99 ack_gap resume_max slow_open rss_drift goroutines_drift)", name)
 }
 
 // Plot is one of the report's plots: a title, a file name and the PNG.

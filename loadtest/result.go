@@ -46,6 +46,12 @@ type Result struct {
 	ServerRSSBase    int64                `json:"server_rss_before_bytes"`
 	ServerRSSEnd     int64                `json:"server_rss_end_bytes"`
 	BytesPerViewer   float64              `json:"server_bytes_per_viewer"`
+	// RSSPerViewer is the servers' whole idle RSS over the viewers (what the base costs
+	// included: many small nodes pay it many times); the tester's own, likewise.
+	RSSPerViewer       float64 `json:"server_rss_per_viewer_bytes"`
+	TesterRSSIdle      int64   `json:"tester_rss_idle_bytes"` // the driver's and its worker processes' RSS after the connect
+	TesterRSSPerViewer float64 `json:"tester_rss_per_viewer_bytes"`
+	TesterProcesses    int     `json:"tester_processes"`
 	Servers          []ServerStat         `json:"servers,omitempty"`    // per server (--server-pid)
 	Membership       *Membership          `json:"membership,omitempty"` // cluster runs (several --url)
 	Resume           Quantiles            `json:"resume"`               // from a joined session's end (not churn) to the next joined

@@ -63,9 +63,16 @@ func TestRunServerSeries(t *testing.T) {
 	if res.GoroutineDrift != 0 || res.RSSDrift < 0 || res.RSSDrift > 0.5 {
 		t.Errorf("drifts: goroutines %v rss %v", res.GoroutineDrift, res.RSSDrift)
 	}
+	// The whole RSS per viewer (this process, counted for both "servers") and the tester's
+	// own (in-process workers: this process once).
+	if self := procRSS(pid); res.RSSPerViewer < float64(self)/6 || res.TesterProcesses != 1 ||
+		res.TesterRSSIdle < self/2 || res.TesterRSSPerViewer != float64(res.TesterRSSIdle)/6 {
+		t.Errorf("RSS per viewer %v, tester %d B in %d processes (%v per viewer); this process %d B",
+			res.RSSPerViewer, res.TesterRSSIdle, res.TesterProcesses, res.TesterRSSPerViewer, self)
+	}
 	var txt, html bytes.Buffer
 	res.Summary(&txt)
-	if !strings.Contains(txt.String(), "drift after the 1s warm-up") {
+	if !strings.Contains(txt.String(), "drift after the 1s warm-up") || !strings.Contains(txt.String(), "load tester: RSS idle") {
 		t.Errorf("summary:\n%s", txt.String())
 	}
 	if err := res.WriteHTML(&html); err != nil {

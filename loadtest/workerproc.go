@@ -25,6 +25,7 @@ type workerProc struct {
 	readerDone chan struct{} // the worker's output was read to its end
 	done       chan struct{} // the worker ended (process waited for, or RunWorker returned)
 	kill       func()        // ends a worker that does not end by itself (nil in-process)
+	pid        int           // the worker's process (this one's in-process)
 	last       Totals
 	closeOnce  sync.Once
 }
@@ -53,6 +54,7 @@ func startWorker(ctx context.Context, self string, cfg Config) (*workerProc, err
 	}
 	wp := newWorkerProc(stdin)
 	wp.kill = func() { _ = cmd.Process.Kill() }
+	wp.pid = cmd.Process.Pid
 	go wp.read(stdout)
 	go func() {
 		<-wp.readerDone // Wait closes stdout: read it to its end first
@@ -69,6 +71,7 @@ func startWorkerInProcess(ctx context.Context, cfg Config) *workerProc {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	wp := newWorkerProc(inW)
+	wp.pid = os.Getpid()
 	go wp.read(outR)
 	go func() {
 		defer close(wp.done)

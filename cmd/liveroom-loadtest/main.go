@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string) int {
 	fs.StringVar(&html, "html", "", "write the HTML report here")
 	fs.StringVar(&from, "report-from", "", "run nothing: read this JSON result (of --out), check --fail-if and write its --html and --plots")
 	fs.StringVar(&plots, "plots", "", "write each plot of the report as a PNG file: PREFIX-<plot>.png (latency, deliveries, pulls, cpu, rss, goroutines, members)")
-	fs.StringVar(&failIf, "fail-if", "", `exit 1 unless these hold, e.g. "p99<1s,lost=0,acct=0" (metrics: p50 p90 p99 max lost acct kicks dpc bpv exited members members_left ack_p99 ack_gap resume_max slow_open rss_drift goroutines_drift)`)
+	fs.StringVar(&failIf, "fail-if", "", `exit 1 unless these hold, e.g. "p99<1s,lost=0,acct=0" (metrics: p50 p90 p99 max lost acct kicks dpc bpv rss_pv exited members members_left ack_p99 ack_gap resume_max slow_open rss_drift goroutines_drift)`)
 	fs.StringVar(&mode, "mode", "", "label of the server's mode in the report (default notify-pull, or push-window with --push)")
 	fs.BoolVar(&cfg.Push, "push", false, `viewers join with "push":true (the server pushes each round's window)`)
 	fs.Float64Var(&cfg.Churn, "churn", 0, "fraction of the viewers per minute (e.g. 0.01) that, spread over each minute of the send phase, close their session and reconnect at once with join since (they stay in the loss check)")
