@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,8 +40,12 @@ type Config struct {
 	Connect    int                `json:"connect"`     // connection attempts per second, all workers
 	Drain      time.Duration      `json:"drain"`       // after the senders stop, before the loss check
 	ServerPIDs []int              `json:"server_pids"` // read the servers' CPU and RSS from /proc (one per node, in URL order)
-	Prefix     string             `json:"prefix"`      // room and uid prefix (unique per run)
-	Push       bool               `json:"push"`        // join with "push":true: the server pushes windows
+	// KillPIDs are servers (of ServerPIDs) the driver kills with SIGKILL KillAt into the send
+	// phase: a reconnect storm whose viewers follow /v1/route and resume (Result.Killed).
+	KillPIDs []int         `json:"kill_pids,omitempty"`
+	KillAt   time.Duration `json:"kill_at,omitempty"`
+	Prefix   string        `json:"prefix"` // room and uid prefix (unique per run)
+	Push     bool          `json:"push"`   // join with "push":true: the server pushes windows
 
 	// Notices: each carries a cmid and is retried until acknowledged (see senders), unless
 	// NoticeRetryOff; each attempt lasts at most NoticeTimeout (default 3s).
@@ -190,6 +195,14 @@ func (c *Config) validate() error {
 		if pid <= 0 {
 			return fmt.Errorf("--server-pid: %d is not a pid", pid)
 		}
+	}
+	for _, pid := range c.KillPIDs {
+		if !slices.Contains(c.ServerPIDs, pid) {
+			return fmt.Errorf("--kill-pids: %d is not one of --server-pid", pid)
+		}
+	}
+	if len(c.KillPIDs) > 0 && (c.KillAt <= 0 || c.KillAt >= c.Duration) {
+		return fmt.Errorf("--kill-at must be within the send phase (0 < kill-at < duration)")
 	}
 	return nil
 }

@@ -131,7 +131,9 @@ func (r *Result) Summary(w io.Writer) {
 			}
 			fmt.Fprintf(w, "  pid %d%s: %.1f CPU-s, RSS idle %.1f MB (%.0f B/viewer over the %.1f MB before), end %.1f MB",
 				s.PID, node, s.CPU, mb(s.RSSIdle), s.BytesPerViewer, mb(s.RSSBase), mb(s.RSSEnd))
-			if s.Exited {
+			if s.Killed {
+				fmt.Fprint(w, "  KILLED")
+			} else if s.Exited {
 				fmt.Fprint(w, "  EXITED")
 			}
 			fmt.Fprintln(w)
@@ -301,7 +303,7 @@ func (r *Result) metric(name string) (float64, bool, error) {
 	case "exited":
 		var n int
 		for _, s := range r.Servers {
-			if s.Exited {
+			if s.Exited && !s.Killed {
 				n++
 			}
 		}

@@ -56,7 +56,7 @@ func main() {
 
 func run(ctx context.Context, args []string) int {
 	var cfg loadtest.Config
-	var rates, out, html, plots, failIf, mode, pids, from string
+	var rates, out, html, plots, failIf, mode, pids, killPIDs, from string
 	var noticeRetry bool
 	fs := flag.NewFlagSet("liveroom-loadtest", flag.ContinueOnError)
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080",
@@ -81,6 +81,8 @@ func run(ctx context.Context, args []string) int {
 	fs.IntVar(&cfg.PullLimit, "pull-limit", 100, "limit of each pull")
 	fs.IntVar(&cfg.Connect, "connect-rate", 2000, "connection attempts per second")
 	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "wait after the senders stop before the loss check")
+	fs.StringVar(&killPIDs, "kill-pids", "", "servers (of --server-pid) to kill -9 at --kill-at into the send phase: their viewers follow /v1/route to the others and resume")
+	fs.DurationVar(&cfg.KillAt, "kill-at", 0, "when --kill-pids are killed, from the start of the send phase")
 	fs.StringVar(&pids, "server-pid", "", "the server's pid, or the nodes' pids comma-separated in --url order: report CPU and RSS from /proc (summed and per pid)")
 	fs.StringVar(&out, "out", "", "write the JSON result here")
 	fs.StringVar(&html, "html", "", "write the HTML report here")
@@ -112,6 +114,10 @@ func run(ctx context.Context, args []string) int {
 		return 2
 	}
 	if cfg.ServerPIDs, err = parsePIDs(pids); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if cfg.KillPIDs, err = parsePIDs(killPIDs); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
