@@ -144,8 +144,9 @@ func clientFailover(t *testing.T, members, edges int) {
 	}
 	if edges > 0 {
 		for i, nd := range nodes { // edges are clients of the members, not members
-			testwait.For(t, 10*time.Second, fmt.Sprintf("%s to list the %d members", name(i), members), func() bool {
-				return testwait.Metric(t, nd.http, "liveroom_cluster_members") == float64(members)
+			testwait.For(t, 10*time.Second, fmt.Sprintf("%s to list the %d members and the %d nodes", name(i), members, len(nodes)), func() bool {
+				return testwait.Metric(t, nd.http, "liveroom_cluster_members") == float64(members) &&
+					testwait.Metric(t, nd.http, "liveroom_cluster_nodes") == float64(len(nodes))
 			})
 		}
 		// Rooms first reached through an edge still live on members.
