@@ -59,6 +59,7 @@ func (s *Server) ServeAdmin(ln net.Listener) error {
 			if !s.dispatch(ctx, adminRouter, string(ctx.Path())) {
 				s.route(ctx)
 			}
+			s.replied(true, ctx)
 		},
 		ErrorHandler:          requestError,
 		Name:                  "liveroom-admin",

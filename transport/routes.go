@@ -131,6 +131,7 @@ func publicRoutes() []route {
 		{path: "/healthz", methods: mGet | mHead, serve: func(_ *Server, ctx *fasthttp.RequestCtx, _ params) { writeOK(ctx) }},
 		{path: "/readyz", methods: mGet | mHead, serve: func(s *Server, ctx *fasthttp.RequestCtx, _ params) { s.handleReady(ctx) }},
 		{path: "/metrics", methods: mGet, off: adminOnly, serve: func(s *Server, ctx *fasthttp.RequestCtx, _ params) { s.metricH(ctx) }},
+		{path: "/v1/openapi.json", methods: mGet | mHead, serve: func(_ *Server, ctx *fasthttp.RequestCtx, _ params) { serveOpenAPI(ctx) }},
 		{path: "/v1/route", methods: mGet, serve: func(s *Server, ctx *fasthttp.RequestCtx, _ params) { s.handleRoute(ctx) }},
 		{path: "/v1/dev/token", methods: mGet, off: devOnly, serve: func(s *Server, ctx *fasthttp.RequestCtx, _ params) { s.handleDevToken(ctx) }},
 		{path: "/v1/notices", methods: mPost, serve: func(s *Server, ctx *fasthttp.RequestCtx, _ params) {
