@@ -48,17 +48,18 @@ type Server struct {
 	drainAsked chan struct{} // closed by POST /v1/node/drain
 
 	// onReply sees every request a listener answered, after its handler (admin: the admin
-	// listener): testHookReply, nil outside the package's tests.
-	onReply func(s *Server, admin bool, ctx *fasthttp.RequestCtx)
+	// listener). Made by testHookReply; nil outside the package's tests.
+	onReply func(admin bool, ctx *fasthttp.RequestCtx)
 
 	mu       sync.Mutex
 	ln       net.Listener // set by Serve
 	shutDown bool         // Shutdown was called: Serve returns at once
 }
 
-// testHookReply is set by the package's tests before any server is built: they check every
-// reply against the API document (openapi_check_test.go).
-var testHookReply func(s *Server, admin bool, ctx *fasthttp.RequestCtx)
+// testHookReply is set by the package's tests before any server is built; New calls it (on
+// the goroutine of the test that builds the server) for the server's onReply. The tests check
+// every reply against the API document (openapi_check_test.go).
+var testHookReply func() func(admin bool, ctx *fasthttp.RequestCtx)
 
 // New builds a server over eng. It applies cfg's defaults and refuses a config without keys
 // (unless cfg.Dev: missing keys are then generated and logged once at info level). m and log
@@ -83,8 +84,10 @@ func New(cfg Config, eng Engine, m *metrics.Metrics, log *slog.Logger) (*Server,
 	var err error
 	s := &Server{cfg: cfg, eng: eng, auth: newAuth(&cfg), abuse: newAbuse(&cfg), metrics: m, log: log, metricH: m.Handler(),
 		ipRate: newRateLimits(cfg.HTTPRatePerIP, 2*cfg.HTTPRatePerIP), uidRate: newRateLimits(cfg.HTTPRatePerUID, 2*cfg.HTTPRatePerUID),
-		pollsIP: newCounts(cfg.LongPollsPerIP), pollsUID: newCounts(cfg.LongPollsPerUID), connsIP: newCounts(cfg.HTTPConnsPerIP),
-		onReply: testHookReply}
+		pollsIP: newCounts(cfg.LongPollsPerIP), pollsUID: newCounts(cfg.LongPollsPerUID), connsIP: newCounts(cfg.HTTPConnsPerIP)}
+	if testHookReply != nil {
+		s.onReply = testHookReply()
+	}
 	if s.trusted, err = parseTrusted(cfg.TrustedProxies); err != nil {
 		return nil, err
 	}
@@ -122,7 +125,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 // replied hands an answered request to onReply.
 func (s *Server) replied(admin bool, ctx *fasthttp.RequestCtx) {
 	if s.onReply != nil {
-		s.onReply(s, admin, ctx)
+		s.onReply(admin, ctx)
 	}
 }
 
