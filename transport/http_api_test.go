@@ -438,7 +438,7 @@ func TestHTTPBadIDs(t *testing.T) {
 func TestHTTPStatusMapping(t *testing.T) {
 	// The fake answers each error from each endpoint, most of which the real engine never gives
 	// there (a kick answered muted): these replies are not the document's to describe.
-	replies.exempt(t, "the fake engine answers every error code from every endpoint")
+	exemptReplies(t, "the fake engine answers every error code from every endpoint")
 	h := newHarness(t, nil)
 	f := func(err error, status int, code string) {
 		t.Helper()

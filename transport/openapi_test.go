@@ -166,10 +166,10 @@ func TestReplyHook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &replyLog{doc: doc, seen: map[string]int{}, exempted: map[string]string{}}
-	onReply := l.hook()
+	var log apicheck.Log
+	onReply := replyChecker(doc, &log, apicheck.CallingTest())
 	var ctx fasthttp.RequestCtx
-	ctx.Request.SetRequestURI("/v1/route?uid=u1")
+	ctx.Request.SetRequestURI("/v1/route?uid=u1&token=secret")
 	ctx.Response.SetStatusCode(200)
 	ctx.SetContentType("application/json")
 	ctx.SetBodyString(`{"node":"n1","ws":"ws://x/v1/ws"}`)
@@ -177,12 +177,19 @@ func TestReplyHook(t *testing.T) {
 	ctx.SetBodyString(`{"node":"n1","ws":"ws://x/v1/ws","extra":1}`)
 	onReply(false, &ctx)
 	var out strings.Builder
-	if !l.report(&out, false) {
+	if !log.Report(&out, doc, false) {
 		t.Fatal("the bad reply was not reported")
 	}
-	for _, want := range []string{"1 of the 2 replies", "TestReplyHook:", "GET /v1/route?uid=u1 (public listener) answered 200", "additional properties 'extra'", `"extra":1`} {
+	for _, want := range []string{"1 of the 2 replies", "TestReplyHook:", "GET /v1/route?uid=u1&token=<jwt> (public listener) answered 200",
+		"additional properties 'extra'", `"extra":1`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the report does not say %q:\n%s", want, out.String())
 		}
+	}
+	log.Exempt("TestReplyHook", "testing")
+	onReply(false, &ctx)
+	out.Reset()
+	if log.Report(&out, doc, true); !strings.Contains(out.String(), "1 of the 3 replies") || !strings.Contains(out.String(), "do not count: testing") {
+		t.Errorf("an exempted failure counted, or the exemption is not reported:\n%s", out.String())
 	}
 }

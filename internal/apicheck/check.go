@@ -17,7 +17,7 @@ import (
 type Doc struct {
 	servers   []string // the top-level servers' URLs
 	paths     []*pathItem
-	elsewhere map[string]map[int]*response // "nopath", "nomethod", "options" -> status -> response
+	everyPath map[string]map[int]*response // x-every-path: "no-path", "no-method", "options" -> status -> response
 }
 
 type pathItem struct {
@@ -46,7 +46,7 @@ type header struct {
 // Reply is one answer of the server as the client saw it.
 type Reply struct {
 	// Servers are the URLs, as the document's servers write them, of the listener that
-	// answered: a path is looked up among those served there.
+	// answered: a path is looked up among those served there. nil: among every path.
 	Servers []string
 	Method  string // upper case
 	Path    string // decoded, no query
@@ -75,8 +75,12 @@ func (d *Doc) Operations() []Operation {
 // Check validates r against the response the document gives for its path, method and status:
 // a status not listed fails; each documented header must be there if required and match its
 // schema; a body must have a documented content type, and a JSON one must validate against
-// its schema (HEAD: the body is not looked at; 101, 204, 304: there must be none). what names
-// what r was checked against ("GET /v1/route 200", "POST /v1/ws 405 (every path)").
+// its schema (HEAD: the body is not looked at; 101, 204, 304: there must be none).
+//
+// A path with no operation for the method is checked against x-every-path: "options" for an
+// OPTIONS request, then "no-method" (the path is in the document) or "no-path" (it is not,
+// for r.Servers). what names what r was checked against ("GET /v1/route 200",
+// "POST /v1/ws 405 (every path)").
 func (d *Doc) Check(r Reply) (what string, err error) {
 	p := d.match(r.Path, r.Servers)
 	var resp *response
@@ -86,19 +90,19 @@ func (d *Doc) Check(r Reply) (what string, err error) {
 			return what, fmt.Errorf("status %d is not one %s %s lists (%v)", r.Status, r.Method, p.tmpl, slices.Sorted(maps.Keys(op.responses)))
 		}
 	} else {
-		kind, where := "nomethod", "the path has no "+r.Method+" operation"
+		kind, where := "no-method", "the path has no "+r.Method+" operation"
 		if p == nil {
-			kind, where = "nopath", "no path of the document matches on this listener"
+			kind, where = "no-path", "no path of the document matches on this listener"
 		}
 		what = fmt.Sprintf("%s %s %d (every path)", r.Method, r.Path, r.Status)
 		if r.Method == http.MethodOptions {
-			resp = d.elsewhere["options"][r.Status]
+			resp = d.everyPath["options"][r.Status]
 		}
 		if resp == nil {
-			resp = d.elsewhere[kind][r.Status]
+			resp = d.everyPath[kind][r.Status]
 		}
 		if resp == nil {
-			return what, fmt.Errorf("%s, and %d is not an answer every path gives (%v)", where, r.Status, slices.Sorted(maps.Keys(d.elsewhere[kind])))
+			return what, fmt.Errorf("%s, and %d is not in %s/%s (%v)", where, r.Status, everyPath, kind, slices.Sorted(maps.Keys(d.everyPath[kind])))
 		}
 	}
 	return what, resp.check(r)
@@ -191,7 +195,7 @@ func (d *Doc) match(path string, servers []string) *pathItem {
 	var best *pathItem
 	bestLit := -1
 	for _, p := range d.paths {
-		if len(p.segs) != len(segs) || !served(p.servers, servers) {
+		if len(p.segs) != len(segs) || servers != nil && !served(p.servers, servers) {
 			continue
 		}
 		lit := 0

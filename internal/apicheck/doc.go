@@ -5,8 +5,9 @@
 // the operation the reply's path and method name.
 //
 // Only tests import it: the server's binary never links the schema library. It knows nothing
-// of liveroom beyond what the caller passes (the document's bytes, the servers a listener is,
-// the answers every path gives that the document states once: Elsewhere).
+// of liveroom: the document says everything, the answers every path gives included (stated
+// once in the extension x-every-path instead of under each operation); the caller says which
+// of the document's servers a reply came from.
 //
 // Concurrency contract: a Doc is immutable once Load returns; Check may be called from any
 // number of goroutines at once (the compiled schemas are read-only).

@@ -24,10 +24,10 @@ import (
 //   - each path template's {names} are exactly its `in: path` parameters, all required;
 //   - operation ids are unique, tags and security schemes named are declared;
 //   - each operation lists its answers by status code, each with a description. A `default`
-//     or a range (4XX) would let a status nobody wrote down pass Check, so they are refused.
-//
-// e names components of the document that Check applies to answers every path gives.
-func Load(b []byte, e Elsewhere) (*Doc, error) {
+//     or a range (4XX) would let a status nobody wrote down pass Check, so they are refused;
+//   - `x-every-path`, when there, holds responses by status under no-path, no-method and
+//     options (see Doc.Check).
+func Load(b []byte) (*Doc, error) {
 	raw, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("the document does not parse: %w", err)
@@ -41,7 +41,7 @@ func Load(b []byte, e Elsewhere) (*Doc, error) {
 	if err := l.c.AddResource(docURL, raw); err != nil {
 		return nil, err
 	}
-	d := l.doc(e)
+	d := l.doc()
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)
 	}
@@ -51,13 +51,9 @@ func Load(b []byte, e Elsewhere) (*Doc, error) {
 // docURL is the name the document is compiled under: schema errors show it.
 const docURL = "openapi.json"
 
-// Elsewhere names the answers every path gives that a document states once, in its
-// components, instead of under each operation: status -> a name under components/responses.
-type Elsewhere struct {
-	NoPath   map[int]string // to a path the document does not have on the listener
-	NoMethod map[int]string // to a method the path has no operation for
-	Options  map[int]string // to OPTIONS (a CORS preflight) on a path without an options operation
-}
+// everyPath is the extension that states the answers every path gives once, instead of under
+// each operation: {"no-path": {"404": response}, "no-method": {...}, "options": {...}}.
+const everyPath = "x-every-path"
 
 type loader struct {
 	root    map[string]any
@@ -75,7 +71,7 @@ func (l *loader) fail(ptr, format string, args ...any) {
 
 var versionRE = regexp.MustCompile(`^3\.1\.\d+$`)
 
-func (l *loader) doc(e Elsewhere) *Doc {
+func (l *loader) doc() *Doc {
 	if v, _ := l.root["openapi"].(string); !versionRE.MatchString(v) {
 		l.fail("/openapi", "%q is not 3.1.x", v)
 	}
@@ -114,17 +110,44 @@ func (l *loader) doc(e Elsewhere) *Doc {
 			d.paths = append(d.paths, p)
 		}
 	}
-	d.elsewhere = map[string]map[int]*response{}
-	for kind, m := range map[string]map[int]string{"nopath": e.NoPath, "nomethod": e.NoMethod, "options": e.Options} {
-		d.elsewhere[kind] = map[int]*response{}
-		for status, name := range m {
-			ptr := ptrJoin("/components/responses", name)
-			if r := l.response(ptr, l.at(ptr)); r != nil {
-				d.elsewhere[kind][status] = r
+	d.everyPath = l.everyPath()
+	return d
+}
+
+// everyPath reads x-every-path: kind -> status -> response.
+func (l *loader) everyPath() map[string]map[int]*response {
+	out := map[string]map[int]*response{}
+	ext, ok := l.root[everyPath]
+	if !ok {
+		return out
+	}
+	m, _ := ext.(map[string]any)
+	if m == nil {
+		l.fail("/"+everyPath, "not an object")
+	}
+	for _, kind := range sortedKeys(m) {
+		if kind == "description" {
+			continue
+		}
+		kp := ptrJoin("/"+everyPath, kind)
+		if kind != "no-path" && kind != "no-method" && kind != "options" {
+			l.fail(kp, "not no-path, no-method or options")
+			continue
+		}
+		out[kind] = map[int]*response{}
+		byStatus, _ := m[kind].(map[string]any)
+		for _, k := range sortedKeys(byStatus) {
+			status, err := strconv.Atoi(k)
+			if err != nil || status < 100 || status > 599 {
+				l.fail(ptrJoin(kp, k), "not a status code")
+				continue
+			}
+			if r := l.response(ptrJoin(kp, k), byStatus[k]); r != nil {
+				out[kind][status] = r
 			}
 		}
 	}
-	return d
+	return out
 }
 
 // refs checks every $ref under node (at ptr) is local and resolves.
