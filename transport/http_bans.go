@@ -100,11 +100,6 @@ func (s *Server) handleRoomsList(ctx *fasthttp.RequestCtx) {
 	ctx.SetBody(wire.AppendRoomListBody(make([]byte, 0, 64+40*len(items)), items, next))
 }
 
-func isModList(name string) bool {
-	_, ok := modLists[name]
-	return ok
-}
-
 func writeList(ctx *fasthttp.RequestCtx, items []wire.ListItem, more bool) {
 	next := ""
 	if more {

@@ -54,7 +54,9 @@ func replyChecker(doc *apicheck.Doc, log *apicheck.Log, test string) func(admin 
 		if admin {
 			r.Servers, listener = []string{adminServer, publicServer}, " (admin listener)"
 		}
-		ctx.Response.Header.VisitAll(func(k, v []byte) { r.Header.Add(string(k), string(v)) })
+		for k, v := range ctx.Response.Header.All() {
+			r.Header.Add(string(k), string(v))
+		}
 		what, err := doc.Check(r)
 		log.Add(test, what, r, string(ctx.RequestURI())+listener, err)
 	}
