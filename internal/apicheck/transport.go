@@ -2,8 +2,11 @@ package apicheck
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"testing"
 )
 
 // Transport is an http.RoundTripper that checks every reply it carries against Doc (on any
@@ -41,3 +44,26 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// Main is a TestMain for packages whose tests call a server over HTTP: it runs m with
+// http.DefaultTransport checking every reply against the document in the file at path, then
+// writes the report; it returns the exit code (1 when a reply failed and the tests did not).
+func Main(m *testing.M, path string) int {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		var doc *Doc
+		if doc, err = Load(b); err == nil {
+			var log Log
+			base := http.DefaultTransport
+			http.DefaultTransport = &Transport{Doc: doc, Log: &log, Base: base}
+			defer func() { http.DefaultTransport = base }()
+			code := m.Run()
+			if log.Report(os.Stderr, doc, testing.Verbose()) && code == 0 {
+				code = 1
+			}
+			return code
+		}
+	}
+	fmt.Fprintf(os.Stderr, "%s: %v\n", path, err)
+	return 1
+}
