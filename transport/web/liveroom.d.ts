@@ -58,7 +58,7 @@ export interface LiveRoomOptions {
   maxBackoffMs?: number;
   /**
    * add() sums the deltas per room and counter and sends each sum once this many ms (default
-   * 250), as adds of at most 100; 0 sends every add at once.
+   * 1000), as adds of at most 100; 0 sends every add at once.
    */
   addEvery?: number;
 }

@@ -11,7 +11,7 @@
 //   lr.connect(); lr.join("demo");         // or lr.join("demo", { push: true, recent: 20 })
 //   await lr.send("demo", { kind: "chat", body: { text: "hi" } });
 //   lr.add("demo", "likes", 1);            // a counter add (PROTOCOL.md 8.4): summed, sent every
-//                                          // addEvery ms (250), no reply unless refused
+//                                          // addEvery ms (1000), no reply unless refused
 //   lr.on("counters", (room, totals, online) => ...); // the oncounters callback: totals
 //                                          // ({likes: 123}) and online, from joined, counters
 //                                          // frames and pushed windows (online may be absent there)
@@ -56,11 +56,14 @@
 // frames, pushed windows); "counters" carries it too.
 //
 // Counters (PROTOCOL.md 8.4): add() does not send at once. It sums the deltas per room and
-// counter and sends each sum as one add every `addEvery` ms (default 250; 0 sends every add at
+// counter and sends each sum as one add every `addEvery` ms (default 1000; 0 sends every add at
 // once), split into adds of at most 100, the protocol's largest delta: a like button tapped 10
-// times a second costs the server 4 frames a second, not 10, and stays under the 20 adds a
-// second a session may send to a room. The totals come back at most once a counters_interval
-// (1 s) anyway. Sums are sent before a leave() and a close(); sums of a room whose session
+// times a second costs the server one frame a second, not 10, and stays far under the 20 adds
+// a second a session may send to a room. The totals come back at most once a
+// counters_interval (1 s) anyway, and a page shows its own taps at once. One second, not
+// 250 ms: 10k viewers tapping 5 times a second were within reach of the chat's latency
+// summed per second (10k frames/s) and not every 250 ms (24k frames/s: chat p99 9.4 s;
+// docs/benchmarks.md "Likes"). Sums are sent before a leave() and a close(); sums of a room whose session
 // dropped wait for its rejoin (an add already sent when the connection dropped may be lost,
 // as any add without id).
 
@@ -81,7 +84,7 @@ export class LiveRoom {
    *          pullLimit?:number, maxBackoffMs?:number, addEvery?:number}} opts
    */
   constructor(opts) {
-    this.opts = Object.assign({ pullLimit: 100, maxBackoffMs: 10000, addEvery: 250 }, opts || {});
+    this.opts = Object.assign({ pullLimit: 100, maxBackoffMs: 10000, addEvery: 1000 }, opts || {});
     this.handlers = {};
     this.rooms = new Map(); // room -> roomState (see join)
     this.pending = new Map(); // id -> {resolve, reject, timer}
