@@ -60,8 +60,9 @@ type Config struct {
 	CheckStamps bool          `json:"check_stamps"`
 	Liveness    time.Duration `json:"liveness"` // a joined session silent this long pings; twice this long, it is closed and resumed (0: off)
 
-	Likes        float64 `json:"likes"`         // adds to "likes" per second per viewer, no id (counters.go)
-	CounterPosts float64 `json:"counter_posts"` // backend POSTs of gift_value per second per room
+	Likes        float64       `json:"likes"`         // taps of "likes" per second per viewer, adds without id (counters.go)
+	LikeBatch    time.Duration `json:"like_batch"`    // each viewer's taps summed into one add this often (split at delta 100); 0: one add per tap
+	CounterPosts float64       `json:"counter_posts"` // backend POSTs of gift_value per second per room
 
 	// Set by the driver for each worker.
 	First int `json:"first"` // first viewer index
@@ -184,6 +185,9 @@ func (c *Config) validate() error {
 	}
 	if c.Likes < 0 || c.Likes > 1000 || c.CounterPosts < 0 || c.CounterPosts > 10000 {
 		return fmt.Errorf("--likes must be 0..1000 and --counter-posts 0..10000")
+	}
+	if c.LikeBatch < 0 || c.LikeBatch > 10*time.Second {
+		return fmt.Errorf("--like-batch must be 0..10s")
 	}
 	if (c.Likes > 0 || c.CounterPosts > 0) && c.Drain > 0 && c.Drain < 2*time.Second {
 		return fmt.Errorf("--likes and --counter-posts need --drain of 2s or more: the totals settle during it")

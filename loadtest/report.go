@@ -499,8 +499,16 @@ func (r *Result) counterSummary(w io.Writer) {
 	if len(c.Failures) > 0 {
 		check = "MISMATCH"
 	}
-	fmt.Fprintf(w, "counters: likes offered %d, accepted %d (refused %d, in doubt %d), server +%d; gift_value acknowledged %d (in doubt %d, %d post errors), server +%d\n",
-		c.AddsOffered, c.AddsAccepted, c.AddsRefused, c.AddsInDoubt, c.ServerLikes, c.GiftPosted, c.GiftInDoubt, c.PostErrors, c.ServerGift)
+	batch := "one add per tap"
+	if r.Config.LikeBatch > 0 {
+		batch = "taps summed every " + r.Config.LikeBatch.String()
+	}
+	refused := strconv.FormatInt(c.AddsRefused, 10)
+	if c.AddsRefusedMax > c.AddsRefused {
+		refused += ".." + strconv.FormatInt(c.AddsRefusedMax, 10)
+	}
+	fmt.Fprintf(w, "counters: likes offered %d taps in %d add frames (%.0f/s, %s), accepted %d (refused %s, in doubt %d), server +%d; gift_value acknowledged %d (in doubt %d, %d post errors), server +%d\n",
+		c.AddsOffered, c.AddFrames, c.AddFramesPerS, batch, c.AddsAccepted, refused, c.AddsInDoubt, c.ServerLikes, c.GiftPosted, c.GiftInDoubt, c.PostErrors, c.ServerGift)
 	fmt.Fprintf(w, "counters: %.2f frames per viewer per second (highest 2 s mean %.2f); settled in %.0f ms; %d viewers checked, %d mismatched: %s\n",
 		c.FramesPerVS, c.FramesPerVSPeak, c.SettleMs, c.ViewersChecked, c.ViewersMismatch, check)
 	for _, f := range c.Failures {

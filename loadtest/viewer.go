@@ -64,9 +64,15 @@ type viewer struct {
 	// Counters (counters.go): written by the session's goroutines, read by the worker's.
 	likes    atomic.Int64 // the likes total of the last frame that carried one
 	hasLikes atomic.Bool
-	offered  atomic.Int64 // adds written
-	refused  atomic.Int64 // adds answered with an error
-	doubt    atomic.Int64 // adds written just before their session ended
+	offered  atomic.Int64 // taps written (the adds' deltas summed)
+	frames   atomic.Int64 // add frames written
+	doubt    atomic.Int64 // taps written just before their session ended
+	// Refusals (an error without id) do not say which add they refuse: the taps refused are
+	// between refused (the smallest delta written, each) and refusedMax (the largest).
+	refused            atomic.Int64
+	refusedMax         atomic.Int64
+	refusedFrames      atomic.Int64
+	minDelta, maxDelta atomic.Int64 // of the adds written
 }
 
 // joinTimeout bounds a session's dial-to-joined (the handshake has its own 10 s); a var for
@@ -207,8 +213,7 @@ func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how
 			v.w.c.countError(b)
 			id, hasID := intField(b, keyID)
 			if !hasID && v.w.cfg.Likes > 0 { // only adds are sent without an id
-				v.refused.Add(1)
-				v.w.c.addsRefused.Add(1)
+				v.refusedAdd()
 			}
 			switch {
 			case !joined && id == 1: // the join was refused: this attempt failed

@@ -97,7 +97,8 @@ func run(ctx context.Context, args []string) int {
 	fs.DurationVar(&cfg.Warmup, "warmup", 0, "the first part of the send phase left out of rss_drift and goroutines_drift (a soak)")
 	fs.BoolVar(&noticeRetry, "notice-retry", true, "each system notice carries a cmid and is retried (next node each time) until a 200 or the drain's last 2 s; only acknowledged notices enter the loss check (false: one attempt, no cmid)")
 	fs.DurationVar(&cfg.NoticeTimeout, "notice-timeout", 3*time.Second, "how long one notice attempt may take before it is retried")
-	fs.Float64Var(&cfg.Likes, "likes", 0, `each viewer adds 1 to its room's "likes" counter this many times per second during the send phase (the "add" op without id; the server refuses over 20/s per session, burst 20); the run fails unless, per room, every viewer's last total is the server's and the server's grew by the adds accepted (not refused)`)
+	fs.Float64Var(&cfg.Likes, "likes", 0, `each viewer taps its room's "likes" counter this many times per second during the send phase (the "add" op without id; the server refuses over 20 adds/s per session, burst 20); the run fails unless, per room, every viewer's last total is the server's and the server's grew by the taps accepted (not refused)`)
+	fs.DurationVar(&cfg.LikeBatch, "like-batch", 0, `with --likes: each viewer sums its taps and sends them as one add every this long (delta up to 100, split above), as an app conflates them (the JS client's addEvery); 0: one add of delta 1 per tap`)
 	fs.Float64Var(&cfg.CounterPosts, "counter-posts", 0, "the backend POSTs gift_value adds (delta 1..10) this many times per second per room; the run fails unless each room's gift_value grew by the deltas acknowledged")
 	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM_LOADTEST")); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

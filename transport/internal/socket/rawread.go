@@ -38,6 +38,12 @@ type Conn struct {
 	off  int     // start of the unparsed bytes in *sock
 	n    int     // result of the last read syscall
 	err  error
+	// drained: the last read took less than it had room for, so the socket was empty then
+	// and the next read would most likely fail with EAGAIN. more skips that read once: the
+	// session parks instead, and re-arming the poller reports bytes that came meanwhile
+	// (epoll_ctl MOD re-checks the socket). Saves a syscall per client frame (a pull, a
+	// tap's add): with 10k viewers tapping and pulling, ~18k read syscalls a second.
+	drained bool
 
 	// The message being assembled from fragments, kept across ErrWouldBlock.
 	op int     // its opcode; -1: none
@@ -152,7 +158,9 @@ func (r *Conn) fill(fd uintptr) {
 		r.off = 0
 	}
 	b := *r.sock
+	free := cap(b) - len(b)
 	n, err := r.readFD(int(fd), b[len(b):cap(b)])
+	r.drained = err == nil && n > 0 && n < free
 	if err == syscall.EAGAIN || err == syscall.EINTR {
 		if idle {
 			sockPool.Put(r.sock)
@@ -172,6 +180,10 @@ func (r *Conn) fill(fd uintptr) {
 // RawConn.Control, which keeps the descriptor from being closed (and its number reused)
 // meanwhile; on a closed connection Control fails.
 func (r *Conn) more(need int) error {
+	if r.drained {
+		r.drained = false
+		return ErrWouldBlock
+	}
 	if r.sock != nil {
 		b := *r.sock
 		if r.off > 0 && (len(b) == cap(b) || r.off+need > cap(b)) { // compact
