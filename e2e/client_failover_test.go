@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -96,7 +97,7 @@ func clientFailover(t *testing.T, members, edges int) {
 	}
 	nodes := startClusterEach(t, members+edges, func(i int) []string {
 		if i >= members {
-			return []string{"--edge"}
+			return []string{"--edge", "--drain", "1s"}
 		}
 		return nil
 	}, flags...)
@@ -365,6 +366,22 @@ func clientFailover(t *testing.T, members, edges int) {
 			dead[fv.nodeOf()]) {
 			t.Errorf("%s, displaced %d times: reconnects %d, dial errors %d, on %q", fv.uid, fv.displaced,
 				st.Reconnects, st.DialErrors, fv.nodeOf())
+		}
+	}
+	if edges > 0 { // an edge stops cleanly on SIGTERM (a cluster client's shutdown)
+		last := nodes[len(nodes)-1].cmd
+		if err := last.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- last.Wait() }()
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("the edge %s after SIGTERM: %v", name(len(nodes)-1), err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the edge %s did not exit within 30 s of SIGTERM", name(len(nodes)-1))
 		}
 	}
 }
