@@ -34,6 +34,7 @@ type Node struct {
 	metrics *metrics.Metrics
 	system  *actor.ActorSystem
 	cluster *cluster.Cluster
+	sched   *scheduler // visits replicas and grains when their work is due (sched.go)
 
 	mu       sync.Mutex
 	replicas map[string]*Replica
@@ -94,6 +95,7 @@ func NewNode(cfg Config) (*Node, error) {
 		remote.Configure(cfg.BindHost, cfg.BindPort),
 		cluster.WithKinds(kind), cluster.WithRequestTimeout(cfg.RequestTimeout))
 	n.cluster = cluster.New(n.system, ccfg)
+	n.sched = newScheduler()
 	n.system.EventStream.Subscribe(func(evt any) {
 		if t, ok := evt.(*cluster.ClusterTopology); ok {
 			n.metrics.Members.Set(float64(len(t.Members)))
@@ -104,12 +106,14 @@ func NewNode(cfg Config) (*Node, error) {
 		}
 	})
 	if err := startMember(n.cluster); err != nil {
+		n.sched.stop()
 		n.system.Shutdown()
 		return nil, err
 	}
 	n.addr = n.system.Address()
 	if _, err := n.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &usersRouter{node: n} }), usersName); err != nil {
 		n.cluster.Shutdown(false)
+		n.sched.stop()
 		return nil, fmt.Errorf("users router: %w", err)
 	}
 	n.stopBeat, n.beatDone = make(chan struct{}), make(chan struct{})
@@ -321,6 +325,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		wait(grains)
 	}
 	n.cluster.Shutdown(true)
+	n.sched.stop()
 	return nil
 }
 
