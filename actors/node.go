@@ -97,12 +97,20 @@ func NewNode(cfg Config) (*Node, error) {
 	n.cluster = cluster.New(n.system, ccfg)
 	n.sched = newScheduler()
 	n.system.EventStream.Subscribe(func(evt any) {
-		if t, ok := evt.(*cluster.ClusterTopology); ok {
+		switch t := evt.(type) {
+		case *cluster.ClusterTopology:
 			n.metrics.Members.Set(float64(len(t.Members)))
 			n.metrics.MembersLeft.Add(float64(len(t.Left)))
+			if len(t.Left) > 0 {
+				n.tellGrainsMembersLeft(t.Left)
+			}
 			if len(t.Left) > 0 || len(t.Joined) > 0 {
 				n.relinkAll() // a room's grain may have moved
 			}
+		case *remote.EndpointTerminatedEvent:
+			// Deltas on their way to or from that node may be lost: every replica renews, and
+			// a renewal's answer tells a replica whether it missed one.
+			n.relinkAll()
 		}
 	})
 	if err := startMember(n.cluster); err != nil {
@@ -412,6 +420,32 @@ func (n *Node) request(ctx context.Context, room string, msg any) (any, error) {
 			}
 		}
 	}
+}
+
+// tellGrainsMembersLeft tells this node's grains which members left: their replicas there
+// will not renew (grain_visits.go).
+func (n *Node) tellGrainsMembersLeft(left []*cluster.Member) {
+	addrs := make(map[string]bool, len(left))
+	for _, m := range left {
+		addrs[m.Address()] = true
+	}
+	msg := &membersGone{addrs: addrs}
+	n.mu.Lock()
+	pids := make([]*actor.PID, 0, len(n.grains))
+	for _, pid := range n.grains {
+		pids = append(pids, pid)
+	}
+	n.mu.Unlock()
+	for _, pid := range pids {
+		n.system.Root.Send(pid, msg)
+	}
+}
+
+// shuttingDown reports whether Shutdown has begun.
+func (n *Node) shuttingDown() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.closed
 }
 
 // relinkAll tells every replica to renew its subscription now.

@@ -26,8 +26,9 @@ import (
 //
 // The link: the replica subscribes by the room's identity (so whichever node hosts the grain
 // now answers, activating it if needed) on a goroutine of its own, and renews every
-// RenewInterval, at once when its viewer count changes or the cluster's members change, and
-// after a failure with a backoff (100 ms doubling to RenewInterval). Nothing in Receive waits
+// LinkKeepAlive; at once when its viewer count changes (at most every 250 ms), the cluster's
+// members change, the connection to another node ends or the grain says it stopped; and after
+// a failure with a backoff (100 ms doubling to RenewInterval). Nothing in Receive waits
 // for the grain: a lookup that hangs while a dead node's partition times out delays the link,
 // never the rounds. The reply carries the grain's delivered head: a replica behind it (a lost
 // delta) or on another epoch gets a snapshot.
@@ -89,7 +90,7 @@ func (a *replicaActor) Receive(ctx actor.Context) {
 		}
 	case *linkResult:
 		a.linked(ctx, msg)
-	case *linkNow:
+	case *linkNow, *pb.Unsubscribe: // an Unsubscribe from the grain: it stopped, its next activation needs a renewal
 		if a.ready {
 			a.link(ctx, false)
 		}
@@ -439,7 +440,7 @@ func (a *replicaActor) tick(ctx actor.Context, now time.Time) (stopping bool) {
 }
 
 // renewEvery is how often the replica renews its subscription.
-func (a *replicaActor) renewEvery() time.Duration { return a.r.node.cfg.RenewInterval }
+func (a *replicaActor) renewEvery() time.Duration { return a.r.node.cfg.LinkKeepAlive }
 
 // plan asks the scheduler for the replica's next visit: the earliest of what its state holds
 // pending (a round, counters to write, a renewal, the idle stop). Adds to flush and pulls to
