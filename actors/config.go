@@ -44,7 +44,7 @@ type Config struct {
 	// renewed at once when the viewer count changes, the cluster's members change, the
 	// connection to another node ends, or the grain stops; so this only bounds how long a
 	// subscriber lost without any of these lingers. Default 60s.
-	LinkKeepAlive time.Duration
+	LinkKeepAlive  time.Duration
 	RoomIdle       time.Duration // a grain with no subscribers passivates after; default 2m
 	ReplicaIdle    time.Duration // a replica with no members and no pulls stops after; default 30s
 	RequestTimeout time.Duration // grain request timeout; default 5s
