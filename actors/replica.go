@@ -96,10 +96,6 @@ const (
 
 func newReplica(n *Node, room string) *Replica {
 	r := &Replica{room: room, node: n, changed: make(chan struct{}), ready: make(chan struct{})}
-	r.cache, _ = simplelru.NewLRU[windowKey, *encodedWindow](windowCacheSize, func(_ windowKey, ew *encodedWindow) {
-		r.bytes -= len(ew.body)
-		n.cacheBytes.Add(-int64(len(ew.body)))
-	})
 	r.lastUse.Store(time.Now().UnixNano())
 	return r
 }
@@ -179,7 +175,9 @@ func (r *Replica) pull(ctx context.Context, since int64, limit int, want uint64)
 	var hit bool
 	if cacheable {
 		r.cmu.Lock()
-		ew, hit = r.cache.Get(key)
+		if r.cache != nil {
+			ew, hit = r.cache.Get(key)
+		}
 		r.cmu.Unlock()
 	}
 	if !hit {
@@ -218,6 +216,12 @@ func (r *Replica) remember(key windowKey, ew *encodedWindow) {
 	}
 	r.cmu.Lock()
 	defer r.cmu.Unlock()
+	if r.cache == nil { // made on the first window worth keeping: an idle room has none
+		r.cache, _ = simplelru.NewLRU[windowKey, *encodedWindow](windowCacheSize, func(_ windowKey, ew *encodedWindow) {
+			r.bytes -= len(ew.body)
+			r.node.cacheBytes.Add(-int64(len(ew.body)))
+		})
+	}
 	if r.cache.Contains(key) {
 		return
 	}
@@ -235,7 +239,9 @@ func (r *Replica) remember(key windowKey, ew *encodedWindow) {
 // dropCache empties the window cache (the replica stops).
 func (r *Replica) dropCache() {
 	r.cmu.Lock()
-	r.cache.Purge()
+	if r.cache != nil {
+		r.cache.Purge()
+	}
 	r.cmu.Unlock()
 }
 

@@ -91,6 +91,16 @@ func (s *scheduler) pending() int {
 	return len(s.heap)
 }
 
+// earliest is the due time of the next visit (unix nanos), 0 when none is pending.
+func (s *scheduler) earliest() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.heap) == 0 {
+		return 0
+	}
+	return s.heap[0].at
+}
+
 // stop ends the scheduler's goroutine and waits for it; pending visits are dropped.
 func (s *scheduler) stop() {
 	close(s.quit)
