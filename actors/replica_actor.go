@@ -613,6 +613,9 @@ func (a *replicaActor) round(now time.Time) {
 			due = min(due, nowN+busy) // it pulled meanwhile: it may still be behind
 		}
 	}
+	if !a.small() { // a big room: one round per DispatchInterval at most, whatever comes due
+		due = max(due, nowN+cfg.DispatchInterval.Nanoseconds())
+	}
 	a.roundAt, a.roundNext = nowN, due
 	if sent > 0 {
 		a.r.node.metrics.NotifiesSent.Add(float64(sent))
