@@ -27,7 +27,7 @@ func (s *countSession) Kick(room, reason string) {}
 func benchReplica(viewers int) (*replicaActor, []*Member) {
 	cfg := Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: metrics.New()}
 	cfg.applyDefaults()
-	n := &Node{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics}
+	n := &Node{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, sched: &scheduler{wake: make(chan struct{}, 1)}} // visits are not run
 	r := newReplica(n, "bench")
 	r.set = ring.NewSet(rooms.DefaultConfig().Caps())
 	r.epoch = "e1"
@@ -70,7 +70,7 @@ func BenchmarkDispatchRound(b *testing.B) {
 					appendMsgs(a, k, &ts)
 					for _, m := range members { // every viewer pulled, long enough ago
 						m.markAt.Store(0)
-						m.notifiedAt = 0
+						m.paceAt = 0
 					}
 					b.StartTimer()
 					a.round(time.Now())
@@ -97,7 +97,7 @@ func BenchmarkRoundWithPulls(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				appendMsgs(a, 20, &ts)
 				for _, m := range members {
-					m.notifiedAt = 0
+					m.paceAt = 0
 				}
 				a.round(time.Now())
 				for _, m := range members {

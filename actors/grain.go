@@ -50,7 +50,6 @@ type roomGrain struct {
 	retryArmed    bool
 	retryDelay    time.Duration
 	checkingFence bool
-	beat          time.Time // the last renew check (stalled)
 
 	// What the store has: protGen counts protected messages accepted (and protected ones
 	// delivered undurably), modGen config and moderation changes; saved* is what the last
@@ -61,27 +60,35 @@ type roomGrain struct {
 	configSet          bool // the config was changed in this activation
 
 	flushArmed bool
+	flushAt    int64 // unix nanos: the armed flush is due (grain_visits.go)
+	lastFlush  int64 // unix nanos of the previous flush
+	checkAt    int64 // unix nanos: the next renew check is due
+	lastUse    int64 // unix nanos of the last request (the idle stop counts from it)
+	slot       schedSlot
 	stopped    bool
 
 	cnt grainCounters // grain_counters.go
 }
 
-// Internal self-messages. Pointers to package-level values: sending them allocates nothing.
-type flushTick struct{}
-type renewCheck struct{}
-
-var (
-	flushMsg = &flushTick{}
-	renewMsg = &renewCheck{}
-)
-
-// The periodic check must not keep an idle grain alive.
-func (renewCheck) NotInfluenceReceiveTimeout() {}
-
 func newRoomGrain(n *Node) actor.Actor { return &roomGrain{node: n} }
 
 func (g *roomGrain) Receive(ctx actor.Context) {
-	switch msg := ctx.Message().(type) {
+	msg := ctx.Message()
+	now := time.Now()
+	if _, quiet := msg.(quietMsg); !quiet {
+		g.lastUse = now.UnixNano()
+	}
+	g.receive(ctx, msg)
+	switch msg.(type) {
+	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+		return
+	}
+	g.flushIfDue(ctx, now)
+	g.plan(now)
+}
+
+func (g *roomGrain) receive(ctx actor.Context, msg any) {
+	switch msg := msg.(type) {
 	case *cluster.ClusterInit:
 		g.init(ctx, msg.Identity.Identity)
 	case *pb.SendRequest:
@@ -92,9 +99,10 @@ func (g *roomGrain) Receive(ctx actor.Context) {
 		if r := g.unpin(ctx, msg); r != nil {
 			ctx.Respond(r)
 		}
-	case *flushTick:
-		g.flushArmed = false
-		g.flush(ctx)
+	case *grainVisit:
+		g.visit(ctx, time.Now())
+	case *membersGone:
+		g.membersLeft(ctx, msg)
 	case *saveDone:
 		g.saveDone(ctx, msg)
 	case *saveSlow:
@@ -131,12 +139,6 @@ func (g *roomGrain) Receive(ctx actor.Context) {
 		st := g.room.StatsRef()
 		st.Notifies += msg.Notifies
 		st.Pulls += msg.Pulls
-	case *renewCheck:
-		g.renewCheck(ctx)
-	case *actor.ReceiveTimeout:
-		if len(g.subs) == 0 {
-			ctx.Poison(ctx.Self())
-		}
 	case *actor.Stopping:
 		g.stop(ctx)
 	default:
@@ -186,11 +188,10 @@ func (g *roomGrain) init(ctx actor.Context, id string) {
 		g.set = ring.NewSet(g.room.Config().Caps())
 	}
 	g.durableSeq, g.indexedSeq = g.room.LastSeq(), g.room.LastSeq()
-	g.lastFull, g.beat = now, now
+	g.lastFull = now
 	g.markActive(true)
 	g.node.grainStarted(id, ctx.Self())
-	ctx.SetReceiveTimeout(g.node.cfg.RoomIdle)
-	g.scheduleRenewCheck(ctx)
+	g.startVisits(ctx, now)
 }
 
 func (g *roomGrain) online() int64 {
@@ -244,13 +245,9 @@ func (g *roomGrain) bans(now time.Time) []*pb.Ban {
 	return out
 }
 
-func (g *roomGrain) scheduleRenewCheck(ctx actor.Context) {
-	self, root := ctx.Self(), ctx.ActorSystem().Root
-	time.AfterFunc(g.node.cfg.RenewInterval, func() { root.Send(self, renewMsg) })
-}
-
-// renewCheck runs every RenewInterval: it forgets nodes that stopped renewing (crashed or left
-// without a word), saves config and moderation changes, and checks the room's claim.
+// renewCheck runs every RenewInterval while the grain is busy, every LinkKeepAlive when it is
+// quiet (grain_visits.go): it forgets nodes that stopped renewing (crashed or left without a
+// word), saves config and moderation changes, and checks the room's claim.
 func (g *roomGrain) renewCheck(ctx actor.Context) {
 	if g.stopped || g.fenced {
 		return
@@ -260,8 +257,8 @@ func (g *roomGrain) renewCheck(ctx actor.Context) {
 		// store and the claim checked below, as flush does when it sees the stall first.
 		g.endUndurable()
 	}
-	g.beat = time.Now()
-	deadline := time.Now().Add(-3 * g.node.cfg.RenewInterval)
+	now := time.Now()
+	deadline := now.Add(-3 * g.node.cfg.LinkKeepAlive)
 	for node, s := range g.subs {
 		if s.renewed.Before(deadline) {
 			delete(g.subs, node)
@@ -271,7 +268,6 @@ func (g *roomGrain) renewCheck(ctx actor.Context) {
 	g.pruneFlushMarks(deadline)
 	g.startSave(ctx)
 	g.checkFence(ctx)
-	g.scheduleRenewCheck(ctx)
 }
 
 func (g *roomGrain) joinCheck(j *pb.JoinCheck) *pb.JoinReply {
@@ -378,6 +374,8 @@ func (g *roomGrain) stop(ctx actor.Context) {
 		return
 	}
 	g.stopped = true
+	g.node.sched.cancel(&g.slot)
+	defer g.tellSubscribersGone(ctx)
 	if g.undurable {
 		g.node.undurableRooms.Add(-1)
 		g.node.metrics.UndurableRooms.Dec()

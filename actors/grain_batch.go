@@ -133,19 +133,10 @@ func (g *roomGrain) accepted(ctx actor.Context, pri ring.Priority, m *ring.Messa
 	return reply
 }
 
-// armFlush schedules one flush tick; messages accepted until it fires share one delta.
-func (g *roomGrain) armFlush(ctx actor.Context) {
-	if g.flushArmed {
-		return
-	}
-	g.flushArmed = true
-	self, root := ctx.Self(), ctx.ActorSystem().Root
-	time.AfterFunc(g.node.cfg.FlushInterval, func() { root.Send(self, flushMsg) })
-}
-
 // flush closes the pending batch and delivers what may go: everything at once without a
 // shared store or while undurable, else what the store has made durable.
 func (g *roomGrain) flush(ctx actor.Context) {
+	g.flushArmed, g.lastFlush = false, time.Now().UnixNano()
 	if !g.pending.empty() {
 		g.queue = append(g.queue, g.pending)
 		g.pending = batch{}
@@ -326,12 +317,6 @@ func (g *roomGrain) endUndurable() {
 		g.node.undurableRooms.Add(-1)
 		g.node.metrics.UndurableRooms.Dec()
 	}
-}
-
-// stalled reports whether this activation's renew check, due every RenewInterval, has not run
-// for two of them: the process was stopped or starved, and a newer activation may own the room.
-func (g *roomGrain) stalled() bool {
-	return time.Since(g.beat) > 2*g.node.cfg.RenewInterval
 }
 
 // saveSlow: the save has not answered within StoreWait. Its batches go out without it, unless

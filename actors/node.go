@@ -34,6 +34,7 @@ type Node struct {
 	metrics *metrics.Metrics
 	system  *actor.ActorSystem
 	cluster *cluster.Cluster
+	sched   *scheduler // visits replicas and grains when their work is due (sched.go)
 
 	mu       sync.Mutex
 	replicas map[string]*Replica
@@ -104,22 +105,36 @@ func NewNode(cfg Config) (*Node, error) {
 			remote.WithEndpointWriterQueueSize(endpointQueue), remote.WithEndpointManagerQueueSize(endpointQueue)),
 		cluster.WithKinds(kind), cluster.WithRequestTimeout(cfg.RequestTimeout))
 	n.cluster = cluster.New(n.system, ccfg)
+	n.sched = newScheduler()
 	n.system.EventStream.Subscribe(func(evt any) {
-		if t, ok := evt.(*cluster.ClusterTopology); ok {
+		switch t := evt.(type) {
+		case *cluster.ClusterTopology:
 			n.metrics.Members.Set(float64(len(t.Members)))
 			n.metrics.MembersLeft.Add(float64(len(t.Left)))
+			if len(t.Left) > 0 {
+				n.tellGrainsMembersLeft(t.Left)
+			}
 			if len(t.Left) > 0 || len(t.Joined) > 0 {
 				n.relinkAll() // a room's grain may have moved
 			}
+		case *remote.EndpointTerminatedEvent:
+			// Deltas on their way to or from that node may be lost: every replica renews, and
+			// a renewal's answer tells a replica whether it missed one. The grains forget that
+			// node's subscriptions unless renewed since: an edge is in no member list, so this
+			// is how a dead edge's viewers leave online and its deltas stop (a live one relinks).
+			n.tellGrainsGone(map[string]bool{t.Address: true})
+			n.relinkAll()
 		}
 	})
 	if err := joinCluster(n.cluster, cfg.Edge); err != nil {
+		n.sched.stop()
 		n.system.Shutdown()
 		return nil, err
 	}
 	n.addr = n.system.Address()
 	if _, err := n.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &usersRouter{node: n} }), usersName); err != nil {
 		n.cluster.Shutdown(false)
+		n.sched.stop()
 		return nil, fmt.Errorf("users router: %w", err)
 	}
 	n.stopBeat, n.beatDone = make(chan struct{}), make(chan struct{})
@@ -345,6 +360,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		wait(grains)
 	}
 	n.cluster.Shutdown(true)
+	n.sched.stop()
 	return nil
 }
 
@@ -431,6 +447,37 @@ func (n *Node) request(ctx context.Context, room string, msg any) (any, error) {
 			}
 		}
 	}
+}
+
+// tellGrainsMembersLeft tells this node's grains which members left: their replicas there
+// will not renew (grain_visits.go).
+func (n *Node) tellGrainsMembersLeft(left []*cluster.Member) {
+	addrs := make(map[string]bool, len(left))
+	for _, m := range left {
+		addrs[m.Address()] = true
+	}
+	n.tellGrainsGone(addrs)
+}
+
+// tellGrainsGone tells this node's grains that the nodes at addrs are gone (now).
+func (n *Node) tellGrainsGone(addrs map[string]bool) {
+	msg := &membersGone{addrs: addrs, at: time.Now()}
+	n.mu.Lock()
+	pids := make([]*actor.PID, 0, len(n.grains))
+	for _, pid := range n.grains {
+		pids = append(pids, pid)
+	}
+	n.mu.Unlock()
+	for _, pid := range pids {
+		n.system.Root.Send(pid, msg)
+	}
+}
+
+// shuttingDown reports whether Shutdown has begun.
+func (n *Node) shuttingDown() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.closed
 }
 
 // relinkAll tells every replica to renew its subscription now.

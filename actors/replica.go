@@ -39,6 +39,9 @@ type Replica struct {
 	encodes      atomic.Uint64 // windows encoded (cache misses): shows encode-once in benchmarks
 	lastUse      atomic.Int64  // unix nanos of the last join, leave or pull
 	tickQueued   atomic.Bool   // a round tick is in the actor's mailbox
+	headTS       atomic.Int64  // newest ts in the set (the actor stores it after each change)
+	recheck      atomic.Bool   // a member pulled and is still behind headTS: the next visit runs a round
+	slot         schedSlot     // the replica's place in the node's scheduler
 
 	cnt replicaCounters // viewers' adds not yet flushed, the grain's totals (replica_counters.go)
 
@@ -93,10 +96,6 @@ const (
 
 func newReplica(n *Node, room string) *Replica {
 	r := &Replica{room: room, node: n, changed: make(chan struct{}), ready: make(chan struct{})}
-	r.cache, _ = simplelru.NewLRU[windowKey, *encodedWindow](windowCacheSize, func(_ windowKey, ew *encodedWindow) {
-		r.bytes -= len(ew.body)
-		n.cacheBytes.Add(-int64(len(ew.body)))
-	})
 	r.lastUse.Store(time.Now().UnixNano())
 	return r
 }
@@ -163,8 +162,11 @@ func (r *Replica) catchUp(ctx context.Context, want uint64) {
 // it: sessions', pushed windows and HTTP pulls.
 func (r *Replica) pull(ctx context.Context, since int64, limit int, want uint64) PullResult {
 	r.catchUp(ctx, want)
-	r.lastUse.Store(time.Now().UnixNano())
-	r.pulls.Add(1)
+	now := time.Now().UnixNano()
+	r.lastUse.Store(now)
+	if r.pulls.Add(1) == 1 { // the first since the last report: ask for the visit that reports them
+		r.node.sched.at(&r.slot, now+statsDelay.Nanoseconds())
+	}
 	r.mu.RLock()
 	base, effLimit, cacheable := r.set.WindowKey(since, limit)
 	key := windowKey{base: base, limit: effLimit, lastSeq: r.set.LastSeq(), gen: r.gen}
@@ -173,7 +175,9 @@ func (r *Replica) pull(ctx context.Context, since int64, limit int, want uint64)
 	var hit bool
 	if cacheable {
 		r.cmu.Lock()
-		ew, hit = r.cache.Get(key)
+		if r.cache != nil {
+			ew, hit = r.cache.Get(key)
+		}
 		r.cmu.Unlock()
 	}
 	if !hit {
@@ -212,6 +216,12 @@ func (r *Replica) remember(key windowKey, ew *encodedWindow) {
 	}
 	r.cmu.Lock()
 	defer r.cmu.Unlock()
+	if r.cache == nil { // made on the first window worth keeping: an idle room has none
+		r.cache, _ = simplelru.NewLRU[windowKey, *encodedWindow](windowCacheSize, func(_ windowKey, ew *encodedWindow) {
+			r.bytes -= len(ew.body)
+			r.node.cacheBytes.Add(-int64(len(ew.body)))
+		})
+	}
 	if r.cache.Contains(key) {
 		return
 	}
@@ -229,7 +239,9 @@ func (r *Replica) remember(key windowKey, ew *encodedWindow) {
 // dropCache empties the window cache (the replica stops).
 func (r *Replica) dropCache() {
 	r.cmu.Lock()
-	r.cache.Purge()
+	if r.cache != nil {
+		r.cache.Purge()
+	}
 	r.cmu.Unlock()
 }
 
@@ -270,5 +282,11 @@ func (m *Member) Pull(ctx context.Context, since int64, limit int) PullResult {
 	}
 	m.unanswered.Store(0)
 	m.markAt.Store(0)
+	if res.Next < m.r.headTS.Load() {
+		// A message came while this pull was on its way and its round found the mark still
+		// set: without a visit now the member would hear of it only at the retry.
+		m.r.recheck.Store(true)
+		m.r.node.sched.at(&m.r.slot, time.Now().UnixNano())
+	}
 	return res
 }

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -15,10 +16,19 @@ import (
 // replicaActor is the single writer of a Replica: it applies deltas, keeps the members, runs
 // the dispatch rounds and keeps the node subscribed with the room's grain (the link).
 //
+// It has no timer of its own: the node's scheduler (sched.go) visits it (a roundTick) when
+// something is due, and after every message it handles the actor asks for its next visit
+// (plan): a round for members whose notify, retry or pace comes due, a renewal, counters to
+// flush or write, an idle replica to stop. A small room (members x RoundPerMember within one
+// DispatchInterval) runs its round as soon as a delta brings a message, so its viewers hear of
+// it within a few loopback round trips; a big room runs at most one round per
+// DispatchInterval, its members paced as before.
+//
 // The link: the replica subscribes by the room's identity (so whichever node hosts the grain
 // now answers, activating it if needed) on a goroutine of its own, and renews every
-// RenewInterval, at once when its viewer count changes or the cluster's members change, and
-// after a failure with a backoff (100 ms doubling to RenewInterval). Nothing in Receive waits
+// LinkKeepAlive; at once when its viewer count changes (at most every 250 ms), the cluster's
+// members change, the connection to another node ends or the grain says it stopped; and after
+// a failure with a backoff (100 ms doubling to RenewInterval). Nothing in Receive waits
 // for the grain: a lookup that hangs while a dead node's partition times out delays the link,
 // never the rounds. The reply carries the grain's delivered head: a replica behind it (a lost
 // delta) or on another epoch gets a snapshot.
@@ -35,13 +45,15 @@ type replicaActor struct {
 	linkFails int        // subscribes failed in a row
 	nextLink  time.Time  // not before (backoff after failures)
 
-	lastTS   int64 // newest ts in the set (a copy, so rounds need no lock)
-	roundTS  int64 // lastTS as of the previous round
-	marked   int   // members holding a mark after the previous round (0: skip idle rounds)
-	frame    *SharedFrame
-	reported int64 // viewers last reported to the grain
-	stop     chan struct{}
-	cnt      replicaCountersState // replica_counters.go
+	lastTS    int64 // newest ts in the set (a copy, so rounds need no lock)
+	roundTS   int64 // lastTS as of the previous round
+	roundAt   int64 // unix nanos of the previous round
+	roundNext int64 // unix nanos when a round is due (math.MaxInt64: none)
+	frame     *SharedFrame
+	reported  int64                // viewers last reported to the grain
+	notified  uint64               // notifies sent since the last stats report
+	statsAt   int64                // unix nanos: report them then
+	cnt       replicaCountersState // replica_counters.go
 }
 
 type roundTick struct{}
@@ -68,14 +80,17 @@ func (a *replicaActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		a.start(ctx)
+		return
 	case *pb.Delta:
 		a.apply(ctx, msg)
 	case *roundTick:
 		a.r.tickQueued.Store(false)
-		a.tick(ctx, time.Now())
+		if a.tick(ctx, time.Now()) {
+			return // stopping
+		}
 	case *linkResult:
 		a.linked(ctx, msg)
-	case *linkNow:
+	case *linkNow, *pb.Unsubscribe: // an Unsubscribe from the grain: it stopped, its next activation needs a renewal
 		if a.ready {
 			a.link(ctx, false)
 		}
@@ -92,38 +107,34 @@ func (a *replicaActor) Receive(ctx actor.Context) {
 	case *countersFlushed:
 		a.countersFlushed(msg)
 	case *actor.Stopping:
+		a.r.node.sched.cancel(&a.r.slot)
 		a.flushCountersAtStop(ctx)
-		close(a.stop)
 		a.r.dropCache()
 		if a.grain != nil {
 			ctx.Send(a.grain, &pb.Unsubscribe{Node: a.r.node.cfg.Node})
 		}
 		a.reportStats(ctx)
+		return
+	default:
+		return
 	}
+	a.plan(time.Now())
 }
 
 func (a *replicaActor) start(ctx actor.Context) {
 	r := a.r
 	r.pid = ctx.Self()
-	a.stop = make(chan struct{})
 	r.set = ring.NewSet([ring.NumPriorities]int{1, 1, 1, 1}) // replaced by the first snapshot
-	a.link(ctx, true)
-	go func(stop chan struct{}, self *actor.PID, root *actor.RootContext, every time.Duration) {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				// At most one tick waits in the mailbox: a round slower than the tick (a big
-				// room under load) must not pile ticks up in front of the deltas.
-				if r.tickQueued.CompareAndSwap(false, true) {
-					root.Send(self, roundMsg)
-				}
-			}
+	a.roundNext = math.MaxInt64
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	r.slot.fire = func() {
+		// At most one tick waits in the mailbox: a round slower than its pace (a big room
+		// under load) must not pile ticks up in front of the deltas.
+		if r.tickQueued.CompareAndSwap(false, true) {
+			root.Send(self, roundMsg)
 		}
-	}(a.stop, ctx.Self(), ctx.ActorSystem().Root, r.node.cfg.DispatchInterval)
+	}
+	a.link(ctx, true)
 }
 
 // link subscribes (or renews) with the room's grain on a goroutine; the answer comes back as a
@@ -265,6 +276,8 @@ func (a *replicaActor) importSnapshot(p *pb.Snapshot) error {
 	r.changed = make(chan struct{})
 	r.mu.Unlock()
 	a.lastTS = set.LastTS()
+	r.headTS.Store(a.lastTS)
+	a.roundSoon(time.Now()) // members may be behind the new content
 	return nil
 }
 
@@ -319,6 +332,7 @@ func (a *replicaActor) apply(ctx actor.Context, d *pb.Delta) {
 	close(r.changed)
 	r.changed = make(chan struct{})
 	a.lastTS = r.set.LastTS()
+	r.headTS.Store(a.lastTS)
 	r.mu.Unlock()
 	if err != nil {
 		r.node.log.Warn("replica append failed; asking for a snapshot", "room", r.room, "err", err)
@@ -326,13 +340,18 @@ func (a *replicaActor) apply(ctx actor.Context, d *pb.Delta) {
 		return
 	}
 	a.baseline(msgs)
+	if len(msgs) > 0 {
+		a.roundSoon(time.Now())
+	}
 }
 
 func (a *replicaActor) add(m *Member) {
 	m.idx = len(a.members)
 	a.members = append(a.members, m)
-	a.marked++ // the next round looks at everyone: the new member may hold a join-time mark
 	a.cnt.due = 0
+	if a.ready {
+		a.roundSoon(time.Now()) // the new member may be behind the head, or hold a join-time mark
+	}
 }
 
 func (a *replicaActor) remove(m *Member) {
@@ -365,37 +384,114 @@ func (a *replicaActor) kick(uid, reason string) {
 // countRenew: a changed viewer count is reported at most this often.
 const countRenew = 250 * time.Millisecond
 
-func (a *replicaActor) tick(ctx actor.Context, now time.Time) {
+// statsDelay: the pulls served are reported (metrics, the grain's stats) this long after the
+// first one since the last report.
+const statsDelay = time.Second
+
+// small reports whether the room's members fit in one round's budget: a round over them costs
+// at most what one DispatchInterval allows (members x RoundPerMember), so it may run as soon as
+// there is something to tell them.
+func (a *replicaActor) small() bool {
+	cfg := &a.r.node.cfg
+	return time.Duration(len(a.members))*cfg.RoundPerMember <= cfg.DispatchInterval
+}
+
+// roundSoon: new messages, new content or a new member. A small room runs its round now; a big
+// one at most once per DispatchInterval.
+func (a *replicaActor) roundSoon(now time.Time) {
 	if !a.ready {
+		return // the first snapshot brings everything
+	}
+	if a.small() {
+		a.round(now)
 		return
 	}
-	a.round(now)
+	a.roundNext = min(a.roundNext, max(now.UnixNano(), a.roundAt+a.r.node.cfg.DispatchInterval.Nanoseconds()))
+}
+
+// tick is a visit of the scheduler: whatever is due runs. It reports whether the replica is
+// stopping (idle).
+func (a *replicaActor) tick(ctx actor.Context, now time.Time) (stopping bool) {
+	if !a.ready {
+		return false
+	}
+	r := a.r
+	if r.recheck.Swap(false) {
+		a.roundSoon(now) // a member pulled and is still behind the head
+	}
+	if now.UnixNano() >= a.roundNext {
+		a.round(now)
+	}
 	a.counterRound(now)
 	a.flushCounters(ctx)
 	a.reportStats(ctx)
-	r := a.r
 	since := now.Sub(a.lastLink)
 	if !a.linking && !now.Before(a.nextLink) &&
-		(since >= r.node.cfg.RenewInterval || a.linkFails > 0 || (r.local.Load() != a.reported && since >= countRenew)) {
+		(since >= a.renewEvery() || a.linkFails > 0 || (r.local.Load() != a.reported && since >= countRenew)) {
 		a.link(ctx, false)
 	}
 	if len(a.members) == 0 && now.UnixNano()-r.lastUse.Load() > r.node.cfg.ReplicaIdle.Nanoseconds() {
 		if r.node.retireReplica(r) {
 			ctx.Stop(ctx.Self())
+			return true
 		}
 	}
+	return false
 }
 
+// renewEvery is how often the replica renews its subscription.
+func (a *replicaActor) renewEvery() time.Duration { return a.r.node.cfg.LinkKeepAlive }
+
+// plan asks the scheduler for the replica's next visit: the earliest of what its state holds
+// pending (a round, counters to write, a renewal, the idle stop). Adds to flush and pulls to
+// report ask for their own visits (Member.Add, Replica.pull). Nothing pending: no visit.
+func (a *replicaActor) plan(now time.Time) {
+	if !a.ready {
+		return // the subscribe's answer comes as a message
+	}
+	r := a.r
+	next := a.roundNext
+	if st := &a.cnt; st.interval > 0 {
+		if st.dirty || st.online != st.remote+r.local.Load() {
+			next = now.UnixNano()
+		} else {
+			next = min(next, st.due) // 0: at once (a member joined)
+		}
+	}
+	if !a.linking {
+		at := a.lastLink.Add(a.renewEvery())
+		if a.linkFails > 0 {
+			at = a.nextLink
+		} else if r.local.Load() != a.reported {
+			at = a.lastLink.Add(countRenew)
+		}
+		if at.Before(a.nextLink) {
+			at = a.nextLink
+		}
+		next = min(next, at.UnixNano())
+	}
+	if len(a.members) == 0 {
+		next = min(next, r.lastUse.Load()+r.node.cfg.ReplicaIdle.Nanoseconds()+1)
+	}
+	if a.notified > 0 {
+		next = min(next, a.statsAt)
+	}
+	r.node.sched.at(&r.slot, next)
+}
+
+// reportStats hands the pulls served and the notifies sent since the last report to the
+// metrics and the grain's stats (one message for all of them).
 func (a *replicaActor) reportStats(ctx actor.Context) {
-	pulls, dropped := a.r.pulls.Swap(0), a.r.dropped.Swap(0)
-	if pulls == 0 {
+	pulls, notified := a.r.pulls.Swap(0), a.notified
+	if pulls == 0 && notified == 0 {
 		return
 	}
+	a.notified = 0
 	met := a.r.node.metrics
 	met.Pulls.Add(float64(pulls))
-	met.DroppedInPull.Add(float64(dropped))
+	met.DroppedInPull.Add(float64(a.r.dropped.Swap(0)))
 	if a.grain != nil {
-		ctx.Send(a.grain, &pb.StatsAdd{Pulls: pulls})
+		ctx.Send(a.grain, &pb.StatsAdd{Pulls: pulls, Notifies: notified})
 	}
 }
 
@@ -416,23 +512,25 @@ func (a *replicaActor) pushWindow(since int64) *pushWindow {
 
 // round is one notify dispatch round (PROTOCOL.md section 3): at most one notify per member,
 // none while its pull is in progress, a retry after notify_retry, the kick after kick_after.
-// A member is notified at most once per pace (DispatchInterval, or members x RoundPerMember in
-// big rooms), so a room's dispatch CPU stays bounded whatever its size. Per member a round is
-// a few atomic loads and at most one write of the shared frame.
+// A member is notified at most once per pace on average (DispatchInterval, or members x
+// RoundPerMember in big rooms), so a room's dispatch CPU stays bounded whatever its size; one
+// notify of slack (DispatchInterval) lets a message that follows a quiet spell go at once
+// instead of waiting out the previous one's pace. Per member a round is a few atomic loads and
+// at most one write of the shared frame. The round records when the next one is due: the
+// earliest retry, pace or busy member.
 func (a *replicaActor) round(now time.Time) {
 	latest := a.lastTS
 	fresh := latest != a.roundTS
-	if !fresh && a.marked == 0 {
-		return
-	}
 	a.roundTS = latest
 	if a.frame == nil || fresh {
 		a.frame = notifyFrame(a.r.room, latest)
 	}
 	cfg := &a.r.node.cfg
 	pace := max(cfg.DispatchInterval, time.Duration(len(a.members))*cfg.RoundPerMember).Nanoseconds()
+	slack, busy := cfg.DispatchInterval.Nanoseconds(), cfg.DispatchInterval.Nanoseconds()
 	nowN, retry, kickAfter := now.UnixNano(), cfg.NotifyRetry.Nanoseconds(), int32(cfg.KickAfter)
-	var sent, merged, marked int
+	due := int64(math.MaxInt64)
+	var sent, merged int
 	var pushed map[int64]*pushWindow // this round's windows by since: shared by the push members
 	for i := 0; i < len(a.members); i++ {
 		m := a.members[i]
@@ -441,8 +539,8 @@ func (a *replicaActor) round(now time.Time) {
 			if since >= latest {
 				continue
 			}
-			marked++ // until its window is written
-			if nowN-m.notifiedAt < pace {
+			if at := m.paceAt - slack; nowN < at {
+				due = min(due, at)
 				continue
 			}
 			if pushed == nil {
@@ -454,13 +552,15 @@ func (a *replicaActor) round(now time.Time) {
 				pushed[since] = pw
 			}
 			if m.sess.Notify(pw.frame) {
-				m.notifiedAt = nowN
+				m.paceAt = max(m.paceAt, nowN) + pace
 				m.pulledTS.Store(pw.next)
 				a.r.dropped.Add(pw.dropped)
 				sent++
-				if pw.next >= latest {
-					marked-- // a window cut short (more) continues next round, with nothing new
+				if pw.next < latest {
+					due = min(due, m.paceAt-slack) // a window cut short (more) continues, with nothing new
 				}
+			} else {
+				due = min(due, nowN+busy)
 			}
 			continue
 		}
@@ -469,49 +569,60 @@ func (a *replicaActor) round(now time.Time) {
 			if m.pulledTS.Load() >= latest {
 				continue
 			}
-			if nowN-m.notifiedAt < pace {
-				marked++ // paced: look again next round even if nothing new arrives
+			if at := m.paceAt - slack; nowN < at {
+				due = min(due, at) // paced: look again then even if nothing new arrives
 				continue
 			}
-			if m.markAt.CompareAndSwap(0, nowN) {
-				if m.sess.Notify(a.frame) {
-					m.notifiedAt = nowN
-					sent++
-				} else {
-					m.markAt.CompareAndSwap(nowN, 0) // busy: try again next round
-				}
-				marked++
+			if !m.markAt.CompareAndSwap(0, nowN) {
+				due = min(due, nowN+busy) // marked meanwhile: look again
+				continue
+			}
+			if m.sess.Notify(a.frame) {
+				m.paceAt = max(m.paceAt, nowN) + pace
+				sent++
+				due = min(due, nowN+retry)
+			} else {
+				m.markAt.CompareAndSwap(nowN, 0) // busy: try again soon
+				due = min(due, nowN+busy)
 			}
 			continue
 		}
-		marked++
 		if nowN-mark < retry {
 			if fresh {
 				merged++
 			}
+			due = min(due, mark+retry)
 			continue
 		}
 		if m.unanswered.Add(1) >= kickAfter {
 			if a.r.node.retireMember(m) {
 				a.remove(m)
 				i--
-				marked--
 				m.sess.Kick("", "unresponsive")
 				a.r.node.metrics.Kicks.WithLabelValues("unresponsive").Inc()
 			}
 			continue
 		}
-		if m.markAt.CompareAndSwap(mark, nowN) && m.sess.Notify(a.frame) {
-			m.notifiedAt = nowN
-			sent++
+		if m.markAt.CompareAndSwap(mark, nowN) {
+			if m.sess.Notify(a.frame) {
+				m.paceAt = max(m.paceAt, nowN) + pace
+				sent++
+			}
+			due = min(due, nowN+retry)
+		} else {
+			due = min(due, nowN+busy) // it pulled meanwhile: it may still be behind
 		}
 	}
-	a.marked = marked
+	if !a.small() { // a big room: one round per DispatchInterval at most, whatever comes due
+		due = max(due, nowN+cfg.DispatchInterval.Nanoseconds())
+	}
+	a.roundAt, a.roundNext = nowN, due
 	if sent > 0 {
 		a.r.node.metrics.NotifiesSent.Add(float64(sent))
-		if a.grain != nil {
-			a.r.node.system.Root.Send(a.grain, &pb.StatsAdd{Notifies: uint64(sent)})
+		if a.notified == 0 {
+			a.statsAt = nowN + statsDelay.Nanoseconds()
 		}
+		a.notified += uint64(sent)
 	}
 	if merged > 0 {
 		a.r.node.metrics.NotifiesMerged.Add(float64(merged))

@@ -75,9 +75,13 @@ func (m *Member) Add(ctx context.Context, name string, delta int64, ack bool) er
 	if m.adds.Rate() == 0 {
 		m.adds = rooms.NewAddLimiter(now)
 	}
+	first := c.count == 0 && c.rateLimited == 0
 	if !m.adds.Allow(now) {
 		c.rateLimited++
 		c.mu.Unlock()
+		if first {
+			m.r.flushSoon(now)
+		}
 		m.r.node.metrics.CounterAdds.WithLabelValues("rate_limited").Inc()
 		return rooms.Errorf(rooms.CodeRateLimited, "at most 20 adds per second per session and room")
 	}
@@ -96,6 +100,9 @@ func (m *Member) Add(ctx context.Context, name string, delta int64, ack bool) er
 		c.waiters = append(c.waiters, w)
 	}
 	c.mu.Unlock()
+	if first {
+		m.r.flushSoon(now)
+	}
 	if w == nil {
 		return nil
 	}
@@ -105,6 +112,12 @@ func (m *Member) Add(ctx context.Context, name string, delta int64, ack bool) er
 	case <-ctx.Done():
 		return rooms.Errorf(rooms.CodeUnavailable, "the room did not answer in time")
 	}
+}
+
+// flushSoon asks for the visit that hands the sessions' adds to the grain: one flush per
+// DispatchInterval at most, whatever the number of adds.
+func (r *Replica) flushSoon(now time.Time) {
+	r.node.sched.at(&r.slot, now.Add(r.node.cfg.DispatchInterval).UnixNano())
 }
 
 // mayName reports whether name is a counter of the room or may become one; mu is held.
@@ -171,9 +184,19 @@ func (a *replicaActor) takeFlush() (*pb.CounterAdds, []*addWaiter) {
 	return msg, waiters
 }
 
-// countersFlushed answers the flush's waiters; a failed flush's adds are lost (counted).
+// countersFlushed answers the flush's waiters; a failed flush's adds are lost (counted). Adds
+// that came while it was on its way go with the next flush.
 func (a *replicaActor) countersFlushed(f *countersFlushed) {
 	a.cnt.flushing = false
+	defer func() {
+		c := &a.r.cnt
+		c.mu.Lock()
+		pending := c.count > 0 || c.rateLimited > 0 || len(c.waiters) > 0 || a.cnt.lost > 0
+		c.mu.Unlock()
+		if pending {
+			a.r.flushSoon(time.Now())
+		}
+	}()
 	met := a.r.node.metrics
 	if f.err != nil {
 		a.cnt.lost += f.msg.Count

@@ -61,9 +61,11 @@ type Member struct {
 	idx  int  // position in the replica actor's member slice; owned by that actor
 	push bool // the replica pushes windows to this member instead of notifying
 
-	pulledTS   atomic.Int64 // newest ts the session has covered (pull's next, or the join point)
-	markAt     atomic.Int64 // unix nanos of the unanswered notify; 0 = no pull in progress
-	notifiedAt int64        // unix nanos of the last notify; owned by the replica actor
+	pulledTS atomic.Int64 // newest ts the session has covered (pull's next, or the join point)
+	markAt   atomic.Int64 // unix nanos of the unanswered notify; 0 = no pull in progress
+	// paceAt is when the member may next be notified (unix nanos, less one DispatchInterval
+	// of slack): a notify moves it one pace past max(paceAt, now). Owned by the replica actor.
+	paceAt     int64
 	unanswered atomic.Int32 // notify retries since the last pull
 	sent       atomic.Bool  // the session sent since its last pull: that pull waits for the node's sends
 	gone       atomic.Bool  // left or kicked; set once by whoever removes it

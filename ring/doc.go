@@ -1,6 +1,7 @@
-// Package ring holds a room's messages: one fixed-capacity ring per priority (Ring), a history
-// index of ts by seq, and the pull window of PROTOCOL.md section 4 (Set.Window). Message.Encode
-// and Window.Encode build their wire encodings through package wire.
+// Package ring holds a room's messages: one bounded ring per priority (Ring, its slice allocated
+// on the first message and grown by use up to the capacity), a history index of ts by seq, and
+// the pull window of PROTOCOL.md section 4 (Set.Window). Message.Encode and Window.Encode build
+// their wire encodings through package wire.
 //
 // Concurrency contract: a Set is not safe for concurrent use. Its owner (the room grain or a
 // RoomReplica) wraps it in a sync.RWMutex: Append, Resize, Import and Reset under the write

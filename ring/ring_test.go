@@ -101,3 +101,48 @@ func TestRingResize(t *testing.T) {
 	f(4, 0, 2, []uint64{}, []uint64{})
 	f(4, 3, 0, []uint64{1, 2}, []uint64{3})
 }
+
+// A ring's slice grows with what it holds (8, 16, ... up to the capacity) and reads the same
+// at every size: the newest min(pushed, cap) messages, oldest first.
+func TestRingGrowsByUse(t *testing.T) {
+	r := NewRing(20)
+	if r.buf != nil {
+		t.Fatal("a new ring allocated its slice")
+	}
+	f := func(pushed uint64, wantBuf int) {
+		t.Helper()
+		for s := r.total + 1; s <= pushed; s++ {
+			r.Push(msg(s))
+		}
+		want := []uint64{}
+		for s := uint64(1); s <= pushed; s++ {
+			if s+20 > pushed {
+				want = append(want, s)
+			}
+		}
+		if got := ringSeqs(r); !slices.Equal(got, want) || len(r.buf) != wantBuf {
+			t.Errorf("%d pushed: holds %v in a slice of %d, want %v in %d", pushed, got, len(r.buf), want, wantBuf)
+		}
+	}
+	f(1, 8)
+	f(8, 8)
+	f(9, 16)
+	f(16, 16)
+	f(17, 20)
+	f(20, 20)
+	f(21, 20)
+	f(57, 20)
+	// Resized, it keeps its newest messages in a slice of their number and grows from there.
+	r.Resize(40)
+	if r.Len() != 20 || len(r.buf) != 20 || r.Cap() != 40 {
+		t.Fatalf("resized to 40: len %d, slice %d, cap %d", r.Len(), len(r.buf), r.Cap())
+	}
+	r.Push(msg(58))
+	if got := ringSeqs(r); len(got) != 21 || got[0] != 38 || got[20] != 58 || len(r.buf) != 40 {
+		t.Fatalf("after a push: %v in a slice of %d", got, len(r.buf))
+	}
+	r.reset()
+	if r.buf != nil || r.Len() != 0 || r.Cap() != 40 {
+		t.Fatalf("reset: slice %v, len %d, cap %d", r.buf, r.Len(), r.Cap())
+	}
+}

@@ -14,19 +14,16 @@ type dedupKey struct{ uid, cmid string }
 // used out first. Like the Room that owns it, it is not safe for concurrent use (hence the
 // lock-free simplelru rather than lru.Cache).
 type Dedup struct {
-	cache *simplelru.LRU[dedupKey, Stamp]
+	cache *simplelru.LRU[dedupKey, Stamp] // made by the first Put: a room without cmids has none
 }
 
 // NewDedup returns an empty cache of DedupSize entries.
-func NewDedup() *Dedup {
-	c, _ := simplelru.NewLRU[dedupKey, Stamp](DedupSize, nil) // only fails for a size <= 0
-	return &Dedup{cache: c}
-}
+func NewDedup() *Dedup { return &Dedup{} }
 
 // Get returns the stamp of an earlier message with this (uid, cmid). An empty cmid never
 // matches.
 func (d *Dedup) Get(uid, cmid string) (Stamp, bool) {
-	if cmid == "" {
+	if cmid == "" || d.cache == nil {
 		return Stamp{}, false
 	}
 	return d.cache.Get(dedupKey{uid, cmid})
@@ -35,9 +32,17 @@ func (d *Dedup) Get(uid, cmid string) (Stamp, bool) {
 // Put remembers the stamp of an accepted message; an empty cmid is not remembered.
 func (d *Dedup) Put(uid, cmid string, st Stamp) {
 	if cmid != "" {
+		if d.cache == nil {
+			d.cache, _ = simplelru.NewLRU[dedupKey, Stamp](DedupSize, nil) // only fails for a size <= 0
+		}
 		d.cache.Add(dedupKey{uid, cmid}, st)
 	}
 }
 
 // Len returns how many pairs are remembered.
-func (d *Dedup) Len() int { return d.cache.Len() }
+func (d *Dedup) Len() int {
+	if d.cache == nil {
+		return 0
+	}
+	return d.cache.Len()
+}

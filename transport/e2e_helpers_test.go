@@ -144,15 +144,15 @@ func (c *wsClient) send(t *testing.T, f map[string]any) int64 {
 	return c.nextID
 }
 
-// next returns the next frame with the given op (other frames are skipped and returned in
-// skipped), failing after timeout.
+// next returns the next frame with the given op ("": any frame; other frames are skipped),
+// failing after timeout.
 func (c *wsClient) next(t *testing.T, op string, timeout time.Duration) map[string]any {
 	t.Helper()
 	deadline := time.After(timeout)
 	for {
 		select {
 		case f := <-c.frames:
-			if f["op"] == op {
+			if f["op"] == op || op == "" {
 				return f
 			}
 		case <-deadline:
