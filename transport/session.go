@@ -15,7 +15,7 @@ import (
 
 	"github.com/liveroom/liveroom/actors"
 	"github.com/liveroom/liveroom/rooms"
-	"github.com/liveroom/liveroom/transport/internal/socket"
+	"github.com/liveroom/liveroom/internal/socket"
 	"github.com/liveroom/liveroom/wire"
 )
 

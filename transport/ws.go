@@ -11,7 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/liveroom/liveroom/rooms"
-	"github.com/liveroom/liveroom/transport/internal/socket"
+	"github.com/liveroom/liveroom/internal/socket"
 )
 
 // wsHub accepts WebSocket sessions (`GET /v1/ws`) and keeps the registry of open ones, sharded

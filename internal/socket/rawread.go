@@ -12,7 +12,9 @@ import (
 
 // Conn reads a session's client frames straight from its socket (RFC 6455 section 5.2)
 // instead of through websocket.Conn's reader, and writes the frames a round shares without
-// waiting (TryWrite); the session's other writes go through websocket.Conn.
+// waiting (TryWrite); the session's other writes go through websocket.Conn. A client Conn
+// (NewClientConn: the load tester's cheap viewers) reads the server's frames instead: unmasked,
+// and a masked one is a protocol error (section 5.1).
 //
 // Why: with a reader goroutine per session, an idle viewer was a parked goroutine (a 2-4 KB
 // stack and a 0.4 KB descriptor) plus websocket.Conn's read buffer. Conn never blocks: it
@@ -28,6 +30,7 @@ type Conn struct {
 	read   func(fd uintptr)                    // r.fill, bound once
 	readFD func(fd int, p []byte) (int, error) // syscall.Read (a fake in FuzzRawSocket)
 	max    int                                 // largest message payload
+	client bool                                // reads server frames: unmasked (NewClientConn)
 
 	wbuf []byte // the bytes of the write in progress (TryWrite)
 	wn   int
@@ -88,6 +91,15 @@ func NewConn(rc syscall.RawConn, max int) *Conn {
 	return r
 }
 
+// NewClientConn reads a client's end of a connection: the server's frames, which are never
+// masked (RFC 6455 section 5.1). Everything else is as NewConn; the client writes its own
+// masked frames (ClientFrame) with TryWrite.
+func NewClientConn(rc syscall.RawConn, max int) *Conn {
+	r := NewConn(rc, max)
+	r.client = true
+	return r
+}
+
 // RawConn is the socket the Conn reads (for Poller.Arm).
 func (r *Conn) RawConn() syscall.RawConn { return r.rc }
 
@@ -140,6 +152,29 @@ func ServerFrame(op int, payload []byte) []byte {
 		}
 	}
 	return append(b, payload...)
+}
+
+// ClientFrame appends one masked, unfragmented client frame to dst (RFC 6455 section 5.2),
+// masked with key (a client picks a new key for each frame; the load tester's needs only to
+// differ from zero now and then).
+func ClientFrame(dst []byte, op int, payload []byte, key uint32) []byte {
+	switch n := len(payload); {
+	case n < 126:
+		dst = append(dst, 0x80|byte(op), 0x80|byte(n))
+	case n < 1<<16:
+		dst = append(dst, 0x80|byte(op), 0x80|126, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, 0x80|byte(op), 0x80|127)
+		for i := 7; i >= 0; i-- {
+			dst = append(dst, byte(uint64(n)>>(8*i)))
+		}
+	}
+	mask := [4]byte{byte(key >> 24), byte(key >> 16), byte(key >> 8), byte(key)}
+	dst = append(dst, mask[:]...)
+	for i, c := range payload {
+		dst = append(dst, c^mask[i&3])
+	}
+	return dst
 }
 
 // fill is the RawConn.Control callback: one non-blocking read into the free part of the
@@ -228,7 +263,8 @@ func (r *Conn) Next() (typ int, data []byte, rp *[]byte, err error) {
 	defer r.release()
 	for {
 		d := r.unparsed()
-		// Header: 2 bytes, then the extended length, then the 4-byte mask (clients always mask).
+		// Header: 2 bytes, then the extended length, then the 4-byte mask (clients always mask,
+		// servers never).
 		if len(d) < 2 {
 			if err := r.more(2); err != nil {
 				return r.fail(err)
@@ -239,8 +275,8 @@ func (r *Conn) Next() (typ int, data []byte, rp *[]byte, err error) {
 		masked, n := d[1]&0x80 != 0, uint64(d[1]&0x7f)
 		control := code >= 8
 		switch { // what the first two bytes tell
-		case rsv != 0 || !masked || !knownOpcode(code):
-			return r.fail(ErrProtocol) // reserved bits (no extension is negotiated), unmasked, unknown
+		case rsv != 0 || masked == r.client || !knownOpcode(code):
+			return r.fail(ErrProtocol) // reserved bits (no extension is negotiated), unmasked from a client (masked from a server), unknown
 		case control && (!fin || n > 125):
 			return r.fail(ErrProtocol) // a fragmented or long control frame
 		case !control && (code == 0) != (r.op != -1):
@@ -253,8 +289,12 @@ func (r *Conn) Next() (typ int, data []byte, rp *[]byte, err error) {
 		case 127:
 			hdr = 10
 		}
-		if len(d) < hdr+4 {
-			if err := r.more(hdr + 4); err != nil {
+		ml := 4 // the mask's length
+		if r.client {
+			ml = 0
+		}
+		if len(d) < hdr+ml {
+			if err := r.more(hdr + ml); err != nil {
 				return r.fail(err)
 			}
 			continue
@@ -281,17 +321,19 @@ func (r *Conn) Next() (typ int, data []byte, rp *[]byte, err error) {
 		if !control && n > uint64(r.max-have) {
 			return r.fail(websocket.ErrReadLimit)
 		}
-		total := hdr + 4 + int(n)
+		total := hdr + ml + int(n)
 		if len(d) < total {
 			if err := r.more(total); err != nil {
 				return r.fail(err)
 			}
 			continue
 		}
-		mask := d[hdr : hdr+4]
-		payload := d[hdr+4 : total]
-		for i := range payload {
-			payload[i] ^= mask[i&3]
+		payload := d[hdr+ml : total]
+		if !r.client {
+			mask := d[hdr : hdr+4]
+			for i := range payload {
+				payload[i] ^= mask[i&3]
+			}
 		}
 		r.off += total
 		switch {
