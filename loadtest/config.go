@@ -41,6 +41,7 @@ type Config struct {
 	ServerPIDs []int              `json:"server_pids"` // read the servers' CPU and RSS from /proc (one per node, in URL order)
 	Prefix     string             `json:"prefix"`      // room and uid prefix (unique per run)
 	Push       bool               `json:"push"`        // join with "push":true: the server pushes windows
+	ViewerIO   string             `json:"viewer_io"`   // how a worker runs its viewers: "goroutine" (default) or "epoll" (viewer_epoll.go)
 
 	// Notices: each carries a cmid and is retried until acknowledged (see senders), unless
 	// NoticeRetryOff; each attempt lasts at most NoticeTimeout (default 3s).
@@ -130,6 +131,9 @@ func (c *Config) applyDefaults() {
 	if c.NoticeTimeout <= 0 {
 		c.NoticeTimeout = 3 * time.Second
 	}
+	if c.ViewerIO == "" {
+		c.ViewerIO = ViewerIOGoroutine
+	}
 	if c.Prefix == "" {
 		c.Prefix = fmt.Sprintf("lt%d", time.Now().Unix()%100000)
 	}
@@ -182,6 +186,9 @@ func (c *Config) validate() error {
 	}
 	if (c.Likes > 0 || c.CounterPosts > 0) && c.Drain > 0 && c.Drain < 2*time.Second {
 		return fmt.Errorf("--likes and --counter-posts need --drain of 2s or more: the totals settle during it")
+	}
+	if err := c.validateViewerIO(); err != nil {
+		return err
 	}
 	if c.SrcIPs > 250 {
 		return fmt.Errorf("--src-ips at most 250")
@@ -274,4 +281,38 @@ func (c *Config) wsURL(k int, uid string) string {
 // 28k connections to one server port.
 func (c *Config) localAddr(i int) *net.TCPAddr {
 	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%c.SrcIPs))}
+}
+
+// Viewer IO modes (Config.ViewerIO).
+const (
+	ViewerIOGoroutine = "goroutine" // a goroutine and a websocket.Conn per viewer (viewer_ws.go)
+	ViewerIOEpoll     = "epoll"     // small structs whose sockets wait in one epoll set per worker (viewer_epoll.go)
+)
+
+// validateViewerIO refuses what the epoll IO does not do, rather than running without it.
+func (c *Config) validateViewerIO() error {
+	switch c.ViewerIO {
+	case ViewerIOGoroutine:
+		return nil
+	case ViewerIOEpoll:
+	default:
+		return fmt.Errorf("--viewer-io must be goroutine or epoll, not %q", c.ViewerIO)
+	}
+	var off []string
+	if c.Churn > 0 {
+		off = append(off, "--churn")
+	}
+	if c.Slow > 0 {
+		off = append(off, "--slow")
+	}
+	if c.Likes > 0 {
+		off = append(off, "--likes")
+	}
+	if c.Liveness > 0 {
+		off = append(off, "--liveness")
+	}
+	if len(off) > 0 {
+		return fmt.Errorf("--viewer-io epoll does not support %s: use --viewer-io goroutine", strings.Join(off, ", "))
+	}
+	return nil
 }

@@ -37,7 +37,7 @@ type likesSeen struct {
 
 // like adds to the room's likes at the configured rate while the worker is in its send phase,
 // until stop is closed; the first add comes after a random part of the interval.
-func (v *viewer) like(conn *websocket.Conn, stop chan struct{}) {
+func (v *wsViewer) like(conn *websocket.Conn, stop chan struct{}) {
 	every := time.Duration(float64(time.Second) / v.w.cfg.Likes)
 	t := time.NewTimer(time.Duration(rand.Int64N(int64(every)) + 1))
 	defer t.Stop()
@@ -51,7 +51,7 @@ func (v *viewer) like(conn *websocket.Conn, stop chan struct{}) {
 		case bucket + 1:
 			d = cur
 		}
-		v.doubt.Add(d)
+		v.lk.doubt.Add(d)
 		v.w.c.addsInDoubt.Add(d)
 	}()
 	for {
@@ -67,7 +67,7 @@ func (v *viewer) like(conn *websocket.Conn, stop chan struct{}) {
 		if v.writeTo(conn, frame) != nil {
 			return
 		}
-		v.offered.Add(1)
+		v.lk.offered.Add(1)
 		v.w.c.addsOffered.Add(1)
 		switch b := time.Now().UnixNano() / int64(doubtWindow); b {
 		case bucket:
@@ -80,11 +80,15 @@ func (v *viewer) like(conn *websocket.Conn, stop chan struct{}) {
 	}
 }
 
-// onLikes keeps the likes total of a joined or counters frame, if it carries the counters.
+// onLikes keeps the likes total of a joined or counters frame, if it carries the counters
+// (--likes: nothing otherwise).
 func (v *viewer) onLikes(b []byte) {
+	if v.lk == nil {
+		return
+	}
 	if n, ok := likesOf(b); ok {
-		v.likes.Store(n)
-		v.hasLikes.Store(true)
+		v.lk.likes.Store(n)
+		v.lk.hasLikes.Store(true)
 	}
 }
 
@@ -124,7 +128,7 @@ func (w *worker) awaitLikes(ctx context.Context, want map[string]int64, timeout 
 	defer t.Stop()
 	for i := 0; i < len(viewers); {
 		v := viewers[i]
-		if n, ok := want[v.room]; !ok || !v.hasLikes.Load() || v.likes.Load() == n {
+		if n, ok := want[v.room]; !ok || !v.lk.hasLikes.Load() || v.lk.likes.Load() == n {
 			i++
 			continue
 		}
@@ -145,15 +149,15 @@ func (w *worker) likesByRoom(want map[string]int64) map[string]likesSeen {
 	out := map[string]likesSeen{}
 	for _, v := range w.viewers {
 		s := out[v.room]
-		s.Offered += v.offered.Load()
-		s.Refused += v.refused.Load()
-		s.Doubt += v.doubt.Load()
+		s.Offered += v.lk.offered.Load()
+		s.Refused += v.lk.refused.Load()
+		s.Doubt += v.lk.doubt.Load()
 		switch {
 		case v.slow == slowStop || !v.everIn:
-		case !v.hasLikes.Load():
+		case !v.lk.hasLikes.Load():
 			s.None++
 		default:
-			n := v.likes.Load()
+			n := v.lk.likes.Load()
 			if s.Viewers == 0 || n < s.Min {
 				s.Min = n
 			}

@@ -46,7 +46,7 @@ func TestNextNode(t *testing.T) {
 	f := func(node, to int, how ending, want int) {
 		t.Helper()
 		routeTo.Store(int32(to))
-		v := &viewer{w: w, uid: "u", node: node, avoid: -1}
+		v := &viewer{w: w, node: node, avoid: -1}
 		if got := v.nextNode(how); got != want {
 			t.Errorf("from node %d, route to %d, ending %d: next %d, want %d", node, to, how, got, want)
 		}
@@ -98,11 +98,13 @@ func TestRunResumeAfterNodeDies(t *testing.T) {
 	}
 }
 
+// How a session ended, from the goroutine IO's read error (the epoll IO passes the close
+// frame's code to endingOf itself); a join that timed out is counted.
 func TestEnded(t *testing.T) {
 	f := func(joined, shutdown bool, err error, want ending) {
 		t.Helper()
-		v := &viewer{shutdown: shutdown}
-		if got := v.ended(joined, err); got != want {
+		v := &wsViewer{viewer: viewer{w: &worker{}, joined: joined, shutdown: shutdown}}
+		if got := v.ended(err); got != want {
 			t.Errorf("ended(%v, %v) with shutdown %v = %d, want %d", joined, err, shutdown, got, want)
 		}
 	}
@@ -112,6 +114,13 @@ func TestEnded(t *testing.T) {
 	f(true, false, &websocket.CloseError{Code: websocket.CloseGoingAway}, endShutdown)
 	f(true, true, &websocket.CloseError{Code: websocket.CloseNormalClosure}, endShutdown) // after a shutdown kick
 	f(false, false, io.EOF, endDial)
+	var c counters
+	if got := endingOf(false, false, 0, true, &c); got != endDial || c.joinTimeouts.Load() != 1 {
+		t.Errorf("a join that timed out: %d, %d counted", got, c.joinTimeouts.Load())
+	}
+	if got := endingOf(true, false, 0, true, &c); got != endLost || c.joinTimeouts.Load() != 1 {
+		t.Errorf("a joined session's timeout: %d, %d join timeouts", got, c.joinTimeouts.Load())
+	}
 }
 
 // With next_seq in every frame (wire contract v1.1) the accounting holds frame by frame

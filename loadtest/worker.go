@@ -23,10 +23,29 @@ type worker struct {
 	stamps      *stampLog   // CheckStamps; nil otherwise
 	classes     *classStats // per room-size class, with several classes (roomsizes.go); nil otherwise
 	emit        func(workerMsg)
+	notices     noticeNumbers // the system notices its viewers received, numbered (notices.go)
+	names       interner      // rooms and epochs
 
-	mu      sync.Mutex // guards viewers: the connect goroutine appends while others read
-	viewers []*viewer
+	mu      sync.Mutex  // guards viewers and ws: the connect goroutine appends while others read
+	viewers []*viewer   // every viewer, whatever its IO
+	ws      []*wsViewer // the goroutine IO's (churn reaches their connections)
+	epoll   *epollIO    // the epoll IO (nil: goroutines)
 	liking  atomic.Bool // the send phase: viewers add likes (--likes)
+}
+
+// intern returns b as a string shared by every viewer of the worker.
+func (w *worker) intern(b []byte) string { return w.names.intern(b) }
+
+// initViewer sets up viewer id's fixed state.
+func (w *worker) initViewer(v *viewer, id int) {
+	cfg := &w.cfg
+	v.w, v.id, v.room, v.class = w, id, w.intern([]byte(cfg.viewerRoom(id))), cfg.viewerClass(id)
+	if cfg.isSlow(id) {
+		v.slow = map[string]int{"late": slowLate, "never": slowNever, "stop": slowStop}[cfg.SlowMode]
+	}
+	if cfg.Likes > 0 {
+		v.lk = &likeCounts{}
+	}
 }
 
 func (w *worker) localAddr(id int) *net.TCPAddr { return w.cfg.localAddr(id) }
@@ -77,6 +96,13 @@ func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) err
 	}
 	vctx, stop := context.WithCancel(ctx)
 	defer stop()
+	if cfg.ViewerIO == ViewerIOEpoll {
+		io, err := newEpollIO(vctx, w)
+		if err != nil {
+			return err
+		}
+		w.epoll = io
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); w.connectAll(vctx, &wg) }()
@@ -102,25 +128,30 @@ func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) err
 	slowEnds := w.stalls.finish(stallRead + 5*time.Second) // before the viewers are stopped; each read ends by stallRead
 	stop()
 	wg.Wait()
+	if w.epoll != nil {
+		w.epoll.stop()
+	}
 	w.emit(w.final(fin, slowEnds))
 	return nil
 }
 
-// connectAll starts the viewers at the configured rate (this worker's share), each in a
-// goroutine of wg.
+// connectAll starts the viewers at the configured rate (this worker's share): with goroutine
+// IO each in a goroutine of wg, with epoll IO as attempts queued for its dialers.
 func (w *worker) connectAll(ctx context.Context, wg *sync.WaitGroup) {
+	if w.epoll != nil {
+		w.epoll.connectAll(ctx)
+		return
+	}
 	cfg := &w.cfg
 	perSec := max(1, cfg.Connect*cfg.Count/max(cfg.Viewers, 1))
 	t := time.NewTicker(time.Second / time.Duration(perSec))
 	defer t.Stop()
 	for i := 0; i < cfg.Count; i++ {
-		id := cfg.First + i
-		v := &viewer{w: w, id: id, uid: cfg.uid(id), room: cfg.viewerRoom(id), class: cfg.viewerClass(id)}
-		if cfg.isSlow(id) {
-			v.slow = map[string]int{"late": slowLate, "never": slowNever, "stop": slowStop}[cfg.SlowMode]
-		}
+		v := &wsViewer{}
+		w.initViewer(&v.viewer, cfg.First+i)
 		w.mu.Lock()
-		w.viewers = append(w.viewers, v)
+		w.viewers = append(w.viewers, &v.viewer)
+		w.ws = append(w.ws, v)
 		w.mu.Unlock()
 		wg.Add(1)
 		go func() { defer wg.Done(); v.run(ctx) }()
@@ -172,7 +203,9 @@ func (w *worker) final(fin driverMsg, slowEnds map[string]int64) workerMsg {
 			continue
 		}
 		notices := fin.Notices[v.room]
+		v.mu.Lock() // the epoll IO's timers may still look at it (and find no session)
 		lost := v.lostOf(notices)
+		v.mu.Unlock()
 		m.Lost += lost
 		if lost > 0 {
 			m.LostBy++
