@@ -84,7 +84,10 @@ func TestConfigValidation(t *testing.T) {
 	f(func(c *Config) { c.Rates = map[string]float64{"urgent": 1} }, false)
 	f(func(c *Config) { c.Slow = 2 }, false)
 	f(func(c *Config) { c.ViewerIO = "threads" }, false)
-	f(func(c *Config) { c.ViewerIO = ViewerIOEpoll; c.Push, c.RoomSizes, c.Rooms, c.CheckStamps = true, "zipf:1", 5, true }, true)
+	f(func(c *Config) {
+		c.ViewerIO = ViewerIOEpoll
+		c.Push, c.RoomSizes, c.Rooms, c.CheckStamps = true, "zipf:1", 5, true
+	}, true)
 	f(func(c *Config) { c.ViewerIO = ViewerIOEpoll; c.CounterPosts = 1 }, true)
 }
 
