@@ -76,7 +76,7 @@ func TestParseNextSeq(t *testing.T) {
 // The viewer's accounting, frame by frame: with next_seq every frame must cover exactly the
 // seq it advances over; without it the pre-v1.1 check holds.
 func TestAccountNextSeq(t *testing.T) {
-	w := &worker{lat: newLatencies()}
+	w := &worker{lat: newLatencies(1)}
 	v := &viewer{w: w}
 	var scratch msgsFrame
 	out := &sentFrames{}

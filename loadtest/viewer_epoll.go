@@ -40,6 +40,9 @@ import (
 // epollDialers bounds the connection attempts a worker has in flight (each one a goroutine).
 const epollDialers = 128
 
+// epollHandlers is how many goroutines serve a worker's sockets: one per core.
+func epollHandlers() int { return max(1, runtime.GOMAXPROCS(0)) }
+
 // maxServerFrame bounds a message a viewer reads (a window of pull_limit messages is tens of KB).
 const maxServerFrame = 16 << 20
 
@@ -92,7 +95,7 @@ func newEpollIO(ctx context.Context, w *worker) (*epollIO, error) {
 		io.views[i] = v
 		w.viewers = append(w.viewers, &v.viewer)
 	}
-	for range max(1, runtime.GOMAXPROCS(0)) {
+	for range epollHandlers() {
 		io.wg.Add(1)
 		go func() { defer io.wg.Done(); io.handle() }()
 	}

@@ -33,6 +33,15 @@ type worker struct {
 	liking  atomic.Bool // the send phase: viewers add likes (--likes)
 }
 
+// latencyShards is how many shards the latency histograms need: one per goroutine that
+// records at once, within reason (every viewer's with goroutine IO, the handlers' with epoll).
+func latencyShards(cfg *Config) int {
+	if cfg.ViewerIO == ViewerIOEpoll {
+		return epollHandlers()
+	}
+	return 32
+}
+
 // intern returns b as a string shared by every viewer of the worker.
 func (w *worker) intern(b []byte) string { return w.names.intern(b) }
 
@@ -79,7 +88,7 @@ type driverMsg struct {
 // started has ended, except the one reading in, which ends when in does.
 func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
 	cfg.applyDefaults()
-	w := &worker{cfg: cfg, lat: newLatencies(), resume: &durations{h: newHist()}, churnResume: &durations{h: newHist()}, stalls: newStalls()}
+	w := &worker{cfg: cfg, lat: newLatencies(latencyShards(&cfg)), resume: &durations{h: newHist()}, churnResume: &durations{h: newHist()}, stalls: newStalls()}
 	w.router = newRouter(&w.cfg)
 	if cfg.CheckStamps {
 		w.stamps = newStampLog()
