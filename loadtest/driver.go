@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -145,6 +146,11 @@ func (d *driver) connect(ctx context.Context) {
 	}
 	_ = bar.Finish()
 	fmt.Fprintln(d.o.Progress)
+	// The idle RSS is the viewers' cost: the garbage of connecting them (dials, tokens,
+	// handshakes), which the runtime would hand back to the system only over minutes, is
+	// returned first, here and in the workers.
+	_ = broadcast(d.workers, driverMsg{Type: "phase", Phase: "idle"})
+	debug.FreeOSMemory()
 	t := collect(d.workers, nil)
 	res.ConnectSeconds = time.Since(start).Seconds()
 	if t.FirstJoins > 0 {

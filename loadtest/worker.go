@@ -4,6 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"io"
 	"net"
 	"sync"
@@ -78,7 +83,7 @@ type workerMsg struct {
 // driverMsg is one line the driver writes to a worker.
 type driverMsg struct {
 	Type    string             `json:"type"`              // phase, finish
-	Phase   string             `json:"phase,omitempty"`   // phase: send (the senders started), drain (they stopped)
+	Phase   string             `json:"phase,omitempty"`   // phase: idle (every viewer joined, or the connect deadline passed), send (the senders started), drain (they stopped)
 	Notices map[string][]int64 `json:"notices,omitempty"` // finish: room -> ts of the system notices acknowledged
 	Likes   map[string]int64   `json:"likes,omitempty"`   // finish: room -> the server's likes total, once settled (--likes)
 }
@@ -120,7 +125,10 @@ func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) err
 	stopChurn := func() {}
 	fin := w.serve(ctx, in, func(phase string) {
 		switch phase {
+		case "idle":
+			debug.FreeOSMemory()
 		case "send":
+			writeHeapProfile(cfg.First)
 			w.liking.Store(true)
 			cctx, cancel := context.WithCancel(vctx)
 			stopChurn = cancel
@@ -265,7 +273,7 @@ func (w *worker) serve(ctx context.Context, in io.Reader, onPhase func(string)) 
 	defer close(done)
 	go func() {
 		sc := bufio.NewScanner(in)
-		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		sc.Buffer(make([]byte, 64<<10), 64<<20) // grows for the finish line (every notice ts)
 		for sc.Scan() {
 			var m driverMsg
 			if json.Unmarshal(sc.Bytes(), &m) != nil {
@@ -295,4 +303,25 @@ func (w *worker) serve(ctx context.Context, in io.Reader, onPhase func(string)) 
 			}
 		}
 	}
+}
+
+// writeHeapProfile writes the worker's heap profile to $LT_MEMPROFILE.<first viewer>.heap.pprof
+// when that is set (at the start of the send phase: the viewers idle, as the driver reads the
+// RSS), with the runtime's memory figures on stderr.
+func writeHeapProfile(first int) {
+	prefix := os.Getenv("LT_MEMPROFILE")
+	if prefix == "" {
+		return
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d.heap.pprof", prefix, first))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	_ = pprof.WriteHeapProfile(f)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "worker %d: heap in use %d KB (objects %d), idle %d KB, released %d KB, stacks %d KB, sys %d KB, goroutines %d\n",
+		first, ms.HeapInuse>>10, ms.HeapObjects, ms.HeapIdle>>10, ms.HeapReleased>>10, ms.StackInuse>>10, ms.Sys>>10, runtime.NumGoroutine())
 }
