@@ -184,6 +184,7 @@ func (v *epViewer) attempt() {
 	v.gen++
 	gen := v.gen
 	v.fd, v.conn, v.closeCode = fd, socket.NewClientConn(fd, maxServerFrame), 0
+	v.conn.ShortReadDrains = true // re-armed one-shot on ErrWouldBlock (serve)
 	v.conn.OnPing = func(p []byte) {
 		_ = v.write(socket.ClientFrame(make([]byte, 0, 6+len(p)), websocket.PongMessage, p, rand.Uint32()))
 	}

@@ -3,6 +3,7 @@ package socket
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"syscall"
@@ -117,5 +118,47 @@ func TestClientConnRefusesMasked(t *testing.T) {
 	_, _ = server.Write(clientFrame(websocket.TextMessage, true, []byte("masked")))
 	if _, _, _, err := r.next(); !errors.Is(err, ErrProtocol) {
 		t.Fatalf("a masked server frame: %v, want ErrProtocol", err)
+	}
+}
+
+// With ShortReadDrains a read that filled less than the buffer ends the reading: Next returns
+// ErrWouldBlock without reading again, and reads on the call after (once re-armed).
+func TestShortReadDrains(t *testing.T) {
+	for _, drains := range []bool{false, true} {
+		r := NewClientConn(fakeRawConn{}, 1<<16)
+		r.ShortReadDrains = drains
+		r.OnPing, r.OnPong, r.OnClose = func([]byte) {}, func() {}, func(int) {}
+		pending := append(ServerFrame(websocket.TextMessage, []byte("a")), ServerFrame(websocket.TextMessage, []byte("b"))...)
+		reads := 0
+		r.readFD = func(_ int, p []byte) (int, error) {
+			reads++
+			if len(pending) == 0 {
+				return 0, syscall.EAGAIN
+			}
+			n := copy(p, pending)
+			pending = pending[n:]
+			return n, nil
+		}
+		var got []string
+		for range 3 {
+			_, data, rp, err := r.Next()
+			if err != nil {
+				got = append(got, err.Error())
+				continue
+			}
+			got = append(got, string(data))
+			*rp = data[:0]
+			PutBuffer(rp)
+		}
+		want, wantReads := "[a b "+ErrWouldBlock.Error()+"]", 2 // the frames, then a read that finds nothing
+		if drains {
+			wantReads = 1
+		}
+		if fmt.Sprint(got) != want || reads != wantReads {
+			t.Errorf("drains %v: %q after %d reads, want %s after %d", drains, got, reads, want, wantReads)
+		}
+		if _, _, _, err := r.Next(); err != ErrWouldBlock || reads != wantReads+1 {
+			t.Errorf("drains %v: the next call: %v after %d reads, want a read", drains, err, reads)
+		}
 	}
 }
