@@ -41,7 +41,7 @@ type Config struct {
 	ServerPIDs []int              `json:"server_pids"` // read the servers' CPU and RSS from /proc (one per node, in URL order)
 	Prefix     string             `json:"prefix"`      // room and uid prefix (unique per run)
 	Push       bool               `json:"push"`        // join with "push":true: the server pushes windows
-	ViewerIO   string             `json:"viewer_io"`   // how a worker runs its viewers: "goroutine" (default) or "epoll" (viewer_epoll.go)
+	ViewerIO   string             `json:"viewer_io"`   // how a worker runs its viewers: "epoll" (default; viewer_epoll.go) or "goroutine" (viewer_ws.go: every feature)
 
 	// Notices: each carries a cmid and is retried until acknowledged (see senders), unless
 	// NoticeRetryOff; each attempt lasts at most NoticeTimeout (default 3s).
@@ -132,7 +132,7 @@ func (c *Config) applyDefaults() {
 		c.NoticeTimeout = 3 * time.Second
 	}
 	if c.ViewerIO == "" {
-		c.ViewerIO = ViewerIOGoroutine
+		c.ViewerIO = ViewerIOEpoll
 	}
 	if c.Prefix == "" {
 		c.Prefix = fmt.Sprintf("lt%d", time.Now().Unix()%100000)

@@ -32,7 +32,7 @@ func TestRunCounters(t *testing.T) {
 	counterSettle, viewerSettle = 2*time.Second, time.Second
 	run := func(c *fakeCluster, likes float64) *Result {
 		t.Helper()
-		cfg := Config{Viewers: 6, PerWorker: 3, Rooms: 2, Likes: likes, CounterPosts: 4, Drain: 2 * time.Second,
+		cfg := Config{ViewerIO: ViewerIOGoroutine, Viewers: 6, PerWorker: 3, Rooms: 2, Likes: likes, CounterPosts: 4, Drain: 2 * time.Second,
 			Prefix: "ct", Rates: map[string]float64{"normal": 5}}
 		res := fakeRun(t, c, cfg, Options{})
 		if res.Counters == nil {

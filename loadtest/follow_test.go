@@ -201,7 +201,7 @@ func TestLivenessFrozenNode(t *testing.T) {
 	c.frozen = func(node int) bool { return node == 0 && frozen.Load() }
 	c.route = func(string, int) string { return c.nodes[1].wsURL() }
 	var on0, on1 atomic.Int32
-	res := fakeRun(t, c, Config{Viewers: 4, Liveness: time.Second, Duration: 5 * time.Second, Drain: 2 * time.Second,
+	res := fakeRun(t, c, Config{ViewerIO: ViewerIOGoroutine, Viewers: 4, Liveness: time.Second, Duration: 5 * time.Second, Drain: 2 * time.Second,
 		Rates: map[string]float64{"system": 4}},
 		Options{OnSending: func(time.Time) {
 			time.AfterFunc(500*time.Millisecond, func() { frozen.Store(true) })

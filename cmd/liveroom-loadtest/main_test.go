@@ -273,7 +273,7 @@ func TestCountersRun(t *testing.T) {
 	f := func(likes string) {
 		t.Helper()
 		res := runLoadtest(t, dir, "--url", "http://"+addr, "--viewers", "40", "--per-worker", "20", "--rooms", "2", "--duration", "3s",
-			"--drain", "2s", "--rate", "normal=20", "--likes", likes, "--counter-posts", "5")
+			"--drain", "2s", "--rate", "normal=20", "--likes", likes, "--counter-posts", "5", "--viewer-io", "goroutine")
 		c := res.Counters
 		if c == nil || len(c.Failures) != 0 || c.Offered < 40*3 || c.Likes != c.Accepted || c.Checked != 40 || c.Posted == 0 || c.Gift != c.Posted || c.Frames <= 0 {
 			t.Fatalf("--likes %s: counters %+v", likes, c)
@@ -296,7 +296,7 @@ func TestStallsAndChurn(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
 	startServer(t, dir, addr)
 	res := runLoadtest(t, dir, "--url", "http://"+addr, "--viewers", "40", "--per-worker", "20", "--duration", "10s",
-		"--drain", "3s", "--rate", "normal=20,system=2", "--slow", "0.25", "--slow-mode", "stop", "--churn", "3",
+		"--drain", "3s", "--rate", "normal=20,system=2", "--slow", "0.25", "--slow-mode", "stop", "--churn", "3", "--viewer-io", "goroutine",
 		"--fail-if", "lost=0,acct=0,slow_open=0")
 	if res.SlowKicked != 10 || res.SlowOpen != 0 || res.SlowEnds["kick unresponsive"] != 10 {
 		t.Errorf("stalled viewers: kicked %d open %d %v; want the 10 kicked as unresponsive", res.SlowKicked, res.SlowOpen, res.SlowEnds)
