@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -132,7 +133,7 @@ func (c *Config) applyDefaults() {
 		c.NoticeTimeout = 3 * time.Second
 	}
 	if c.ViewerIO == "" {
-		c.ViewerIO = ViewerIOEpoll
+		c.ViewerIO = DefaultViewerIO()
 	}
 	if c.Prefix == "" {
 		c.Prefix = fmt.Sprintf("lt%d", time.Now().Unix()%100000)
@@ -289,12 +290,23 @@ const (
 	ViewerIOEpoll     = "epoll"     // small structs whose sockets wait in one epoll set per worker (viewer_epoll.go)
 )
 
+// DefaultViewerIO is epoll on Linux, goroutine elsewhere (no epoll).
+func DefaultViewerIO() string {
+	if runtime.GOOS == "linux" {
+		return ViewerIOEpoll
+	}
+	return ViewerIOGoroutine
+}
+
 // validateViewerIO refuses what the epoll IO does not do, rather than running without it.
 func (c *Config) validateViewerIO() error {
 	switch c.ViewerIO {
 	case ViewerIOGoroutine:
 		return nil
 	case ViewerIOEpoll:
+		if runtime.GOOS != "linux" {
+			return fmt.Errorf("--viewer-io epoll needs Linux: use --viewer-io goroutine")
+		}
 	default:
 		return fmt.Errorf("--viewer-io must be goroutine or epoll, not %q", c.ViewerIO)
 	}

@@ -178,6 +178,7 @@ func (v *epViewer) attempt() {
 	}
 	fd, err := socket.Detach(c)
 	if err != nil {
+		_ = c.Close()
 		v.end(endDial)
 		return
 	}
