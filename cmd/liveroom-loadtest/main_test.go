@@ -171,6 +171,7 @@ type runResult struct {
 	Totals   struct {
 		FirstJoins int64 `json:"first_joins"`
 		AcctErrors int64 `json:"accounting_errors"`
+		Pulls      int64 `json:"pulls"`
 		Churns     int64 `json:"churns"`
 	} `json:"totals"`
 	SlowKicked  int64            `json:"slow_kicked"`
@@ -236,26 +237,38 @@ func runLoadtest(t *testing.T, dir string, args ...string) runResult {
 }
 
 // A small real run: liveroomd and liveroom-loadtest binaries, 60 viewers in two worker
-// processes, every notice delivered and every seq accounted.
+// processes, every notice delivered and every seq accounted: in each viewer IO, notify-pull
+// and push windows.
 func TestSmallRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs both binaries")
 	}
 	dir := buildBinaries(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
-	srv := startServer(t, dir, addr)
-	res := runLoadtest(t, dir, "--url", "http://"+addr, "--viewers", "60", "--per-worker", "30", "--duration", "3s",
-		"--drain", "2s", "--rate", "normal=50,system=2", "--server-pid", itoa(srv.Process.Pid), "--fail-if", "lost=0,acct=0")
-	if res.Totals.FirstJoins != 60 || res.Sent["system"] < 4 || res.Expected != 60*res.Sent["system"] || res.Lost != 0 || res.ServerCPU <= 0 {
-		t.Fatalf("result %+v", res)
-	}
-	if res.AckLatency["system"].Count != res.Sent["system"] {
-		t.Errorf("ack latency %+v for %d notices", res.AckLatency, res.Sent["system"])
-	}
-	for _, s := range res.Seconds {
-		if s.RSS <= 0 || s.Goroutines <= 0 || s.Sessions != 60 {
-			t.Errorf("second without the server's series: %+v", s)
-		}
+	for _, c := range []struct{ io, mode string }{{"epoll", "pull"}, {"epoll", "push"}, {"goroutine", "pull"}, {"goroutine", "push"}} {
+		t.Run(c.io+"/"+c.mode, func(t *testing.T) {
+			addr := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
+			srv := startServer(t, dir, addr)
+			args := []string{"--url", "http://" + addr, "--viewers", "60", "--per-worker", "30", "--duration", "3s", "--viewer-io", c.io,
+				"--drain", "2s", "--rate", "normal=50,system=2", "--server-pid", itoa(srv.Process.Pid), "--fail-if", "lost=0,acct=0"}
+			if c.mode == "push" {
+				args = append(args, "--push")
+			}
+			res := runLoadtest(t, dir, args...)
+			if res.Totals.FirstJoins != 60 || res.Sent["system"] < 4 || res.Expected != 60*res.Sent["system"] || res.Lost != 0 || res.ServerCPU <= 0 {
+				t.Fatalf("result %+v", res)
+			}
+			if pulls := res.Totals.Pulls; (c.mode == "push") != (pulls == 0) {
+				t.Errorf("%s: %d pulls", c.mode, pulls)
+			}
+			if res.AckLatency["system"].Count != res.Sent["system"] {
+				t.Errorf("ack latency %+v for %d notices", res.AckLatency, res.Sent["system"])
+			}
+			for _, s := range res.Seconds {
+				if s.RSS <= 0 || s.Goroutines <= 0 || s.Sessions != 60 {
+					t.Errorf("second without the server's series: %+v", s)
+				}
+			}
+		})
 	}
 }
 
