@@ -56,8 +56,9 @@ func TestRunCounters(t *testing.T) {
 	if len(cr.Failures) != 0 || !cr.Settled {
 		t.Fatalf("a right server failed: %q (settled %v)", cr.Failures, cr.Settled)
 	}
-	// 6 viewers x 5/s x 2 s, give or take the first and last adds
-	if cr.AddsOffered < 40 || cr.AddsRefused != 0 || cr.ServerLikes != cr.AddsAccepted || cr.Rooms["ct-r0"] != 1000+cr.ServerLikes/2 {
+	// 6 viewers x 5/s x 2 s, give or take the first and last adds (so the rooms' shares may
+	// differ by a few: ct-r0 kept its 1000 and got its own viewers' adds)
+	if cr.AddsOffered < 40 || cr.AddsRefused != 0 || cr.ServerLikes != cr.AddsAccepted || cr.Rooms["ct-r0"]-1000+cr.Rooms["ct-r1"] != cr.ServerLikes {
 		t.Errorf("offered %d refused %d accepted %d, server +%d, by room %v", cr.AddsOffered, cr.AddsRefused, cr.AddsAccepted, cr.ServerLikes, cr.Rooms)
 	}
 	if cr.ViewersChecked != 6 || cr.ViewersMismatch != 0 || cr.GiftPosted < 10 || cr.ServerGift != cr.GiftPosted || cr.PostErrors != 0 {
