@@ -172,6 +172,7 @@ func (n *Node) beat() {
 	n.routeMu.Lock()
 	n.routeNodes, n.routeAt = nodes, now
 	n.routeMu.Unlock()
+	n.metrics.Nodes.Set(float64(len(nodes)))
 	n.syncBans()
 }
 

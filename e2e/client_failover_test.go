@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -96,7 +97,7 @@ func clientFailover(t *testing.T, members, edges int) {
 	}
 	nodes := startClusterEach(t, members+edges, func(i int) []string {
 		if i >= members {
-			return []string{"--edge"}
+			return []string{"--edge", "--drain", "1s"}
 		}
 		return nil
 	}, flags...)
@@ -144,8 +145,9 @@ func clientFailover(t *testing.T, members, edges int) {
 	}
 	if edges > 0 {
 		for i, nd := range nodes { // edges are clients of the members, not members
-			testwait.For(t, 10*time.Second, fmt.Sprintf("%s to list the %d members", name(i), members), func() bool {
-				return testwait.Metric(t, nd.http, "liveroom_cluster_members") == float64(members)
+			testwait.For(t, 10*time.Second, fmt.Sprintf("%s to list the %d members and the %d nodes", name(i), members, len(nodes)), func() bool {
+				return testwait.Metric(t, nd.http, "liveroom_cluster_members") == float64(members) &&
+					testwait.Metric(t, nd.http, "liveroom_cluster_nodes") == float64(len(nodes))
 			})
 		}
 		// Rooms first reached through an edge still live on members.
@@ -364,6 +366,22 @@ func clientFailover(t *testing.T, members, edges int) {
 			dead[fv.nodeOf()]) {
 			t.Errorf("%s, displaced %d times: reconnects %d, dial errors %d, on %q", fv.uid, fv.displaced,
 				st.Reconnects, st.DialErrors, fv.nodeOf())
+		}
+	}
+	if edges > 0 { // an edge stops cleanly on SIGTERM (a cluster client's shutdown)
+		last := nodes[len(nodes)-1].cmd
+		if err := last.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- last.Wait() }()
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("the edge %s after SIGTERM: %v", name(len(nodes)-1), err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the edge %s did not exit within 30 s of SIGTERM", name(len(nodes)-1))
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,9 +41,13 @@ type Config struct {
 	Connect    int                `json:"connect"`     // connection attempts per second, all workers
 	Drain      time.Duration      `json:"drain"`       // after the senders stop, before the loss check
 	ServerPIDs []int              `json:"server_pids"` // read the servers' CPU and RSS from /proc (one per node, in URL order)
-	Prefix     string             `json:"prefix"`      // room and uid prefix (unique per run)
-	Push       bool               `json:"push"`        // join with "push":true: the server pushes windows
-	ViewerIO   string             `json:"viewer_io"`   // how a worker runs its viewers: "epoll" (default; viewer_epoll.go) or "goroutine" (viewer_ws.go: every feature)
+	// KillPIDs are servers (of ServerPIDs) the driver kills with SIGKILL KillAt into the send
+	// phase: a reconnect storm whose viewers follow /v1/route and resume (Result.KilledAt).
+	KillPIDs []int         `json:"kill_pids,omitempty"`
+	KillAt   time.Duration `json:"kill_at,omitempty"`
+	Prefix   string        `json:"prefix"`    // room and uid prefix (unique per run)
+	Push     bool          `json:"push"`      // join with "push":true: the server pushes windows
+	ViewerIO string        `json:"viewer_io"` // how a worker runs its viewers: "epoll" (default; viewer_epoll.go) or "goroutine" (viewer_ws.go: every feature)
 
 	// Notices: each carries a cmid and is retried until acknowledged (see senders), unless
 	// NoticeRetryOff; each attempt lasts at most NoticeTimeout (default 3s).
@@ -57,8 +62,9 @@ type Config struct {
 	CheckStamps bool          `json:"check_stamps"`
 	Liveness    time.Duration `json:"liveness"` // a joined session silent this long pings; twice this long, it is closed and resumed (0: off)
 
-	Likes        float64 `json:"likes"`         // adds to "likes" per second per viewer, no id (counters.go)
-	CounterPosts float64 `json:"counter_posts"` // backend POSTs of gift_value per second per room
+	Likes        float64       `json:"likes"`         // taps of "likes" per second per viewer, adds without id (counters.go)
+	LikeBatch    time.Duration `json:"like_batch"`    // each viewer's taps summed into one add this often (split at delta 100); 0: one add per tap
+	CounterPosts float64       `json:"counter_posts"` // backend POSTs of gift_value per second per room
 
 	// Set by the driver for each worker.
 	First int `json:"first"` // first viewer index
@@ -185,6 +191,9 @@ func (c *Config) validate() error {
 	if c.Likes < 0 || c.Likes > 1000 || c.CounterPosts < 0 || c.CounterPosts > 10000 {
 		return fmt.Errorf("--likes must be 0..1000 and --counter-posts 0..10000")
 	}
+	if c.LikeBatch < 0 || c.LikeBatch > 10*time.Second {
+		return fmt.Errorf("--like-batch must be 0..10s")
+	}
 	if (c.Likes > 0 || c.CounterPosts > 0) && c.Drain > 0 && c.Drain < 2*time.Second {
 		return fmt.Errorf("--likes and --counter-posts need --drain of 2s or more: the totals settle during it")
 	}
@@ -198,6 +207,14 @@ func (c *Config) validate() error {
 		if pid <= 0 {
 			return fmt.Errorf("--server-pid: %d is not a pid", pid)
 		}
+	}
+	for _, pid := range c.KillPIDs {
+		if !slices.Contains(c.ServerPIDs, pid) {
+			return fmt.Errorf("--kill-pids: %d is not one of --server-pid", pid)
+		}
+	}
+	if len(c.KillPIDs) > 0 && (c.KillAt <= 0 || c.KillAt >= c.Duration) {
+		return fmt.Errorf("--kill-at must be within the send phase (0 < kill-at < duration)")
 	}
 	return nil
 }

@@ -4,19 +4,22 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/websocket"
 )
 
 // Counters (PROTOCOL.md section 8.4) under load, the viewers' half: with --likes R each joined
-// viewer adds 1 to its room's "likes" R times a second during the send phase (no id: an add is
-// answered only when it is refused), and keeps the likes total of the last frame that carried
-// one (joined, counters). The driver's half, the backend's gift_value posts and the end check,
+// viewer taps its room's "likes" R times a second during the send phase, each tap an add of 1
+// or, with --like-batch D, the taps of each D summed into one add (no id: an add is answered
+// only when it is refused), and keeps the likes total of the last frame that carried one
+// (joined, counters). Offered, accepted and refused are counted in taps, frames apart. The driver's half, the backend's gift_value posts and the end check,
 // is counters_check.go.
 //
 // An add written shortly before its session ended (a kick, a churn, a lost node) may never
-// have been read by the server, and its refusal may have been lost with the session: such adds
+// have been read by the server, and its refusal may have been lost with the session: its taps
 // are "in doubt" and widen the check to a range. They are counted as those written in the
 // session's last doubtWindow to 2 x doubtWindow.
 
@@ -30,27 +33,65 @@ type likesSeen struct {
 	Viewers  int64 // joined viewers with a likes total
 	None     int64 // joined viewers without one
 	Off      int64 // joined viewers whose last total is not the server's settled one
-	Offered  int64 // adds written
-	Refused  int64 // adds answered with an error
-	Doubt    int64 // adds written just before their session ended
+	Offered  int64 // taps written (the sum of the adds' deltas)
+	Frames   int64 // add frames written
+	Refused  int64 // taps refused, at least (adds answered with an error)
+	// RefusedMax is the taps refused at most: more than Refused only when the viewers' deltas
+	// differ (--like-batch), since a refusal does not say which add it refuses.
+	RefusedMax int64
+	Doubt      int64 // taps written just before their session ended
 }
 
-// like adds to the room's likes at the configured rate while the worker is in its send phase,
-// until stop is closed; the first add comes after a random part of the interval.
+// likeCounts are a viewer's counters state (--likes only): written by its session's goroutines,
+// read by the worker's.
+type likeCounts struct {
+	likes    atomic.Int64 // the likes total of the last frame that carried one
+	hasLikes atomic.Bool
+	offered  atomic.Int64 // taps written (the adds' deltas summed)
+	frames   atomic.Int64 // add frames written
+	doubt    atomic.Int64 // taps written just before their session ended
+	// Refusals (an error without id) do not say which add they refuse: the taps refused are
+	// between refused (the smallest delta written, each) and refusedMax (the largest).
+	refused            atomic.Int64
+	refusedMax         atomic.Int64
+	refusedFrames      atomic.Int64
+	minDelta, maxDelta atomic.Int64 // of the adds written
+}
+
+// maxAddDelta is the largest delta of a viewer's add (PROTOCOL.md 8.4).
+const maxAddDelta = 100
+
+// like taps the room's likes at the configured rate while the worker is in its send phase,
+// until stop is closed. Taps are not timer events: tap k falls at start + k/Likes (start a
+// random part of a tap interval away), and each wake-up sends the taps due since the last
+// one. Without --like-batch a wake-up comes every tap and each tap is its own add of delta
+// 1; with --like-batch D it comes every D and the taps are summed into one add (split at
+// delta 100), as an app conflates them (the JS client's addEvery). Taps due outside the send
+// phase are never made; a late wake-up sends what fell due meanwhile.
 func (v *wsViewer) like(conn *websocket.Conn, stop chan struct{}) {
-	every := time.Duration(float64(time.Second) / v.w.cfg.Likes)
-	t := time.NewTimer(time.Duration(rand.Int64N(int64(every)) + 1))
-	defer t.Stop()
-	frame := []byte(`{"op":"add","room":"` + v.room + `","counter":"likes","delta":1}`)
-	var bucket, cur, prev int64 // adds written in bucket (unix / doubtWindow) and the one before
+	tap := time.Duration(float64(time.Second) / v.w.cfg.Likes)
+	every, batch := v.w.cfg.LikeBatch, v.w.cfg.LikeBatch > 0
+	if !batch {
+		every = tap
+	}
+	start := time.Now().Add(time.Duration(rand.Int64N(int64(tap))))
+	// The first wake-up comes after a random part of the interval (it spreads the viewers'),
+	// the next ones from a ticker, which keeps the period when wake-ups come late.
+	first := time.NewTimer(time.Duration(rand.Int64N(int64(every)) + 1))
+	defer first.Stop()
+	var tick *time.Ticker
 	defer func() {
-		var d int64
-		switch time.Now().UnixNano() / int64(doubtWindow) {
-		case bucket:
-			d = cur + prev
-		case bucket + 1:
-			d = cur
+		if tick != nil {
+			tick.Stop()
 		}
+	}()
+	wake := first.C
+	prefix := []byte(`{"op":"add","room":"` + v.room + `","counter":"likes","delta":`)
+	frame := make([]byte, 0, len(prefix)+8)
+	var tapped int64 // taps due so far, sent or not
+	var recent doubtBuckets
+	defer func() {
+		d := recent.inDoubt(time.Now())
 		v.lk.doubt.Add(d)
 		v.w.c.addsInDoubt.Add(d)
 	}()
@@ -58,26 +99,93 @@ func (v *wsViewer) like(conn *websocket.Conn, stop chan struct{}) {
 		select {
 		case <-stop:
 			return
-		case <-t.C:
+		case <-wake:
 		}
-		t.Reset(every)
+		if tick == nil {
+			tick = time.NewTicker(every)
+			wake = tick.C
+		}
+		due := tapsDue(start, tap, time.Now())
+		n := due - tapped
+		tapped = due
 		if !v.w.liking.Load() {
 			continue
 		}
-		if v.writeTo(conn, frame) != nil {
-			return
-		}
-		v.lk.offered.Add(1)
-		v.w.c.addsOffered.Add(1)
-		switch b := time.Now().UnixNano() / int64(doubtWindow); b {
-		case bucket:
-			cur++
-		case bucket + 1:
-			bucket, cur, prev = b, 1, cur
-		default:
-			bucket, cur, prev = b, 1, 0
+		for n > 0 {
+			delta := min(n, maxAddDelta)
+			if !batch {
+				delta = 1
+			}
+			frame = append(strconv.AppendInt(append(frame[:0], prefix...), delta, 10), '}')
+			if v.writeTo(conn, frame) != nil {
+				return
+			}
+			n -= delta
+			v.wroteAdd(delta)
+			recent.add(time.Now(), delta)
 		}
 	}
+}
+
+// tapsDue is how many taps fall due by now: one at start, then one every tap.
+func tapsDue(start time.Time, tap time.Duration, now time.Time) int64 {
+	if now.Before(start) {
+		return 0
+	}
+	return int64(now.Sub(start)/tap) + 1
+}
+
+// wroteAdd counts an add frame of delta taps written, and keeps the smallest and largest
+// delta the viewer wrote: a refusal (an error without id) does not say which add it refuses.
+func (v *viewer) wroteAdd(delta int64) {
+	lk := v.lk
+	lk.offered.Add(delta)
+	lk.frames.Add(1)
+	v.w.c.addsOffered.Add(delta)
+	v.w.c.addFrames.Add(1)
+	if lo := lk.minDelta.Load(); lo == 0 || delta < lo {
+		lk.minDelta.Store(delta)
+	}
+	if delta > lk.maxDelta.Load() {
+		lk.maxDelta.Store(delta)
+	}
+}
+
+// refusedAdd counts an add refused: at least the smallest delta the viewer wrote, at most
+// the largest (the same with delta 1 only: the count is exact).
+func (v *viewer) refusedAdd() {
+	lk := v.lk
+	lo, hi := max(lk.minDelta.Load(), 1), max(lk.maxDelta.Load(), 1)
+	lk.refused.Add(lo)
+	lk.refusedMax.Add(hi)
+	lk.refusedFrames.Add(1)
+	v.w.c.addsRefused.Add(lo)
+	v.w.c.addsRefusedMax.Add(hi)
+}
+
+// doubtBuckets counts the taps written in the current doubtWindow bucket and the one before.
+type doubtBuckets struct{ bucket, cur, prev int64 }
+
+func (d *doubtBuckets) add(now time.Time, n int64) {
+	switch b := now.UnixNano() / int64(doubtWindow); b {
+	case d.bucket:
+		d.cur += n
+	case d.bucket + 1:
+		d.bucket, d.cur, d.prev = b, n, d.cur
+	default:
+		d.bucket, d.cur, d.prev = b, n, 0
+	}
+}
+
+// inDoubt is the taps written in the bucket of now and the one before.
+func (d *doubtBuckets) inDoubt(now time.Time) int64 {
+	switch now.UnixNano() / int64(doubtWindow) {
+	case d.bucket:
+		return d.cur + d.prev
+	case d.bucket + 1:
+		return d.cur
+	}
+	return 0
 }
 
 // onLikes keeps the likes total of a joined or counters frame, if it carries the counters
@@ -150,7 +258,9 @@ func (w *worker) likesByRoom(want map[string]int64) map[string]likesSeen {
 	for _, v := range w.viewers {
 		s := out[v.room]
 		s.Offered += v.lk.offered.Load()
+		s.Frames += v.lk.frames.Load()
 		s.Refused += v.lk.refused.Load()
+		s.RefusedMax += v.lk.refusedMax.Load()
 		s.Doubt += v.lk.doubt.Load()
 		switch {
 		case v.slow == slowStop || !v.everIn:
@@ -186,7 +296,9 @@ func mergeLikes(a, b likesSeen) likesSeen {
 	a.None += b.None
 	a.Off += b.Off
 	a.Offered += b.Offered
+	a.Frames += b.Frames
 	a.Refused += b.Refused
+	a.RefusedMax += b.RefusedMax
 	a.Doubt += b.Doubt
 	return a
 }

@@ -19,8 +19,8 @@ import (
 // since the base are the adds accepted (written minus refused) and each room's gift_value the
 // deltas acknowledged, or counterSettle passed. The workers then wait until each viewer's last
 // likes total is its room's (viewerSettle) and report. Each room must then show:
-//   - likes: the server's, less the base, is the room's adds accepted (less at most those in
-//     doubt, counters.go),
+//   - likes: the server's, less the base, is the room's taps accepted (less at most those in
+//     doubt, and those whose refusal left the delta unknown: counters.go),
 //   - gift_value: the server's, less the base, is the deltas acknowledged (plus at most those
 //     of the posts that failed without a definite answer),
 //   - every joined viewer's last likes total is the server's.
@@ -35,8 +35,11 @@ var (
 
 // CounterResult is the counters' part of a Result.
 type CounterResult struct {
-	AddsOffered     int64            `json:"adds_offered"`                          // likes written by the viewers
-	AddsRefused     int64            `json:"adds_refused"`                          // answered with an error (rate_limited, ...)
+	AddsOffered     int64            `json:"adds_offered"`                          // likes tapped and written by the viewers (the adds' deltas summed)
+	AddFrames       int64            `json:"add_frames"`                            // add frames carrying them (as many as taps without --like-batch)
+	AddFramesPerS   float64          `json:"add_frames_per_second"`                 // over the send phase
+	AddsRefused     int64            `json:"adds_refused"`                          // taps answered with an error (rate_limited, ...), at least
+	AddsRefusedMax  int64            `json:"adds_refused_max"`                      // at most: above adds_refused only when refused adds' deltas are not known (counters.go)
 	AddsAccepted    int64            `json:"adds_accepted"`                         // offered - refused
 	AddsInDoubt     int64            `json:"adds_in_doubt"`                         // written just before their session ended (counters.go)
 	ServerLikes     int64            `json:"server_likes"`                          // added during the run, summed over the rooms (GET /v1/rooms/{room})
@@ -163,7 +166,7 @@ func (d *driver) countersSettled(cur roomCounters, tot Totals) bool {
 		}
 	}
 	acc := tot.AddsOffered - tot.AddsRefused
-	return d.cfg.Likes <= 0 || (likes <= acc && likes >= acc-tot.AddsInDoubt)
+	return d.cfg.Likes <= 0 || (likes <= acc && likes >= acc-tot.AddsInDoubt-(tot.AddsRefusedMax-tot.AddsRefused))
 }
 
 // likesOfRooms is the likes total of each room of a reading.
@@ -190,8 +193,12 @@ func (d *driver) checkCounters(seen map[string]likesSeen, tot Totals) {
 		cr = &CounterResult{}
 		d.res.Counters = cr
 	}
-	cr.AddsOffered, cr.AddsRefused, cr.AddsInDoubt = tot.AddsOffered, tot.AddsRefused, tot.AddsInDoubt
+	cr.AddsOffered, cr.AddsRefused, cr.AddsRefusedMax, cr.AddsInDoubt = tot.AddsOffered, tot.AddsRefused, tot.AddsRefusedMax, tot.AddsInDoubt
 	cr.AddsAccepted = tot.AddsOffered - tot.AddsRefused
+	cr.AddFrames = tot.AddFrames
+	if s := cfg.Duration.Seconds(); s > 0 {
+		cr.AddFramesPerS = float64(tot.AddFrames) / s
+	}
 	cr.Rooms = map[string]int64{}
 	// The peak is of two-second means: a worker's tick that comes late puts two seconds' frames
 	// into one second and none into the one before.
@@ -242,8 +249,9 @@ func (d *driver) checkLikes(cr *CounterResult, room string, total int64, s likes
 	cr.ServerLikes += got
 	cr.Rooms[room] = total
 	acc := s.Offered - s.Refused
-	if got > acc || got < acc-s.Doubt {
-		fail("%s: likes grew by %d on the server, %d adds accepted (%d offered, %d refused, %d in doubt)", room, got, acc, s.Offered, s.Refused, s.Doubt)
+	if got > acc || got < acc-s.Doubt-(s.RefusedMax-s.Refused) {
+		fail("%s: likes grew by %d on the server, %d taps accepted (%d offered in %d adds, %d..%d refused, %d in doubt)",
+			room, got, acc, s.Offered, s.Frames, s.Refused, s.RefusedMax, s.Doubt)
 	}
 	cr.ViewersChecked += s.Viewers + s.None
 	cr.ViewersMismatch += s.Off + s.None

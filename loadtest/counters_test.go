@@ -77,7 +77,7 @@ func TestRunCounters(t *testing.T) {
 	c = newFakeCluster(t, 1)
 	c.loseAdd = func(n int) bool { return n%7 == 0 }
 	res = run(c, 5)
-	wantFail(res, "adds accepted")
+	wantFail(res, "taps accepted")
 	if res.Counters.Settled {
 		t.Error("lost adds: the totals settled")
 	}
@@ -103,4 +103,99 @@ func TestRunCounters(t *testing.T) {
 	}
 	res = run(c, 5)
 	wantFail(res, "gift_value grew by")
+}
+
+func TestTapsDue(t *testing.T) {
+	start := time.Unix(100, 0)
+	f := func(after time.Duration, want int64) {
+		t.Helper()
+		if n := tapsDue(start, 200*time.Millisecond, start.Add(after)); n != want {
+			t.Errorf("tapsDue at start%+v = %d, want %d", after, n, want)
+		}
+	}
+	f(-time.Millisecond, 0)
+	f(0, 1) // the first tap falls at start
+	f(199*time.Millisecond, 1)
+	f(200*time.Millisecond, 2)
+	f(time.Second, 6)
+	f(10*time.Second+time.Millisecond, 51)
+}
+
+// A refusal does not say which add it refuses: the taps refused are counted between the
+// smallest and the largest delta the viewer wrote, the same when every delta is 1.
+func TestRefusedAddRange(t *testing.T) {
+	f := func(deltas []int64, refusals int, wantLo, wantHi int64) {
+		t.Helper()
+		v := &viewer{w: &worker{}, lk: &likeCounts{}}
+		for _, d := range deltas {
+			v.wroteAdd(d)
+		}
+		for range refusals {
+			v.refusedAdd()
+		}
+		if v.lk.refused.Load() != wantLo || v.lk.refusedMax.Load() != wantHi || v.w.c.addsRefused.Load() != wantLo || v.w.c.addsRefusedMax.Load() != wantHi {
+			t.Errorf("deltas %v, %d refused: %d..%d (worker %d..%d), want %d..%d", deltas, refusals,
+				v.lk.refused.Load(), v.lk.refusedMax.Load(), v.w.c.addsRefused.Load(), v.w.c.addsRefusedMax.Load(), wantLo, wantHi)
+		}
+		var sum int64
+		for _, d := range deltas {
+			sum += d
+		}
+		if v.lk.offered.Load() != sum || v.lk.frames.Load() != int64(len(deltas)) || v.w.c.addFrames.Load() != int64(len(deltas)) {
+			t.Errorf("deltas %v: offered %d in %d frames", deltas, v.lk.offered.Load(), v.lk.frames.Load())
+		}
+	}
+	f([]int64{1, 1, 1}, 2, 2, 2)
+	f([]int64{5, 5}, 1, 5, 5)
+	f([]int64{4, 5, 100, 5}, 2, 8, 200)
+	f(nil, 1, 1, 1) // an error without id before any add: counted as one tap, as before batching
+}
+
+// --like-batch on the fake: taps summed into one add per interval are counted exactly (in taps,
+// frames apart), a sum over 100 is split (the fake refuses a delta over 100), 40 taps a second
+// in 4 adds stay under the 20 adds/s limit that one add per tap exceeds, and refusals of adds
+// whose deltas differ leave the check a range that still holds, and still catches a lost add.
+func TestRunCountersBatched(t *testing.T) {
+	defer func(a, b time.Duration) { counterSettle, viewerSettle = a, b }(counterSettle, viewerSettle)
+	counterSettle, viewerSettle = 2*time.Second, time.Second
+	run := func(c *fakeCluster, likes float64, batch time.Duration) *CounterResult {
+		t.Helper()
+		cfg := Config{ViewerIO: ViewerIOGoroutine, Viewers: 6, PerWorker: 3, Rooms: 2, Likes: likes, LikeBatch: batch, Drain: 2 * time.Second,
+			Prefix: "cb", Rates: map[string]float64{"normal": 5}}
+		res := fakeRun(t, c, cfg, Options{})
+		if res.Counters == nil {
+			t.Fatal("no counters result")
+		}
+		return res.Counters
+	}
+	// 6 viewers x 2 s: 40 taps a second in adds of 10 (the first and last may be smaller)
+	cr := run(newFakeCluster(t, 1), 40, 250*time.Millisecond)
+	if len(cr.Failures) != 0 || cr.AddsRefused != 0 || cr.AddsOffered < 6*40 || cr.ServerLikes != cr.AddsOffered ||
+		cr.AddFrames > cr.AddsOffered/8+12 || cr.AddFrames < cr.AddsOffered/10 || cr.AddFramesPerS <= 0 {
+		t.Errorf("40/s in 250 ms batches: failures %q, %d taps in %d frames (%.1f/s), refused %d, server +%d",
+			cr.Failures, cr.AddsOffered, cr.AddFrames, cr.AddFramesPerS, cr.AddsRefused, cr.ServerLikes)
+	}
+	// 500 taps a second, sent once a second: five adds of 100
+	cr = run(newFakeCluster(t, 1), 500, time.Second)
+	if len(cr.Failures) != 0 || cr.AddsRefused != 0 || cr.AddsOffered < 6*500 || cr.ServerLikes != cr.AddsOffered ||
+		cr.AddFrames < cr.AddsOffered/100 {
+		t.Errorf("500/s in 1 s batches: failures %q, %d taps in %d frames, refused %d, server +%d",
+			cr.Failures, cr.AddsOffered, cr.AddFrames, cr.AddsRefused, cr.ServerLikes)
+	}
+	// 30 taps a second every 150 ms: deltas of 4 and 5; every third add refused
+	c := newFakeCluster(t, 1)
+	var n int
+	c.refuseAdd = func(int64) bool { n++; return n%3 == 0 }
+	cr = run(c, 30, 150*time.Millisecond)
+	acc := cr.AddsOffered - cr.AddsRefused
+	if len(cr.Failures) != 0 || cr.AddsRefused == 0 || cr.AddsRefusedMax <= cr.AddsRefused ||
+		cr.ServerLikes > acc || cr.ServerLikes < cr.AddsOffered-cr.AddsRefusedMax {
+		t.Errorf("refused batches: failures %q, offered %d, refused %d..%d, server +%d",
+			cr.Failures, cr.AddsOffered, cr.AddsRefused, cr.AddsRefusedMax, cr.ServerLikes)
+	}
+	c = newFakeCluster(t, 1)
+	c.loseAdd = func(n int) bool { return n%7 == 0 }
+	if cr = run(c, 40, 250*time.Millisecond); !strings.Contains(strings.Join(cr.Failures, "; "), "taps accepted") {
+		t.Errorf("lost batched adds: failures %q", cr.Failures)
+	}
 }

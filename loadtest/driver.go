@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -99,6 +100,7 @@ type driver struct {
 	testerCPU0  float64 // the load tester's, likewise
 	sendSeconds float64
 	stopRetry   context.CancelFunc // ends the notices' retries (before the drain ends)
+	killed      sync.Map           // int64 pid -> true: the servers kill sent SIGKILL
 }
 
 // retryGrace is the end of the drain left to the last notices acknowledged: no retry goes
@@ -208,6 +210,10 @@ func (d *driver) send(ctx context.Context) error {
 	d.snd = newSenders(*cfg)
 	sendWG.Add(1)
 	go func() { defer sendWG.Done(); d.snd.run(sctx, rctx) }()
+	if len(cfg.KillPIDs) > 0 {
+		sendWG.Add(1)
+		go func() { defer sendWG.Done(); d.kill(sctx, sendStart.Add(cfg.KillAt)) }()
+	}
 	if err := d.counterBase(); err != nil {
 		return err
 	}
@@ -250,8 +256,34 @@ func (d *driver) send(ctx context.Context) error {
 	res.ServerCPU = cpu1 - d.cpu0
 	res.ServerRSSEnd = d.srv.rss(func(s *ServerStat) *int64 { return &s.RSSEnd })
 	res.Servers = d.srv.finish(d.cpus0, cpus1)
+	for k := range res.Servers {
+		if _, ok := d.killed.Load(int64(res.Servers[k].PID)); ok {
+			res.Servers[k].Killed = true
+		}
+	}
 	_ = bar.Finish()
 	return nil
+}
+
+// kill sends SIGKILL to the servers of cfg.KillPIDs at `at` (unless the send phase ends first)
+// and records when, and which, in the result.
+func (d *driver) kill(ctx context.Context, at time.Time) {
+	t := time.NewTimer(time.Until(at))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return
+	case <-t.C:
+	}
+	for _, pid := range d.cfg.KillPIDs {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			fmt.Fprintf(d.o.Progress, "\nkill -9 %d: %v\n", pid, err)
+			continue
+		}
+		d.killed.Store(int64(pid), true)
+	}
+	d.res.KilledAt = d.cfg.KillAt.Seconds()
+	fmt.Fprintf(d.o.Progress, "\nkilled %v at %v\n", d.cfg.KillPIDs, d.cfg.KillAt)
 }
 
 // second builds one Second from that second's deltas.

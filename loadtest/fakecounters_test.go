@@ -10,7 +10,8 @@ import (
 )
 
 // The fake cluster's counters (PROTOCOL.md 8.4), as much as the load tester uses: the add op
-// without id (at most 20 a second per session and room, over that an error without id),
+// without id (delta 1..100, at most 20 a second per session and room, over that an error
+// without id),
 // conflated counters frames (every 50 ms when changed), joined and GET /v1/rooms/{room}
 // carrying the totals, and POST /v1/rooms/{room}/counters/{name}.
 
@@ -56,6 +57,16 @@ func (s *fakeSession) add(room, name string, delta int64) {
 	if !s.rooms[room] {
 		c.mu.Unlock()
 		s.write(`{"op":"error","code":"not_joined","message":"join first"}`)
+		return
+	}
+	if delta < 1 || delta > 100 {
+		c.mu.Unlock()
+		s.write(`{"op":"error","code":"bad_request","message":"delta must be an integer from 1 to 100"}`)
+		return
+	}
+	if c.refuseAdd != nil && c.refuseAdd(delta) {
+		c.mu.Unlock()
+		s.write(`{"op":"error","code":"rate_limited","message":"refused by the test"}`)
 		return
 	}
 	r := s.addRate[room]

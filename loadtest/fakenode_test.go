@@ -34,6 +34,7 @@ type fakeCluster struct {
 	refuse    func(node int, op string) bool     // the node answers the op with an error frame
 	frozen    func(node int) bool                // the node neither writes nor answers on its sessions (SIGSTOP)
 	loseAdd   func(n int) bool                   // the n-th viewer add (from 1) is accepted but not counted
+	refuseAdd func(delta int64) bool             // a viewer add is refused with rate_limited (called with mu held)
 	muteCnt   func(uid string) bool              // the uid's sessions get no counters frames
 	pingJoin  bool                               // a session is sent a WebSocket ping after each joined
 }

@@ -132,7 +132,9 @@ func (r *Result) Summary(w io.Writer) {
 			}
 			fmt.Fprintf(w, "  pid %d%s: %.1f CPU-s, RSS idle %.1f MB (%.0f B/viewer over the %.1f MB before), end %.1f MB",
 				s.PID, node, s.CPU, mb(s.RSSIdle), s.BytesPerViewer, mb(s.RSSBase), mb(s.RSSEnd))
-			if s.Exited {
+			if s.Killed {
+				fmt.Fprint(w, "  KILLED")
+			} else if s.Exited {
 				fmt.Fprint(w, "  EXITED")
 			}
 			fmt.Fprintln(w)
@@ -302,7 +304,7 @@ func (r *Result) metric(name string) (float64, bool, error) {
 	case "exited":
 		var n int
 		for _, s := range r.Servers {
-			if s.Exited {
+			if s.Exited && !s.Killed {
 				n++
 			}
 		}
@@ -498,8 +500,16 @@ func (r *Result) counterSummary(w io.Writer) {
 	if len(c.Failures) > 0 {
 		check = "MISMATCH"
 	}
-	fmt.Fprintf(w, "counters: likes offered %d, accepted %d (refused %d, in doubt %d), server +%d; gift_value acknowledged %d (in doubt %d, %d post errors), server +%d\n",
-		c.AddsOffered, c.AddsAccepted, c.AddsRefused, c.AddsInDoubt, c.ServerLikes, c.GiftPosted, c.GiftInDoubt, c.PostErrors, c.ServerGift)
+	batch := "one add per tap"
+	if r.Config.LikeBatch > 0 {
+		batch = "taps summed every " + r.Config.LikeBatch.String()
+	}
+	refused := strconv.FormatInt(c.AddsRefused, 10)
+	if c.AddsRefusedMax > c.AddsRefused {
+		refused += ".." + strconv.FormatInt(c.AddsRefusedMax, 10)
+	}
+	fmt.Fprintf(w, "counters: likes offered %d taps in %d add frames (%.0f/s, %s), accepted %d (refused %s, in doubt %d), server +%d; gift_value acknowledged %d (in doubt %d, %d post errors), server +%d\n",
+		c.AddsOffered, c.AddFrames, c.AddFramesPerS, batch, c.AddsAccepted, refused, c.AddsInDoubt, c.ServerLikes, c.GiftPosted, c.GiftInDoubt, c.PostErrors, c.ServerGift)
 	fmt.Fprintf(w, "counters: %.2f frames per viewer per second (highest 2 s mean %.2f); settled in %.0f ms; %d viewers checked, %d mismatched: %s\n",
 		c.FramesPerVS, c.FramesPerVSPeak, c.SettleMs, c.ViewersChecked, c.ViewersMismatch, check)
 	for _, f := range c.Failures {

@@ -55,6 +55,7 @@ type Result struct {
 	TesterCPU          float64          `json:"tester_cpu_seconds"`      // the driver's and the workers' CPU from their start to the end of the drain
 	TesterCPUSend      float64          `json:"tester_cpu_send_seconds"` // of which from the send phase on (sending and the drain)
 	Servers            []ServerStat     `json:"servers,omitempty"`       // per server (--server-pid)
+	KilledAt           float64          `json:"killed_at_s,omitempty"`   // --kill-pids: seconds into the send phase the servers were killed
 	Membership         *Membership      `json:"membership,omitempty"`    // cluster runs (several --url)
 	Resume             Quantiles        `json:"resume"`                  // from a joined session's end (not churn) to the next joined
 	Reconnects         int64            `json:"reconnects"`              // such resumptions (totals.reconnects counts every attempt after a viewer's first)

@@ -62,7 +62,7 @@ func explicitSizes(spec string) (sizes []int, ok bool, err error) {
 		n, err1 := strconv.Atoi(cnt)
 		s, err2 := strconv.Atoi(size)
 		if !found || err1 != nil || err2 != nil || n < 1 || s < 1 {
-			return nil, true, fmt.Errorf("--room-sizes: %q is not COUNTxSIZE (both at least 1); the forms are even, zipf:S and COUNTxSIZE,...", part)
+			return nil, true, fmt.Errorf("--room-sizes: %q is not COUNTxSIZE (both at least 1); the forms are even, zipf:S and COUNTxSIZE,COUNTxSIZE", part)
 		}
 		if len(sizes)+n > 10_000_000 || s > 10_000_000 {
 			return nil, true, fmt.Errorf("--room-sizes: %q is too big", part)

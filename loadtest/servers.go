@@ -19,6 +19,7 @@ type ServerStat struct {
 	RSSEnd         int64   `json:"rss_end_bytes"`              // when the senders stopped
 	BytesPerViewer float64 `json:"bytes_per_viewer,omitempty"` // (idle - before) / its viewers
 	Exited         bool    `json:"exited,omitempty"`           // gone (or a zombie) when the senders stopped
+	Killed         bool    `json:"killed,omitempty"`           // killed by the driver (--kill-pids): its exit is the test's
 }
 
 // servers reads the CPU and RSS of the server processes (none: every figure is 0).

@@ -35,10 +35,12 @@ type counters struct {
 	connectNs    atomic.Int64 // summed time from dial to joined of first connections
 	firstJoins   atomic.Int64
 
-	addsOffered   atomic.Int64 // counter adds written (counters.go)
-	addsRefused   atomic.Int64 // error frames without id: refused adds
-	addsInDoubt   atomic.Int64 // adds written just before their session ended (counters.go)
-	counterFrames atomic.Int64
+	addsOffered    atomic.Int64 // taps written: the adds' deltas summed (counters.go)
+	addFrames      atomic.Int64 // add frames written
+	addsRefused    atomic.Int64 // taps refused (error frames without id), at least
+	addsRefusedMax atomic.Int64 // taps refused, at most (counters.go)
+	addsInDoubt    atomic.Int64 // taps written just before their session ended (counters.go)
+	counterFrames  atomic.Int64
 }
 
 const maxAcctSamples = 8
@@ -75,10 +77,12 @@ type Totals struct {
 	FirstJoins   int64            `json:"first_joins"`
 	ConnectNs    int64            `json:"connect_ns_sum"`
 
-	AddsOffered   int64 `json:"adds_offered,omitempty"`
-	AddsRefused   int64 `json:"adds_refused,omitempty"`
-	AddsInDoubt   int64 `json:"adds_in_doubt,omitempty"`
-	CounterFrames int64 `json:"counter_frames,omitempty"`
+	AddsOffered    int64 `json:"adds_offered,omitempty"` // taps
+	AddFrames      int64 `json:"add_frames,omitempty"`
+	AddsRefused    int64 `json:"adds_refused,omitempty"` // taps, at least
+	AddsRefusedMax int64 `json:"adds_refused_max,omitempty"`
+	AddsInDoubt    int64 `json:"adds_in_doubt,omitempty"`
+	CounterFrames  int64 `json:"counter_frames,omitempty"`
 }
 
 func (c *counters) totals() Totals {
@@ -86,7 +90,8 @@ func (c *counters) totals() Totals {
 		Notifies: c.notifies.Load(), Pulls: c.pulls.Load(), Kicks: c.kicks.Load(), Reconnects: c.reconnects.Load(), Churns: c.churns.Load(),
 		AcctErrors: c.acctErrors.Load(), Connected: c.connected.Load(), DialFails: c.dialFails.Load(), JoinTimeouts: c.joinTimeouts.Load(), ErrorFrames: c.errorFrames.Load(), SilentEnds: c.silentEnds.Load(),
 		FirstJoins: c.firstJoins.Load(), ConnectNs: c.connectNs.Load(),
-		AddsOffered: c.addsOffered.Load(), AddsRefused: c.addsRefused.Load(), AddsInDoubt: c.addsInDoubt.Load(), CounterFrames: c.counterFrames.Load()}
+		AddsOffered: c.addsOffered.Load(), AddFrames: c.addFrames.Load(), AddsRefused: c.addsRefused.Load(), AddsRefusedMax: c.addsRefusedMax.Load(),
+		AddsInDoubt: c.addsInDoubt.Load(), CounterFrames: c.counterFrames.Load()}
 	c.acctMu.Lock()
 	t.AcctSamples = append([]string(nil), c.acctSamples...)
 	c.acctMu.Unlock()
@@ -185,7 +190,9 @@ func (t *Totals) add(b Totals) {
 	t.FirstJoins += b.FirstJoins
 	t.ConnectNs += b.ConnectNs
 	t.AddsOffered += b.AddsOffered
+	t.AddFrames += b.AddFrames
 	t.AddsRefused += b.AddsRefused
+	t.AddsRefusedMax += b.AddsRefusedMax
 	t.AddsInDoubt += b.AddsInDoubt
 	t.CounterFrames += b.CounterFrames
 }
@@ -196,7 +203,8 @@ func (t Totals) sub(b Totals) Totals {
 		Notifies: t.Notifies - b.Notifies, Pulls: t.Pulls - b.Pulls, Kicks: t.Kicks - b.Kicks,
 		Reconnects: t.Reconnects - b.Reconnects, Churns: t.Churns - b.Churns, AcctErrors: t.AcctErrors - b.AcctErrors, Connected: t.Connected,
 		DialFails: t.DialFails - b.DialFails, JoinTimeouts: t.JoinTimeouts - b.JoinTimeouts, ErrorFrames: t.ErrorFrames - b.ErrorFrames, SilentEnds: t.SilentEnds - b.SilentEnds, FirstJoins: t.FirstJoins - b.FirstJoins, ConnectNs: t.ConnectNs - b.ConnectNs,
-		AddsOffered: t.AddsOffered - b.AddsOffered, AddsRefused: t.AddsRefused - b.AddsRefused, AddsInDoubt: t.AddsInDoubt - b.AddsInDoubt, CounterFrames: t.CounterFrames - b.CounterFrames}
+		AddsOffered: t.AddsOffered - b.AddsOffered, AddFrames: t.AddFrames - b.AddFrames, AddsRefused: t.AddsRefused - b.AddsRefused,
+		AddsRefusedMax: t.AddsRefusedMax - b.AddsRefusedMax, AddsInDoubt: t.AddsInDoubt - b.AddsInDoubt, CounterFrames: t.CounterFrames - b.CounterFrames}
 	for k, v := range t.Deliveries {
 		d.Deliveries[k] = v - b.Deliveries[k]
 	}

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -114,8 +113,7 @@ func (v *viewer) onFrame(b []byte, f *msgsFrame, out frameWriter) (frameResult, 
 		c.countError(b)
 		id, hasID := intField(b, keyID)
 		if !hasID && v.lk != nil { // only adds are sent without an id
-			v.lk.refused.Add(1)
-			c.addsRefused.Add(1)
+			v.refusedAdd()
 		}
 		switch {
 		case !v.joined && id == 1: // the join was refused: this attempt failed
@@ -376,14 +374,4 @@ func (v *viewer) lostOf(notices []int64) int64 {
 		}
 	}
 	return lost
-}
-
-// likeCounts are a viewer's counters state (--likes only): written by its session's goroutines,
-// read by the worker's.
-type likeCounts struct {
-	likes    atomic.Int64 // the likes total of the last frame that carried one
-	hasLikes atomic.Bool
-	offered  atomic.Int64 // adds written
-	refused  atomic.Int64 // adds answered with an error
-	doubt    atomic.Int64 // adds written just before their session ended
 }

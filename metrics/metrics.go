@@ -29,6 +29,7 @@ type Metrics struct {
 	ConnRejected   *prometheus.CounterVec // refused connection attempts by why
 	StoreErrors    prometheus.Counter     // store operations that failed (traffic went on)
 	Members        prometheus.Gauge       // cluster members in this node's member list
+	Nodes          prometheus.Gauge       // nodes (members and edges) in the store's node directory, as last read
 	MembersLeft    prometheus.Counter     // members that left this node's member list
 	Undurable      *prometheus.CounterVec // messages delivered without the store, by pri
 	UndurableRooms prometheus.Gauge       // rooms delivering without the store right now
@@ -71,6 +72,7 @@ func New() *Metrics {
 		StoreErrors: counter("store_errors_total", "Store operations that failed; live traffic went on without them."),
 		Members:     gauge("cluster_members", "Cluster members in this node's member list."),
 		MembersLeft: counter("cluster_members_left_total", "Members that left this node's member list (a dead or leaving node)."),
+		Nodes:       gauge("cluster_nodes", "Nodes, members and edges, in the store's node directory as this node last read it (every RenewInterval)."),
 		Undurable: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "liveroom", Name: "undurable_total",
 			Help: "Messages delivered and acknowledged without the store (it did not answer within --store-wait), by priority."}, []string{"pri"}),
 		UndurableRooms: gauge("rooms_undurable", "Room grains on this node delivering without the store right now."),
@@ -82,7 +84,7 @@ func New() *Metrics {
 	}
 	m.newHistograms()
 	m.Registry.MustRegister(m.Accepted.vec, m.RateLimited.vec, m.Evicted.vec, m.DroppedInPull, m.NotifiesSent, m.NotifiesMerged,
-		m.Pulls, m.DeltasSent, m.Kicks, m.Sessions, m.Rooms, m.ConnRejected, m.StoreErrors, m.Members, m.MembersLeft,
+		m.Pulls, m.DeltasSent, m.Kicks, m.Sessions, m.Rooms, m.ConnRejected, m.StoreErrors, m.Members, m.MembersLeft, m.Nodes,
 		m.Undurable, m.UndurableRooms, m.Fenced, m.Epochs, m.CounterAdds, m.CounterFrames,
 		m.DeliveryLag, m.RoundSeconds, m.GrainRequest, m.StoreSeconds, buildInfo(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -17,6 +17,8 @@
 #                 BASE_PORT+100+2k and its membership port the one after (default 18100)
 #   REDIS_PORT    the redis-server's port (default BASE_PORT+99)
 #   SERVER_FLAGS  extra liveroomd flags for every node
+#   KILL_NODES    kill -9 the last KILL_NODES nodes (edges, with MEMBERS) KILL_AT into the send
+#                 phase (the load tester's --kill-pids and --kill-at): a reconnect storm
 #   PUSH_EACH     1: the push-each baseline (liveroomd built with -tags pusheach, every node
 #                 run with --push-each)
 #   MEMBERSHIP    etcd (default when etcd is installed: a throwaway one-member etcd on
@@ -154,5 +156,9 @@ for k in $(seq "$NODES"); do
 done
 echo "cluster-loadtest: $NODES nodes ready, $MEMBERS members (pids ${NODE_PIDS[*]}, membership $MEMBERSHIP), Redis on $REDIS_PORT" >&2
 
-nice -n "$LT_NICE" bin/liveroom-loadtest --url "$(IFS=,; echo "${URLS[*]}")" --server-pid "$(IFS=,; echo "${NODE_PIDS[*]}")" \
+kill=()
+if [ "${KILL_NODES:-0}" -gt 0 ]; then
+  kill=(--kill-pids "$(IFS=,; echo "${NODE_PIDS[*]: -$KILL_NODES}")" --kill-at "${KILL_AT:?KILL_NODES needs KILL_AT}")
+fi
+nice -n "$LT_NICE" bin/liveroom-loadtest --url "$(IFS=,; echo "${URLS[*]}")" --server-pid "$(IFS=,; echo "${NODE_PIDS[*]}")" "${kill[@]}" \
   --api-key lt-api --admin-key lt-admin --jwt-secret lt-secret "$@"

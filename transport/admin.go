@@ -1,10 +1,11 @@
 package transport
 
 import (
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -24,39 +25,41 @@ import (
 // AdminSeparate.
 var adminPages = map[string]bool{"/admin": true, "/admin.js": true, "/admin.css": true}
 
-// adminOnly reports whether the public listener refuses path: it is served by ServeAdmin.
-func (s *Server) adminOnly(path string) bool {
-	return s.cfg.AdminSeparate && (path == "/metrics" || adminPages[path])
-}
-
 var errAdminOnly = rooms.Errorf(rooms.CodeNotFound, "no such endpoint (served on the admin address)")
+
+var adminRouter = newRouter(adminRoutes())
+
+// adminRoutes is the admin listener's own table; every other path is the public table's
+// (with its CORS, rate limit and audit: the admin page calls the API there).
+func adminRoutes() []route {
+	web := func(s *Server, ctx *fasthttp.RequestCtx, _ params) { s.serveWeb(ctx) }
+	t := []route{{path: "/metrics", methods: mGet, serve: func(s *Server, ctx *fasthttp.RequestCtx, _ params) { s.metricH(ctx) }}}
+	for _, p := range slices.Sorted(maps.Keys(adminPages)) {
+		t = append(t, route{path: p, methods: mGet | mHead, serve: web})
+	}
+	prof := func(h http.HandlerFunc) func(*Server, *fasthttp.RequestCtx, params) {
+		serve := fasthttpadaptor.NewFastHTTPHandler(h)
+		return func(_ *Server, ctx *fasthttp.RequestCtx, _ params) { serve(ctx) }
+	}
+	// The named profiles (heap, goroutine, ...) are pprof.Index's: it serves /debug/pprof/{name}.
+	return append(t,
+		route{path: "/debug/pprof/", methods: mGet, serve: prof(pprof.Index)},
+		route{path: "/debug/pprof/cmdline", methods: mGet, serve: prof(pprof.Cmdline)},
+		route{path: "/debug/pprof/profile", methods: mGet, serve: prof(pprof.Profile)},
+		route{path: "/debug/pprof/symbol", methods: mGet | mPost, serve: prof(pprof.Symbol)},
+		route{path: "/debug/pprof/trace", methods: mGet, serve: prof(pprof.Trace)},
+		route{path: "/debug/pprof/{profile}", methods: mGet, serve: prof(pprof.Index)},
+	)
+}
 
 // ServeAdmin serves the admin endpoints on ln until Shutdown; nil after a Shutdown.
 func (s *Server) ServeAdmin(ln net.Listener) error {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	prof := fasthttpadaptor.NewFastHTTPHandler(mux)
 	srv := &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
-			path := string(ctx.Path())
-			switch {
-			case path == "/metrics":
-				if s.method(ctx, mGet) {
-					s.metricH(ctx)
-				}
-			case strings.HasPrefix(path, "/debug/pprof/"):
-				prof(ctx)
-			case adminPages[path]:
-				if s.method(ctx, mGet|mHead) {
-					s.serveWeb(ctx)
-				}
-			default:
+			if !s.dispatch(ctx, adminRouter, string(ctx.Path())) {
 				s.route(ctx)
 			}
+			s.replied(true, ctx)
 		},
 		ErrorHandler:          requestError,
 		Name:                  "liveroom-admin",

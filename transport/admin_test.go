@@ -96,7 +96,7 @@ func (b *syncBuffer) lines(t *testing.T, msg string) []map[string]any {
 func TestAuditLines(t *testing.T) {
 	var logs syncBuffer
 	s, err := New(Config{JWTSecret: tSecret, APIKey: tAPI, AdminKey: tAdmin, TrustedProxies: []string{"10.0.0.0/8"}},
-		&fakeEngine{}, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
+		newFakeEngine(), nil, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,9 @@
 // limits (section 6), the /metrics endpoint and the embedded web files.
 //
 // Where things are: server.go (Server, New, Serve, Shutdown), config.go (Config and its
-// defaults), http_api.go (routing, method and key checks, the error format and the
-// code -> status map), http_messages.go (posts, notices, pulls), http_rooms.go (room info,
+// defaults), routes.go (the router's tables: every path the listeners answer), openapi.go (the
+// API document, openapi.json, served at /v1/openapi.json and checked by the tests), http_api.go
+// (the request's way in, method and key checks, the error format and the code -> status map), http_messages.go (posts, notices, pulls), http_rooms.go (room info,
 // config, moderation, kicks), http_node.go (health, readiness, /v1/route, dev token, web pages),
 // message.go (what a message may be: the one check of every path that takes one), codec.go
 // (parsers of request bodies and query values), auth.go (tokens and keys),

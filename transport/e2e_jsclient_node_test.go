@@ -15,8 +15,10 @@ import (
 
 // The JS client's counters on the real engine: add sends the add op, "counters" events carry
 // the totals (from joined and the counters frames) and online, a refused add is an "error"
-// event. Three clients add 4 likes each and one adds 25 at once, over the session's burst of
-// 20: five are refused with rate_limited, and every client's last total is 32.
+// event. Three clients tap 4 likes each, sent as one add of 4 (the client sums the taps of
+// each addEvery); one taps 130 at once, sent as adds of 100 and 30; one adds 25 at once with
+// addEvery 0, one frame each, over the session's burst of 20: five are refused with
+// rate_limited, and every client's last total is 12 + 130 + 20 = 162.
 func TestJSClientCounters(t *testing.T) {
 	s := startServer(t, nil, func(c *actors.Config) { c.DispatchInterval = 5 * time.Millisecond })
 	if code, _ := s.api(t, "PUT", "/v1/rooms/jscnt/config", adminKey, `{"counters_interval_ms":100}`); code != 200 {
@@ -25,12 +27,14 @@ func TestJSClientCounters(t *testing.T) {
 	ws := "ws://" + s.addr + "/v1/ws"
 	seen := runJSClients(t, map[string]any{"groups": []map[string]any{
 		{"name": "taps", "url": ws, "uid": "tap", "clients": 3, "room": "jscnt", "likes": 4},
-		{"name": "burst", "url": ws, "uid": "burst", "clients": 1, "room": "jscnt", "likes": 25},
-	}, "staggerMs": 0, "waitMs": 10000, "wantLikes": 32})
+		{"name": "many", "url": ws, "uid": "many", "clients": 1, "room": "jscnt", "likes": 130},
+		{"name": "burst", "url": ws, "uid": "burst", "clients": 1, "room": "jscnt", "likes": 25, "addEvery": 0},
+	}, "staggerMs": 0, "waitMs": 10000, "wantLikes": 162})
+	frames := map[string]int{"taps": 1, "many": 2, "burst": 25}
 	for name, cs := range seen {
 		for i, c := range cs {
-			if c.Likes == nil || *c.Likes != 32 || c.Online == nil || *c.Online != 4 {
-				t.Errorf("%s %d: likes %v online %v, want 32 and 4", name, i, c.Likes, c.Online)
+			if c.Likes == nil || *c.Likes != 162 || c.Online == nil || *c.Online != 5 {
+				t.Errorf("%s %d: likes %v online %v, want 162 and 5", name, i, c.Likes, c.Online)
 			}
 			want := 0
 			if name == "burst" {
@@ -39,9 +43,12 @@ func TestJSClientCounters(t *testing.T) {
 			if n := len(c.Refused); n != want || (n > 0 && c.Refused[0] != "rate_limited") {
 				t.Errorf("%s %d: refused %v, want %d rate_limited", name, i, c.Refused, want)
 			}
+			if c.Stats.Adds != frames[name] {
+				t.Errorf("%s %d: %d taps in %d add frames, want %d", name, i, c.Stats.Taps, c.Stats.Adds, frames[name])
+			}
 		}
 	}
-	if code, info := s.api(t, "GET", "/v1/rooms/jscnt", apiKey, ""); code != 200 || fmt.Sprint(info["counters"]) != "map[likes:32]" {
+	if code, info := s.api(t, "GET", "/v1/rooms/jscnt", apiKey, ""); code != 200 || fmt.Sprint(info["counters"]) != "map[likes:162]" {
 		t.Errorf("room info: %d %v", code, info)
 	}
 }

@@ -51,6 +51,8 @@ type jsClientSeen struct {
 		Gaps     int `json:"gaps"`
 		Notifies int `json:"notifies"`
 		Pulls    int `json:"pulls"`
+		Taps     int `json:"taps"` // deltas given to add
+		Adds     int `json:"adds"` // add frames sent
 	} `json:"stats"`
 	// With "record": every message, "pinned" event (the pins' ts), "online" and "gap" event.
 	Msgs    []jsMessage `json:"msgs"`

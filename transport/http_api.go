@@ -9,11 +9,11 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/liveroom/liveroom/rooms"
-	"github.com/liveroom/liveroom/transport/web"
 	"github.com/liveroom/liveroom/wire"
 )
 
-// The HTTP API of PROTOCOL.md section 5: routing, method and key checks, and the error format.
+// The HTTP API of PROTOCOL.md section 5: the request's way to the router's table (routes.go),
+// method and key checks, and the error format.
 // The handlers are in http_messages.go (posts, notices, pulls), http_rooms.go (info, config,
 // moderation) and http_node.go (health, route, dev token, the web pages); bodies are parsed in codec.go.
 
@@ -69,8 +69,9 @@ func writeOK(ctx *fasthttp.RequestCtx) {
 
 var errNoEndpoint = rooms.Errorf(rooms.CodeNotFound, "no such endpoint")
 
-// route dispatches by path; segments are split by hand (no router dependency). The checks
-// run in this order: path (404), method (405), key or token (401/403), ids (400), body.
+// route answers a request of the public listener: CORS and the per-IP request rate first,
+// then the table's entry for the path (routes.go). The checks run in this order: path (404),
+// method (405), key or token (401/403), ids (400), body.
 func (s *Server) route(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
 	if path != "/v1/ws" && s.cors(ctx) {
@@ -82,112 +83,7 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 	if a, ok := auditOf(string(ctx.Method()), path); ok {
 		defer s.audit(ctx, a) // audit.go
 	}
-	switch path {
-	case "/v1/ws":
-		s.ws.serve(ctx)
-	case "/healthz":
-		if s.method(ctx, mGet|mHead) {
-			writeOK(ctx)
-		}
-	case "/readyz":
-		if s.method(ctx, mGet|mHead) {
-			s.handleReady(ctx)
-		}
-	case "/metrics":
-		if s.adminOnly(path) {
-			writeError(ctx, errAdminOnly)
-		} else if s.method(ctx, mGet) {
-			s.metricH(ctx)
-		}
-	case "/v1/route":
-		if s.method(ctx, mGet) {
-			s.handleRoute(ctx)
-		}
-	case "/v1/dev/token":
-		if !s.cfg.Dev {
-			writeError(ctx, rooms.Errorf(rooms.CodeNotFound, "no such endpoint (dev mode only)"))
-		} else if s.method(ctx, mGet) {
-			s.handleDevToken(ctx)
-		}
-	case "/v1/notices":
-		if s.method(ctx, mPost) && s.key(ctx, RoleAdmin) != RoleNone {
-			s.handleNoticeAll(ctx)
-		}
-	case "/v1/node/drain":
-		if s.method(ctx, mPost) && s.key(ctx, RoleAdmin) != RoleNone {
-			s.handleDrain(ctx)
-		}
-	default:
-		if web.Has(path) {
-			if s.adminOnly(path) {
-				writeError(ctx, errAdminOnly)
-			} else if s.method(ctx, mGet|mHead) {
-				s.serveWeb(ctx)
-			}
-			return
-		}
-		if s.routeGlobal(ctx, path) {
-			return
-		}
-		rest, ok := strings.CutPrefix(path, "/v1/rooms/")
-		if !ok {
-			writeError(ctx, errNoEndpoint)
-			return
-		}
-		s.routeRoom(ctx, strings.Split(rest, "/"))
-	}
-}
-
-// routeRoom handles /v1/rooms/{room}[/...]; seg is the path after "/v1/rooms/", split.
-func (s *Server) routeRoom(ctx *fasthttp.RequestCtx, seg []string) {
-	switch {
-	case len(seg) == 1:
-		if s.method(ctx, mGet) && s.key(ctx, RoleServer) != RoleNone && s.ids(ctx, seg[0]) {
-			s.handleInfo(ctx, seg[0])
-		}
-	case len(seg) == 2 && seg[1] == "messages":
-		if !s.method(ctx, mGet|mPost) {
-			return
-		}
-		if ctx.IsGet() {
-			s.handlePull(ctx, seg[0])
-			return
-		}
-		if r := s.key(ctx, RoleServer); r != RoleNone && s.ids(ctx, seg[0]) {
-			s.handlePost(ctx, seg[0], r)
-		}
-	case len(seg) == 2 && seg[1] == "notices":
-		if s.method(ctx, mPost) && s.key(ctx, RoleAdmin) != RoleNone && s.ids(ctx, seg[0]) {
-			s.handleNotice(ctx, seg[0])
-		}
-	case len(seg) == 2 && seg[1] == "config":
-		if s.method(ctx, mPut) && s.key(ctx, RoleAdmin) != RoleNone && s.ids(ctx, seg[0]) {
-			s.handleConfig(ctx, seg[0])
-		}
-	case len(seg) == 2 && isModList(seg[1]):
-		if s.method(ctx, mGet) && s.key(ctx, RoleServer) != RoleNone && s.ids(ctx, seg[0]) {
-			s.handleRoomList(ctx, seg[0], modLists[seg[1]])
-		}
-	case len(seg) == 3 && seg[1] == "counters":
-		s.routeCounter(ctx, seg[0], seg[2])
-	case len(seg) == 3 && seg[1] == "viewers":
-		if s.method(ctx, mDelete) && s.key(ctx, RoleServer) != RoleNone && s.ids(ctx, seg[0], seg[2]) {
-			s.handleKick(ctx, seg[0], seg[2])
-		}
-	case len(seg) == 3 && seg[1] == "pins":
-		if s.method(ctx, mDelete) && s.key(ctx, RoleAdmin) != RoleNone && s.ids(ctx, seg[0]) {
-			s.handleUnpin(ctx, seg[0], seg[2])
-		}
-	case len(seg) == 3:
-		list, ok := modLists[seg[1]]
-		if !ok {
-			writeError(ctx, errNoEndpoint)
-			return
-		}
-		if s.method(ctx, mPut|mDelete) && s.key(ctx, RoleServer) != RoleNone && s.ids(ctx, seg[0], seg[2]) {
-			s.handleModerate(ctx, seg[0], list, seg[2], ctx.IsPut())
-		}
-	default:
+	if !s.dispatch(ctx, publicRouter, path) {
 		writeError(ctx, errNoEndpoint)
 	}
 }

@@ -2,7 +2,6 @@ package transport
 
 import (
 	"encoding/base64"
-	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -14,36 +13,6 @@ import (
 
 // listPage is how many entries a page of a list holds.
 const listPage = 1000
-
-// routeGlobal handles /v1/bans, /v1/bans/{uid}, /v1/viewers/{uid} and /v1/rooms; false: the
-// path is none of them.
-func (s *Server) routeGlobal(ctx *fasthttp.RequestCtx, path string) bool {
-	switch {
-	case path == "/v1/bans":
-		if s.method(ctx, mGet) && s.key(ctx, RoleServer) != RoleNone {
-			s.handleGlobalBans(ctx)
-		}
-	case path == "/v1/rooms":
-		if s.method(ctx, mGet) && s.key(ctx, RoleServer) != RoleNone {
-			s.handleRoomsList(ctx)
-		}
-	case strings.Count(path, "/") > 3: // /v1/bans/{uid} and /v1/viewers/{uid} have three
-		return false
-	case strings.HasPrefix(path, "/v1/bans/"):
-		uid := path[len("/v1/bans/"):]
-		if s.method(ctx, mPut|mDelete) && s.key(ctx, RoleServer) != RoleNone && s.ids(ctx, uid) {
-			s.handleGlobalBan(ctx, uid, ctx.IsPut())
-		}
-	case strings.HasPrefix(path, "/v1/viewers/"):
-		uid := path[len("/v1/viewers/"):]
-		if s.method(ctx, mDelete) && s.key(ctx, RoleServer) != RoleNone && s.ids(ctx, uid) {
-			s.handleKickEverywhere(ctx, uid)
-		}
-	default:
-		return false
-	}
-	return true
-}
 
 // handleGlobalBan is `PUT` / `DELETE /v1/bans/{uid}`; a PUT may carry `{"ttl_s":N}`.
 func (s *Server) handleGlobalBan(ctx *fasthttp.RequestCtx, uid string, set bool) {
@@ -129,11 +98,6 @@ func (s *Server) handleRoomsList(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetContentType("application/json")
 	ctx.SetBody(wire.AppendRoomListBody(make([]byte, 0, 64+40*len(items)), items, next))
-}
-
-func isModList(name string) bool {
-	_, ok := modLists[name]
-	return ok
 }
 
 func writeList(ctx *fasthttp.RequestCtx, items []wire.ListItem, more bool) {

@@ -7,12 +7,9 @@ import (
 	"github.com/liveroom/liveroom/wire"
 )
 
-// routeCounter is /v1/rooms/{room}/counters/{name}: POST adds (server key, `{"delta":n}`),
-// PUT sets (admin key, `{"value":n}`); both answer `{"value":<total>}`.
-func (s *Server) routeCounter(ctx *fasthttp.RequestCtx, room, name string) {
-	if !s.method(ctx, mPost|mPut) {
-		return
-	}
+// handleCounter is `POST` / `PUT /v1/rooms/{room}/counters/{name}`: POST adds (server key,
+// `{"delta":n}`), PUT sets (admin key, `{"value":n}`); both answer `{"value":<total>}`.
+func (s *Server) handleCounter(ctx *fasthttp.RequestCtx, room, name string) {
 	need := RoleServer
 	if ctx.IsPut() {
 		need = RoleAdmin

@@ -114,6 +114,8 @@ func TestHTTPWeb(t *testing.T) {
 	f(h, "/", 404, "")
 	f(h, "/admin", 200, "text/html")
 	f(h, "/v1/sdk/liveroom.js", 200, "text/javascript")
+	f(h, "/v1/sdk/liveroom.d.ts", 200, "application/typescript")
+	f(h, "/v1/sdk/package.json", 200, "application/json")
 	f(h, "/index.html", 404, "")
 	f(h, "/web/liveroom.js", 404, "")
 	d := newHarness(t, func(c *Config) { c.Dev = true })
@@ -125,8 +127,9 @@ func TestHTTPWeb(t *testing.T) {
 	f(d, "/admin.js", 200, "text/javascript")
 	f(d, "/admin.css", 200, "text/css")
 	f(h, "/demo.js", 404, "")
-	r := d.do("HEAD", "/", "", "")
-	if r.status != 200 || r.body != "" {
-		t.Errorf("HEAD /: %d %q", r.status, r.body)
+	for _, path := range []string{"/", "/v1/sdk/liveroom.js", "/readyz"} {
+		if r := d.do("HEAD", path, "", ""); r.status != 200 || r.body != "" {
+			t.Errorf("HEAD %s: %d %q", path, r.status, r.body)
+		}
 	}
 }

@@ -17,6 +17,9 @@ func (s *Server) handleInfo(ctx *fasthttp.RequestCtx, room string) {
 		writeError(ctx, err)
 		return
 	}
+	if info.Counters == nil {
+		info.Counters = rooms.Counters{} // "counters":{} from any engine, never null
+	}
 	writeJSON(ctx, info)
 }
 

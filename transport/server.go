@@ -47,10 +47,19 @@ type Server struct {
 	askOnce    sync.Once
 	drainAsked chan struct{} // closed by POST /v1/node/drain
 
+	// onReply sees every request a listener answered, after its handler (admin: the admin
+	// listener). Made by testHookReply; nil outside the package's tests.
+	onReply func(admin bool, ctx *fasthttp.RequestCtx)
+
 	mu       sync.Mutex
 	ln       net.Listener // set by Serve
 	shutDown bool         // Shutdown was called: Serve returns at once
 }
+
+// testHookReply is set by the package's tests before any server is built; New calls it (on
+// the goroutine of the test that builds the server) for the server's onReply. The tests check
+// every reply against the API document (openapi_check_test.go).
+var testHookReply func() func(admin bool, ctx *fasthttp.RequestCtx)
 
 // New builds a server over eng. It applies cfg's defaults and refuses a config without keys
 // (unless cfg.Dev: missing keys are then generated and logged once at info level). m and log
@@ -76,6 +85,9 @@ func New(cfg Config, eng Engine, m *metrics.Metrics, log *slog.Logger) (*Server,
 	s := &Server{cfg: cfg, eng: eng, auth: newAuth(&cfg), abuse: newAbuse(&cfg), metrics: m, log: log, metricH: m.Handler(),
 		ipRate: newRateLimits(cfg.HTTPRatePerIP, 2*cfg.HTTPRatePerIP), uidRate: newRateLimits(cfg.HTTPRatePerUID, 2*cfg.HTTPRatePerUID),
 		pollsIP: newCounts(cfg.LongPollsPerIP), pollsUID: newCounts(cfg.LongPollsPerUID), connsIP: newCounts(cfg.HTTPConnsPerIP)}
+	if testHookReply != nil {
+		s.onReply = testHookReply()
+	}
 	if s.trusted, err = parseTrusted(cfg.TrustedProxies); err != nil {
 		return nil, err
 	}
@@ -84,7 +96,7 @@ func New(cfg Config, eng Engine, m *metrics.Metrics, log *slog.Logger) (*Server,
 	s.drained, s.drainAsked = make(chan struct{}), make(chan struct{})
 	s.ws = newWSHub(s)
 	s.srv = &fasthttp.Server{
-		Handler:               s.route,
+		Handler:               s.handle,
 		ErrorHandler:          requestError,
 		Name:                  "liveroom",
 		NoDefaultServerHeader: true,
@@ -102,8 +114,20 @@ func New(cfg Config, eng Engine, m *metrics.Metrics, log *slog.Logger) (*Server,
 	return s, nil
 }
 
-// Handler is the server's request router (tests drive it directly).
-func (s *Server) Handler() fasthttp.RequestHandler { return s.route }
+// Handler is the public listener's request handler (tests drive it directly).
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
+
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	s.route(ctx)
+	s.replied(false, ctx)
+}
+
+// replied hands an answered request to onReply.
+func (s *Server) replied(admin bool, ctx *fasthttp.RequestCtx) {
+	if s.onReply != nil {
+		s.onReply(admin, ctx)
+	}
+}
 
 // Serve accepts connections on ln until Shutdown; it returns nil after a Shutdown.
 func (s *Server) Serve(ln net.Listener) error {

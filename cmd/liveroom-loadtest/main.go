@@ -56,7 +56,7 @@ func main() {
 
 func run(ctx context.Context, args []string) int {
 	var cfg loadtest.Config
-	var rates, out, html, plots, failIf, mode, pids, from string
+	var rates, out, html, plots, failIf, mode, pids, killPIDs, from string
 	var noticeRetry bool
 	fs := flag.NewFlagSet("liveroom-loadtest", flag.ContinueOnError)
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080",
@@ -81,6 +81,8 @@ func run(ctx context.Context, args []string) int {
 	fs.IntVar(&cfg.PullLimit, "pull-limit", 100, "limit of each pull")
 	fs.IntVar(&cfg.Connect, "connect-rate", 2000, "connection attempts per second")
 	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "wait after the senders stop before the loss check")
+	fs.StringVar(&killPIDs, "kill-pids", "", "servers (of --server-pid) to kill -9 at --kill-at into the send phase: their viewers follow /v1/route to the others and resume")
+	fs.DurationVar(&cfg.KillAt, "kill-at", 0, "when --kill-pids are killed, from the start of the send phase")
 	fs.StringVar(&pids, "server-pid", "", "the server's pid, or the nodes' pids comma-separated in --url order: report CPU and RSS from /proc (summed and per pid)")
 	fs.StringVar(&out, "out", "", "write the JSON result here")
 	fs.StringVar(&html, "html", "", "write the HTML report here")
@@ -97,7 +99,8 @@ func run(ctx context.Context, args []string) int {
 	fs.DurationVar(&cfg.Warmup, "warmup", 0, "the first part of the send phase left out of rss_drift and goroutines_drift (a soak)")
 	fs.BoolVar(&noticeRetry, "notice-retry", true, "each system notice carries a cmid and is retried (next node each time) until a 200 or the drain's last 2 s; only acknowledged notices enter the loss check (false: one attempt, no cmid)")
 	fs.DurationVar(&cfg.NoticeTimeout, "notice-timeout", 3*time.Second, "how long one notice attempt may take before it is retried")
-	fs.Float64Var(&cfg.Likes, "likes", 0, `each viewer adds 1 to its room's "likes" counter this many times per second during the send phase (the "add" op without id; the server refuses over 20/s per session, burst 20); the run fails unless, per room, every viewer's last total is the server's and the server's grew by the adds accepted (not refused)`)
+	fs.Float64Var(&cfg.Likes, "likes", 0, `each viewer taps its room's "likes" counter this many times per second during the send phase (the "add" op without id; the server refuses over 20 adds/s per session, burst 20); the run fails unless, per room, every viewer's last total is the server's and the server's grew by the taps accepted (not refused)`)
+	fs.DurationVar(&cfg.LikeBatch, "like-batch", 0, `with --likes: each viewer sums its taps and sends them as one add every this long (delta up to 100, split above), as an app conflates them (the JS client's addEvery); 0: one add of delta 1 per tap`)
 	fs.Float64Var(&cfg.CounterPosts, "counter-posts", 0, "the backend POSTs gift_value adds (delta 1..10) this many times per second per room; the run fails unless each room's gift_value grew by the deltas acknowledged")
 	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix("LIVEROOM_LOADTEST")); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -114,6 +117,10 @@ func run(ctx context.Context, args []string) int {
 		return 2
 	}
 	if cfg.ServerPIDs, err = parsePIDs(pids); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if cfg.KillPIDs, err = parsePIDs(killPIDs); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}

@@ -202,6 +202,7 @@ type runResult struct {
 	} `json:"seconds"`
 	Counters *struct {
 		Offered  int64    `json:"adds_offered"`
+		Adds     int64    `json:"add_frames"`
 		Refused  int64    `json:"adds_refused"`
 		Accepted int64    `json:"adds_accepted"`
 		Likes    int64    `json:"server_likes"`
@@ -274,8 +275,9 @@ func TestSmallRun(t *testing.T) {
 
 // Counters on a real liveroomd: 40 viewers tapping likes, the backend posting gift_value;
 // the run exits 0 only when every viewer's last likes total is the server's and the server's
-// totals are the adds accepted and the posts acknowledged. Tapping 40 times a second, twice
-// the server's limit (burst 20), a third of the adds are refused and left out of the accepted.
+// totals are the taps accepted and the posts acknowledged. Tapping 40 times a second, twice
+// the server's limit (burst 20), a third of the adds are refused and left out of the accepted;
+// with --like-batch 250ms the same taps go as 4 adds a second of about 10 and none is refused.
 func TestCountersRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs both binaries")
@@ -283,20 +285,28 @@ func TestCountersRun(t *testing.T) {
 	dir := buildBinaries(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
 	startServer(t, dir, addr)
-	f := func(likes string) {
+	f := func(likes, batch string) {
 		t.Helper()
 		res := runLoadtest(t, dir, "--url", "http://"+addr, "--viewers", "40", "--per-worker", "20", "--rooms", "2", "--duration", "3s",
-			"--drain", "2s", "--rate", "normal=20", "--likes", likes, "--counter-posts", "5", "--viewer-io", "goroutine")
+			"--drain", "2s", "--rate", "normal=20", "--likes", likes, "--like-batch", batch, "--counter-posts", "5", "--viewer-io", "goroutine")
 		c := res.Counters
 		if c == nil || len(c.Failures) != 0 || c.Offered < 40*3 || c.Likes != c.Accepted || c.Checked != 40 || c.Posted == 0 || c.Gift != c.Posted || c.Frames <= 0 {
-			t.Fatalf("--likes %s: counters %+v", likes, c)
+			t.Fatalf("--likes %s --like-batch %s: counters %+v", likes, batch, c)
 		}
-		if likes == "40" && (c.Refused < c.Offered/5 || c.Refused > c.Offered/2) {
+		switch {
+		case batch != "0":
+			if c.Refused != 0 || c.Adds > c.Offered/8+2*40 || c.Adds < c.Offered/10 {
+				t.Errorf("--likes %s --like-batch %s: %d taps in %d adds, %d refused; want adds of about 10, none refused", likes, batch, c.Offered, c.Adds, c.Refused)
+			}
+		case c.Adds != c.Offered:
+			t.Errorf("--likes %s: %d taps in %d adds, want one each", likes, c.Offered, c.Adds)
+		case likes == "40" && (c.Refused < c.Offered/5 || c.Refused > c.Offered/2):
 			t.Errorf("--likes 40: %d of %d adds refused, want about a third", c.Refused, c.Offered)
 		}
 	}
-	f("5")
-	f("40")
+	f("5", "0")
+	f("40", "0")
+	f("40", "250ms")
 }
 
 // Against a real liveroomd: viewers that stop reading are kicked as unresponsive (notify

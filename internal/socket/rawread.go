@@ -31,7 +31,10 @@ type Conn struct {
 	readFD func(fd int, p []byte) (int, error) // syscall.Read (a fake in FuzzRawSocket)
 	max    int                                 // largest message payload
 	client bool                                // reads server frames: unmasked (NewClientConn)
-	short  bool                                // the last read filled less than the buffer (ShortReadDrains)
+	// drained (only with ShortReadDrains): the last read took less than it had room for, so
+	// the socket was empty then and the next read would most likely fail with EAGAIN; more
+	// skips that read once. Beside client: the two bools share a word.
+	drained bool
 
 	wbuf []byte // the bytes of the write in progress (TryWrite)
 	wn   int
@@ -47,14 +50,17 @@ type Conn struct {
 	op int     // its opcode; -1: none
 	rp *[]byte // its payload so far (a bufPool buffer)
 
-	// ShortReadDrains (set before the first Next) takes a read that filled less than the free
-	// buffer as having drained the socket: when the next frame needs more bytes, Next returns
-	// ErrWouldBlock at once instead of reading again (the read after that does read). Only for
-	// a socket re-armed in a one-shot epoll set on ErrWouldBlock (Poller.Arm): re-arming
-	// reports the bytes that came meanwhile at once. It saves the read that would find the
-	// socket empty, a third of the load tester's syscalls (a read, that read and the re-arm
-	// per pushed window): at 19k viewers its worker's reads went from 6.4 to 4.2 CPU-s of a
-	// 57 s profile, the whole worker from 20.6 to 16.6.
+	// ShortReadDrains takes a read that filled less than the free buffer as having drained the
+	// socket: when the next frame needs more bytes, Next returns ErrWouldBlock at once instead
+	// of reading again (the call after that does read). Only for a socket re-armed in a
+	// one-shot epoll set on ErrWouldBlock (Poller.Arm): re-arming reports the bytes that came
+	// meanwhile at once (epoll_ctl MOD re-checks the socket). NewConn sets it (the server's
+	// sessions are re-armed so), NewClientConn does not (its owner sets it before the first
+	// Next). It saves the read that would find the socket empty: on the server one per client
+	// frame (a pull, a tap's add), ~18k read syscalls a second with 10k viewers tapping and
+	// pulling; in the load tester a third of its syscalls (a read, that read and the re-arm per
+	// pushed window): at 19k viewers its worker's reads went from 6.4 to 4.2 CPU-s of a 57 s
+	// profile, the whole worker from 20.6 to 16.6.
 	ShortReadDrains bool
 
 	// Next hands the control frames it reads to these, on its own goroutine; set them before
@@ -93,21 +99,23 @@ func GetBuffer() *[]byte { return bufPool.Get().(*[]byte) }
 // PutBuffer gives back a message's buffer (from Next or GetBuffer), emptied by the caller.
 func PutBuffer(b *[]byte) { bufPool.Put(b) }
 
-// NewConn reads and writes frames on rc. A message over max payload bytes (all its fragments)
-// ends the reading with websocket.ErrReadLimit.
+// NewConn reads and writes frames on rc, with ShortReadDrains. A message over max payload
+// bytes (all its fragments) ends the reading with websocket.ErrReadLimit.
 func NewConn(rc syscall.RawConn, max int) *Conn {
-	r := &Conn{rc: rc, max: max, op: -1, readFD: syscall.Read}
+	r := &Conn{rc: rc, max: max, op: -1, readFD: syscall.Read, ShortReadDrains: true}
 	r.read = r.fill
 	r.wfn = r.writeNow
 	return r
 }
 
 // NewClientConn reads a client's end of a connection: the server's frames, which are never
-// masked (RFC 6455 section 5.1). Everything else is as NewConn; the client writes its own
-// masked frames (ClientFrame) with TryWrite.
+// masked (RFC 6455 section 5.1). Everything else is as NewConn, but without ShortReadDrains
+// (a client set to read so sets it itself); the client writes its own masked frames
+// (ClientFrame) with TryWrite.
 func NewClientConn(rc syscall.RawConn, max int) *Conn {
 	r := NewConn(rc, max)
 	r.client = true
+	r.ShortReadDrains = false
 	return r
 }
 
@@ -200,7 +208,7 @@ func (r *Conn) fill(fd uintptr) {
 	b := *r.sock
 	free := cap(b) - len(b)
 	n, err := r.readFD(int(fd), b[len(b):cap(b)])
-	r.short = n > 0 && n < free
+	r.drained = r.ShortReadDrains && err == nil && n > 0 && n < free
 	if err == syscall.EAGAIN || err == syscall.EINTR {
 		if idle {
 			sockPool.Put(r.sock)
@@ -220,6 +228,10 @@ func (r *Conn) fill(fd uintptr) {
 // RawConn.Control, which keeps the descriptor from being closed (and its number reused)
 // meanwhile; on a closed connection Control fails.
 func (r *Conn) more(need int) error {
+	if r.drained {
+		r.drained = false
+		return ErrWouldBlock
+	}
 	if r.sock != nil {
 		b := *r.sock
 		if r.off > 0 && (len(b) == cap(b) || r.off+need > cap(b)) { // compact
@@ -233,10 +245,6 @@ func (r *Conn) more(need int) error {
 			b = nb
 		}
 		*r.sock = b
-	}
-	if r.short && r.ShortReadDrains {
-		r.short = false
-		return ErrWouldBlock
 	}
 	if err := r.rc.Control(r.read); err != nil {
 		return err

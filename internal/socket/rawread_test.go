@@ -307,3 +307,92 @@ func BenchmarkRawSocketWrite(b *testing.B) {
 		}
 	}
 }
+
+// A read that took less than it had room for found the socket empty: the next Next reports
+// would-block without the read that would fail with EAGAIN, once, and reads again after
+// that. A read that filled the buffer is no such sign: the reader reads again at once.
+func TestRawReaderSkipsTheEmptyRead(t *testing.T) {
+	two := append(clientFrame(websocket.TextMessage, true, []byte("a")), clientFrame(websocket.TextMessage, true, []byte("b"))...)
+	r := NewConn(fakeRawConn{}, 1<<16)
+	var reads int
+	var next []byte // what the next read returns; nil: EAGAIN
+	fill := false   // the read fills the buffer (from next, then EAGAIN)
+	r.readFD = func(_ int, p []byte) (int, error) {
+		reads++
+		if next == nil {
+			return 0, syscall.EAGAIN
+		}
+		if fill {
+			p = p[:min(len(p), len(next))]
+		}
+		n := copy(p, next)
+		next = next[n:]
+		if len(next) == 0 {
+			next = nil
+		}
+		return n, nil
+	}
+	f := func(want string, wantReads int) {
+		t.Helper()
+		_, data, rp, err := r.Next()
+		got := "would block"
+		if err == nil {
+			got = string(data)
+			*rp = data[:0]
+			PutBuffer(rp)
+		} else if err != ErrWouldBlock {
+			got = err.Error()
+		}
+		if got != want || reads != wantReads {
+			t.Fatalf("Next: %q after %d reads, want %q after %d", got, reads, want, wantReads)
+		}
+	}
+	next = two
+	f("a", 1)
+	f("b", 1)
+	f("would block", 1) // the socket was empty at the first read: no second read
+	f("would block", 2) // the poller said readable (or did not): this one reads
+	next = append(clientFrame(websocket.TextMessage, true, []byte("c")), clientFrame(websocket.TextMessage, true, []byte("d"))...)
+	f("c", 3)
+	f("d", 3)
+	f("would block", 3)
+	const many = 2048/7 + 1 // frames of 7 bytes: more than the 2 KB socket buffer holds
+	next, fill = bytes.Repeat(clientFrame(websocket.TextMessage, true, []byte("e")), many), true
+	for i := range many {
+		_, data, rp, err := r.Next()
+		if err != nil {
+			t.Fatalf("frame %d of %d: %v with %d bytes left in the socket after %d reads", i, many, err, len(next), reads)
+		}
+		*rp = data[:0]
+		PutBuffer(rp)
+	}
+	if next != nil {
+		t.Fatalf("%d bytes left in the socket", len(next))
+	}
+}
+
+// After a short read the session parks without reading again; bytes that came in between
+// are reported by the poller as soon as it is armed again (epoll_ctl MOD looks at the socket),
+// so the message is read, not left waiting for the next one.
+func TestRawReaderBytesBeforeTheArm(t *testing.T) {
+	r, c, _ := rawPair(t, 1<<16)
+	if _, err := c.Write(clientFrame(websocket.TextMessage, true, []byte("first"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, data := readMsg(t, r); data != "first" || !r.drained {
+		t.Fatalf("read %q, drained %v", data, r.drained)
+	}
+	if _, err := c.Write(clientFrame(websocket.TextMessage, true, []byte("second"))); err != nil { // queued before the arm
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() { _, data := readMsg(t, r); got <- data }()
+	select {
+	case data := <-got:
+		if data != "second" {
+			t.Fatalf("read %q, want second", data)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the bytes written before the arm were never reported")
+	}
+}

@@ -13,7 +13,8 @@
 // client then also reports how many times a refresh was accepted (authed), the messages,
 // notifies and pulls it saw, and the gaps in ms between a close and the next connect.
 //
-// Counters: a group's "likes": N has each client add 1 to the room's likes N times once joined;
+// Counters: a group's "likes": N has each client add 1 to the room's likes N times once joined
+// (conflated by the client unless the group gives "addEvery": 0, the client's option);
 // each client reports its last likes total and online ("counters" events) and the codes of its
 // refused adds; with "wantLikes" the script ends as soon as every client's last total is that
 // (waitMs is then the deadline).
@@ -59,6 +60,7 @@ for (const g of cfg.groups) {
       joins: 0 };
     out[g.name].push(seen);
     const opts = { url: g.url, devUid: g.uid, maxBackoffMs: 2000, push: !!g.push };
+    if (g.addEvery !== undefined) opts.addEvery = g.addEvery;
     if (g.token) opts.token = mint(g.uid, g.token);
     if (g.getToken) opts.getToken = async () => mint(g.uid, g.token);
     const lr = new LiveRoom(opts);

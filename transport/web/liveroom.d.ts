@@ -56,6 +56,11 @@ export interface LiveRoomOptions {
   pullLimit?: number;
   /** The longest reconnect backoff in ms (default 10000). */
   maxBackoffMs?: number;
+  /**
+   * add() sums the deltas per room and counter and sends each sum once this many ms (default
+   * 1000), as adds of at most 100; 0 sends every add at once.
+   */
+  addEvery?: number;
 }
 
 export interface JoinOptions {
@@ -106,7 +111,8 @@ export class LiveRoom {
   readonly state: "connecting" | "open" | "closed";
   /** Why the client stopped, or null. */
   readonly stopped: StopReason | null;
-  readonly stats: { messages: number; dropped: number; gaps: number; notifies: number; pulls: number };
+  /** taps: the deltas given to add(), summed; adds: the add frames that carried them. */
+  readonly stats: { messages: number; dropped: number; gaps: number; notifies: number; pulls: number; taps: number; adds: number };
   on<E extends keyof Events>(event: E, fn: Events[E]): this;
   connect(): Promise<void>;
   close(): void;
@@ -115,8 +121,11 @@ export class LiveRoom {
   /** The room's pinned notices in force, oldest first. */
   pinned(room: string): Message[];
   /**
-   * Add delta (1..100) to a counter of a joined room, without a reply unless refused (an
-   * "error" event with room null). False when not connected (nothing sent).
+   * Add delta (a positive integer, default 1) to a counter of a joined room: summed with the
+   * room's other adds to the counter and sent within addEvery ms (before a leave or close; a
+   * room whose session dropped sends its sums once rejoined), without a reply unless refused
+   * (an "error" event with room null). False when not connected (nothing counted); a delta
+   * that is not a positive integer throws a RangeError.
    */
   add(room: string, counter: string, delta?: number): boolean;
   send(room: string, msg: SendOptions): Promise<{ op: "sent"; room: string; ts: number; seq: number; dup?: boolean }>;

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -57,5 +58,18 @@ func TestPackageManifest(t *testing.T) {
 		if !strings.Contains(string(dts), "\n  "+ev[1]+": (") {
 			t.Errorf("liveroom.d.ts does not declare the event %s", ev[1])
 		}
+	}
+}
+
+// The client's counter adds (add, addEvery: summed per room and counter, split at 100, sent
+// before leave and close, kept for a rejoin) under Node with a fake WebSocket:
+// testdata/liveroom_add_test.mjs.
+func TestClientAddsInNode(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("needs node")
+	}
+	if out, err := exec.Command(node, "testdata/liveroom_add_test.mjs").CombinedOutput(); err != nil {
+		t.Fatalf("node: %v\n%s", err, out)
 	}
 }

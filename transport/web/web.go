@@ -3,6 +3,7 @@ package web
 import (
 	"embed"
 	"errors"
+	"slices"
 
 	"github.com/valyala/fasthttp"
 )
@@ -60,6 +61,17 @@ var ErrDevOnly = errors.New("served in dev mode only")
 func Has(path string) bool {
 	_, ok := webFiles[path]
 	return ok
+}
+
+// Paths returns every path a file is served at (dev-only ones too), sorted: the router's
+// table lists them.
+func Paths() []string {
+	out := make([]string, 0, len(webFiles))
+	for p := range webFiles {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Serve serves the embedded file of the request's path (GET or HEAD, checked by the router)

@@ -51,6 +51,12 @@ type Gossiper struct {
 	throttler actor.ShouldThrottle
 }
 
+// logOpen reports whether a state change may be logged now. A cluster client (StartClient)
+// never starts gossip: its throttler is nil and every method returns at its nil pid.
+func (g *Gossiper) logOpen() bool {
+	return g.throttler != nil && g.throttler() == actor.Open
+}
+
 // Creates a new Gossiper value and return it back
 func newGossiper(cl *Cluster, opts ...Option) (*Gossiper, error) {
 	// create a new Gossiper value
@@ -69,7 +75,7 @@ func newGossiper(cl *Cluster, opts ...Option) (*Gossiper, error) {
 }
 
 func (g *Gossiper) GetState(key string) (map[string]*GossipKeyValue, error) {
-	if g.throttler() == actor.Open {
+	if g.logOpen() {
 		g.cluster.Logger().Debug("Gossiper getting state", slog.String("key", key), slog.String("gossipPid", g.pid.String()))
 	}
 
@@ -103,7 +109,7 @@ func (g *Gossiper) GetState(key string) (map[string]*GossipKeyValue, error) {
 
 // SetState Sends fire and forget message to update member state
 func (g *Gossiper) SetState(gossipStateKey string, value proto.Message) {
-	if g.throttler() == actor.Open {
+	if g.logOpen() {
 		g.cluster.Logger().Info("Gossiper setting state", slog.String("gossipStateKey", gossipStateKey), slog.String("gossipPid", g.pid.String()))
 	}
 
@@ -116,7 +122,7 @@ func (g *Gossiper) SetState(gossipStateKey string, value proto.Message) {
 }
 
 func (g *Gossiper) SetMapState(gossipStateKey string, mapKey string, value proto.Message) {
-	if g.throttler() == actor.Open {
+	if g.logOpen() {
 		g.cluster.Logger().Info("Gossiper setting map state", slog.String("gossipStateKey", gossipStateKey), slog.String("gossipPid", g.pid.String()))
 	}
 
@@ -134,7 +140,7 @@ func (g *Gossiper) SetMapState(gossipStateKey string, mapKey string, value proto
 }
 
 func (g *Gossiper) GetMapState(gossipStateKey string, mapKey string) *anypb.Any {
-	if g.throttler() == actor.Open {
+	if g.logOpen() {
 		g.cluster.Logger().Info("Gossiper setting map state", slog.String("gossipStateKey", gossipStateKey), slog.String("gossipPid", g.pid.String()))
 	}
 
@@ -159,7 +165,7 @@ func (g *Gossiper) GetMapState(gossipStateKey string, mapKey string) *anypb.Any 
 }
 
 func (g *Gossiper) RemoveMapState(gossipStateKey string, mapKey string) {
-	if g.throttler() == actor.Open {
+	if g.logOpen() {
 		g.cluster.Logger().Info("Gossiper setting map state", slog.String("gossipStateKey", gossipStateKey), slog.String("gossipPid", g.pid.String()))
 	}
 
@@ -176,7 +182,7 @@ func (g *Gossiper) RemoveMapState(gossipStateKey string, mapKey string) {
 }
 
 func (g *Gossiper) GetMapKeys(gossipStateKey string) []string {
-	if g.throttler() == actor.Open {
+	if g.logOpen() {
 		g.cluster.Logger().Info("Gossiper setting map state", slog.String("gossipStateKey", gossipStateKey), slog.String("gossipPid", g.pid.String()))
 	}
 
@@ -206,7 +212,7 @@ func (g *Gossiper) GetMapKeys(gossipStateKey string) []string {
 
 // SetStateRequest Sends a Request (that blocks) to update member state
 func (g *Gossiper) SetStateRequest(key string, value proto.Message) error {
-	if g.throttler() == actor.Open {
+	if g.logOpen() {
 		g.cluster.Logger().Debug("Gossiper setting state", slog.String("key", key), slog.String("gossipPid", g.pid.String()))
 	}
 
