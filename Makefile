@@ -119,7 +119,7 @@ rolling-restart: ## the rolling restart of the three nodes with 5,000 viewers: 0
 loadtest-slow: SLOW ?= 0.5
 loadtest-slow: ## 10k viewers, half of them stop reading (--slow-mode stop), 200 msg/s + 1 notice/s for 60 s
 	scripts/loadtest.sh --viewers 10000 --duration 60s --rate normal=200,system=1 --per-worker 10000 --drain 15s \
-		--slow $(SLOW) --slow-mode stop --out loadtest-slow-result.json --html loadtest-slow-report.html \
+		--slow $(SLOW) --slow-mode stop --viewer-io goroutine --out loadtest-slow-result.json --html loadtest-slow-report.html \
 		--fail-if 'lost=0,acct=0,slow_open=0'
 
 # 30 minutes at 19k viewers with 1 % of them reconnecting each minute: RSS and goroutines must
@@ -127,5 +127,5 @@ loadtest-slow: ## 10k viewers, half of them stop reading (--slow-mode stop), 200
 .PHONY: soak
 soak: ## 30 min, 19k viewers, 200 msg/s + 1 notice/s, 1 % reconnecting per minute; fails if RSS or goroutines drift over 5 %
 	scripts/loadtest.sh --viewers 19000 --duration 30m --rate normal=200,system=1 --per-worker 10000 --drain 30s \
-		--churn 0.01 --warmup 5m --out soak-result.json --html soak-report.html \
+		--churn 0.01 --warmup 5m --viewer-io goroutine --out soak-result.json --html soak-report.html \
 		--fail-if 'lost=0,acct=0,rss_drift<=0.05,goroutines_drift<=0.05'

@@ -40,12 +40,12 @@ func (w *worker) churn(ctx context.Context) {
 }
 
 // nextChurn returns the next joined viewer from *next on, round the list (nil: none).
-func (w *worker) nextChurn(next *int) *viewer {
+func (w *worker) nextChurn(next *int) *wsViewer {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for k := range len(w.viewers) {
-		i := (*next + k) % len(w.viewers)
-		if v := w.viewers[i]; v.slow != slowStop && v.cur.Load() != nil {
+	for k := range len(w.ws) {
+		i := (*next + k) % len(w.ws)
+		if v := w.ws[i]; v.slow != slowStop && v.cur.Load() != nil {
 			*next = i + 1
 			return v
 		}
@@ -55,7 +55,7 @@ func (w *worker) nextChurn(next *int) *viewer {
 
 // churnOut closes the viewer's joined session from another goroutine (Close and WriteControl
 // may run alongside the viewer's reads and writes). False: it was not joined.
-func (v *viewer) churnOut() bool {
+func (v *wsViewer) churnOut() bool {
 	conn := v.cur.Load()
 	if conn == nil || !v.churned.CompareAndSwap(nil, conn) {
 		return false

@@ -9,7 +9,7 @@ import (
 // their resumptions are measured apart from the lost sessions'.
 func TestRunChurn(t *testing.T) {
 	c := newFakeCluster(t, 1)
-	res := fakeRun(t, c, Config{Viewers: 20, Churn: 6, Slow: 0.25, SlowMode: "stop", Duration: 3 * time.Second, Drain: 2 * time.Second,
+	res := fakeRun(t, c, Config{ViewerIO: ViewerIOGoroutine, Viewers: 20, Churn: 6, Slow: 0.25, SlowMode: "stop", Duration: 3 * time.Second, Drain: 2 * time.Second,
 		Rates: map[string]float64{"normal": 20, "system": 5}}, Options{}) // 6 x 20 / 60: 2 churns a second
 	if n := res.Totals.Churns; n < 4 || n > 6 { // at most the send phase's 6, whatever the scheduling
 		t.Errorf("%d churns in 3 s, want about 6", n)

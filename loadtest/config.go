@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -41,11 +42,12 @@ type Config struct {
 	Drain      time.Duration      `json:"drain"`       // after the senders stop, before the loss check
 	ServerPIDs []int              `json:"server_pids"` // read the servers' CPU and RSS from /proc (one per node, in URL order)
 	// KillPIDs are servers (of ServerPIDs) the driver kills with SIGKILL KillAt into the send
-	// phase: a reconnect storm whose viewers follow /v1/route and resume (Result.Killed).
+	// phase: a reconnect storm whose viewers follow /v1/route and resume (Result.KilledAt).
 	KillPIDs []int         `json:"kill_pids,omitempty"`
 	KillAt   time.Duration `json:"kill_at,omitempty"`
-	Prefix   string        `json:"prefix"` // room and uid prefix (unique per run)
-	Push     bool          `json:"push"`   // join with "push":true: the server pushes windows
+	Prefix   string        `json:"prefix"`    // room and uid prefix (unique per run)
+	Push     bool          `json:"push"`      // join with "push":true: the server pushes windows
+	ViewerIO string        `json:"viewer_io"` // how a worker runs its viewers: "epoll" (default; viewer_epoll.go) or "goroutine" (viewer_ws.go: every feature)
 
 	// Notices: each carries a cmid and is retried until acknowledged (see senders), unless
 	// NoticeRetryOff; each attempt lasts at most NoticeTimeout (default 3s).
@@ -136,6 +138,9 @@ func (c *Config) applyDefaults() {
 	if c.NoticeTimeout <= 0 {
 		c.NoticeTimeout = 3 * time.Second
 	}
+	if c.ViewerIO == "" {
+		c.ViewerIO = DefaultViewerIO()
+	}
 	if c.Prefix == "" {
 		c.Prefix = fmt.Sprintf("lt%d", time.Now().Unix()%100000)
 	}
@@ -191,6 +196,9 @@ func (c *Config) validate() error {
 	}
 	if (c.Likes > 0 || c.CounterPosts > 0) && c.Drain > 0 && c.Drain < 2*time.Second {
 		return fmt.Errorf("--likes and --counter-posts need --drain of 2s or more: the totals settle during it")
+	}
+	if err := c.validateViewerIO(); err != nil {
+		return err
 	}
 	if c.SrcIPs > 250 {
 		return fmt.Errorf("--src-ips at most 250")
@@ -291,4 +299,49 @@ func (c *Config) wsURL(k int, uid string) string {
 // 28k connections to one server port.
 func (c *Config) localAddr(i int) *net.TCPAddr {
 	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%c.SrcIPs))}
+}
+
+// Viewer IO modes (Config.ViewerIO).
+const (
+	ViewerIOGoroutine = "goroutine" // a goroutine and a websocket.Conn per viewer (viewer_ws.go)
+	ViewerIOEpoll     = "epoll"     // small structs whose sockets wait in one epoll set per worker (viewer_epoll.go)
+)
+
+// DefaultViewerIO is epoll on Linux, goroutine elsewhere (no epoll).
+func DefaultViewerIO() string {
+	if runtime.GOOS == "linux" {
+		return ViewerIOEpoll
+	}
+	return ViewerIOGoroutine
+}
+
+// validateViewerIO refuses what the epoll IO does not do, rather than running without it.
+func (c *Config) validateViewerIO() error {
+	switch c.ViewerIO {
+	case ViewerIOGoroutine:
+		return nil
+	case ViewerIOEpoll:
+		if runtime.GOOS != "linux" {
+			return fmt.Errorf("--viewer-io epoll needs Linux: use --viewer-io goroutine")
+		}
+	default:
+		return fmt.Errorf("--viewer-io must be goroutine or epoll, not %q", c.ViewerIO)
+	}
+	var off []string
+	if c.Churn > 0 {
+		off = append(off, "--churn")
+	}
+	if c.Slow > 0 {
+		off = append(off, "--slow")
+	}
+	if c.Likes > 0 {
+		off = append(off, "--likes")
+	}
+	if c.Liveness > 0 {
+		off = append(off, "--liveness")
+	}
+	if len(off) > 0 {
+		return fmt.Errorf("--viewer-io epoll does not support %s: use --viewer-io goroutine", strings.Join(off, ", "))
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -41,6 +42,22 @@ type likesSeen struct {
 	Doubt      int64 // taps written just before their session ended
 }
 
+// likeCounts are a viewer's counters state (--likes only): written by its session's goroutines,
+// read by the worker's.
+type likeCounts struct {
+	likes    atomic.Int64 // the likes total of the last frame that carried one
+	hasLikes atomic.Bool
+	offered  atomic.Int64 // taps written (the adds' deltas summed)
+	frames   atomic.Int64 // add frames written
+	doubt    atomic.Int64 // taps written just before their session ended
+	// Refusals (an error without id) do not say which add they refuse: the taps refused are
+	// between refused (the smallest delta written, each) and refusedMax (the largest).
+	refused            atomic.Int64
+	refusedMax         atomic.Int64
+	refusedFrames      atomic.Int64
+	minDelta, maxDelta atomic.Int64 // of the adds written
+}
+
 // maxAddDelta is the largest delta of a viewer's add (PROTOCOL.md 8.4).
 const maxAddDelta = 100
 
@@ -51,7 +68,7 @@ const maxAddDelta = 100
 // 1; with --like-batch D it comes every D and the taps are summed into one add (split at
 // delta 100), as an app conflates them (the JS client's addEvery). Taps due outside the send
 // phase are never made; a late wake-up sends what fell due meanwhile.
-func (v *viewer) like(conn *websocket.Conn, stop chan struct{}) {
+func (v *wsViewer) like(conn *websocket.Conn, stop chan struct{}) {
 	tap := time.Duration(float64(time.Second) / v.w.cfg.Likes)
 	every, batch := v.w.cfg.LikeBatch, v.w.cfg.LikeBatch > 0
 	if !batch {
@@ -75,7 +92,7 @@ func (v *viewer) like(conn *websocket.Conn, stop chan struct{}) {
 	var recent doubtBuckets
 	defer func() {
 		d := recent.inDoubt(time.Now())
-		v.doubt.Add(d)
+		v.lk.doubt.Add(d)
 		v.w.c.addsInDoubt.Add(d)
 	}()
 	for {
@@ -121,25 +138,27 @@ func tapsDue(start time.Time, tap time.Duration, now time.Time) int64 {
 // wroteAdd counts an add frame of delta taps written, and keeps the smallest and largest
 // delta the viewer wrote: a refusal (an error without id) does not say which add it refuses.
 func (v *viewer) wroteAdd(delta int64) {
-	v.offered.Add(delta)
-	v.frames.Add(1)
+	lk := v.lk
+	lk.offered.Add(delta)
+	lk.frames.Add(1)
 	v.w.c.addsOffered.Add(delta)
 	v.w.c.addFrames.Add(1)
-	if lo := v.minDelta.Load(); lo == 0 || delta < lo {
-		v.minDelta.Store(delta)
+	if lo := lk.minDelta.Load(); lo == 0 || delta < lo {
+		lk.minDelta.Store(delta)
 	}
-	if delta > v.maxDelta.Load() {
-		v.maxDelta.Store(delta)
+	if delta > lk.maxDelta.Load() {
+		lk.maxDelta.Store(delta)
 	}
 }
 
 // refusedAdd counts an add refused: at least the smallest delta the viewer wrote, at most
 // the largest (the same with delta 1 only: the count is exact).
 func (v *viewer) refusedAdd() {
-	lo, hi := max(v.minDelta.Load(), 1), max(v.maxDelta.Load(), 1)
-	v.refused.Add(lo)
-	v.refusedMax.Add(hi)
-	v.refusedFrames.Add(1)
+	lk := v.lk
+	lo, hi := max(lk.minDelta.Load(), 1), max(lk.maxDelta.Load(), 1)
+	lk.refused.Add(lo)
+	lk.refusedMax.Add(hi)
+	lk.refusedFrames.Add(1)
 	v.w.c.addsRefused.Add(lo)
 	v.w.c.addsRefusedMax.Add(hi)
 }
@@ -169,11 +188,15 @@ func (d *doubtBuckets) inDoubt(now time.Time) int64 {
 	return 0
 }
 
-// onLikes keeps the likes total of a joined or counters frame, if it carries the counters.
+// onLikes keeps the likes total of a joined or counters frame, if it carries the counters
+// (--likes: nothing otherwise).
 func (v *viewer) onLikes(b []byte) {
+	if v.lk == nil {
+		return
+	}
 	if n, ok := likesOf(b); ok {
-		v.likes.Store(n)
-		v.hasLikes.Store(true)
+		v.lk.likes.Store(n)
+		v.lk.hasLikes.Store(true)
 	}
 }
 
@@ -213,7 +236,7 @@ func (w *worker) awaitLikes(ctx context.Context, want map[string]int64, timeout 
 	defer t.Stop()
 	for i := 0; i < len(viewers); {
 		v := viewers[i]
-		if n, ok := want[v.room]; !ok || !v.hasLikes.Load() || v.likes.Load() == n {
+		if n, ok := want[v.room]; !ok || !v.lk.hasLikes.Load() || v.lk.likes.Load() == n {
 			i++
 			continue
 		}
@@ -234,17 +257,17 @@ func (w *worker) likesByRoom(want map[string]int64) map[string]likesSeen {
 	out := map[string]likesSeen{}
 	for _, v := range w.viewers {
 		s := out[v.room]
-		s.Offered += v.offered.Load()
-		s.Frames += v.frames.Load()
-		s.Refused += v.refused.Load()
-		s.RefusedMax += v.refusedMax.Load()
-		s.Doubt += v.doubt.Load()
+		s.Offered += v.lk.offered.Load()
+		s.Frames += v.lk.frames.Load()
+		s.Refused += v.lk.refused.Load()
+		s.RefusedMax += v.lk.refusedMax.Load()
+		s.Doubt += v.lk.doubt.Load()
 		switch {
 		case v.slow == slowStop || !v.everIn:
-		case !v.hasLikes.Load():
+		case !v.lk.hasLikes.Load():
 			s.None++
 		default:
-			n := v.likes.Load()
+			n := v.lk.likes.Load()
 			if s.Viewers == 0 || n < s.Min {
 				s.Min = n
 			}

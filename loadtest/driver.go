@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"syscall"
@@ -96,6 +97,7 @@ type driver struct {
 
 	cpus0       []float64 // the servers' CPU when the send phase began
 	cpu0        float64
+	testerCPU0  float64 // the load tester's, likewise
 	sendSeconds float64
 	stopRetry   context.CancelFunc // ends the notices' retries (before the drain ends)
 	killed      sync.Map           // int64 pid -> true: the servers kill sent SIGKILL
@@ -146,6 +148,11 @@ func (d *driver) connect(ctx context.Context) {
 	}
 	_ = bar.Finish()
 	fmt.Fprintln(d.o.Progress)
+	// The idle RSS is the viewers' cost: the garbage of connecting them (dials, tokens,
+	// handshakes), which the runtime would hand back to the system only over minutes, is
+	// returned first, here and in the workers.
+	_ = broadcast(d.workers, driverMsg{Type: "phase", Phase: "idle"})
+	debug.FreeOSMemory()
 	t := collect(d.workers, nil)
 	res.ConnectSeconds = time.Since(start).Seconds()
 	if t.FirstJoins > 0 {
@@ -158,11 +165,8 @@ func (d *driver) connect(ctx context.Context) {
 		res.BytesPerViewer = float64(res.ServerRSSIdle-res.ServerRSSBase) / float64(cfg.Viewers)
 		res.RSSPerViewer = float64(res.ServerRSSIdle) / float64(cfg.Viewers)
 	}
-	pids := map[int]bool{os.Getpid(): true}
-	for _, wp := range d.workers {
-		pids[wp.pid] = true
-	}
-	for pid := range pids {
+	pids := d.testerPIDs()
+	for _, pid := range pids {
 		res.TesterRSSIdle += procRSS(pid)
 	}
 	res.TesterProcesses = len(pids)
@@ -171,10 +175,31 @@ func (d *driver) connect(ctx context.Context) {
 	}
 }
 
+// testerPIDs is the load tester's processes: this one and the workers (one pid in-process).
+func (d *driver) testerPIDs() []int {
+	pids := []int{os.Getpid()}
+	for _, wp := range d.workers {
+		if !slices.Contains(pids, wp.pid) {
+			pids = append(pids, wp.pid)
+		}
+	}
+	return pids
+}
+
+// testerCPU sums the load tester's processes' CPU seconds.
+func (d *driver) testerCPU() float64 {
+	var s float64
+	for _, pid := range d.testerPIDs() {
+		s += procCPU(pid)
+	}
+	return s
+}
+
 // send runs the senders for cfg.Duration and records one Second per second.
 func (d *driver) send(ctx context.Context) error {
 	cfg, res := &d.cfg, d.res
 	d.cpus0, d.cpu0 = d.srv.cpu()
+	d.testerCPU0 = d.testerCPU()
 	var sendWG sync.WaitGroup
 	defer sendWG.Wait() // after stopSend (defers run last first)
 	sendStart := time.Now()
@@ -298,6 +323,8 @@ func (d *driver) drain(ctx context.Context) error {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+	d.res.TesterCPU = d.testerCPU() // the workers are still there: they end after the loss check
+	d.res.TesterCPUSend = d.res.TesterCPU - d.testerCPU0
 	if m := d.nodes.finish(); len(d.cfg.urls) > 1 {
 		d.res.Membership = m
 	}

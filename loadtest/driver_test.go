@@ -161,15 +161,17 @@ func TestAckGap(t *testing.T) {
 
 // With --notice-retry=false a notice is one attempt without a cmid, as chat is.
 func TestNoticeRetryOff(t *testing.T) {
-	c := newFakeCluster(t, 1)
-	c.failPost = func(_ string, attempt int) int {
-		if attempt > 0 {
-			t.Errorf("a notice carried a cmid")
+	forEachIO(t, func(t *testing.T, io string) {
+		c := newFakeCluster(t, 1)
+		c.failPost = func(_ string, attempt int) int {
+			if attempt > 0 {
+				t.Errorf("a notice carried a cmid")
+			}
+			return 0
 		}
-		return 0
-	}
-	res := fakeRun(t, c, Config{Viewers: 2, NoticeRetryOff: true, Rates: map[string]float64{"system": 5}}, Options{})
-	if res.Sent["system"] < 7 || res.NoticeRetries != 0 || res.LostProtected != 0 || res.AckLatency["system"].Count != res.Sent["system"] {
-		t.Errorf("sent %v, retries %d, lost %d, acks %+v", res.Sent, res.NoticeRetries, res.LostProtected, res.AckLatency)
-	}
+		res := fakeRun(t, c, Config{ViewerIO: io, Viewers: 2, NoticeRetryOff: true, Rates: map[string]float64{"system": 5}}, Options{})
+		if res.Sent["system"] < 7 || res.NoticeRetries != 0 || res.LostProtected != 0 || res.AckLatency["system"].Count != res.Sent["system"] {
+			t.Errorf("sent %v, retries %d, lost %d, acks %+v", res.Sent, res.NoticeRetries, res.LostProtected, res.AckLatency)
+		}
+	})
 }

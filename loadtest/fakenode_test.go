@@ -36,6 +36,7 @@ type fakeCluster struct {
 	loseAdd   func(n int) bool                   // the n-th viewer add (from 1) is accepted but not counted
 	refuseAdd func(delta int64) bool             // a viewer add is refused with rate_limited (called with mu held)
 	muteCnt   func(uid string) bool              // the uid's sessions get no counters frames
+	pingJoin  bool                               // a session is sent a WebSocket ping after each joined
 }
 
 type fakeRoom struct {
@@ -61,6 +62,7 @@ type fakeNode struct {
 	routes   int                   // /v1/route answered (guarded by c.mu)
 	posts    int                   // posts and notices received (guarded by c.mu)
 	resumes  int                   // joins with since (guarded by c.mu)
+	pongs    int                   // WebSocket pongs received (guarded by c.mu)
 }
 
 type fakeSession struct {
@@ -116,7 +118,10 @@ func (n *fakeNode) kill() {
 }
 
 // kick sends uid's sessions on this node a whole-session kick and closes them with code.
-func (n *fakeNode) kick(uid, reason string, code int) int {
+func (n *fakeNode) kick(uid, reason string, code int) int { return n.kickWith(uid, reason, code, "") }
+
+// kickWith is kick with more members in the kick frame (extra: `,"retry_ms":500`).
+func (n *fakeNode) kickWith(uid, reason string, code int, extra string) int {
 	n.c.mu.Lock()
 	var ss []*fakeSession
 	for s := range n.sessions {
@@ -127,7 +132,7 @@ func (n *fakeNode) kick(uid, reason string, code int) int {
 	}
 	n.c.mu.Unlock()
 	for _, s := range ss {
-		s.write(`{"op":"kick","reason":"` + reason + `"}`)
+		s.write(`{"op":"kick","reason":"` + reason + `"` + extra + `}`)
 		s.wmu.Lock()
 		_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 		s.wmu.Unlock()
@@ -264,6 +269,12 @@ func (n *fakeNode) serveWS(w http.ResponseWriter, r *http.Request) {
 	s := &fakeSession{n: n, uid: uid, conn: conn, rooms: map[string]bool{}, pending: map[string]bool{}, addRate: map[string]*fakeAddRate{}}
 	stopCounters := make(chan struct{})
 	defer close(stopCounters)
+	conn.SetPongHandler(func(string) error {
+		n.c.mu.Lock()
+		n.pongs++
+		n.c.mu.Unlock()
+		return nil
+	})
 	n.c.mu.Lock()
 	n.sessions[s] = true
 	n.c.mu.Unlock()
@@ -348,6 +359,11 @@ func (s *fakeSession) join(room string, since *int64, id int64) {
 	s.write(fmt.Sprintf(`{"op":"joined","room":"%s","epoch":"%s","ts":%d,"seq":%d,"online":1,"id":%d,"counters":%s}`, room, rm.epoch, ts, seq, id, cnt))
 	if notify {
 		s.write(fmt.Sprintf(`{"op":"notify","room":"%s","ts":%d}`, room, ts))
+	}
+	if c.pingJoin {
+		s.wmu.Lock()
+		_ = s.conn.WriteControl(websocket.PingMessage, []byte("hb"), time.Now().Add(time.Second))
+		s.wmu.Unlock()
 	}
 }
 

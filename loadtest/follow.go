@@ -90,7 +90,7 @@ func (v *viewer) nextNode(how ending) int {
 	}
 	for k := range n {
 		asked := (v.node + k) % n
-		switch got := v.w.router.ask(asked, v.uid); {
+		switch got := v.w.router.ask(asked, v.uid()); {
 		case got == -1: // no answer: ask the next node
 			continue
 		case got < 0: // not one of ours

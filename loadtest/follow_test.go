@@ -46,7 +46,7 @@ func TestNextNode(t *testing.T) {
 	f := func(node, to int, how ending, want int) {
 		t.Helper()
 		routeTo.Store(int32(to))
-		v := &viewer{w: w, uid: "u", node: node, avoid: -1}
+		v := &viewer{w: w, node: node, avoid: -1}
 		if got := v.nextNode(how); got != want {
 			t.Errorf("from node %d, route to %d, ending %d: next %d, want %d", node, to, how, got, want)
 		}
@@ -70,39 +70,43 @@ func TestNextNode(t *testing.T) {
 // one that answered, while the route still names the dead node) with join since, and lose
 // no notice; the resumptions are measured.
 func TestRunResumeAfterNodeDies(t *testing.T) {
-	c := newFakeCluster(t, 3)
-	var killedAt atomic.Int64
-	c.route = func(uid string, asked int) string {
-		if time.Since(time.Unix(0, killedAt.Load())) < 5*time.Second {
-			return c.nodes[0].wsURL() // the directory lists the dead node for a while
+	forEachIO(t, func(t *testing.T, io string) {
+		c := newFakeCluster(t, 3)
+		var killedAt atomic.Int64
+		c.route = func(uid string, asked int) string {
+			if time.Since(time.Unix(0, killedAt.Load())) < 5*time.Second {
+				return c.nodes[0].wsURL() // the directory lists the dead node for a while
+			}
+			return c.nodes[2].wsURL()
 		}
-		return c.nodes[2].wsURL()
-	}
-	killedAt.Store(time.Now().Add(time.Hour).UnixNano())
-	res := fakeRun(t, c, Config{Viewers: 9, Duration: 3 * time.Second, Drain: 2 * time.Second, Rates: map[string]float64{"normal": 10, "system": 5}},
-		Options{OnSending: func(time.Time) {
-			time.AfterFunc(time.Second, func() { killedAt.Store(time.Now().UnixNano()); c.nodes[0].kill() })
-		}})
-	// Within 3 s, though the route names the dead node for 5 s (about 0.1 s on an idle box).
-	if res.Reconnects != 3 || res.Resume.Count != 3 || res.Resume.Max > 3000 || res.Resume.Max <= 0 {
-		t.Errorf("reconnects %d, resume %+v: want the 3 viewers of node 0 back within 3 s", res.Reconnects, res.Resume)
-	}
-	if res.LostProtected != 0 || res.ExpectedNotices != 9*res.Sent["system"] || res.NoticesUnacked != 0 {
-		t.Errorf("lost %d of %d (sent %v, unacked %d)", res.LostProtected, res.ExpectedNotices, res.Sent, res.NoticesUnacked)
-	}
-	if res.Totals.AcctErrors != 0 || res.Totals.FirstJoins != 9 {
-		t.Errorf("accounting errors %d, first joins %d", res.Totals.AcctErrors, res.Totals.FirstJoins)
-	}
-	if err := res.Check("resume_max<=3s"); err != nil || len(res.Failed) != 0 {
-		t.Errorf("resume_max budget: %v %v", err, res.Failed)
-	}
+		killedAt.Store(time.Now().Add(time.Hour).UnixNano())
+		res := fakeRun(t, c, Config{ViewerIO: io, Viewers: 9, Duration: 3 * time.Second, Drain: 2 * time.Second, Rates: map[string]float64{"normal": 10, "system": 5}},
+			Options{OnSending: func(time.Time) {
+				time.AfterFunc(time.Second, func() { killedAt.Store(time.Now().UnixNano()); c.nodes[0].kill() })
+			}})
+		// Within 3 s, though the route names the dead node for 5 s (about 0.1 s on an idle box).
+		if res.Reconnects != 3 || res.Resume.Count != 3 || res.Resume.Max > 3000 || res.Resume.Max <= 0 {
+			t.Errorf("reconnects %d, resume %+v: want the 3 viewers of node 0 back within 3 s", res.Reconnects, res.Resume)
+		}
+		if res.LostProtected != 0 || res.ExpectedNotices != 9*res.Sent["system"] || res.NoticesUnacked != 0 {
+			t.Errorf("lost %d of %d (sent %v, unacked %d)", res.LostProtected, res.ExpectedNotices, res.Sent, res.NoticesUnacked)
+		}
+		if res.Totals.AcctErrors != 0 || res.Totals.FirstJoins != 9 {
+			t.Errorf("accounting errors %d, first joins %d", res.Totals.AcctErrors, res.Totals.FirstJoins)
+		}
+		if err := res.Check("resume_max<=3s"); err != nil || len(res.Failed) != 0 {
+			t.Errorf("resume_max budget: %v %v", err, res.Failed)
+		}
+	})
 }
 
+// How a session ended, from the goroutine IO's read error (the epoll IO passes the close
+// frame's code to endingOf itself); a join that timed out is counted.
 func TestEnded(t *testing.T) {
 	f := func(joined, shutdown bool, err error, want ending) {
 		t.Helper()
-		v := &viewer{shutdown: shutdown}
-		if got := v.ended(joined, err); got != want {
+		v := &wsViewer{viewer: viewer{w: &worker{}, joined: joined, shutdown: shutdown}}
+		if got := v.ended(err); got != want {
 			t.Errorf("ended(%v, %v) with shutdown %v = %d, want %d", joined, err, shutdown, got, want)
 		}
 	}
@@ -112,63 +116,81 @@ func TestEnded(t *testing.T) {
 	f(true, false, &websocket.CloseError{Code: websocket.CloseGoingAway}, endShutdown)
 	f(true, true, &websocket.CloseError{Code: websocket.CloseNormalClosure}, endShutdown) // after a shutdown kick
 	f(false, false, io.EOF, endDial)
+	var c counters
+	if got := endingOf(false, false, 0, true, &c); got != endDial || c.joinTimeouts.Load() != 1 {
+		t.Errorf("a join that timed out: %d, %d counted", got, c.joinTimeouts.Load())
+	}
+	if got := endingOf(true, false, 0, true, &c); got != endLost || c.joinTimeouts.Load() != 1 {
+		t.Errorf("a joined session's timeout: %d, %d join timeouts", got, c.joinTimeouts.Load())
+	}
 }
 
 // With next_seq in every frame (wire contract v1.1) the accounting holds frame by frame
-// across churn and a dead node's resumptions; a server whose next_seq is wrong is caught.
+// across churn (goroutine IO) and a dead node's resumptions; a server whose next_seq is wrong
+// is caught.
 func TestRunNextSeq(t *testing.T) {
-	for _, mode := range []string{"right", "wrong"} {
-		c := newFakeCluster(t, 2)
-		c.nextSeq = mode
-		res := fakeRun(t, c, Config{Viewers: 8, Churn: 6, Duration: 3 * time.Second, Rates: map[string]float64{"normal": 30, "system": 3}},
-			Options{OnSending: func(time.Time) { time.AfterFunc(time.Second, c.nodes[1].kill) }})
-		switch {
-		case mode == "right" && (res.Totals.AcctErrors != 0 || res.LostProtected != 0 || res.Reconnects != 4):
-			t.Errorf("right next_seq: accounting errors %d, lost %d, resumed %d", res.Totals.AcctErrors, res.LostProtected, res.Reconnects)
-		case mode == "wrong" && res.Totals.AcctErrors < 8:
-			t.Errorf("wrong next_seq: %d accounting errors, want one a frame", res.Totals.AcctErrors)
-		case mode == "wrong" && (len(res.Totals.AcctSamples) != maxAcctSamples || !strings.Contains(res.Totals.AcctSamples[0], "next_seq: viewer")):
-			t.Errorf("wrong next_seq: samples %q, want %d described", res.Totals.AcctSamples, maxAcctSamples)
+	forEachIO(t, func(t *testing.T, io string) {
+		for _, mode := range []string{"right", "wrong"} {
+			c := newFakeCluster(t, 2)
+			c.nextSeq = mode
+			churn := 6.0
+			if io == ViewerIOEpoll {
+				churn = 0 // the goroutine IO's only
+			}
+			res := fakeRun(t, c, Config{ViewerIO: io, Viewers: 8, Churn: churn, Duration: 3 * time.Second, Rates: map[string]float64{"normal": 30, "system": 3}},
+				Options{OnSending: func(time.Time) { time.AfterFunc(time.Second, c.nodes[1].kill) }})
+			switch {
+			case mode == "right" && (res.Totals.AcctErrors != 0 || res.LostProtected != 0 || res.Reconnects != 4):
+				t.Errorf("right next_seq: accounting errors %d, lost %d, resumed %d", res.Totals.AcctErrors, res.LostProtected, res.Reconnects)
+			case mode == "wrong" && res.Totals.AcctErrors < 8:
+				t.Errorf("wrong next_seq: %d accounting errors, want one a frame", res.Totals.AcctErrors)
+			case mode == "wrong" && (len(res.Totals.AcctSamples) != maxAcctSamples || !strings.Contains(res.Totals.AcctSamples[0], "next_seq: viewer")):
+				t.Errorf("wrong next_seq: samples %q, want %d described", res.Totals.AcctSamples, maxAcctSamples)
+			}
 		}
-	}
+	})
 }
 
 // A join left unanswered ends the attempt after joinTimeout: the viewer goes elsewhere
 // instead of waiting on it for the rest of the run.
 func TestJoinTimeout(t *testing.T) {
-	old := joinTimeout
-	joinTimeout = 500 * time.Millisecond
-	t.Cleanup(func() { joinTimeout = old })
-	c := newFakeCluster(t, 2)
-	c.deafJoins = func(node int) bool { return node == 0 }
-	c.route = func(string, int) string { return c.nodes[1].wsURL() }
-	res := fakeRun(t, c, Config{Viewers: 4, Rates: map[string]float64{"system": 4}}, Options{})
-	if res.Totals.FirstJoins != 4 || res.Totals.JoinTimeouts != 2 || res.Totals.DialFails != 2 || res.LostProtected != 0 {
-		t.Errorf("first joins %d, join timeouts %d, attempts not joined %d, lost %d", res.Totals.FirstJoins, res.Totals.JoinTimeouts,
-			res.Totals.DialFails, res.LostProtected)
-	}
+	forEachIO(t, func(t *testing.T, io string) {
+		old := joinTimeout
+		joinTimeout = 500 * time.Millisecond
+		t.Cleanup(func() { joinTimeout = old })
+		c := newFakeCluster(t, 2)
+		c.deafJoins = func(node int) bool { return node == 0 }
+		c.route = func(string, int) string { return c.nodes[1].wsURL() }
+		res := fakeRun(t, c, Config{ViewerIO: io, Viewers: 4, Rates: map[string]float64{"system": 4}}, Options{})
+		if res.Totals.FirstJoins != 4 || res.Totals.JoinTimeouts != 2 || res.Totals.DialFails != 2 || res.LostProtected != 0 {
+			t.Errorf("first joins %d, join timeouts %d, attempts not joined %d, lost %d", res.Totals.FirstJoins, res.Totals.JoinTimeouts,
+				res.Totals.DialFails, res.LostProtected)
+		}
+	})
 }
 
 // A refused join ends its attempt at once; a refused pull lets the next notify pull again.
 func TestRefusals(t *testing.T) {
-	c := newFakeCluster(t, 2)
-	var refusals atomic.Int32
-	c.refuse = func(node int, op string) bool {
-		if node == 0 && op == "join" {
-			return true // node 0 never lets anyone join
+	forEachIO(t, func(t *testing.T, io string) {
+		c := newFakeCluster(t, 2)
+		var refusals atomic.Int32
+		c.refuse = func(node int, op string) bool {
+			if node == 0 && op == "join" {
+				return true // node 0 never lets anyone join
+			}
+			return op == "pull" && refusals.Add(1) <= 4 // the first four pulls anywhere are refused
 		}
-		return op == "pull" && refusals.Add(1) <= 4 // the first four pulls anywhere are refused
-	}
-	c.route = func(string, int) string { return c.nodes[1].wsURL() }
-	start := time.Now()
-	res := fakeRun(t, c, Config{Viewers: 4, Rates: map[string]float64{"system": 4, "normal": 20}}, Options{})
-	if res.Totals.FirstJoins != 4 || res.Totals.DialFails != 2 || res.Totals.JoinTimeouts != 0 || time.Since(start) > 15*time.Second {
-		t.Errorf("first joins %d, attempts not joined %d (timeouts %d) in %v", res.Totals.FirstJoins, res.Totals.DialFails,
-			res.Totals.JoinTimeouts, time.Since(start))
-	}
-	if res.Totals.ErrorFrames != 6 || res.Totals.ErrorWhy["unavailable"] != 6 || res.LostProtected != 0 || res.ExpectedNotices != 4*res.Sent["system"] {
-		t.Errorf("error frames %d, lost %d of %d", res.Totals.ErrorFrames, res.LostProtected, res.ExpectedNotices)
-	}
+		c.route = func(string, int) string { return c.nodes[1].wsURL() }
+		start := time.Now()
+		res := fakeRun(t, c, Config{ViewerIO: io, Viewers: 4, Rates: map[string]float64{"system": 4, "normal": 20}}, Options{})
+		if res.Totals.FirstJoins != 4 || res.Totals.DialFails != 2 || res.Totals.JoinTimeouts != 0 || time.Since(start) > 15*time.Second {
+			t.Errorf("first joins %d, attempts not joined %d (timeouts %d) in %v", res.Totals.FirstJoins, res.Totals.DialFails,
+				res.Totals.JoinTimeouts, time.Since(start))
+		}
+		if res.Totals.ErrorFrames != 6 || res.Totals.ErrorWhy["unavailable"] != 6 || res.LostProtected != 0 || res.ExpectedNotices != 4*res.Sent["system"] {
+			t.Errorf("error frames %d, lost %d of %d", res.Totals.ErrorFrames, res.LostProtected, res.ExpectedNotices)
+		}
+	})
 }
 
 // With --liveness, the viewers of a frozen node (open, silent connections) ping, then close
@@ -179,7 +201,7 @@ func TestLivenessFrozenNode(t *testing.T) {
 	c.frozen = func(node int) bool { return node == 0 && frozen.Load() }
 	c.route = func(string, int) string { return c.nodes[1].wsURL() }
 	var on0, on1 atomic.Int32
-	res := fakeRun(t, c, Config{Viewers: 4, Liveness: time.Second, Duration: 5 * time.Second, Drain: 2 * time.Second,
+	res := fakeRun(t, c, Config{ViewerIO: ViewerIOGoroutine, Viewers: 4, Liveness: time.Second, Duration: 5 * time.Second, Drain: 2 * time.Second,
 		Rates: map[string]float64{"system": 4}},
 		Options{OnSending: func(time.Time) {
 			time.AfterFunc(500*time.Millisecond, func() { frozen.Store(true) })

@@ -2,7 +2,9 @@ package loadtest
 
 import (
 	"reflect"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestKicksByReason(t *testing.T) {
@@ -29,4 +31,39 @@ func TestKicksByReason(t *testing.T) {
 	if none.totals().KickWhy != nil {
 		t.Fatal("no kicks, yet reasons")
 	}
+}
+
+// Kicked viewers count the kick by reason and come back with join since, losing nothing: one
+// kicked (close 4000) resumes where the route says, one kicked for a shutdown (close 1001,
+// retry_ms) after a random part of retry_ms; both IO modes answer the server's pings.
+func TestRunKickedViewersReturn(t *testing.T) {
+	forEachIO(t, func(t *testing.T, io string) {
+		c := newFakeCluster(t, 2)
+		c.pingJoin = true
+		c.route = func(string, int) string { return c.nodes[1].wsURL() }
+		var kicked atomic.Int32
+		res := fakeRun(t, c, Config{ViewerIO: io, Viewers: 4, Prefix: "kk", Duration: 3 * time.Second, Drain: 2 * time.Second,
+			Rates: map[string]float64{"normal": 10, "system": 5}},
+			Options{OnSending: func(time.Time) {
+				time.AfterFunc(time.Second, func() {
+					kicked.Add(int32(c.nodes[0].kick("kk-v0", "kicked", 4000)))
+					kicked.Add(int32(c.nodes[0].kickWith("kk-v2", "shutdown", 1001, `,"retry_ms":500`)))
+				})
+			}})
+		if kicked.Load() != 2 || res.Totals.Kicks != 2 || res.Totals.KickWhy["kicked"] != 1 || res.Totals.KickWhy["shutdown"] != 1 {
+			t.Errorf("kicked %d sessions; counted %d by reason %v", kicked.Load(), res.Totals.Kicks, res.Totals.KickWhy)
+		}
+		if res.Reconnects != 2 || res.Resume.Count != 2 || res.Resume.Max > 3000 || c.nodes[1].resumes != 2 {
+			t.Errorf("reconnects %d, resume %+v, joins with since on node 1: %d; want both kicked back on node 1", res.Reconnects, res.Resume, c.nodes[1].resumes)
+		}
+		if res.LostProtected != 0 || res.ExpectedNotices != 4*res.Sent["system"] || res.Totals.AcctErrors != 0 {
+			t.Errorf("lost %d of %d, accounting errors %d", res.LostProtected, res.ExpectedNotices, res.Totals.AcctErrors)
+		}
+		c.mu.Lock()
+		pongs := c.nodes[0].pongs + c.nodes[1].pongs
+		c.mu.Unlock()
+		if pongs != 6 { // a ping after each of the 6 joins
+			t.Errorf("%d pongs for 6 joins", pongs)
+		}
+	})
 }

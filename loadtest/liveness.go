@@ -16,7 +16,7 @@ import (
 
 // watch is one session's liveness timer.
 type watch struct {
-	v        *viewer
+	v        *wsViewer
 	conn     *websocket.Conn
 	period   time.Duration
 	last     atomic.Int64 // unix ns of the latest frame received
@@ -27,7 +27,7 @@ type watch struct {
 
 // watchLiveness starts the timer of a joined session (nil when liveness is off); stop it when
 // the session ends.
-func (v *viewer) watchLiveness(conn *websocket.Conn) *watch {
+func (v *wsViewer) watchLiveness(conn *websocket.Conn) *watch {
 	d := v.w.cfg.Liveness
 	if d <= 0 {
 		return nil

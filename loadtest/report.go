@@ -121,7 +121,8 @@ func (r *Result) Summary(w io.Writer) {
 			what, r.ServerCPU, r.DeliveriesPerCPU, mb(r.ServerRSSIdle), r.BytesPerViewer, mb(r.ServerRSSBase), r.RSSPerViewer, mb(r.ServerRSSEnd))
 	}
 	if r.TesterRSSIdle > 0 {
-		fmt.Fprintf(w, "load tester: RSS idle %.1f MB in %d processes (%.0f B/viewer)\n", mb(r.TesterRSSIdle), r.TesterProcesses, r.TesterRSSPerViewer)
+		fmt.Fprintf(w, "load tester: RSS idle %.1f MB in %d processes (%.0f B/viewer), %.1f CPU-s (%.1f from the send phase on), viewer IO %s\n",
+			mb(r.TesterRSSIdle), r.TesterProcesses, r.TesterRSSPerViewer, r.TesterCPU, r.TesterCPUSend, r.Config.ViewerIO)
 	}
 	if len(r.Servers) > 1 {
 		for _, s := range r.Servers {

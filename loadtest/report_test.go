@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCheckBudgets(t *testing.T) {
@@ -82,6 +83,34 @@ func TestConfigValidation(t *testing.T) {
 	f(func(c *Config) { c.APIKey = "" }, false)
 	f(func(c *Config) { c.Rates = map[string]float64{"urgent": 1} }, false)
 	f(func(c *Config) { c.Slow = 2 }, false)
+	f(func(c *Config) { c.ViewerIO = "threads" }, false)
+	f(func(c *Config) {
+		c.ViewerIO = ViewerIOEpoll
+		c.Push, c.RoomSizes, c.Rooms, c.CheckStamps = true, "zipf:1", 5, true
+	}, true)
+	f(func(c *Config) { c.ViewerIO = ViewerIOEpoll; c.CounterPosts = 1 }, true)
+}
+
+// The epoll IO refuses, by name, what it does not do.
+func TestEpollRefuses(t *testing.T) {
+	f := func(mod func(*Config), want string) {
+		t.Helper()
+		c := Config{APIKey: "k", AdminKey: "a", ViewerIO: ViewerIOEpoll}
+		mod(&c)
+		c.applyDefaults()
+		if err := c.validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err %v", want, err)
+		}
+		c.ViewerIO = ViewerIOGoroutine
+		if err := c.validate(); err != nil {
+			t.Errorf("%s with goroutines: %v", want, err)
+		}
+	}
+	f(func(c *Config) { c.Churn = 0.1 }, "does not support --churn")
+	f(func(c *Config) { c.Slow, c.SlowMode = 0.1, "late" }, "does not support --slow")
+	f(func(c *Config) { c.Likes, c.Drain = 5, 3*time.Second }, "does not support --likes")
+	f(func(c *Config) { c.Liveness = time.Second }, "does not support --liveness")
+	f(func(c *Config) { c.Churn, c.Liveness = 0.1, time.Second }, "does not support --churn, --liveness")
 }
 
 func TestClusterReport(t *testing.T) {

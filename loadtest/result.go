@@ -52,20 +52,22 @@ type Result struct {
 	TesterRSSIdle      int64            `json:"tester_rss_idle_bytes"` // the driver's and its worker processes' RSS after the connect
 	TesterRSSPerViewer float64          `json:"tester_rss_per_viewer_bytes"`
 	TesterProcesses    int              `json:"tester_processes"`
-	Servers            []ServerStat     `json:"servers,omitempty"`     // per server (--server-pid)
-	KilledAt           float64          `json:"killed_at_s,omitempty"` // --kill-pids: seconds into the send phase the servers were killed
-	Membership         *Membership      `json:"membership,omitempty"`  // cluster runs (several --url)
-	Resume             Quantiles        `json:"resume"`                // from a joined session's end (not churn) to the next joined
-	Reconnects         int64            `json:"reconnects"`            // such resumptions (totals.reconnects counts every attempt after a viewer's first)
-	ChurnResume        Quantiles        `json:"churn_resume"`          // --churn: from a churned session's end to the next joined (totals.churns: how many)
-	SlowKicked         int64            `json:"slow_kicked"`           // --slow-mode stop: stalled viewers the server kicked or closed (slow_ends other than open)
-	SlowOpen           int64            `json:"slow_open"`             // stalled viewers still open when the run ended
-	StampConflicts     int64            `json:"stamp_conflicts"`       // --check-stamps: seqs a worker's viewers saw with two different ts (a seq stamped twice)
-	SlowEnds           map[string]int64 `json:"slow_ends,omitempty"`   // how the stalled viewers' sessions ended: "kick <reason>", "close <code>", "eof", "open", "not joined", "no report"
-	RSSDrift           float64          `json:"rss_drift"`             // growth of the server RSS after --warmup: (max - min) / min of the per-minute floors (-1: not measured)
-	GoroutineDrift     float64          `json:"goroutine_drift"`       // the same of the goroutines
-	RSSSpread          float64          `json:"rss_spread"`            // (max - min) / min of the per-second server RSS after --warmup (-1: not measured)
-	GoroutineSpread    float64          `json:"goroutine_spread"`      // the same of the per-second goroutines
+	TesterCPU          float64          `json:"tester_cpu_seconds"`      // the driver's and the workers' CPU from their start to the end of the drain
+	TesterCPUSend      float64          `json:"tester_cpu_send_seconds"` // of which from the send phase on (sending and the drain)
+	Servers            []ServerStat     `json:"servers,omitempty"`       // per server (--server-pid)
+	KilledAt           float64          `json:"killed_at_s,omitempty"`   // --kill-pids: seconds into the send phase the servers were killed
+	Membership         *Membership      `json:"membership,omitempty"`    // cluster runs (several --url)
+	Resume             Quantiles        `json:"resume"`                  // from a joined session's end (not churn) to the next joined
+	Reconnects         int64            `json:"reconnects"`              // such resumptions (totals.reconnects counts every attempt after a viewer's first)
+	ChurnResume        Quantiles        `json:"churn_resume"`            // --churn: from a churned session's end to the next joined (totals.churns: how many)
+	SlowKicked         int64            `json:"slow_kicked"`             // --slow-mode stop: stalled viewers the server kicked or closed (slow_ends other than open)
+	SlowOpen           int64            `json:"slow_open"`               // stalled viewers still open when the run ended
+	StampConflicts     int64            `json:"stamp_conflicts"`         // --check-stamps: seqs a worker's viewers saw with two different ts (a seq stamped twice)
+	SlowEnds           map[string]int64 `json:"slow_ends,omitempty"`     // how the stalled viewers' sessions ended: "kick <reason>", "close <code>", "eof", "open", "not joined", "no report"
+	RSSDrift           float64          `json:"rss_drift"`               // growth of the server RSS after --warmup: (max - min) / min of the per-minute floors (-1: not measured)
+	GoroutineDrift     float64          `json:"goroutine_drift"`         // the same of the goroutines
+	RSSSpread          float64          `json:"rss_spread"`              // (max - min) / min of the per-second server RSS after --warmup (-1: not measured)
+	GoroutineSpread    float64          `json:"goroutine_spread"`        // the same of the per-second goroutines
 	Seconds            []Second         `json:"seconds"`
 	Counters           *CounterResult   `json:"counters,omitempty"`          // --likes, --counter-posts
 	Classes            []ClassResult    `json:"room_size_classes,omitempty"` // per room-size class (roomsizes.go), the classes with rooms

@@ -146,89 +146,91 @@ func TestConfigRoomSizes(t *testing.T) {
 // A mix through the fake node: the classes' viewers, rooms, deliveries, latency counts, lost
 // and expected notices add up to the run's, and each class got every notice of its rooms.
 func TestRunRoomSizeClasses(t *testing.T) {
-	c := newFakeCluster(t, 1)
-	// Rooms of 12 (11-100), 4, 4 (3-10), 2, 2, 2 and 1 (1-2): 27 viewers in 3 workers.
-	res := fakeRun(t, c, Config{RoomSizes: "1x12,2x4,3x2,1x1", PerWorker: 10, Prefix: "rs", Duration: 2300 * time.Millisecond, // posts not a multiple of the rooms
-		Rates: map[string]float64{"normal": 4, "system": 2}}, Options{})
-	if res.Config.Viewers != 27 || res.Config.Rooms != 7 || res.Totals.FirstJoins != 27 {
-		t.Fatalf("viewers %d rooms %d joined %d", res.Config.Viewers, res.Config.Rooms, res.Totals.FirstJoins)
-	}
-	if len(res.Classes) != 3 {
-		t.Fatalf("classes %+v", res.Classes)
-	}
-	want := map[string][2]int{"1-2": {4, 7}, "3-10": {2, 8}, "11-100": {1, 12}}
-	var rooms, viewers int
-	var deliveries, lost, expected int64
-	counts := map[string]int64{}
-	for _, k := range res.Classes {
-		if w := want[k.Class]; k.Rooms != w[0] || k.Viewers != w[1] {
-			t.Errorf("class %s: %d rooms, %d viewers; want %v", k.Class, k.Rooms, k.Viewers, w)
+	forEachIO(t, func(t *testing.T, io string) {
+		c := newFakeCluster(t, 1)
+		// Rooms of 12 (11-100), 4, 4 (3-10), 2, 2, 2 and 1 (1-2): 27 viewers in 3 workers.
+		res := fakeRun(t, c, Config{ViewerIO: io, RoomSizes: "1x12,2x4,3x2,1x1", PerWorker: 10, Prefix: "rs", Duration: 2300 * time.Millisecond, // posts not a multiple of the rooms
+			Rates: map[string]float64{"normal": 4, "system": 2}}, Options{})
+		if res.Config.Viewers != 27 || res.Config.Rooms != 7 || res.Totals.FirstJoins != 27 {
+			t.Fatalf("viewers %d rooms %d joined %d", res.Config.Viewers, res.Config.Rooms, res.Totals.FirstJoins)
 		}
-		rooms, viewers = rooms+k.Rooms, viewers+k.Viewers
-		deliveries, lost, expected = deliveries+k.Deliveries, lost+k.Lost, expected+k.Expected
-		var n int64
-		for p, q := range k.Latency {
-			counts[p] += q.Count
-			n += q.Count
+		if len(res.Classes) != 3 {
+			t.Fatalf("classes %+v", res.Classes)
 		}
-		if n != k.Deliveries || k.Expected == 0 || k.Latency["system"].Count != k.Expected || k.DeliveriesPerS <= 0 {
-			t.Errorf("class %s: %d deliveries, latency counts %d, system %d of %d expected", k.Class, k.Deliveries, n, k.Latency["system"].Count, k.Expected)
-		}
-	}
-	var total int64
-	for _, n := range res.Totals.Deliveries {
-		total += n
-	}
-	if rooms != 7 || viewers != 27 || deliveries != total || lost != res.LostProtected || expected != res.ExpectedNotices || res.LostProtected != 0 {
-		t.Errorf("classes sum to %d rooms %d viewers %d deliveries %d lost %d expected; the run: %d deliveries, %d lost, %d expected",
-			rooms, viewers, deliveries, lost, expected, total, res.LostProtected, res.ExpectedNotices)
-	}
-	for p, q := range res.Latency {
-		if counts[p] != q.Count {
-			t.Errorf("%s: classes' latency counts %d, the run's %d", p, counts[p], q.Count)
-		}
-	}
-	// The fake delivers every message: a class's viewers get every notice of its rooms.
-	perClass := map[string]int64{}
-	c.mu.Lock()
-	for k, size := range res.Config.plan.sizes {
-		for _, m := range c.rooms[fmt.Sprintf("rs-r%d", k)].msgs {
-			if m.pri == "system" {
-				perClass[sizeClasses[classOf(size)].name] += int64(size)
+		want := map[string][2]int{"1-2": {4, 7}, "3-10": {2, 8}, "11-100": {1, 12}}
+		var rooms, viewers int
+		var deliveries, lost, expected int64
+		counts := map[string]int64{}
+		for _, k := range res.Classes {
+			if w := want[k.Class]; k.Rooms != w[0] || k.Viewers != w[1] {
+				t.Errorf("class %s: %d rooms, %d viewers; want %v", k.Class, k.Rooms, k.Viewers, w)
+			}
+			rooms, viewers = rooms+k.Rooms, viewers+k.Viewers
+			deliveries, lost, expected = deliveries+k.Deliveries, lost+k.Lost, expected+k.Expected
+			var n int64
+			for p, q := range k.Latency {
+				counts[p] += q.Count
+				n += q.Count
+			}
+			if n != k.Deliveries || k.Expected == 0 || k.Latency["system"].Count != k.Expected || k.DeliveriesPerS <= 0 {
+				t.Errorf("class %s: %d deliveries, latency counts %d, system %d of %d expected", k.Class, k.Deliveries, n, k.Latency["system"].Count, k.Expected)
 			}
 		}
-	}
-	c.mu.Unlock()
-	for _, k := range res.Classes {
-		if perClass[k.Class] != k.Expected || k.Lost != 0 {
-			t.Errorf("class %s: %d notice deliveries expected, %d lost; the fake's rooms had %d", k.Class, k.Expected, k.Lost, perClass[k.Class])
+		var total int64
+		for _, n := range res.Totals.Deliveries {
+			total += n
 		}
-	}
-	if res.Totals.Deliveries["system"] != res.ExpectedNotices {
-		t.Errorf("system deliveries %d, expected %d", res.Totals.Deliveries["system"], res.ExpectedNotices)
-	}
-	// Nothing was dropped, whatever rooms the last posts went to (the biggest come first).
-	if d := res.DroppedShare; d["normal"] != 0 || d["system"] != 0 {
-		t.Errorf("dropped share %v, want 0", d)
-	}
+		if rooms != 7 || viewers != 27 || deliveries != total || lost != res.LostProtected || expected != res.ExpectedNotices || res.LostProtected != 0 {
+			t.Errorf("classes sum to %d rooms %d viewers %d deliveries %d lost %d expected; the run: %d deliveries, %d lost, %d expected",
+				rooms, viewers, deliveries, lost, expected, total, res.LostProtected, res.ExpectedNotices)
+		}
+		for p, q := range res.Latency {
+			if counts[p] != q.Count {
+				t.Errorf("%s: classes' latency counts %d, the run's %d", p, counts[p], q.Count)
+			}
+		}
+		// The fake delivers every message: a class's viewers get every notice of its rooms.
+		perClass := map[string]int64{}
+		c.mu.Lock()
+		for k, size := range res.Config.plan.sizes {
+			for _, m := range c.rooms[fmt.Sprintf("rs-r%d", k)].msgs {
+				if m.pri == "system" {
+					perClass[sizeClasses[classOf(size)].name] += int64(size)
+				}
+			}
+		}
+		c.mu.Unlock()
+		for _, k := range res.Classes {
+			if perClass[k.Class] != k.Expected || k.Lost != 0 {
+				t.Errorf("class %s: %d notice deliveries expected, %d lost; the fake's rooms had %d", k.Class, k.Expected, k.Lost, perClass[k.Class])
+			}
+		}
+		if res.Totals.Deliveries["system"] != res.ExpectedNotices {
+			t.Errorf("system deliveries %d, expected %d", res.Totals.Deliveries["system"], res.ExpectedNotices)
+		}
+		// Nothing was dropped, whatever rooms the last posts went to (the biggest come first).
+		if d := res.DroppedShare; d["normal"] != 0 || d["system"] != 0 {
+			t.Errorf("dropped share %v, want 0", d)
+		}
 
-	var txt, html, js bytes.Buffer
-	res.Summary(&txt)
-	if err := res.WriteHTML(&html); err != nil {
-		t.Fatal(err)
-	}
-	if err := res.WriteJSON(&js); err != nil {
-		t.Fatal(err)
-	}
-	for what, b := range map[string]*bytes.Buffer{"summary": &txt, "HTML": &html, "JSON": &js} {
-		for _, want := range []string{"11-100", "3-10", "1-2"} {
-			if !strings.Contains(b.String(), want) {
-				t.Errorf("the %s lacks class %s", what, want)
+		var txt, html, js bytes.Buffer
+		res.Summary(&txt)
+		if err := res.WriteHTML(&html); err != nil {
+			t.Fatal(err)
+		}
+		if err := res.WriteJSON(&js); err != nil {
+			t.Fatal(err)
+		}
+		for what, b := range map[string]*bytes.Buffer{"summary": &txt, "HTML": &html, "JSON": &js} {
+			for _, want := range []string{"11-100", "3-10", "1-2"} {
+				if !strings.Contains(b.String(), want) {
+					t.Errorf("the %s lacks class %s", what, want)
+				}
 			}
 		}
-	}
-	if !strings.Contains(txt.String(), "by room size") || !strings.Contains(html.String(), "<td>11-100</td><td>1</td><td>12</td>") ||
-		!strings.Contains(js.String(), `"room_size_classes"`) {
-		t.Errorf("summary:\n%s", txt.String())
-	}
+		if !strings.Contains(txt.String(), "by room size") || !strings.Contains(html.String(), "<td>11-100</td><td>1</td><td>12</td>") ||
+			!strings.Contains(js.String(), `"room_size_classes"`) {
+			t.Errorf("summary:\n%s", txt.String())
+		}
+	})
 }

@@ -12,8 +12,10 @@ type msgInfo struct {
 	pri int // 0 low, 1 normal, 2 high, 3 system
 }
 
-// msgsFrame is a decoded `msgs` reply.
+// msgsFrame is a decoded `msgs` reply, and the scratch its decoder's caller writes its replies
+// in: one per viewer goroutine, or per epoll handler (not per viewer: a window's messages).
 type msgsFrame struct {
+	scratch    []byte // the caller's: a reply being built
 	epoch      []byte
 	msgs       []msgInfo
 	dropped    uint64

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseMsgs(t *testing.T) {
@@ -75,8 +76,10 @@ func TestParseNextSeq(t *testing.T) {
 // The viewer's accounting, frame by frame: with next_seq every frame must cover exactly the
 // seq it advances over; without it the pre-v1.1 check holds.
 func TestAccountNextSeq(t *testing.T) {
-	w := &worker{lat: newLatencies()}
+	w := &worker{lat: newLatencies(1)}
 	v := &viewer{w: w}
+	var scratch msgsFrame
+	out := &sentFrames{}
 	frame := func(epoch string, msgs []msgInfo, dropped uint64, next int64, nextSeq int64) error {
 		b := []byte(`{"op":"msgs","room":"r","id":1,"epoch":"` + epoch + `","msgs":[`)
 		for i, m := range msgs {
@@ -89,7 +92,7 @@ func TestAccountNextSeq(t *testing.T) {
 		if nextSeq >= 0 {
 			b = append(b, `,"next_seq":`+itoa64(nextSeq)...)
 		}
-		return v.onMsgs(append(b, `,"more":false}`...))
+		return v.onMsgs(append(b, `,"more":false}`...), &scratch, out)
 	}
 	errs := func() int64 { return w.c.acctErrors.Load() }
 	v.onJoined([]byte(`{"op":"joined","room":"r","epoch":"e1","ts":100,"seq":10,"online":1,"id":1}`))
@@ -110,6 +113,12 @@ func TestAccountNextSeq(t *testing.T) {
 		t.Errorf("accounting errors %d, want 2", errs())
 	}
 }
+
+// sentFrames is a frameWriter that keeps what a viewer writes.
+type sentFrames struct{ now, later []string }
+
+func (s *sentFrames) writeFrame(b []byte) error            { s.now = append(s.now, string(b)); return nil }
+func (s *sentFrames) writeLater(_ time.Duration, b []byte) { s.later = append(s.later, string(b)) }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 

@@ -48,39 +48,41 @@ func TestDrift(t *testing.T) {
 // Each second of the send phase carries the servers' RSS (from /proc) and the nodes'
 // goroutines and sessions (from /metrics), summed; the report plots them.
 func TestRunServerSeries(t *testing.T) {
-	c := newFakeCluster(t, 2)
-	pid := os.Getpid()
-	res := fakeRun(t, c, Config{Viewers: 6, ServerPIDs: []int{pid, pid}, Duration: 4 * time.Second, Warmup: time.Second,
-		Rates: map[string]float64{"normal": 10}}, Options{})
-	if len(res.Seconds) < 2 {
-		t.Fatalf("%d seconds", len(res.Seconds))
-	}
-	for _, s := range res.Seconds {
-		if s.Goroutines != 201 || s.Sessions != 6 || s.ServerRSS <= 0 || len(s.Members) != 2 {
-			t.Errorf("second %d: goroutines %d sessions %d rss %d members %v", s.T, s.Goroutines, s.Sessions, s.ServerRSS, s.Members)
+	forEachIO(t, func(t *testing.T, io string) {
+		c := newFakeCluster(t, 2)
+		pid := os.Getpid()
+		res := fakeRun(t, c, Config{ViewerIO: io, Viewers: 6, ServerPIDs: []int{pid, pid}, Duration: 4 * time.Second, Warmup: time.Second,
+			Rates: map[string]float64{"normal": 10}}, Options{})
+		if len(res.Seconds) < 2 {
+			t.Fatalf("%d seconds", len(res.Seconds))
 		}
-	}
-	if res.GoroutineDrift != 0 || res.RSSDrift < 0 || res.RSSDrift > 0.5 {
-		t.Errorf("drifts: goroutines %v rss %v", res.GoroutineDrift, res.RSSDrift)
-	}
-	// The whole RSS per viewer (this process, counted for both "servers") and the tester's
-	// own (in-process workers: this process once).
-	if self := procRSS(pid); res.RSSPerViewer < float64(self)/6 || res.TesterProcesses != 1 ||
-		res.TesterRSSIdle < self/2 || res.TesterRSSPerViewer != float64(res.TesterRSSIdle)/6 {
-		t.Errorf("RSS per viewer %v, tester %d B in %d processes (%v per viewer); this process %d B",
-			res.RSSPerViewer, res.TesterRSSIdle, res.TesterProcesses, res.TesterRSSPerViewer, self)
-	}
-	var txt, html bytes.Buffer
-	res.Summary(&txt)
-	if !strings.Contains(txt.String(), "drift after the 1s warm-up") || !strings.Contains(txt.String(), "load tester: RSS idle") {
-		t.Errorf("summary:\n%s", txt.String())
-	}
-	if err := res.WriteHTML(&html); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"server RSS (summed over the nodes)", "goroutines and sessions"} {
-		if !strings.Contains(html.String(), want) {
-			t.Errorf("the report lacks the plot %q", want)
+		for _, s := range res.Seconds {
+			if s.Goroutines != 201 || s.Sessions != 6 || s.ServerRSS <= 0 || len(s.Members) != 2 {
+				t.Errorf("second %d: goroutines %d sessions %d rss %d members %v", s.T, s.Goroutines, s.Sessions, s.ServerRSS, s.Members)
+			}
 		}
-	}
+		if res.GoroutineDrift != 0 || res.RSSDrift < 0 || res.RSSDrift > 0.5 {
+			t.Errorf("drifts: goroutines %v rss %v", res.GoroutineDrift, res.RSSDrift)
+		}
+		// The whole RSS per viewer (this process, counted for both "servers") and the tester's
+		// own (in-process workers: this process once).
+		if self := procRSS(pid); res.RSSPerViewer < float64(self)/6 || res.TesterProcesses != 1 ||
+			res.TesterRSSIdle < self/2 || res.TesterRSSPerViewer != float64(res.TesterRSSIdle)/6 {
+			t.Errorf("RSS per viewer %v, tester %d B in %d processes (%v per viewer); this process %d B",
+				res.RSSPerViewer, res.TesterRSSIdle, res.TesterProcesses, res.TesterRSSPerViewer, self)
+		}
+		var txt, html bytes.Buffer
+		res.Summary(&txt)
+		if !strings.Contains(txt.String(), "drift after the 1s warm-up") || !strings.Contains(txt.String(), "load tester: RSS idle") {
+			t.Errorf("summary:\n%s", txt.String())
+		}
+		if err := res.WriteHTML(&html); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"server RSS (summed over the nodes)", "goroutines and sessions"} {
+			if !strings.Contains(html.String(), want) {
+				t.Errorf("the report lacks the plot %q", want)
+			}
+		}
+	})
 }

@@ -98,7 +98,7 @@ func (s *stalls) finish(timeout time.Duration) map[string]int64 {
 
 // stall is a stopped viewer's joined session: no reads until the run ends (or ctx does), then
 // what is there until EOF or stallRead. Nothing is recorded when the run was already ending.
-func (v *viewer) stall(ctx context.Context, conn *websocket.Conn) {
+func (v *wsViewer) stall(ctx context.Context, conn *websocket.Conn) {
 	st := v.w.stalls
 	if !st.enter() {
 		return

@@ -11,7 +11,7 @@ import (
 // They are outside the loss check.
 func TestRunSlowStop(t *testing.T) {
 	c := newFakeCluster(t, 3)
-	cfg := Config{Viewers: 6, Slow: 0.5, SlowMode: "stop", Prefix: "st", Duration: 3 * time.Second, Drain: 2 * time.Second,
+	cfg := Config{ViewerIO: ViewerIOGoroutine, Viewers: 6, Slow: 0.5, SlowMode: "stop", Prefix: "st", Duration: 3 * time.Second, Drain: 2 * time.Second,
 		Rates: map[string]float64{"normal": 10, "system": 4}}
 	// Slow: viewers 0, 2, 4 on nodes 0, 2, 1.
 	res := fakeRun(t, c, cfg, Options{OnSending: func(time.Time) {
@@ -65,7 +65,7 @@ func TestStallsFinish(t *testing.T) {
 func TestSlowRooms(t *testing.T) {
 	f := func(slowRooms string, slow float64, viewerRooms, postRooms []string) { // rooms of viewers and posts 0..3
 		t.Helper()
-		c := Config{Prefix: "p", Rooms: 2, Slow: slow, SlowRooms: slowRooms}
+		c := Config{ViewerIO: ViewerIOGoroutine, Prefix: "p", Rooms: 2, Slow: slow, SlowRooms: slowRooms}
 		c.applyDefaults()
 		var vr, pr []string
 		for i := range 4 {
@@ -79,7 +79,7 @@ func TestSlowRooms(t *testing.T) {
 	f("mixed", 0.5, []string{"p-r0", "p-r1", "p-r0", "p-r1"}, []string{"p-r0", "p-r1", "p-r0", "p-r1"})
 	f("own", 0.5, []string{"p-s0", "p-r1", "p-s0", "p-r1"}, []string{"p-r0", "p-r1", "p-s0", "p-s1"})
 	f("own", 0, []string{"p-r0", "p-r1", "p-r0", "p-r1"}, []string{"p-r0", "p-r1", "p-r0", "p-r1"}) // no slow viewers: no rooms of theirs
-	c := Config{Slow: 0.05, Viewers: 41, SlowMode: "stop"}
+	c := Config{ViewerIO: ViewerIOGoroutine, Slow: 0.05, Viewers: 41, SlowMode: "stop"}
 	if c.slowEvery() != 20 || c.stalledViewers() != 3 { // 0, 20, 40
 		t.Errorf("slow 0.05: every %d, %d stalled", c.slowEvery(), c.stalledViewers())
 	}

@@ -216,9 +216,13 @@ func newHist() *hdrhistogram.Histogram {
 	return hdrhistogram.New(1, int64(10*time.Minute/time.Microsecond), 3)
 }
 
-// latencies is sharded so that thousands of viewer goroutines do not queue on one mutex.
+// latencies is sharded so that thousands of viewer goroutines do not queue on one mutex (the
+// epoll IO has a shard per handler). A histogram is 172 KB (1 us .. 10 min, 3 digits): a
+// shard's are made on their priority's first message, and an empty one is never reset or
+// merged, so that a priority nobody posts costs no memory.
 type latencies struct {
-	shards [32]latShard
+	shards []latShard
+	sec    [4]*hdrhistogram.Histogram // takeSecond's result, reused (its one caller encodes it at once)
 }
 
 type latShard struct {
@@ -227,15 +231,8 @@ type latShard struct {
 	second [4]*hdrhistogram.Histogram
 }
 
-func newLatencies() *latencies {
-	l := &latencies{}
-	for i := range l.shards {
-		for p := 0; p < 4; p++ {
-			l.shards[i].total[p] = newHist()
-			l.shards[i].second[p] = newHist()
-		}
-	}
-	return l
+func newLatencies(shards int) *latencies {
+	return &latencies{shards: make([]latShard, max(shards, 1))}
 }
 
 // record adds one batch of messages received at recv by viewer id.
@@ -243,6 +240,9 @@ func (l *latencies) record(id int, msgs []msgInfo, recvUS int64) {
 	sh := &l.shards[id%len(l.shards)]
 	sh.mu.Lock()
 	for _, m := range msgs {
+		if sh.total[m.pri] == nil {
+			sh.total[m.pri], sh.second[m.pri] = newHist(), newHist()
+		}
 		v := max(recvUS-m.ts, 1)
 		_ = sh.total[m.pri].RecordValue(v)
 		_ = sh.second[m.pri].RecordValue(v)
@@ -250,25 +250,38 @@ func (l *latencies) record(id int, msgs []msgInfo, recvUS int64) {
 	sh.mu.Unlock()
 }
 
-// takeSecond merges and resets the per-second histograms.
+// takeSecond merges and resets the per-second histograms. The result is valid until the next
+// call.
 func (l *latencies) takeSecond() [4]*hdrhistogram.Histogram {
-	return l.merge(func(sh *latShard) *[4]*hdrhistogram.Histogram { return &sh.second }, true)
+	for p, h := range l.sec {
+		if h == nil {
+			l.sec[p] = newHist()
+		} else if h.TotalCount() > 0 {
+			h.Reset()
+		}
+	}
+	l.mergeInto(&l.sec, func(sh *latShard) *[4]*hdrhistogram.Histogram { return &sh.second }, true)
+	return l.sec
 }
 
 // totals merges the whole run's histograms.
 func (l *latencies) totals() [4]*hdrhistogram.Histogram {
-	return l.merge(func(sh *latShard) *[4]*hdrhistogram.Histogram { return &sh.total }, false)
-}
-
-func (l *latencies) merge(pick func(*latShard) *[4]*hdrhistogram.Histogram, reset bool) [4]*hdrhistogram.Histogram {
 	var out [4]*hdrhistogram.Histogram
 	for p := range out {
 		out[p] = newHist()
 	}
+	l.mergeInto(&out, func(sh *latShard) *[4]*hdrhistogram.Histogram { return &sh.total }, false)
+	return out
+}
+
+func (l *latencies) mergeInto(out *[4]*hdrhistogram.Histogram, pick func(*latShard) *[4]*hdrhistogram.Histogram, reset bool) {
 	for i := range l.shards {
 		sh := &l.shards[i]
 		sh.mu.Lock()
 		for p, h := range pick(sh) {
+			if h == nil || h.TotalCount() == 0 {
+				continue
+			}
 			out[p].Merge(h)
 			if reset {
 				h.Reset()
@@ -276,7 +289,6 @@ func (l *latencies) merge(pick func(*latShard) *[4]*hdrhistogram.Histogram, rese
 		}
 		sh.mu.Unlock()
 	}
-	return out
 }
 
 // Quantiles summarises a histogram in milliseconds.

@@ -2,18 +2,11 @@ package loadtest
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/fasthttp/websocket"
 )
 
 // Slow modes of a viewer.
@@ -24,18 +17,20 @@ const (
 	slowStop  // stops reading after joined (stall.go)
 )
 
-// viewer is one simulated client. Its goroutine reads the connection and writes the pulls;
-// a late viewer's delayed pulls are written from a timer, hence wmu.
+// viewer is one simulated client's state and its handling of the server's frames, which both
+// viewer IO modes share: viewer_ws.go (a goroutine and a websocket.Conn per viewer) and
+// viewer_epoll.go (small structs whose sockets wait in one epoll set per worker). The IO calls
+// begin when a session starts, onFrame for each data frame, and closeSession and after when it
+// ends; onFrame writes through the session's frameWriter. Fields are owned by whoever runs
+// the viewer's session (its goroutine, or the epoll handler holding mu); the worker reads them
+// under mu once the sessions have stopped.
 type viewer struct {
 	w     *worker
+	mu    sync.Mutex // the epoll IO's: held while a handler, a timer or the final report touches the viewer
 	id    int
-	uid   string
-	room  string
-	class int // of its room's size (roomsizes.go)
+	room  string // interned by the worker: viewers of a room share the string
+	class int    // of its room's size (roomsizes.go)
 	slow  int
-
-	conn *websocket.Conn
-	wmu  sync.Mutex
 
 	// Which node, and when to come back (follow.go).
 	node       int           // the node of the current or next attempt
@@ -47,213 +42,140 @@ type viewer struct {
 	lostAt     int64         // unix ns when its last joined session ended (0: joined, or never)
 	lostChurn  bool          // that session was ended by churn
 
-	// Churn (churn.go) closes the joined session's connection from the worker's goroutine.
-	cur     atomic.Pointer[websocket.Conn] // the joined session's connection (nil: none)
-	churned atomic.Pointer[websocket.Conn] // the connection churn closed
+	// The current session.
+	started int64 // unix ns of the attempt's start (dial)
+	joined  bool  // it got joined
+	pending bool  // a pull is in flight
+	pullID  int64
 
 	since     int64  // the next pull's since (last next)
 	accounted uint64 // seq accounted for so far (msgs + dropped)
-	epoch     string
-	everIn    bool    // joined at least once
-	joinedAt  int64   // room head ts at the first join: notices after it must all arrive
-	sysTS     []int64 // ts of the system notices received
-	pending   bool    // a pull is in flight
-	pullID    int64
-	frame     msgsFrame
+	epoch     string // interned by the worker
+	everIn    bool   // joined at least once
+	joinedAt  int64  // room head ts at the first join: notices after it must all arrive
+	notices   bits   // the system notices received, by the worker's numbering of its room's (notices.go)
 
-	// Counters (counters.go): written by the session's goroutines, read by the worker's.
-	likes    atomic.Int64 // the likes total of the last frame that carried one
-	hasLikes atomic.Bool
-	offered  atomic.Int64 // taps written (the adds' deltas summed)
-	frames   atomic.Int64 // add frames written
-	doubt    atomic.Int64 // taps written just before their session ended
-	// Refusals (an error without id) do not say which add they refuse: the taps refused are
-	// between refused (the smallest delta written, each) and refusedMax (the largest).
-	refused            atomic.Int64
-	refusedMax         atomic.Int64
-	refusedFrames      atomic.Int64
-	minDelta, maxDelta atomic.Int64 // of the adds written
+	lk *likeCounts // --likes only (counters.go)
 }
+
+// frameWriter writes a viewer's frames on its current session: now (the reply to a frame) or
+// after d (a late viewer's pull, on the same session only).
+type frameWriter interface {
+	writeFrame(b []byte) error
+	writeLater(d time.Duration, b []byte)
+}
+
+// frameResult is what a frame means for the session beyond the viewer's state.
+type frameResult int
+
+const (
+	frameOK      frameResult = iota
+	frameJoined              // the session joined: the IO stops its join deadline
+	frameRefused             // the join was refused: this attempt failed (endDial)
+)
 
 // joinTimeout bounds a session's dial-to-joined (the handshake has its own 10 s); a var for
 // the tests.
 var joinTimeout = 10 * time.Second
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+// uid is the viewer's user id (built when needed: a million viewers need not hold it).
+func (v *viewer) uid() string { return v.w.cfg.uid(v.id) }
 
-// run connects, joins, and serves notifies until ctx ends. When a session ends or a dial fails
-// it finds its next node (follow.go) and comes back, resuming with join since.
-func (v *viewer) run(ctx context.Context) {
-	v.node, v.avoid, v.backoff = v.id%len(v.w.cfg.urls), -1, 100*time.Millisecond
-	for attempt := 0; ctx.Err() == nil; attempt++ {
-		if attempt > 0 {
-			v.w.c.reconnects.Add(1)
-		}
-		joined, how := v.session(ctx, time.Now())
-		if ctx.Err() != nil || how == endStall {
-			return
-		}
-		if joined {
-			v.lostAt, v.lostChurn = time.Now().UnixNano(), how == endChurn
-		} else {
-			v.w.c.dialFails.Add(1)
-		}
-		if !sleep(ctx, v.pause(how, joined)) {
-			return
-		}
-		v.node = v.nextNode(how)
-	}
+// begin starts an attempt's session.
+func (v *viewer) begin(now time.Time) {
+	v.started, v.joined, v.pending, v.shutdown = now.UnixNano(), false, false, false
 }
 
-// session runs one connection: whether it was joined, and how it ended.
-func (v *viewer) session(ctx context.Context, start time.Time) (joined bool, how ending) {
-	d := websocket.Dialer{
-		ReadBufferSize: 4096, WriteBufferSize: 512, // a window in one read or two
-		HandshakeTimeout: 10 * time.Second,
-		NetDialContext:   (&net.Dialer{LocalAddr: v.w.localAddr(v.id), Timeout: 10 * time.Second, Control: bindNoPort}).DialContext,
-	}
-	conn, _, err := d.DialContext(ctx, v.w.cfg.wsURL(v.node, v.uid), nil)
-	if err != nil {
-		return false, endDial
-	}
-	v.conn, v.shutdown = conn, false
-	// Until joined, the server has joinTimeout to answer: a join that hangs (a room whose
-	// grain is gone) ends the attempt like a failed dial, instead of holding the viewer.
-	_ = conn.SetReadDeadline(time.Now().Add(joinTimeout))
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-	defer stop()
-	defer conn.Close()
-	defer func() {
-		v.cur.Store(nil)
-		if joined {
-			v.w.c.connected.Add(-1)
+// onFrame handles one data frame of the current session. The error is a failed write: the
+// connection is gone.
+func (v *viewer) onFrame(b []byte, f *msgsFrame, out frameWriter) (frameResult, error) {
+	c := &v.w.c
+	c.frames.Add(1)
+	switch string(op(b)) {
+	case "hello":
+		return frameOK, out.writeFrame(v.joinFrame(f.scratch[:0]))
+	case "joined":
+		v.onJoined(b)
+		return frameJoined, nil
+	case "counters":
+		c.counterFrames.Add(1)
+		v.onLikes(b)
+	case "notify":
+		c.notifies.Add(1)
+		return frameOK, v.onNotify(f, out)
+	case "msgs":
+		return frameOK, v.onMsgs(b, f, out)
+	case "push":
+		v.onPush(b, f)
+	case "kick":
+		v.onKick(b)
+	case "error":
+		c.countError(b)
+		id, hasID := intField(b, keyID)
+		if !hasID && v.lk != nil { // only adds are sent without an id
+			v.refusedAdd()
 		}
-	}()
-	join := []byte(`{"op":"join","room":"` + v.room + `","id":1`)
+		switch {
+		case !v.joined && id == 1: // the join was refused: this attempt failed
+			return frameRefused, nil
+		case v.pending && id == v.pullID: // the pull was refused: the next notify may pull again
+			v.pending = false
+		}
+	}
+	return frameOK, nil
+}
+
+// joinFrame appends the session's join to b: with since when resuming.
+func (v *viewer) joinFrame(b []byte) []byte {
+	b = append(b, `{"op":"join","room":"`...)
+	b = append(b, v.room...)
+	b = append(b, `","id":1`...)
 	if v.w.cfg.Push {
-		join = append(join, `,"push":true`...)
+		b = append(b, `,"push":true`...)
 	}
 	if v.epoch != "" {
-		join = append(join, `,"since":`...)
-		join = strconv.AppendInt(join, v.since, 10)
+		b = append(b, `,"since":`...)
+		b = strconv.AppendInt(b, v.since, 10)
 	}
-	join = append(join, '}')
-	v.pending = false
-	var live *watch
-	defer func() { live.stop() }()
-	var likeStop, likeDone chan struct{}
-	defer func() {
-		if likeStop != nil {
-			close(likeStop)
-			<-likeDone
-		}
-	}()
-	for {
-		_, r, err := conn.NextReader()
-		if err != nil {
-			return joined, v.ended(joined, err)
-		}
-		bp := bufPool.Get().(*[]byte)
-		b, err := readAll((*bp)[:0], r)
-		if err != nil {
-			*bp = b[:0]
-			bufPool.Put(bp)
-			return joined, v.ended(joined, err)
-		}
-		v.w.c.frames.Add(1)
-		live.seen()
-		switch string(op(b)) {
-		case "hello":
-			err = v.write(join)
-		case "joined":
-			_ = conn.SetReadDeadline(time.Time{})
-			joined = true
-			v.w.c.connected.Add(1)
-			if !v.everIn {
-				v.w.c.firstJoins.Add(1)
-				v.w.c.connectNs.Add(int64(time.Since(start)))
-			}
-			if v.lostAt != 0 {
-				if v.lostChurn {
-					v.w.churnResume.record(time.Now().UnixNano() - v.lostAt)
-				} else {
-					v.w.resume.record(time.Now().UnixNano() - v.lostAt)
-				}
-				v.lostAt = 0
-			}
-			v.onJoined(b)
-			v.onLikes(b)
-			if v.slow == slowStop {
-				*bp = b[:0]
-				bufPool.Put(bp)
-				v.stall(ctx, conn)
-				return joined, endStall
-			}
-			v.cur.Store(conn)
-			if live == nil {
-				live = v.watchLiveness(conn)
-			}
-			if v.w.cfg.Likes > 0 && likeStop == nil {
-				likeStop, likeDone = make(chan struct{}), make(chan struct{})
-				go func() { defer close(likeDone); v.like(conn, likeStop) }()
-			}
-		case "counters":
-			v.w.c.counterFrames.Add(1)
-			v.onLikes(b)
-		case "notify":
-			v.w.c.notifies.Add(1)
-			err = v.onNotify()
-		case "msgs":
-			err = v.onMsgs(b)
-		case "push":
-			v.onPush(b)
-		case "kick":
-			v.onKick(b)
-		case "error":
-			v.w.c.countError(b)
-			id, hasID := intField(b, keyID)
-			if !hasID && v.w.cfg.Likes > 0 { // only adds are sent without an id
-				v.refusedAdd()
-			}
-			switch {
-			case !joined && id == 1: // the join was refused: this attempt failed
-				*bp = b[:0]
-				bufPool.Put(bp)
-				return false, endDial
-			case v.pending && id == v.pullID: // the pull was refused: the next notify may pull again
-				v.pending = false
-			}
-		}
-		*bp = b[:0]
-		bufPool.Put(bp)
-		if err != nil { // a write failed: the connection is gone
-			return joined, v.ended(joined, err)
-		}
-	}
+	return append(b, '}')
 }
 
-// ended tells how a session ended from the error that ended it.
-func (v *viewer) ended(joined bool, err error) ending {
-	var ce *websocket.CloseError
-	churned := v.churned.Swap(nil)
-	var ne net.Error
-	switch {
-	case churned != nil && churned == v.conn:
-		return endChurn
-	case !joined:
-		if errors.As(err, &ne) && ne.Timeout() {
-			v.w.c.joinTimeouts.Add(1)
-		}
-		return endDial
-	case v.shutdown:
-		return endShutdown
-	case errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure: // 1006: EOF without a close frame
-		if ce.Code == websocket.CloseGoingAway {
-			return endShutdown
-		}
-		return endClosed
+// onJoined starts the accounting at the first join, restarts it in a new epoch, and counts
+// the join and the resumption it ends.
+func (v *viewer) onJoined(b []byte) {
+	c := &v.w.c
+	v.joined = true
+	c.connected.Add(1)
+	if !v.everIn {
+		c.firstJoins.Add(1)
+		c.connectNs.Add(time.Now().UnixNano() - v.started)
 	}
-	return endLost
+	if v.lostAt != 0 {
+		if v.lostChurn {
+			v.w.churnResume.record(time.Now().UnixNano() - v.lostAt)
+		} else {
+			v.w.resume.record(time.Now().UnixNano() - v.lostAt)
+		}
+		v.lostAt = 0
+	}
+	epoch := strField(b, keyEpoch)
+	ts, _ := intField(b, keyTS)
+	seq, _ := intField(b, []byte(`"seq":`))
+	switch {
+	case v.epoch == "": // first join: the accounting starts at the room's head
+		v.since, v.accounted, v.joinedAt, v.everIn = ts, uint64(seq), ts, true
+	case string(epoch) != v.epoch: // the room lost its history: seq restarts, since stays valid
+		v.accounted = 0
+	}
+	v.setEpoch(epoch)
+	v.onLikes(b)
+}
+
+// setEpoch keeps the epoch, interned.
+func (v *viewer) setEpoch(epoch []byte) {
+	if string(epoch) != v.epoch {
+		v.epoch = v.w.intern(epoch)
+	}
 }
 
 // onKick counts a kick; a shutdown kick's retry_ms spreads the reconnections (PROTOCOL.md 8.8).
@@ -267,45 +189,7 @@ func (v *viewer) onKick(b []byte) {
 	}
 }
 
-func readAll(b []byte, r io.Reader) ([]byte, error) {
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-	}
-}
-
-func (v *viewer) write(b []byte) error { return v.writeTo(v.conn, b) }
-
-func (v *viewer) writeTo(conn *websocket.Conn, b []byte) error {
-	v.wmu.Lock()
-	defer v.wmu.Unlock()
-	_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	return conn.WriteMessage(websocket.TextMessage, b)
-}
-
-func (v *viewer) onJoined(b []byte) {
-	epoch := string(strField(b, keyEpoch))
-	ts, _ := intField(b, keyTS)
-	seq, _ := intField(b, []byte(`"seq":`))
-	switch {
-	case v.epoch == "": // first join: the accounting starts at the room's head
-		v.since, v.accounted, v.joinedAt, v.everIn = ts, uint64(seq), ts, true
-	case epoch != v.epoch: // the room lost its history: seq restarts, since stays valid
-		v.accounted = 0
-	}
-	v.epoch = epoch
-}
-
-func (v *viewer) onNotify() error {
+func (v *viewer) onNotify(f *msgsFrame, out frameWriter) error {
 	if v.pending {
 		return nil
 	}
@@ -313,22 +197,20 @@ func (v *viewer) onNotify() error {
 	case slowNever:
 		return nil
 	case slowLate:
-		// The delayed write uses only values captured now: the reader goroutine keeps the
-		// viewer's state, and no other pull is sent while this one is pending.
-		frame, conn := v.pullFrame(), v.conn
+		// The delayed write uses only values taken now: no other pull is sent while this
+		// one is pending.
 		delay := 500*time.Millisecond + time.Duration(rand.Int64N(int64(2500*time.Millisecond)))
-		time.AfterFunc(delay, func() { _ = v.writeTo(conn, frame) })
+		out.writeLater(delay, v.pullFrame(nil))
 		return nil
 	}
-	return v.write(v.pullFrame())
+	return out.writeFrame(v.pullFrame(f.scratch[:0]))
 }
 
-// pullFrame marks a pull in flight and builds its frame.
-func (v *viewer) pullFrame() []byte {
+// pullFrame marks a pull in flight and appends its frame to b.
+func (v *viewer) pullFrame(b []byte) []byte {
 	v.pending = true
 	v.pullID++
 	v.w.c.pulls.Add(1)
-	b := make([]byte, 0, 96)
 	b = append(b, `{"op":"pull","room":"`...)
 	b = append(b, v.room...)
 	b = append(b, `","since":`...)
@@ -340,21 +222,20 @@ func (v *viewer) pullFrame() []byte {
 	return append(b, '}')
 }
 
-// onMsgs accounts a pull answer or a pushed window. v.accounted is the seq at v.since: the
-// joined seq at the first join, 0 in a new epoch (its seq starts after any since), then each
-// frame's end. A frame with next_seq (PROTOCOL.md 8.1) must cover exactly
-// len(msgs) + dropped == next_seq - v.accounted; a frame without it, as before v1.1: the
-// advance must end at its last message's seq when that message is at next.
-func (v *viewer) onMsgs(b []byte) error {
+// onMsgs accounts a pull answer or a pushed window, decoded into f (the caller's scratch).
+// v.accounted is the seq at v.since: the joined seq at the first join, 0 in a new epoch (its
+// seq starts after any since), then each frame's end. A frame with next_seq (PROTOCOL.md 8.1)
+// must cover exactly len(msgs) + dropped == next_seq - v.accounted; a frame without it, as
+// before v1.1: the advance must end at its last message's seq when that message is at next.
+func (v *viewer) onMsgs(b []byte, f *msgsFrame, out frameWriter) error {
 	recv := time.Now().UnixMicro()
-	f := &v.frame
 	if !parseMsgs(b, f) {
 		v.w.c.acctErrors.Add(1)
 		v.pending = false
 		return nil
 	}
 	if string(f.epoch) != v.epoch {
-		v.epoch = string(f.epoch)
+		v.setEpoch(f.epoch)
 		v.accounted = 0
 	}
 	covered := uint64(len(f.msgs)) + f.dropped
@@ -372,22 +253,8 @@ func (v *viewer) onMsgs(b []byte) error {
 			v.accounted = f.msgs[n-1].seq
 		}
 	}
-	for _, m := range f.msgs {
-		v.w.c.deliveries[m.pri].Add(1)
-		if m.pri == 3 {
-			v.sysTS = append(v.sysTS, m.ts)
-		}
-		if v.w.stamps != nil {
-			v.w.stamps.see(v.room, v.epoch, m.seq, m.ts)
-		}
-	}
-	if len(f.msgs) > 0 {
-		v.w.lat.record(v.id, f.msgs, recv)
-		if v.w.classes != nil {
-			v.w.classes.record(v.class, f.msgs, recv)
-		}
-	}
-	if v.w.cfg.Push && v.w.cfg.Likes > 0 { // a pushed window may carry the counters (PROTOCOL.md 8.4)
+	v.deliver(f.msgs, recv)
+	if v.w.cfg.Push && v.lk != nil { // a pushed window may carry the counters (PROTOCOL.md 8.4)
 		v.onLikes(b)
 	}
 	v.w.c.dropped.Add(int64(f.dropped))
@@ -396,9 +263,30 @@ func (v *viewer) onMsgs(b []byte) error {
 	}
 	v.pending = false
 	if f.more && !v.w.cfg.Push { // a push session gets the rest in the next round (PROTOCOL.md 8.2)
-		return v.write(v.pullFrame())
+		return out.writeFrame(v.pullFrame(f.scratch[:0]))
 	}
 	return nil
+}
+
+// deliver counts messages received at recv (unix us): deliveries, the system notices for the
+// loss check, stamps, latencies.
+func (v *viewer) deliver(msgs []msgInfo, recv int64) {
+	w := v.w
+	for _, m := range msgs {
+		w.c.deliveries[m.pri].Add(1)
+		if m.pri == 3 {
+			v.notices.set(w.notices.number(v.room, m.ts))
+		}
+		if w.stamps != nil {
+			w.stamps.see(v.room, v.epoch, m.seq, m.ts)
+		}
+	}
+	if len(msgs) > 0 {
+		w.lat.record(v.id, msgs, recv)
+		if w.classes != nil {
+			w.classes.record(v.class, msgs, recv)
+		}
+	}
 }
 
 // acctError counts a frame whose accounting does not hold, described with what the viewer
@@ -415,14 +303,15 @@ func (v *viewer) acctError(f *msgsFrame, check string) {
 }
 
 // onPush handles the push-each baseline's frames: one message each.
-func (v *viewer) onPush(b []byte) {
+func (v *viewer) onPush(b []byte, f *msgsFrame) {
 	recv := time.Now().UnixMicro()
 	i := bytes.Index(b, []byte(`"msg":`))
 	if i < 0 {
 		return
 	}
-	var f msgsFrame
-	if !parseMsgs(append(append([]byte(nil), b[i+6:len(b)-1]...), `],"dropped":0,"next":0,"more":false`...), &f) || len(f.msgs) != 1 {
+	body := append(append(f.scratch[:0], b[i+6:len(b)-1]...), `],"dropped":0,"next":0,"more":false`...)
+	f.scratch = body[:0]
+	if !parseMsgs(body, f) || len(f.msgs) != 1 {
 		return
 	}
 	m := f.msgs[0]
@@ -431,14 +320,44 @@ func (v *viewer) onPush(b []byte) {
 	}
 	v.accounted = m.seq
 	v.since = m.ts
-	v.w.c.deliveries[m.pri].Add(1)
-	if m.pri == 3 {
-		v.sysTS = append(v.sysTS, m.ts)
+	v.deliver(f.msgs, recv)
+}
+
+// closeSession ends the current session's share of the counters.
+func (v *viewer) closeSession() {
+	if v.joined {
+		v.w.c.connected.Add(-1)
 	}
-	v.w.lat.record(v.id, f.msgs, recv)
-	if v.w.classes != nil {
-		v.w.classes.record(v.class, f.msgs, recv)
+}
+
+// after records how the session ended (joined or not) and returns how long to wait before
+// the next attempt (follow.go: the node is picked when the wait is over, with nextNode).
+func (v *viewer) after(how ending) time.Duration {
+	if v.joined {
+		v.lostAt, v.lostChurn = time.Now().UnixNano(), how == endChurn
+	} else {
+		v.w.c.dialFails.Add(1)
 	}
+	return v.pause(how, v.joined)
+}
+
+// endingOf tells how a session ended: whether it had joined, whether it was kicked with reason
+// shutdown, the close code of the server's close frame (0: none, the connection just ended)
+// and whether a read deadline ended it (a join that was never answered). Churn is the IO's
+// to tell.
+func endingOf(joined, shutdown bool, closeCode int, timeout bool, c *counters) ending {
+	switch {
+	case !joined:
+		if timeout {
+			c.joinTimeouts.Add(1)
+		}
+		return endDial
+	case shutdown || closeCode == 1001: // a shutdown kick, or going away
+		return endShutdown
+	case closeCode != 0:
+		return endClosed
+	}
+	return endLost
 }
 
 // lostOf counts the notices (by ts) this viewer should have received and did not.
@@ -446,14 +365,12 @@ func (v *viewer) lostOf(notices []int64) int64 {
 	if !v.everIn {
 		return 0
 	}
-	got := make(map[int64]bool, len(v.sysTS))
-	for _, ts := range v.sysTS {
-		got[ts] = true
-	}
 	var lost int64
 	for _, ts := range notices {
-		if ts > v.joinedAt && !got[ts] {
-			lost++
+		if ts > v.joinedAt {
+			if k, ok := v.w.notices.lookup(v.room, ts); !ok || !v.notices.has(k) {
+				lost++
+			}
 		}
 	}
 	return lost

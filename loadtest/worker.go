@@ -4,8 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,10 +28,38 @@ type worker struct {
 	stamps      *stampLog   // CheckStamps; nil otherwise
 	classes     *classStats // per room-size class, with several classes (roomsizes.go); nil otherwise
 	emit        func(workerMsg)
+	notices     noticeNumbers // the system notices its viewers received, numbered (notices.go)
+	names       interner      // rooms and epochs
 
-	mu      sync.Mutex // guards viewers: the connect goroutine appends while others read
-	viewers []*viewer
+	mu      sync.Mutex  // guards viewers and ws: the connect goroutine appends while others read
+	viewers []*viewer   // every viewer, whatever its IO
+	ws      []*wsViewer // the goroutine IO's (churn reaches their connections)
+	epoll   *epollIO    // the epoll IO (nil: goroutines)
 	liking  atomic.Bool // the send phase: viewers add likes (--likes)
+}
+
+// latencyShards is how many shards the latency histograms need: one per goroutine that
+// records at once, within reason (every viewer's with goroutine IO, the handlers' with epoll).
+func latencyShards(cfg *Config) int {
+	if cfg.ViewerIO == ViewerIOEpoll {
+		return epollHandlers()
+	}
+	return 32
+}
+
+// intern returns b as a string shared by every viewer of the worker.
+func (w *worker) intern(b []byte) string { return w.names.intern(b) }
+
+// initViewer sets up viewer id's fixed state.
+func (w *worker) initViewer(v *viewer, id int) {
+	cfg := &w.cfg
+	v.w, v.id, v.room, v.class = w, id, w.intern([]byte(cfg.viewerRoom(id))), cfg.viewerClass(id)
+	if cfg.isSlow(id) {
+		v.slow = map[string]int{"late": slowLate, "never": slowNever, "stop": slowStop}[cfg.SlowMode]
+	}
+	if cfg.Likes > 0 {
+		v.lk = &likeCounts{}
+	}
 }
 
 func (w *worker) localAddr(id int) *net.TCPAddr { return w.cfg.localAddr(id) }
@@ -50,7 +83,7 @@ type workerMsg struct {
 // driverMsg is one line the driver writes to a worker.
 type driverMsg struct {
 	Type    string             `json:"type"`              // phase, finish
-	Phase   string             `json:"phase,omitempty"`   // phase: send (the senders started), drain (they stopped)
+	Phase   string             `json:"phase,omitempty"`   // phase: idle (every viewer joined, or the connect deadline passed), send (the senders started), drain (they stopped)
 	Notices map[string][]int64 `json:"notices,omitempty"` // finish: room -> ts of the system notices acknowledged
 	Likes   map[string]int64   `json:"likes,omitempty"`   // finish: room -> the server's likes total, once settled (--likes)
 }
@@ -60,7 +93,7 @@ type driverMsg struct {
 // started has ended, except the one reading in, which ends when in does.
 func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
 	cfg.applyDefaults()
-	w := &worker{cfg: cfg, lat: newLatencies(), resume: &durations{h: newHist()}, churnResume: &durations{h: newHist()}, stalls: newStalls()}
+	w := &worker{cfg: cfg, lat: newLatencies(latencyShards(&cfg)), resume: &durations{h: newHist()}, churnResume: &durations{h: newHist()}, stalls: newStalls()}
 	w.router = newRouter(&w.cfg)
 	if cfg.CheckStamps {
 		w.stamps = newStampLog()
@@ -77,6 +110,13 @@ func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) err
 	}
 	vctx, stop := context.WithCancel(ctx)
 	defer stop()
+	if cfg.ViewerIO == ViewerIOEpoll {
+		io, err := newEpollIO(vctx, w)
+		if err != nil {
+			return err
+		}
+		w.epoll = io
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); w.connectAll(vctx, &wg) }()
@@ -85,7 +125,10 @@ func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) err
 	stopChurn := func() {}
 	fin := w.serve(ctx, in, func(phase string) {
 		switch phase {
+		case "idle":
+			debug.FreeOSMemory()
 		case "send":
+			writeHeapProfile(cfg.First)
 			w.liking.Store(true)
 			cctx, cancel := context.WithCancel(vctx)
 			stopChurn = cancel
@@ -102,25 +145,30 @@ func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) err
 	slowEnds := w.stalls.finish(stallRead + 5*time.Second) // before the viewers are stopped; each read ends by stallRead
 	stop()
 	wg.Wait()
+	if w.epoll != nil {
+		w.epoll.stop()
+	}
 	w.emit(w.final(fin, slowEnds))
 	return nil
 }
 
-// connectAll starts the viewers at the configured rate (this worker's share), each in a
-// goroutine of wg.
+// connectAll starts the viewers at the configured rate (this worker's share): with goroutine
+// IO each in a goroutine of wg, with epoll IO as attempts queued for its dialers.
 func (w *worker) connectAll(ctx context.Context, wg *sync.WaitGroup) {
+	if w.epoll != nil {
+		w.epoll.connectAll(ctx)
+		return
+	}
 	cfg := &w.cfg
 	perSec := max(1, cfg.Connect*cfg.Count/max(cfg.Viewers, 1))
 	t := time.NewTicker(time.Second / time.Duration(perSec))
 	defer t.Stop()
 	for i := 0; i < cfg.Count; i++ {
-		id := cfg.First + i
-		v := &viewer{w: w, id: id, uid: cfg.uid(id), room: cfg.viewerRoom(id), class: cfg.viewerClass(id)}
-		if cfg.isSlow(id) {
-			v.slow = map[string]int{"late": slowLate, "never": slowNever, "stop": slowStop}[cfg.SlowMode]
-		}
+		v := &wsViewer{}
+		w.initViewer(&v.viewer, cfg.First+i)
 		w.mu.Lock()
-		w.viewers = append(w.viewers, v)
+		w.viewers = append(w.viewers, &v.viewer)
+		w.ws = append(w.ws, v)
 		w.mu.Unlock()
 		wg.Add(1)
 		go func() { defer wg.Done(); v.run(ctx) }()
@@ -172,7 +220,9 @@ func (w *worker) final(fin driverMsg, slowEnds map[string]int64) workerMsg {
 			continue
 		}
 		notices := fin.Notices[v.room]
+		v.mu.Lock() // the epoll IO's timers may still look at it (and find no session)
 		lost := v.lostOf(notices)
+		v.mu.Unlock()
 		m.Lost += lost
 		if lost > 0 {
 			m.LostBy++
@@ -223,7 +273,7 @@ func (w *worker) serve(ctx context.Context, in io.Reader, onPhase func(string)) 
 	defer close(done)
 	go func() {
 		sc := bufio.NewScanner(in)
-		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		sc.Buffer(make([]byte, 64<<10), 64<<20) // grows for the finish line (every notice ts)
 		for sc.Scan() {
 			var m driverMsg
 			if json.Unmarshal(sc.Bytes(), &m) != nil {
@@ -253,4 +303,25 @@ func (w *worker) serve(ctx context.Context, in io.Reader, onPhase func(string)) 
 			}
 		}
 	}
+}
+
+// writeHeapProfile writes the worker's heap profile to $LT_MEMPROFILE.<first viewer>.heap.pprof
+// when that is set (at the start of the send phase: the viewers idle, as the driver reads the
+// RSS), with the runtime's memory figures on stderr.
+func writeHeapProfile(first int) {
+	prefix := os.Getenv("LT_MEMPROFILE")
+	if prefix == "" {
+		return
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d.heap.pprof", prefix, first))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	_ = pprof.WriteHeapProfile(f)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "worker %d: heap in use %d KB (objects %d), idle %d KB, released %d KB, stacks %d KB, sys %d KB, goroutines %d\n",
+		first, ms.HeapInuse>>10, ms.HeapObjects, ms.HeapIdle>>10, ms.HeapReleased>>10, ms.StackInuse>>10, ms.Sys>>10, runtime.NumGoroutine())
 }

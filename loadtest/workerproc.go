@@ -87,7 +87,7 @@ func startWorkerInProcess(ctx context.Context, cfg Config) *workerProc {
 func (wp *workerProc) read(out io.Reader) {
 	defer close(wp.readerDone)
 	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	sc.Buffer(make([]byte, 64<<10), 64<<20) // grows for the final (a line, whatever its size); one per worker
 	for sc.Scan() {
 		var m workerMsg
 		if json.Unmarshal(sc.Bytes(), &m) != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/pires/go-proxyproto"
 	"github.com/valyala/fasthttp"
 
-	"github.com/liveroom/liveroom/transport/internal/socket"
+	"github.com/liveroom/liveroom/internal/socket"
 )
 
 // Proxies and TLS in front of the server (PROTOCOL.md section 8.9).

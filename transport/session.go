@@ -14,8 +14,8 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"github.com/liveroom/liveroom/actors"
+	"github.com/liveroom/liveroom/internal/socket"
 	"github.com/liveroom/liveroom/rooms"
-	"github.com/liveroom/liveroom/transport/internal/socket"
 	"github.com/liveroom/liveroom/wire"
 )
 

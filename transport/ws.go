@@ -10,8 +10,8 @@ import (
 	"github.com/fasthttp/websocket"
 	"github.com/valyala/fasthttp"
 
+	"github.com/liveroom/liveroom/internal/socket"
 	"github.com/liveroom/liveroom/rooms"
-	"github.com/liveroom/liveroom/transport/internal/socket"
 )
 
 // wsHub accepts WebSocket sessions (`GET /v1/ws`) and keeps the registry of open ones, sharded

@@ -91,6 +91,8 @@ func run(ctx context.Context, args []string) int {
 	fs.StringVar(&failIf, "fail-if", "", `exit 1 unless these hold, e.g. "p99<1s,lost=0,acct=0" (metrics: p50 p90 p99 max lost acct kicks dpc bpv rss_pv exited members members_left ack_p99 ack_gap resume_max slow_open rss_drift goroutines_drift)`)
 	fs.StringVar(&mode, "mode", "", "label of the server's mode in the report (default notify-pull, or push-window with --push)")
 	fs.BoolVar(&cfg.Push, "push", false, `viewers join with "push":true (the server pushes each round's window)`)
+	fs.StringVar(&cfg.ViewerIO, "viewer-io", loadtest.DefaultViewerIO(), "how a worker runs its viewers: epoll (small structs whose sockets wait in one epoll set per worker, under 3 KB each; "+
+		"no --churn, --slow, --likes or --liveness) or goroutine (a goroutine and a websocket.Conn each, ~22 KB; every feature)")
 	fs.Float64Var(&cfg.Churn, "churn", 0, "fraction of the viewers per minute (e.g. 0.01) that, spread over each minute of the send phase, close their session and reconnect at once with join since (they stay in the loss check)")
 	fs.DurationVar(&cfg.Liveness, "liveness", 0, "a joined session silent this long sends a ping; silent twice as long, it is closed and resumes elsewhere (a node frozen by SIGSTOP); 0: off")
 	fs.BoolVar(&cfg.CheckStamps, "check-stamps", false, "keep every (room, epoch, seq) the viewers receive and count those seen with two ts: stamp_conflicts (no seq stamped twice; for fault runs)")

@@ -171,6 +171,7 @@ type runResult struct {
 	Totals   struct {
 		FirstJoins int64 `json:"first_joins"`
 		AcctErrors int64 `json:"accounting_errors"`
+		Pulls      int64 `json:"pulls"`
 		Churns     int64 `json:"churns"`
 	} `json:"totals"`
 	SlowKicked  int64            `json:"slow_kicked"`
@@ -237,26 +238,38 @@ func runLoadtest(t *testing.T, dir string, args ...string) runResult {
 }
 
 // A small real run: liveroomd and liveroom-loadtest binaries, 60 viewers in two worker
-// processes, every notice delivered and every seq accounted.
+// processes, every notice delivered and every seq accounted: in each viewer IO, notify-pull
+// and push windows.
 func TestSmallRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs both binaries")
 	}
 	dir := buildBinaries(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
-	srv := startServer(t, dir, addr)
-	res := runLoadtest(t, dir, "--url", "http://"+addr, "--viewers", "60", "--per-worker", "30", "--duration", "3s",
-		"--drain", "2s", "--rate", "normal=50,system=2", "--server-pid", itoa(srv.Process.Pid), "--fail-if", "lost=0,acct=0")
-	if res.Totals.FirstJoins != 60 || res.Sent["system"] < 4 || res.Expected != 60*res.Sent["system"] || res.Lost != 0 || res.ServerCPU <= 0 {
-		t.Fatalf("result %+v", res)
-	}
-	if res.AckLatency["system"].Count != res.Sent["system"] {
-		t.Errorf("ack latency %+v for %d notices", res.AckLatency, res.Sent["system"])
-	}
-	for _, s := range res.Seconds {
-		if s.RSS <= 0 || s.Goroutines <= 0 || s.Sessions != 60 {
-			t.Errorf("second without the server's series: %+v", s)
-		}
+	for _, c := range []struct{ io, mode string }{{"epoll", "pull"}, {"epoll", "push"}, {"goroutine", "pull"}, {"goroutine", "push"}} {
+		t.Run(c.io+"/"+c.mode, func(t *testing.T) {
+			addr := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
+			srv := startServer(t, dir, addr)
+			args := []string{"--url", "http://" + addr, "--viewers", "60", "--per-worker", "30", "--duration", "3s", "--viewer-io", c.io,
+				"--drain", "2s", "--rate", "normal=50,system=2", "--server-pid", itoa(srv.Process.Pid), "--fail-if", "lost=0,acct=0"}
+			if c.mode == "push" {
+				args = append(args, "--push")
+			}
+			res := runLoadtest(t, dir, args...)
+			if res.Totals.FirstJoins != 60 || res.Sent["system"] < 4 || res.Expected != 60*res.Sent["system"] || res.Lost != 0 || res.ServerCPU <= 0 {
+				t.Fatalf("result %+v", res)
+			}
+			if pulls := res.Totals.Pulls; (c.mode == "push") != (pulls == 0) {
+				t.Errorf("%s: %d pulls", c.mode, pulls)
+			}
+			if res.AckLatency["system"].Count != res.Sent["system"] {
+				t.Errorf("ack latency %+v for %d notices", res.AckLatency, res.Sent["system"])
+			}
+			for _, s := range res.Seconds {
+				if s.RSS <= 0 || s.Goroutines <= 0 || s.Sessions != 60 {
+					t.Errorf("second without the server's series: %+v", s)
+				}
+			}
+		})
 	}
 }
 
@@ -275,7 +288,7 @@ func TestCountersRun(t *testing.T) {
 	f := func(likes, batch string) {
 		t.Helper()
 		res := runLoadtest(t, dir, "--url", "http://"+addr, "--viewers", "40", "--per-worker", "20", "--rooms", "2", "--duration", "3s",
-			"--drain", "2s", "--rate", "normal=20", "--likes", likes, "--like-batch", batch, "--counter-posts", "5")
+			"--drain", "2s", "--rate", "normal=20", "--likes", likes, "--like-batch", batch, "--counter-posts", "5", "--viewer-io", "goroutine")
 		c := res.Counters
 		if c == nil || len(c.Failures) != 0 || c.Offered < 40*3 || c.Likes != c.Accepted || c.Checked != 40 || c.Posted == 0 || c.Gift != c.Posted || c.Frames <= 0 {
 			t.Fatalf("--likes %s --like-batch %s: counters %+v", likes, batch, c)
@@ -306,7 +319,7 @@ func TestStallsAndChurn(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
 	startServer(t, dir, addr)
 	res := runLoadtest(t, dir, "--url", "http://"+addr, "--viewers", "40", "--per-worker", "20", "--duration", "10s",
-		"--drain", "3s", "--rate", "normal=20,system=2", "--slow", "0.25", "--slow-mode", "stop", "--churn", "3",
+		"--drain", "3s", "--rate", "normal=20,system=2", "--slow", "0.25", "--slow-mode", "stop", "--churn", "3", "--viewer-io", "goroutine",
 		"--fail-if", "lost=0,acct=0,slow_open=0")
 	if res.SlowKicked != 10 || res.SlowOpen != 0 || res.SlowEnds["kick unresponsive"] != 10 {
 		t.Errorf("stalled viewers: kicked %d open %d %v; want the 10 kicked as unresponsive", res.SlowKicked, res.SlowOpen, res.SlowEnds)

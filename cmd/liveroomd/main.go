@@ -95,7 +95,7 @@ func flagSet(o *options) *flag.FlagSet {
 // GODEBUG already sets it: new goroutines then start at the minimum stack (2 KB) rather than
 // at the running average of stack depths (Go 1.19+). Measured when every idle viewer was a
 // parked reader goroutine (19k idle viewers: 4.5 KB of stack per session with the adaptive
-// start, 2.1 KB without); idle sessions now hold no goroutine (transport/internal/socket), and
+// start, 2.1 KB without); idle sessions now hold no goroutine (internal/socket), and
 // the setting keeps the short-lived ones (upgrades, frames beyond the worker pool) small. It
 // is read only at process start, hence the exec; it returns only if the exec fails (the
 // server then runs with the adaptive start).

@@ -4,6 +4,7 @@ package socket
 
 import (
 	"errors"
+	"net"
 	"syscall"
 )
 
@@ -21,3 +22,6 @@ func (*Poller) Arm(syscall.RawConn, uint64, bool) error { return errors.ErrUnsup
 
 // Close does nothing.
 func (*Poller) Close() {}
+
+// Detach is epoll's companion (detach_linux.go): unsupported here.
+func Detach(net.Conn) (FD, error) { return -1, errors.ErrUnsupported }

@@ -57,11 +57,22 @@ func FuzzRawSocket(f *testing.F) {
 		f.Add(seed, []byte{})
 		f.Add(seed, []byte{0, 1, 2, 0, 6, 0}) // one byte, two, three, ... per read
 	}
+	for _, seed := range [][]byte{ // a server's frames, for the client reader
+		ServerFrame(websocket.TextMessage, []byte(`{"op":"hello"}`)),
+		append(ServerFrame(websocket.PingMessage, nil), ServerFrame(websocket.TextMessage, bytes.Repeat([]byte("w"), 200))...),
+		ServerFrame(websocket.CloseMessage, []byte{0x03, 0xe9}),
+		append([]byte{0x01, 0x01, 'a', 0x89, 0x00}, ServerFrame(0, []byte("b"))...), // fragments around a ping
+	} {
+		f.Add(seed, []byte{})
+		f.Add(seed, []byte{0, 1, 2, 0, 6, 0})
+	}
 	f.Fuzz(func(t *testing.T, stream, cuts []byte) {
-		want := refFrames(stream, fuzzMax)
-		got := rawFrames(t, stream, cuts)
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("stream %q, cuts %v:\n reader %q\n RFC    %q", stream, cuts, got, want)
+		for _, client := range []bool{false, true} { // a server reading a client, a client reading a server
+			want := refFrames(stream, fuzzMax, client)
+			got := rawFrames(t, stream, cuts, client)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("client %v, stream %q, cuts %v:\n reader %q\n RFC    %q", client, stream, cuts, got, want)
+			}
 		}
 	})
 }
@@ -76,8 +87,12 @@ func (fakeRawConn) Write(func(fd uintptr) bool) error { return errors.New("unuse
 // rawFrames reads stream with a Conn whose reads return the pieces cuts says (each byte a
 // piece of 1 + its value; the rest at once), "would block" after each piece, then end of
 // file. It returns what the reader reported, in the form of refFrames.
-func rawFrames(t *testing.T, stream, cuts []byte) []string {
+func rawFrames(t *testing.T, stream, cuts []byte, client bool) []string {
 	r := NewConn(fakeRawConn{}, fuzzMax)
+	if client {
+		r = NewClientConn(fakeRawConn{}, fuzzMax)
+		r.ShortReadDrains = true // as the load tester reads; reads the same
+	}
 	rest, blocked := stream, false
 	r.readFD = func(_ int, p []byte) (int, error) {
 		if blocked {
@@ -151,13 +166,14 @@ func opName(op int) string {
 	return "text"
 }
 
-// refFrames reads a client's byte stream as RFC 6455 section 5 says, stopping at the first
-// byte that decides a frame is wrong: no extension (RSV bits 0), masked, opcodes 0-2 and 8-10,
+// refFrames reads a client's byte stream (a server's with client) as RFC 6455 section 5 says,
+// stopping at the first byte that decides a frame is wrong: no extension (RSV bits 0), masked
+// (unmasked from a server), opcodes 0-2 and 8-10,
 // control frames unfragmented with at most 125 bytes, the minimal length encoding with the
 // top bit of a 64-bit length clear, continuations only inside a fragmented message and no
 // new message inside one, messages of at most max bytes in all their fragments, and a close
 // frame with no payload or a valid status code (section 7.4) and a UTF-8 reason.
-func refFrames(b []byte, max int) []string {
+func refFrames(b []byte, max int, client bool) []string {
 	var out []string
 	end := func(why string) []string { return append(out, "end:"+why) }
 	op, msg := -1, []byte(nil)
@@ -168,7 +184,7 @@ func refFrames(b []byte, max int) []string {
 		fin, code, masked, n := b[0]&0x80 != 0, int(b[0]&0x0f), b[1]&0x80 != 0, uint64(b[1]&0x7f)
 		control := code >= 8
 		switch {
-		case b[0]&0x70 != 0, !masked:
+		case b[0]&0x70 != 0, masked == client:
 			return end("protocol")
 		case code > 2 && code < 8, code > 10:
 			return end("protocol")
@@ -177,8 +193,11 @@ func refFrames(b []byte, max int) []string {
 		case code == 0 && op == -1, (code == 1 || code == 2) && op != -1:
 			return end("protocol")
 		}
-		ext := map[uint64]int{126: 2, 127: 8}[n]
-		if len(b) < 2+ext+4 {
+		ext, ml := map[uint64]int{126: 2, 127: 8}[n], 4
+		if client {
+			ml = 0
+		}
+		if len(b) < 2+ext+ml {
 			return end("eof")
 		}
 		switch ext {
@@ -194,13 +213,16 @@ func refFrames(b []byte, max int) []string {
 		if !control && uint64(len(msg))+n > uint64(max) {
 			return end("too large")
 		}
-		hdr := 2 + ext + 4
+		hdr := 2 + ext + ml
 		if uint64(len(b)-hdr) < n {
 			return end("eof")
 		}
 		payload := make([]byte, n)
 		for i := range payload {
-			payload[i] = b[hdr+i] ^ b[hdr-4+i%4]
+			payload[i] = b[hdr+i]
+			if !client {
+				payload[i] ^= b[hdr-4+i%4]
+			}
 		}
 		b = b[hdr+int(n):]
 		switch code {
