@@ -34,7 +34,7 @@ test-short: ## quick tests (skips the browser test and long end-to-end cases)
 # input is written to the package's testdata/fuzz/<Target>/ (commit it: it becomes a seed).
 FUZZTIME ?= 5s
 FUZZ_TARGETS = \
-	./transport/internal/socket/:FuzzRawSocket ./transport/:FuzzParseFrame ./transport/:FuzzParseFlat \
+	./internal/socket/:FuzzRawSocket ./transport/:FuzzParseFrame ./transport/:FuzzParseFlat \
 	./transport/:FuzzSessionFrames ./transport/:FuzzPostBody ./transport/:FuzzParseNotice \
 	./transport/:FuzzParseTTL ./transport/:FuzzParseConfigPatch ./transport/:FuzzParsePullQuery \
 	./transport/:FuzzValidID ./ring/:FuzzWindow ./loadtest/:FuzzParseNodeMetrics \
