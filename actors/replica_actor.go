@@ -348,7 +348,7 @@ func (a *replicaActor) apply(ctx actor.Context, d *pb.Delta) {
 func (a *replicaActor) add(m *Member) {
 	m.idx = len(a.members)
 	a.members = append(a.members, m)
-	a.cnt.due = 0
+	a.countersJoined(m)
 	if a.ready {
 		a.roundSoon(time.Now()) // the new member may be behind the head, or hold a join-time mark
 	}

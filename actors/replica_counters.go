@@ -50,6 +50,11 @@ type replicaCountersState struct {
 	frame    *SharedFrame
 	hash     uint64 // of frame.Data
 	due      int64  // unix nanos: the next round that has a member to write to
+	// heldAt is the earliest last-frame time of the members that hold frame (0: none): they
+	// may get the next frame from heldAt + the pace on. With it a changed frame (a viewer
+	// joining changes online) asks for the round that is due instead of a pass over every
+	// member: 19.6k viewers joining one edge cost it 19.6k passes of 19.6k members each.
+	heldAt int64
 }
 
 // countersFlushed is a flush's answer, delivered into the replica's mailbox.
@@ -267,12 +272,18 @@ func (a *replicaActor) counterRound(now time.Time) {
 	if st.interval == 0 {
 		return // no totals from the grain yet
 	}
+	every := a.counterPace()
 	online := st.remote + r.local.Load()
 	if st.dirty || online != st.online || st.frame == nil {
 		st.dirty, st.online = false, online
 		data := wire.AppendCounters(make([]byte, 0, 64+len(r.room)+24*len(st.values)), r.room, st.values, online)
 		if h := xxhash.Sum64(data); st.frame == nil || h != st.hash {
-			st.frame, st.hash, st.due = &SharedFrame{Data: data}, h, 0
+			if st.frame == nil {
+				st.due = 0
+			} else if st.heldAt != 0 {
+				st.due = min(st.due, st.heldAt+every) // the holders of the old frame, once paced
+			}
+			st.frame, st.hash, st.heldAt = &SharedFrame{Data: data}, h, 0
 		}
 	}
 	nowN := now.UnixNano()
@@ -280,11 +291,13 @@ func (a *replicaActor) counterRound(now time.Time) {
 		return
 	}
 	cfg := &r.node.cfg
-	every := max(st.interval, time.Duration(len(a.members))*cfg.RoundPerMember).Nanoseconds()
 	due := int64(math.MaxInt64)
 	sent := 0
 	for _, m := range a.members {
 		if m.cntHash == st.hash {
+			if st.heldAt == 0 || m.cntAt < st.heldAt {
+				st.heldAt = m.cntAt // it may hold it by its joined, or by a value that came back
+			}
 			continue
 		}
 		if at := m.cntAt + every; nowN < at {
@@ -293,15 +306,40 @@ func (a *replicaActor) counterRound(now time.Time) {
 		}
 		if m.sess.Notify(st.frame) {
 			m.cntHash, m.cntAt = st.hash, nowN
+			if st.heldAt == 0 {
+				st.heldAt = nowN
+			}
 			sent++
 		} else {
 			due = min(due, nowN+cfg.DispatchInterval.Nanoseconds()) // busy: next round
 		}
 	}
+	if !a.small() {
+		due = max(due, nowN+cfg.DispatchInterval.Nanoseconds()) // a big room: one pass per DispatchInterval at most
+	}
 	st.due = due
 	if sent > 0 {
 		r.node.metrics.CounterFrames.Add(float64(sent))
 	}
+}
+
+// counterPace is how often a member may get a counters frame: the interval, stretched in big
+// rooms as notifies are.
+func (a *replicaActor) counterPace() int64 {
+	return max(a.cnt.interval, time.Duration(len(a.members))*a.r.node.cfg.RoundPerMember).Nanoseconds()
+}
+
+// countersJoined books a new member's counters: it holds the current frame (joined carried the
+// same totals) or is due once paced after its join.
+func (a *replicaActor) countersJoined(m *Member) {
+	st := &a.cnt
+	if st.frame != nil && m.cntHash == st.hash {
+		if st.heldAt == 0 || m.cntAt < st.heldAt {
+			st.heldAt = m.cntAt
+		}
+		return
+	}
+	st.due = min(st.due, m.cntAt+a.counterPace())
 }
 
 // joinCounters records the counters a member's joined frame carried as its last ones: the

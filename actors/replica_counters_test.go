@@ -188,3 +188,56 @@ func TestCounterFramesPaced(t *testing.T) {
 		t.Fatalf("after busy: %d and %d frames", sessions[0].count(), sessions[1].count())
 	}
 }
+
+// A changed frame is written to its old holders once they are paced, without a pass over the
+// members before that; a value that comes back (online 3, 4, 3) and changes again still
+// reaches a member that held it.
+func TestCounterFrameChangeWaitsForPace(t *testing.T) {
+	a, members, sessions := counterReplica(2)
+	t0 := time.Now()
+	for _, m := range members {
+		m.joinCounters("bench", nil, 2, t0)
+	}
+	a.reported = 2
+	a.counterTotals(&pb.CounterTotals{Values: map[string]int64{"likes": 1}, Online: 2, IntervalMs: 1000})
+	a.counterRound(t0.Add(time.Second)) // likes 1: both get it
+	if sessions[0].count() != 1 || sessions[1].count() != 1 {
+		t.Fatalf("%d and %d frames", sessions[0].count(), sessions[1].count())
+	}
+	t1 := t0.Add(time.Second)
+	a.r.local.Add(1) // online 3
+	a.counterRound(t1.Add(100 * time.Millisecond))
+	if want := t1.Add(time.Second).UnixNano(); a.cnt.due != want {
+		t.Fatalf("due %d after a change, want the holders' pace %d", a.cnt.due, want)
+	}
+	a.r.local.Add(-1) // back to the frame they hold
+	a.counterRound(t1.Add(200 * time.Millisecond))
+	a.counterRound(t1.Add(time.Second)) // a pass: both hold the current frame
+	if sessions[0].count() != 1 {
+		t.Fatalf("%d frames for the value they hold", sessions[0].count())
+	}
+	a.r.local.Add(2) // online 4, past the pace of the frame they got at t1
+	a.counterRound(t1.Add(1100 * time.Millisecond))
+	for i, s := range sessions {
+		if s.count() != 2 || s.frames[1] != `{"op":"counters","room":"bench","counters":{"likes":1},"online":4}` {
+			t.Fatalf("session %d: %d frames %q", i, s.count(), s.frames)
+		}
+	}
+}
+
+// BenchmarkCounterJoins is a viewer joining a room of b.N members: the join changes online,
+// and the replica's visits that follow must not pass over every member each time.
+func BenchmarkCounterJoins(b *testing.B) {
+	a, _, _ := counterReplica(0)
+	a.counterTotals(&pb.CounterTotals{Values: map[string]int64{"likes": 1}, Online: 0, IntervalMs: 1000})
+	now := time.Now()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		m := &Member{r: a.r, sess: &countSession{}}
+		m.joinCounters("bench", nil, int64(i), now)
+		a.add(m)
+		a.r.local.Add(1)
+		now = now.Add(time.Millisecond)
+		a.counterRound(now)
+	}
+}
