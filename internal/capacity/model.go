@@ -32,7 +32,7 @@ type Costs struct {
 
 // Measured is what docs/capacity.md derives from the runs and benchmarks it cites.
 var Measured = Costs{
-	FrameUS: 13.5, MsgUS: 0.017, ReadUS: 23.9, PostUS: 182,
+	FrameUS: 13.5, MsgUS: 0.017, ReadUS: 23.2, PostUS: 180,
 	TickUS: 1300, DeltaUS: 87, ScanNS: 10.5,
 	ConnEdgeUS: 400, ConnMemUS: 100,
 	EdgeBase: 0.019, MemberBase: 0.010,
