@@ -22,6 +22,7 @@ import (
 // The first message after a quiet spell is flushed at once (leading edge): a small room's
 // message goes to the replicas within the Receive that accepted it; the messages that follow
 // within FlushInterval share the next flush, so a busy room still sends one delta per tick.
+// A room on many nodes ticks less often (FlushPerNode): its deltas cost per node.
 
 type grainVisit struct{}
 
@@ -105,7 +106,13 @@ func (g *roomGrain) armFlush(ctx actor.Context) {
 		return
 	}
 	g.flushArmed = true
-	g.flushAt = g.lastFlush + g.node.cfg.FlushInterval.Nanoseconds()
+	g.flushAt = g.lastFlush + g.flushEvery()
+}
+
+// flushEvery is the room's tick: FlushInterval, stretched for a room on many nodes.
+func (g *roomGrain) flushEvery() int64 {
+	cfg := &g.node.cfg
+	return max(cfg.FlushInterval, time.Duration(len(g.subs))*cfg.FlushPerNode).Nanoseconds()
 }
 
 // flushIfDue runs an armed flush that is due now, at the end of a Receive (the sender's answer,

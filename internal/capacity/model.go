@@ -28,6 +28,7 @@ type Costs struct {
 	PingInterval     time.Duration // the server's WebSocket ping to every session
 	DispatchInterval time.Duration // a big room's rounds come at most this often
 	FlushInterval    time.Duration // a grain's delivery ticks come at most this often
+	FlushPerNode     time.Duration // ... and at most once per subscribed nodes x this (actors.Config.FlushPerNode)
 }
 
 // Measured is what docs/capacity.md derives from the runs and benchmarks it cites.
@@ -40,6 +41,7 @@ var Measured = Costs{
 	ViewerBytes: 4200, EdgeBaseBytes: 33e6, MemberBaseBytes: 37e6, SocketBytes: 3840,
 
 	PingInterval: 30 * time.Second, DispatchInterval: 50 * time.Millisecond, FlushInterval: 5 * time.Millisecond,
+	FlushPerNode: 500 * time.Microsecond,
 }
 
 // Load is what a deployment carries.
@@ -84,7 +86,12 @@ func (c Costs) Predict(l Load) Prediction {
 	perRoomOnNode := math.Max(1, p.PerNode/l.Rooms)
 	p.RoundS = math.Max(c.DispatchInterval.Seconds(), perRoomOnNode*l.PerView.Seconds())
 	offered := l.Rate + l.Notices
-	p.TicksPerS = math.Min(offered, 1/c.FlushInterval.Seconds())
+	subscribed := 1.0 // the nodes a room's deltas go to
+	if l.Members > 0 {
+		subscribed = math.Min(l.ViewerNodes, math.Max(1, l.Viewers/l.Rooms))
+	}
+	tick := math.Max(c.FlushInterval.Seconds(), subscribed*c.FlushPerNode.Seconds())
+	p.TicksPerS = math.Min(offered, 1/tick)
 	p.FramesPerV = math.Min(1/p.RoundS, p.TicksPerS) // a small room's round runs per tick
 	p.MsgsPerF = math.Min(l.Limit, offered/p.FramesPerV)
 	p.Frames = l.Viewers * p.FramesPerV
@@ -103,9 +110,9 @@ func (c Costs) Predict(l Load) Prediction {
 		p.Cores = p.NodeCores
 		p.RSS = c.MemberBaseBytes + l.Viewers*c.ViewerBytes
 	} else {
-		remote, tick := l.ViewerNodes, 0.0 // members hold no viewers: every replica is remote
+		remote, tickUS := l.ViewerNodes, 0.0 // members hold no viewers: every replica is remote
 		if l.Store {
-			tick = c.TickUS
+			tickUS = c.TickUS
 		}
 		member := c.memberBase(l.Members)
 		p.NodeCores = node
@@ -113,7 +120,7 @@ func (c Costs) Predict(l Load) Prediction {
 			remote--
 			p.NodeCores += member - c.EdgeBase
 		}
-		grain := p.TicksPerS * (remote*c.DeltaUS + tick) / 1e6
+		grain := p.TicksPerS * (remote*c.DeltaUS + tickUS) / 1e6
 		p.GrainCores = grain + member
 		p.Cores = l.ViewerNodes*p.NodeCores + l.Rooms*grain + posts
 		p.RSS = l.ViewerNodes*c.EdgeBaseBytes + l.Viewers*c.ViewerBytes
