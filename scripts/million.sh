@@ -59,7 +59,11 @@ fi
 export GOMAXPROCS=${GOMAXPROCS:-1}
 echo "million: $VIEWERS viewers over $EDGES edges and $MEMBERS members ($NODES nodes), GOMAXPROCS=$GOMAXPROCS" >&2
 export NODES MEMBERS KILL_NODES KILL_AT
-SERVER_FLAGS=${SERVER_FLAGS:-"--round-per-member 600us --push-limit 20"}
+# The box's frame budget (docs/capacity.md): a window per viewer per 19.6 s (1 ms x 19.6k per
+# edge, ~51k windows a second in all) and the keepalive's pings at most every 240 s to a
+# silent viewer (--ping-interval 120s): at 600us and 30 s the windows and the pings wanted
+# 1.2 cores each, more than the box has beside the edges' bases and the load tester.
+SERVER_FLAGS=${SERVER_FLAGS:-"--round-per-member 1ms --push-limit 20 --ping-interval 120s"}
 export SERVER_FLAGS
 exec scripts/cluster-loadtest.sh --viewers "$VIEWERS" --rooms 1 --duration "$DURATION" \
   --rate normal=200,system=0.1 --push --drain 30s --connect-rate "${CONNECT_RATE:-800}" \

@@ -40,6 +40,7 @@ type options struct {
 	gcPercent, pushLimit, maxRooms    int
 	roundPerMember, storeWait         time.Duration
 	retention, slowKick, drain        time.Duration
+	pingInterval                      time.Duration
 	httpRatePerIP, httpRatePerUID     float64
 	httpConnsPerIP                    int
 	baseline                          func(*actors.Config) // the load test's push-each baseline (a -tags pusheach build)
@@ -86,6 +87,7 @@ func flagSet(o *options) *flag.FlagSet {
 	fs.IntVar(&o.httpConnsPerIP, "http-conns-per-ip", 256, "HTTP connections one client address holds at once (WebSockets not counted); -1 = no limit")
 	fs.DurationVar(&o.drain, "drain", 10*time.Second, "on SIGTERM or POST /v1/node/drain: how long the node takes to move its viewers away (kicks spread evenly, with retry_ms) before its rooms move and it exits")
 	fs.DurationVar(&o.slowKick, "slow-kick", 6*time.Second, "a viewer whose socket stays full this long (it does not read) is closed as unresponsive (4008)")
+	fs.DurationVar(&o.pingInterval, "ping-interval", 30*time.Second, "the keepalive: each interval a WebSocket ping goes to the sessions silent since the last one, and a session silent for three is closed; a big node pays ~37 us a ping and its pong (docs/capacity.md), 1s at least")
 	o.baseline = baselineFlags(fs)
 	o.ops.register(fs)
 	return fs
@@ -157,6 +159,9 @@ func run(ctx context.Context, o options) error {
 	if o.edge && len(seeds) == 0 && len(etcd) == 0 {
 		return errors.New("--edge needs the cluster's membership: --etcd or --cluster-seeds")
 	}
+	if o.pingInterval < time.Second {
+		return fmt.Errorf("--ping-interval %v: at least 1s", o.pingInterval)
+	}
 	storeOpts := rooms.StoreOptions{Retention: o.retention}
 	var store rooms.Store = rooms.NewMemoryStore(storeOpts)
 	if o.redis != "" {
@@ -198,6 +203,7 @@ func run(ctx context.Context, o options) error {
 		Addr: o.addr, Dev: o.dev, JWTSecret: o.jwtSecret, APIKey: o.apiKey, AdminKey: o.adminKey,
 		Node: o.node, Advertise: o.advertise, ConnPerIP: o.connPerIP, ConnPerUID: o.connPerUID,
 		HTTPRatePerIP: o.httpRatePerIP, HTTPRatePerUID: o.httpRatePerUID, HTTPConnsPerIP: o.httpConnsPerIP, SlowKick: o.slowKick,
+		PingInterval: o.pingInterval,
 	}
 	if err := o.ops.apply(&tcfg, o.dev); err != nil {
 		_ = node.Shutdown(context.Background())

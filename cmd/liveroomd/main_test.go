@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"net"
@@ -150,6 +151,20 @@ func TestParseFlagsAndEnv(t *testing.T) {
 	}
 	if _, err := parse([]string{"--no-such-flag"}); err == nil {
 		t.Error("unknown flag accepted")
+	}
+	if o.pingInterval != 30*time.Second {
+		t.Errorf("--ping-interval defaults to %v", o.pingInterval)
+	}
+}
+
+// A keepalive shorter than a second is refused before anything starts.
+func TestRunRefusesShortPingInterval(t *testing.T) {
+	o, err := parse([]string{"--addr", "127.0.0.1:9", "--dev", "--ping-interval", "10ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "--ping-interval") {
+		t.Fatalf("run with --ping-interval 10ms: %v", err)
 	}
 }
 

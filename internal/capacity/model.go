@@ -53,7 +53,8 @@ type Load struct {
 	Push     bool    // push windows (one frame a round) or notify-pull (notify, pull, reply)
 	Limit    float64 // messages in a window (--push-limit, or the pull's limit)
 	PerView  time.Duration
-	MsgBytes float64 // one message as encoded on the wire
+	Ping     time.Duration // how often a silent viewer is pinged (0: Costs.PingInterval)
+	MsgBytes float64       // one message as encoded on the wire
 
 	ViewerNodes  float64 // nodes that hold the sessions (edges, or every node without edges)
 	Members      float64 // members hosting the grains (0: a single node, which is both)
@@ -102,7 +103,11 @@ func (c Costs) Predict(l Load) Prediction {
 		perRound = 2*c.FrameUS + c.ReadUS + p.MsgsPerF*c.MsgUS // notify, pull, reply
 	}
 	rounds := math.Min(1/c.DispatchInterval.Seconds(), p.TicksPerS)
-	node := p.PerNode * (p.FramesPerV*perRound + (c.FrameUS+c.ReadUS)/c.PingInterval.Seconds() + rounds*c.ScanNS/1e3)
+	ping := c.PingInterval
+	if l.Ping > 0 {
+		ping = l.Ping
+	}
+	node := p.PerNode * (p.FramesPerV*perRound + (c.FrameUS+c.ReadUS)/ping.Seconds() + rounds*c.ScanNS/1e3)
 	node = node/1e6 + c.EdgeBase
 	posts := l.Rooms * offered * c.PostUS / 1e6
 	if l.Members == 0 { // one node: the viewers, the grains and the posts share it

@@ -39,8 +39,10 @@ var checks = []check{
 }
 
 // million is scripts/million.sh's load: 1M viewers of one room over 52 edges of 19,231.
+// Its edges pace windows at 1 ms a viewer and ping a silent viewer every second sweep of
+// --ping-interval 120s.
 var million = Load{Viewers: 1e6, Rooms: 1, Rate: 200, Notices: 0.1, Push: true, Limit: 20,
-	PerView: 600 * time.Microsecond, MsgBytes: 100, ViewerNodes: 52, Members: 3, Store: true}
+	PerView: time.Millisecond, Ping: 240 * time.Second, MsgBytes: 100, ViewerNodes: 52, Members: 3, Store: true}
 
 // sizes are the rows of docs/capacity.md "Sizing": one room, 200 msg/s and a notice every 10 s,
 // windows of 20 messages of 300 bytes every 2 s.
@@ -85,9 +87,9 @@ func TestCapacityFormulas(t *testing.T) {
 	}
 	p := Measured.Predict(million)
 	perEdge := 1e6 / 52
-	f("1M round", p.RoundS, perEdge*600e-6)
-	f("1M frames", p.Frames, 1e6/(perEdge*600e-6))
-	f("1M deliveries", p.Deliveries, 20*1e6/(perEdge*600e-6))
+	f("1M round", p.RoundS, perEdge*1e-3)
+	f("1M frames", p.Frames, 1e6/(perEdge*1e-3))
+	f("1M deliveries", p.Deliveries, 20*1e6/(perEdge*1e-3))
 	one := Measured.Predict(checks[0].load)
 	f("10k push frames", one.Frames, 20000)
 	f("10k push msgs per frame", one.MsgsPerF, 100)
@@ -117,7 +119,7 @@ func sizeRow(s Sizing) string {
 // millionLines are the predicted figures of the 1M run as docs/capacity.md lists them.
 func millionLines(p Prediction) []string {
 	return []string{
-		fmt.Sprintf("- round time %.2f s (19,231 viewers per edge x 600 us)", p.RoundS),
+		fmt.Sprintf("- round time %.2f s (19,231 viewers per edge x 1 ms)", p.RoundS),
 		fmt.Sprintf("- windows %s/s, deliveries %s/s during the send phase", si(p.Frames), si(p.Deliveries)),
 		fmt.Sprintf("- server CPU %.2f cores (%.0f CPU-s in the 300 s send phase): edges %.2f each, the grain's member %.2f, posts %.3f",
 			p.Cores, p.Cores*300, p.NodeCores, p.GrainCores, 200.1*Measured.PostUS/1e6),
