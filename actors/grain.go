@@ -31,7 +31,6 @@ type subscriber struct {
 type roomGrain struct {
 	node *Node
 	id   string
-	log  *slog.Logger
 
 	room *rooms.Room
 	set  *ring.Set // the delivered messages (with a shared store; else every accepted one): what replicas may hold
@@ -71,6 +70,10 @@ type roomGrain struct {
 }
 
 func newRoomGrain(n *Node) actor.Actor { return &roomGrain{node: n} }
+
+// logger is the node's logger with the room: made when the grain logs (rarely), not kept (a
+// logger with an attribute costs ~150 B per room).
+func (g *roomGrain) logger() *slog.Logger { return g.node.log.With("room", g.id) }
 
 func (g *roomGrain) Receive(ctx actor.Context) {
 	msg := ctx.Message()
@@ -148,7 +151,6 @@ func (g *roomGrain) receive(ctx actor.Context, msg any) {
 
 func (g *roomGrain) init(ctx actor.Context, id string) {
 	g.id = id
-	g.log = g.node.log.With("room", id)
 	g.subs = make(map[string]*subscriber)
 	now := time.Now()
 	c, cancel := context.WithTimeout(context.Background(), g.node.cfg.LoadTimeout)
@@ -176,10 +178,10 @@ func (g *roomGrain) init(ctx actor.Context, id string) {
 			sn.IndexFirstSeq, sn.IndexTS = st.Index.From, st.Index.TS
 		}
 		if err := g.set.Import(sn); err != nil {
-			g.log.Warn("stored history not restored whole; the protected messages only", "err", err)
+			g.logger().Warn("stored history not restored whole; the protected messages only", "err", err)
 			sn.IndexFirstSeq, sn.IndexTS = st.LastSeq+1, nil
 			if err := g.set.Import(sn); err != nil {
-				g.log.Warn("protected messages not restored", "err", err)
+				g.logger().Warn("protected messages not restored", "err", err)
 				_ = g.set.Import(ring.Snapshot{LastTS: st.LastTS, LastSeq: st.LastSeq, IndexFirstSeq: st.LastSeq + 1})
 			}
 		}

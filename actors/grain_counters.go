@@ -103,7 +103,7 @@ func (g *roomGrain) initCounters(stored rooms.Counters) {
 func (g *roomGrain) countersLoadedLate(ctx actor.Context, stored rooms.Counters) {
 	for name, v := range stored {
 		if _, err := g.cnt.totals.Add(name, v); err != nil {
-			g.log.Warn("a stored counter could not be restored", "counter", name, "err", err)
+			g.logger().Warn("a stored counter could not be restored", "counter", name, "err", err)
 		}
 	}
 	for name := range g.cnt.totals {
