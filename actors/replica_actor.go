@@ -262,7 +262,10 @@ func (a *replicaActor) importSnapshot(p *pb.Snapshot) error {
 			return errDiverged
 		}
 	}
-	bans := make(map[string]int64, len(p.Bans))
+	var bans map[string]int64 // nil while the room bans nobody (apply makes it)
+	if len(p.Bans) > 0 {
+		bans = make(map[string]int64, len(p.Bans))
+	}
 	for _, b := range p.Bans {
 		bans[b.Uid] = b.UntilMs
 	}
@@ -318,6 +321,9 @@ func (a *replicaActor) apply(ctx actor.Context, d *pb.Delta) {
 	}
 	for _, b := range d.Bans {
 		if b.Set {
+			if r.bans == nil {
+				r.bans = make(map[string]int64)
+			}
 			r.bans[b.Uid] = b.UntilMs
 		} else {
 			delete(r.bans, b.Uid)
