@@ -18,24 +18,16 @@ import (
 // roomKind is the cluster kind of the room grain.
 const roomKind = "room"
 
-// subscriber is one node's RoomReplica as the grain knows it.
-type subscriber struct {
-	pid     *actor.PID
-	viewers int64
-	renewed time.Time
-}
-
 // roomGrain is the room's single writer: stamping, limits, moderation, the authoritative rings,
 // and the fan-out of deltas to subscribed nodes. State is touched only inside Receive. How a
 // stamped message reaches the store and the viewers is in grain_batch.go.
 type roomGrain struct {
 	node *Node
 	id   string
-	log  *slog.Logger
 
 	room *rooms.Room
-	set  *ring.Set // the delivered messages (with a shared store; else every accepted one): what replicas may hold
-	subs map[string]*subscriber
+	set  *ring.Set   // the delivered messages (with a shared store; else every accepted one): what replicas may hold
+	subs subscribers // grain_subs.go
 
 	fence  uint64 // this activation's claim on the room in the store
 	loaded bool   // the state was read from the store (or it has none); false: a new epoch after a failed read
@@ -71,6 +63,10 @@ type roomGrain struct {
 }
 
 func newRoomGrain(n *Node) actor.Actor { return &roomGrain{node: n} }
+
+// logger is the node's logger with the room: made when the grain logs (rarely), not kept (a
+// logger with an attribute costs ~150 B per room).
+func (g *roomGrain) logger() *slog.Logger { return g.node.log.With("room", g.id) }
 
 func (g *roomGrain) Receive(ctx actor.Context) {
 	msg := ctx.Message()
@@ -120,7 +116,7 @@ func (g *roomGrain) receive(ctx actor.Context, msg any) {
 	case *pb.Subscribe:
 		ctx.Respond(g.subscribe(ctx, msg))
 	case *pb.Unsubscribe:
-		delete(g.subs, msg.Node)
+		g.subs.drop(msg.Node)
 		g.onlineChanged(ctx)
 	case *pb.JoinCheck:
 		ctx.Respond(g.joinCheck(msg))
@@ -148,8 +144,6 @@ func (g *roomGrain) receive(ctx actor.Context, msg any) {
 
 func (g *roomGrain) init(ctx actor.Context, id string) {
 	g.id = id
-	g.log = g.node.log.With("room", id)
-	g.subs = make(map[string]*subscriber)
 	now := time.Now()
 	c, cancel := context.WithTimeout(context.Background(), g.node.cfg.LoadTimeout)
 	st, found, fence, err := g.node.cfg.Store.LoadRoom(c, id)
@@ -176,10 +170,10 @@ func (g *roomGrain) init(ctx actor.Context, id string) {
 			sn.IndexFirstSeq, sn.IndexTS = st.Index.From, st.Index.TS
 		}
 		if err := g.set.Import(sn); err != nil {
-			g.log.Warn("stored history not restored whole; the protected messages only", "err", err)
+			g.logger().Warn("stored history not restored whole; the protected messages only", "err", err)
 			sn.IndexFirstSeq, sn.IndexTS = st.LastSeq+1, nil
 			if err := g.set.Import(sn); err != nil {
-				g.log.Warn("protected messages not restored", "err", err)
+				g.logger().Warn("protected messages not restored", "err", err)
 				_ = g.set.Import(ring.Snapshot{LastTS: st.LastTS, LastSeq: st.LastSeq, IndexFirstSeq: st.LastSeq + 1})
 			}
 		}
@@ -209,10 +203,10 @@ func (g *roomGrain) online() int64 {
 // activation delivered stamps this one does not know, and the room takes a new epoch (diverge).
 func (g *roomGrain) subscribe(ctx actor.Context, s *pb.Subscribe) *pb.SubscribeReply {
 	pid := actor.NewPID(s.ReplicaAddress, s.ReplicaId)
-	sub := g.subs[s.Node]
+	sub := g.subs.get(s.Node)
 	if sub == nil || !sub.pid.Equal(pid) {
-		sub = &subscriber{pid: pid}
-		g.subs[s.Node] = sub
+		sub = &subscriber{node: s.Node, pid: pid}
+		g.subs.put(sub)
 	}
 	sub.viewers = s.Viewers
 	sub.renewed = time.Now()
@@ -259,11 +253,7 @@ func (g *roomGrain) renewCheck(ctx actor.Context) {
 	}
 	now := time.Now()
 	deadline := now.Add(-3 * g.node.cfg.LinkKeepAlive)
-	for node, s := range g.subs {
-		if s.renewed.Before(deadline) {
-			delete(g.subs, node)
-		}
-	}
+	g.subs.keep(func(s *subscriber) bool { return !s.renewed.Before(deadline) })
 	g.onlineChanged(ctx)
 	g.pruneFlushMarks(deadline)
 	g.startSave(ctx)
@@ -276,7 +266,7 @@ func (g *roomGrain) joinCheck(j *pb.JoinCheck) *pb.JoinReply {
 	}
 	r := &pb.JoinReply{Epoch: g.room.Epoch(), Ts: g.set.LastTS(), Seq: g.set.LastSeq(), Online: g.online(),
 		Counters: g.cnt.totals.Clone()}
-	if s := g.subs[j.Node]; s != nil {
+	if s := g.subs.get(j.Node); s != nil {
 		r.NodeViewers = s.viewers
 	}
 	if j.Recent > 0 {
@@ -360,7 +350,7 @@ func (g *roomGrain) info(req *pb.InfoRequest) *pb.InfoReply {
 	}
 	b, _ := json.Marshal(info)
 	r := &pb.InfoReply{InfoJson: b}
-	if s := g.subs[req.Node]; s != nil {
+	if s := g.subs.get(req.Node); s != nil {
 		r.NodeViewers = s.viewers
 	}
 	return r

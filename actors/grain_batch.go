@@ -409,7 +409,7 @@ func (g *roomGrain) deliver(ctx actor.Context, n int, undurable bool) {
 func (g *roomGrain) appendToSet(m *ring.Message) bool {
 	evicted, err := g.set.Append(m)
 	if err != nil {
-		g.log.Error("append refused", "err", err) // a bug: stamps are gapless by construction
+		g.logger().Error("append refused", "err", err) // a bug: stamps are gapless by construction
 		return false
 	}
 	if evicted != nil {
@@ -426,7 +426,7 @@ func (g *roomGrain) fenceOff(ctx actor.Context) {
 		return
 	}
 	g.fenced = true
-	g.log.Warn("a newer activation of the room claimed it: this one stops")
+	g.logger().Warn("a newer activation of the room claimed it: this one stops")
 	g.node.metrics.Fenced.Inc()
 	refuse := &pb.SendReply{Error: errToPB(rooms.Errorf(rooms.CodeUnavailable, "the room moved; retry"))}
 	for _, b := range append(g.queue, g.pending) {
@@ -444,7 +444,7 @@ func (g *roomGrain) fenceOff(ctx actor.Context) {
 // seqs again, so the room starts a new epoch (its history is lost, as PROTOCOL.md section 1
 // lets an epoch say) and restamps what it has not delivered yet.
 func (g *roomGrain) diverge() {
-	g.log.Warn("a replica holds stamps this activation never saw (delivered while the store did not answer): starting a new epoch")
+	g.logger().Warn("a replica holds stamps this activation never saw (delivered while the store did not answer): starting a new epoch")
 	g.node.metrics.Epochs.Inc()
 	g.room.NewEpoch()
 	g.set = ring.NewSet(g.room.Config().Caps())
@@ -521,6 +521,6 @@ func (g *roomGrain) loadedLate(ctx actor.Context, l *loadDone) {
 	}
 	g.countersLoadedLate(ctx, l.st.Counters)
 	g.modGen++
-	g.log.Info("room state read after all; its config and moderation are kept", "found", l.found)
+	g.logger().Info("room state read after all; its config and moderation are kept", "found", l.found)
 	g.startSave(ctx)
 }

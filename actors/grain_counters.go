@@ -25,12 +25,12 @@ import (
 // grainCounters is the grain's counter state (touched only inside Receive).
 type grainCounters struct {
 	totals     rooms.Counters
-	dirty      map[string]struct{} // changed since the last write began
+	dirty      map[string]struct{} // changed since the last write began (made by the first: markDirty)
 	waiting    []cntWaiter         // answered once the next write succeeds (durable mode)
 	saving     *cntJob
 	retryArmed bool
 	retryDelay time.Duration
-	seen       map[string]flushMark // per replica: its last flush applied (repeats are not counted twice)
+	seen       map[string]flushMark // per replica: its last flush applied (repeats are not counted twice); made by the first
 	bcastArmed bool
 	changed    bool  // totals, online or interval changed since the last broadcast
 	online     int64 // as of the last broadcast
@@ -93,8 +93,15 @@ func (g *roomGrain) receiveCounters(ctx actor.Context, msg any) bool {
 // initCounters takes the totals read at activation.
 func (g *roomGrain) initCounters(stored rooms.Counters) {
 	g.cnt.totals = stored.Clone()
-	g.cnt.dirty = make(map[string]struct{})
-	g.cnt.seen = make(map[string]flushMark)
+}
+
+// markDirty records that counter name changed since the last write began. The set is made by
+// the first change: a room without counters holds no map (two empty maps cost ~100 B a room).
+func (c *grainCounters) markDirty(name string) {
+	if c.dirty == nil {
+		c.dirty = make(map[string]struct{})
+	}
+	c.dirty[name] = struct{}{}
 }
 
 // countersLoadedLate: the state was read after a failed first load. What was counted since
@@ -103,11 +110,11 @@ func (g *roomGrain) initCounters(stored rooms.Counters) {
 func (g *roomGrain) countersLoadedLate(ctx actor.Context, stored rooms.Counters) {
 	for name, v := range stored {
 		if _, err := g.cnt.totals.Add(name, v); err != nil {
-			g.log.Warn("a stored counter could not be restored", "counter", name, "err", err)
+			g.logger().Warn("a stored counter could not be restored", "counter", name, "err", err)
 		}
 	}
 	for name := range g.cnt.totals {
-		g.cnt.dirty[name] = struct{}{}
+		g.cnt.markDirty(name)
 	}
 	g.countersChanged(ctx)
 }
@@ -123,13 +130,16 @@ func (g *roomGrain) counterAdds(ctx actor.Context, m *pb.CounterAdds) {
 		ctx.Respond(reply) // a repeat of a flush this activation counted already
 		return
 	}
+	if g.cnt.seen == nil {
+		g.cnt.seen = make(map[string]flushMark)
+	}
 	g.cnt.seen[m.Replica] = flushMark{serial: m.Serial, at: time.Now()}
 	for name, d := range m.Adds {
 		if _, err := g.cnt.totals.Add(name, d); err != nil {
 			reply.Refused = append(reply.Refused, name)
 			continue
 		}
-		g.cnt.dirty[name] = struct{}{}
+		g.cnt.markDirty(name)
 	}
 	st := g.room.StatsRef()
 	st.AddsAccepted += m.Count
@@ -161,7 +171,7 @@ func (g *roomGrain) counterRequest(ctx actor.Context, req *pb.CounterRequest) {
 	if !req.Set {
 		g.room.StatsRef().AddsAccepted++
 	}
-	g.cnt.dirty[req.Name] = struct{}{}
+	g.cnt.markDirty(req.Name)
 	g.countersChanged(ctx)
 	g.answerCounters(ctx, &pb.CounterReply{Value: v})
 }
@@ -255,7 +265,7 @@ func (g *roomGrain) countersSaved(ctx actor.Context, d *cntSaved) {
 		// The totals are absolute: writing them again later is safe. The waiters wait for it.
 		g.node.storeFailed("room counters", d.err)
 		for name := range d.job.values {
-			g.cnt.dirty[name] = struct{}{}
+			g.cnt.markDirty(name)
 		}
 		g.cnt.waiting = append(d.job.waiters, g.cnt.waiting...)
 		g.armCounterRetry(ctx)

@@ -127,11 +127,7 @@ func (g *roomGrain) flushIfDue(ctx actor.Context, now time.Time) {
 // ended, unless they renewed since: a dead node will not renew, and its viewers are no longer
 // online; a live one whose connection blipped relinks when it sees the same event.
 func (g *roomGrain) membersLeft(ctx actor.Context, gone *membersGone) {
-	for node, s := range g.subs {
-		if gone.addrs[s.pid.Address] && s.renewed.Before(gone.at) {
-			delete(g.subs, node)
-		}
-	}
+	g.subs.keep(func(s *subscriber) bool { return !gone.addrs[s.pid.Address] || !s.renewed.Before(gone.at) })
 	g.onlineChanged(ctx)
 }
 

@@ -262,7 +262,10 @@ func (a *replicaActor) importSnapshot(p *pb.Snapshot) error {
 			return errDiverged
 		}
 	}
-	bans := make(map[string]int64, len(p.Bans))
+	var bans map[string]int64 // nil while the room bans nobody (apply makes it)
+	if len(p.Bans) > 0 {
+		bans = make(map[string]int64, len(p.Bans))
+	}
 	for _, b := range p.Bans {
 		bans[b.Uid] = b.UntilMs
 	}
@@ -318,6 +321,9 @@ func (a *replicaActor) apply(ctx actor.Context, d *pb.Delta) {
 	}
 	for _, b := range d.Bans {
 		if b.Set {
+			if r.bans == nil {
+				r.bans = make(map[string]int64)
+			}
 			r.bans[b.Uid] = b.UntilMs
 		} else {
 			delete(r.bans, b.Uid)
@@ -522,8 +528,8 @@ func (a *replicaActor) round(now time.Time) {
 	latest := a.lastTS
 	fresh := latest != a.roundTS
 	a.roundTS = latest
-	if a.frame == nil || fresh {
-		a.frame = notifyFrame(a.r.room, latest)
+	if fresh {
+		a.frame = nil // made by the first notify of the round (notifyNow): an idle room holds none
 	}
 	cfg := &a.r.node.cfg
 	pace := max(cfg.DispatchInterval, time.Duration(len(a.members))*cfg.RoundPerMember).Nanoseconds()
@@ -577,7 +583,7 @@ func (a *replicaActor) round(now time.Time) {
 				due = min(due, nowN+busy) // marked meanwhile: look again
 				continue
 			}
-			if m.sess.Notify(a.frame) {
+			if m.sess.Notify(a.notifyNow(latest)) {
 				m.paceAt = max(m.paceAt, nowN) + pace
 				sent++
 				due = min(due, nowN+retry)
@@ -604,7 +610,7 @@ func (a *replicaActor) round(now time.Time) {
 			continue
 		}
 		if m.markAt.CompareAndSwap(mark, nowN) {
-			if m.sess.Notify(a.frame) {
+			if m.sess.Notify(a.notifyNow(latest)) {
 				m.paceAt = max(m.paceAt, nowN) + pace
 				sent++
 			}
@@ -628,6 +634,14 @@ func (a *replicaActor) round(now time.Time) {
 		a.r.node.metrics.NotifiesMerged.Add(float64(merged))
 	}
 	a.observeRound(now, fresh && sent > 0, latest)
+}
+
+// notifyNow is the round's notify frame for latest, encoded on first use.
+func (a *replicaActor) notifyNow(latest int64) *SharedFrame {
+	if a.frame == nil {
+		a.frame = notifyFrame(a.r.room, latest)
+	}
+	return a.frame
 }
 
 // observeRound samples the round's cost and, when the round wrote the first frames covering

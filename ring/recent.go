@@ -22,7 +22,8 @@ func (s *Set) SinceRecent(n int) int64 {
 		return ts - 1
 	}
 	var since int64
-	for _, r := range s.rings {
+	for p := range s.rings {
+		r := &s.rings[p]
 		// The retained messages of a ring are in ascending seq: the last one before seq.
 		if i := sort.Search(r.Len(), func(i int) bool { return r.At(i).Seq >= seq }); i > 0 {
 			since = max(since, r.At(i-1).TS)

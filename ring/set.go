@@ -9,7 +9,7 @@ import "fmt"
 // together, within each ring and across the set; the index holds the ts of the seqs from
 // index.firstSeq to lastSeq.
 type Set struct {
-	rings   [NumPriorities]*Ring // indexed by Priority
+	rings   [NumPriorities]Ring // indexed by Priority; in the set (not four allocations more per room)
 	index   tsIndex
 	lastTS  int64  // ts of the newest accepted message; kept by Reset
 	lastSeq uint64 // seq of the newest accepted message
@@ -20,7 +20,7 @@ type Set struct {
 func NewSet(caps [NumPriorities]int) *Set {
 	s := &Set{}
 	for p, c := range caps {
-		s.rings[p] = NewRing(c)
+		s.rings[p] = Ring{cap: max(c, 1)}
 	}
 	s.index.reset(0)
 	return s
@@ -42,8 +42,8 @@ func (s *Set) Len(p Priority) int {
 
 // Caps returns the ring capacities.
 func (s *Set) Caps() (c [NumPriorities]int) {
-	for p, r := range s.rings {
-		c[p] = r.Cap()
+	for p := range s.rings {
+		c[p] = s.rings[p].Cap()
 	}
 	return c
 }
@@ -85,8 +85,8 @@ func (s *Set) Resize(caps [NumPriorities]int) (evicted int) {
 
 // Reset empties the set (a new epoch): seq restarts at 1, ts must keep increasing.
 func (s *Set) Reset() {
-	for _, r := range s.rings {
-		r.reset()
+	for p := range s.rings {
+		s.rings[p].reset()
 	}
 	s.lastSeq = 0
 	s.index.reset(0)
@@ -114,7 +114,8 @@ func (s *Set) Window(since int64, limit int, w *Window) {
 	}
 	// from[p]..to[p] is the part of ring p that goes into the window.
 	var from, to [NumPriorities]int
-	for p, r := range s.rings {
+	for p := range s.rings {
+		r := &s.rings[p]
 		from[p], to[p] = r.firstAfter(since), r.Len()
 	}
 	protected := (to[System] - from[System]) + (to[High] - from[High])
@@ -128,7 +129,7 @@ func (s *Set) Window(since int64, limit int, w *Window) {
 	} else {
 		// The newest (limit - protected) of normal and low: walk back from both ends, taking
 		// the newer of the two each time.
-		no, lo := s.rings[Normal], s.rings[Low]
+		no, lo := &s.rings[Normal], &s.rings[Low]
 		jn, jl := to[Normal], to[Low]
 		for k := limit - protected; k > 0 && (jn > from[Normal] || jl > from[Low]); k-- {
 			if jn > from[Normal] && (jl <= from[Low] || no.At(jn-1).TS > lo.At(jl-1).TS) {
@@ -186,7 +187,8 @@ func (s *Set) base(since int64, nextSeq uint64) uint64 {
 		return 0
 	}
 	b := min(s.index.base(since), nextSeq-1)
-	for _, r := range s.rings {
+	for p := range s.rings {
+		r := &s.rings[p]
 		if i := r.firstAfter(since); i < r.Len() {
 			if seq := r.At(i).Seq; seq <= b {
 				b = seq - 1

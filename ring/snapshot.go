@@ -17,9 +17,9 @@ func (s *Set) Snapshot() Snapshot {
 	sn.IndexFirstSeq, sn.IndexTS = s.index.export()
 	n := 0
 	var from, to [NumPriorities]int
-	for p, r := range s.rings {
-		n += r.Len()
-		to[p] = r.Len()
+	for p := range s.rings {
+		n += s.rings[p].Len()
+		to[p] = s.rings[p].Len()
 	}
 	w := Window{Msgs: make([]*Message, 0, n)}
 	s.merge(&w, from, to, n)
@@ -36,8 +36,8 @@ func (s *Set) Import(sn Snapshot) error {
 	if err := sn.check(); err != nil {
 		return err
 	}
-	for _, r := range s.rings {
-		r.reset()
+	for p := range s.rings {
+		s.rings[p].reset()
 	}
 	for _, m := range sn.Msgs {
 		if m.Encoded == nil {

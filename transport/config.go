@@ -58,7 +58,7 @@ type Config struct {
 	SendBuffer int
 
 	WriteTimeout    time.Duration // deadline of one WebSocket write; default 10s
-	PingInterval    time.Duration // WebSocket ping to every session; silent for 3 intervals = closed; default 30s
+	PingInterval    time.Duration // a sweep each interval pings the sessions silent since the previous one (an idle one: every 2 intervals); silent for 3 intervals = closed; default 30s
 	ReadBufferSize  int           // WebSocket upgrader read buffer; default 128 (unused where frames are read from the socket: internal/socket)
 	WriteBufferSize int           // WebSocket upgrader write buffer (pooled); default 256
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/liveroom/liveroom/actors"
 	"github.com/liveroom/liveroom/internal/buildinfo"
+	"github.com/liveroom/liveroom/internal/memtrim"
 	"github.com/liveroom/liveroom/metrics"
 	"github.com/liveroom/liveroom/rooms"
 	"github.com/liveroom/liveroom/transport"
@@ -150,7 +151,12 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	if os.Getenv("GOGC") == "" {
+		// liveroomd's GC policy: the target percentage, and a quiet heap's headroom returned
+		// to the system (internal/memtrim). GOGC in the environment takes both over.
 		debug.SetGCPercent(o.gcPercent)
+		go memtrim.Run(ctx, memtrim.Config{Trimmed: func(before, after uint64) {
+			log.Debug("quiet heap trimmed", "held_mb", before>>20, "after_mb", after>>20)
+		}})
 	}
 	seeds, etcd := splitList(o.clusterSeeds), splitList(o.etcd)
 	if len(seeds) > 0 && len(etcd) > 0 {
