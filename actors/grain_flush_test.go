@@ -15,9 +15,9 @@ func TestFlushSpacedByNodes(t *testing.T) {
 		nodes int
 		want  time.Duration
 	}{{0, 5 * time.Millisecond}, {2, 5 * time.Millisecond}, {10, 5 * time.Millisecond}, {52, 26 * time.Millisecond}} {
-		g := &roomGrain{node: &Node{cfg: cfg}, subs: make(map[string]*subscriber)}
+		g := &roomGrain{node: &Node{cfg: cfg}}
 		for i := 0; i < c.nodes; i++ {
-			g.subs[fmt.Sprint("n", i)] = &subscriber{}
+			g.subs.put(&subscriber{node: fmt.Sprint("n", i)})
 		}
 		last := time.Now().UnixNano()
 		g.lastFlush = last
