@@ -182,16 +182,18 @@ func (d *doubtBuckets) inDoubt(now time.Time) int64 {
 	return 0
 }
 
-// onLikes keeps the likes total of a joined or counters frame, if it carries the counters
-// (--likes: nothing otherwise).
-func (v *viewer) onLikes(b []byte) {
+// onLikes keeps the likes total of a joined, counters or pushed msgs frame, if it carries the
+// counters (--likes: nothing otherwise), and tells whether it did.
+func (v *viewer) onLikes(b []byte) bool {
 	if v.lk == nil {
-		return
+		return false
 	}
-	if n, ok := likesOf(b); ok {
+	n, ok := likesOf(b)
+	if ok {
 		v.lk.likes.Store(n)
 		v.lk.hasLikes.Store(true)
 	}
+	return ok
 }
 
 var (
