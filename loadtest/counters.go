@@ -201,14 +201,22 @@ var (
 	keyLikes    = []byte(`"likes":`)
 )
 
-// likesOf reads the likes total of a frame's "counters" object (the last member of joined, a
-// member of counters): 0 when the object has no likes, false without the object.
+// countersTail is how far from a frame's end its "counters" object may begin: it is the last
+// member (joined, a pushed window) or followed by online only (counters), and 16 counters of
+// 32-character names take under 1 KB. A pushed window is up to tens of KB and most carry no
+// counters: scanned whole, every window's bytes were read a second time.
+const countersTail = 2048
+
+// likesOf reads the likes total of a frame's "counters" object (the last member of joined and
+// of a pushed window, a member of counters): 0 when the object has no likes, false without
+// the object.
 func likesOf(b []byte) (int64, bool) {
-	i := bytes.LastIndex(b, keyCounters)
+	tail := b[max(0, len(b)-countersTail):]
+	i := bytes.LastIndex(tail, keyCounters)
 	if i < 0 {
 		return 0, false
 	}
-	obj := b[i+len(keyCounters):]
+	obj := tail[i+len(keyCounters):]
 	if j := bytes.IndexByte(obj, '}'); j >= 0 {
 		obj = obj[:j]
 	}

@@ -20,6 +20,10 @@ func TestLikesOf(t *testing.T) {
 	f(`{"op":"joined","room":"r","epoch":"e","ts":1,"seq":0,"online":1,"id":1}`, 0, false) // a server without counters
 	// The counters object is the last member: a message body before it does not count.
 	f(`{"op":"msgs","msgs":[{"body":{"counters":{"likes":5}}}],"counters":{"likes":6}}`, 6, true)
+	// A long window: the object is found at its end, and only there.
+	long := `{"op":"msgs","msgs":[` + strings.Repeat(`{"ts":1,"body":{"n":1}},`, 200) + `{"ts":2}]`
+	f(long+`,"counters":{"likes":7}}`, 7, true)
+	f(long+`}`, 0, false)
 }
 
 // The end check against the fake, in both viewer IO modes: with every add counted and every frame sent, the run
