@@ -281,7 +281,7 @@ func (n *Node) Join(ctx context.Context, sess Session, room string, opt JoinOpti
 	r.lastUse.Store(time.Now().UnixNano())
 	out.Online = max(jr.Online-jr.NodeViewers, 0) + local
 	out.Counters = sortedCounters(jr.Counters)
-	m.joinCounters(room, out.Counters, out.Online, time.Now())
+	m.joinCounters(out.Counters, out.Online, time.Now())
 	n.system.Root.Send(r.pid, m)
 	return out, nil
 }

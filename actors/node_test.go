@@ -40,6 +40,9 @@ func (s *fakeSession) Notify(f *SharedFrame) bool {
 	}
 	s.mu.Lock()
 	s.notifies = append(s.notifies, string(f.Data))
+	if f.Then != nil {
+		s.notifies = append(s.notifies, string(f.Then.Data))
+	}
 	s.mu.Unlock()
 	return true
 }

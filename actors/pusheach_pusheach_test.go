@@ -23,6 +23,9 @@ func (s *pushSession) Notify(f *SharedFrame) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.notifys = append(s.notifys, string(f.Data))
+	if f.Then != nil {
+		s.notifys = append(s.notifys, string(f.Then.Data))
+	}
 	return true
 }
 func (s *pushSession) Push(f *SharedFrame) bool {

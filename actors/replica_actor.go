@@ -506,6 +506,8 @@ type pushWindow struct {
 	frame   *SharedFrame
 	next    int64
 	dropped uint64
+	inside  *SharedFrame // the frame with the round's counters as its "counters" (made when first needed)
+	pair    *SharedFrame // the frame followed by the round's counters frame (the same)
 }
 
 // pushWindow encodes the window (since, latest] once as a `msgs` frame without id.
@@ -514,6 +516,23 @@ func (a *replicaActor) pushWindow(since int64) *pushWindow {
 	b := make([]byte, 0, 48+len(a.r.room)+len(res.Epoch)+len(res.Body))
 	b = wire.AppendMsgs(b, a.r.room, nil, res.Epoch, res.Body)
 	return &pushWindow{frame: &SharedFrame{Data: b}, next: res.Next, dropped: res.Dropped}
+}
+
+// withCounters is the window's frame for m carrying the round's counters (PROTOCOL.md 8.4):
+// inside, as its "counters", when m's online count is the room's; else followed by the
+// counters frame, which carries online too.
+func (pw *pushWindow) withCounters(a *replicaActor, m *Member) *SharedFrame {
+	st := &a.cnt
+	if m.cntOnline == st.online {
+		if pw.inside == nil {
+			pw.inside = &SharedFrame{Data: wire.WithCounters(append([]byte(nil), pw.frame.Data...), st.values)}
+		}
+		return pw.inside
+	}
+	if pw.pair == nil {
+		pw.pair = &SharedFrame{Data: pw.frame.Data, Then: st.frame}
+	}
+	return pw.pair
 }
 
 // round is one notify dispatch round (PROTOCOL.md section 3): at most one notify per member,
@@ -538,6 +557,10 @@ func (a *replicaActor) round(now time.Time) {
 	due := int64(math.MaxInt64)
 	var sent, merged int
 	var pushed map[int64]*pushWindow // this round's windows by since: shared by the push members
+	rc := roundCounters{on: a.prepareCounters()}
+	if rc.on {
+		rc.every = a.countersEvery()
+	}
 	for i := 0; i < len(a.members); i++ {
 		m := a.members[i]
 		if m.push {
@@ -557,7 +580,12 @@ func (a *replicaActor) round(now time.Time) {
 				pw = a.pushWindow(since)
 				pushed[since] = pw
 			}
-			if m.sess.Notify(pw.frame) {
+			f, withCnt := pw.frame, rc.on && a.countersDue(m, nowN, rc.every)
+			if withCnt {
+				f = pw.withCounters(a, m)
+			}
+			if m.sess.Notify(f) {
+				rc.sent(a, m, nowN, withCnt)
 				m.paceAt = max(m.paceAt, nowN) + pace
 				m.pulledTS.Store(pw.next)
 				a.r.dropped.Add(pw.dropped)
@@ -583,7 +611,9 @@ func (a *replicaActor) round(now time.Time) {
 				due = min(due, nowN+busy) // marked meanwhile: look again
 				continue
 			}
-			if m.sess.Notify(a.notifyNow(latest)) {
+			f, withCnt := a.notifyWith(m, nowN, &rc)
+			if m.sess.Notify(f) {
+				rc.sent(a, m, nowN, withCnt)
 				m.paceAt = max(m.paceAt, nowN) + pace
 				sent++
 				due = min(due, nowN+retry)
@@ -610,7 +640,8 @@ func (a *replicaActor) round(now time.Time) {
 			continue
 		}
 		if m.markAt.CompareAndSwap(mark, nowN) {
-			if m.sess.Notify(a.notifyNow(latest)) {
+			if f, withCnt := a.notifyWith(m, nowN, &rc); m.sess.Notify(f) {
+				rc.sent(a, m, nowN, withCnt)
 				m.paceAt = max(m.paceAt, nowN) + pace
 				sent++
 			}
@@ -633,6 +664,10 @@ func (a *replicaActor) round(now time.Time) {
 	if merged > 0 {
 		a.r.node.metrics.NotifiesMerged.Add(float64(merged))
 	}
+	if rc.n > 0 {
+		a.r.node.metrics.CounterFrames.Add(float64(rc.n))
+		a.r.node.metrics.CounterFramesShared.Add(float64(rc.n))
+	}
 	a.observeRound(now, fresh && sent > 0, latest)
 }
 
@@ -642,6 +677,36 @@ func (a *replicaActor) notifyNow(latest int64) *SharedFrame {
 		a.frame = notifyFrame(a.r.room, latest)
 	}
 	return a.frame
+}
+
+// roundCounters is a round's share of the counters: the members due for them get them in the
+// write of their notify or window (replica_counters.go).
+type roundCounters struct {
+	on    bool         // the grain's totals are known: there is a counters frame
+	every int64        // countersEvery
+	pair  *SharedFrame // the round's notify followed by the counters frame (made when first needed)
+	n     int          // members that got counters with their notify or window
+}
+
+// sent records a write to m that carried the counters (withCnt).
+func (rc *roundCounters) sent(a *replicaActor, m *Member, nowN int64, withCnt bool) {
+	if withCnt {
+		a.countersSent(m, nowN)
+		rc.n++
+	}
+}
+
+// notifyWith is the frame of m's notify: the round's notify, followed by the counters frame
+// when m is due for counters.
+func (a *replicaActor) notifyWith(m *Member, nowN int64, rc *roundCounters) (*SharedFrame, bool) {
+	f := a.notifyNow(a.roundTS)
+	if !rc.on || !a.countersDue(m, nowN, rc.every) {
+		return f, false
+	}
+	if rc.pair == nil {
+		rc.pair = &SharedFrame{Data: f.Data, Then: a.cnt.frame}
+	}
+	return rc.pair, true
 }
 
 // observeRound samples the round's cost and, when the round wrote the first frames covering

@@ -20,6 +20,14 @@ import (
 // round. The grain's totals come back as CounterTotals; each round sends the members whose
 // last counters frame differs from the current one, at most once per counters_interval each
 // (stretched in big rooms as notifies are: members x RoundPerMember).
+//
+// A member due for counters that is also notified (or pushed its window) in the round gets
+// both in one write: the counters frame rides behind the notify (SharedFrame.Then), or inside
+// the pushed `msgs` frame as its "counters" (PROTOCOL.md 8.4) when the online count it last
+// got is still the room's (a window carries the counters object only). A member due for
+// counters whose notify or window is coming (messages it has not covered, or a pull in
+// progress) waits for it up to one pace of the room before it gets the counters frame alone:
+// with chat flowing, most counters frames then cost no write of their own.
 
 // replicaCounters is what sessions and the replica actor share, under mu.
 type replicaCounters struct {
@@ -48,7 +56,7 @@ type replicaCountersState struct {
 	dirty    bool  // values or interval changed: rebuild the frame
 	online   int64 // in the current frame
 	frame    *SharedFrame
-	hash     uint64 // of frame.Data
+	vals     uint64 // hash of the current counters object (countersObjectHash)
 	due      int64  // unix nanos: the next round that has a member to write to
 	// heldAt is the earliest last-frame time of the members that hold frame (0: none): they
 	// may get the next frame from heldAt + the pace on. With it a changed frame (a viewer
@@ -263,52 +271,111 @@ func (a *replicaActor) counterTotals(t *pb.CounterTotals) {
 	st.dirty = true
 }
 
-// counterRound writes the current counters frame to the members whose last one differs, at
-// most once per interval each. It costs nothing while every member is up to date and no
-// member is due: st.due is the earliest time one may be written to.
-func (a *replicaActor) counterRound(now time.Time) {
+// prepareCounters brings the current counters frame up to date; false before the grain's
+// first totals (no frame yet).
+func (a *replicaActor) prepareCounters() bool {
 	st := &a.cnt
 	r := a.r
 	if st.interval == 0 {
-		return // no totals from the grain yet
+		return false
 	}
-	every := a.counterPace()
 	online := st.remote + r.local.Load()
 	if st.dirty || online != st.online || st.frame == nil {
-		st.dirty, st.online = false, online
-		data := wire.AppendCounters(make([]byte, 0, 64+len(r.room)+24*len(st.values)), r.room, st.values, online)
-		if h := xxhash.Sum64(data); st.frame == nil || h != st.hash {
+		st.dirty = false
+		if vals := countersObjectHash(st.values); st.frame == nil || vals != st.vals || online != st.online {
 			if st.frame == nil {
 				st.due = 0
 			} else if st.heldAt != 0 {
-				st.due = min(st.due, st.heldAt+every) // the holders of the old frame, once paced
+				st.due = min(st.due, st.heldAt+a.countersEvery()) // the old frame's holders, once paced
 			}
-			st.frame, st.hash, st.heldAt = &SharedFrame{Data: data}, h, 0
+			data := wire.AppendCounters(make([]byte, 0, 64+len(r.room)+24*len(st.values)), r.room, st.values, online)
+			st.frame, st.vals, st.online, st.heldAt = &SharedFrame{Data: data}, vals, online, 0
 		}
 	}
+	return true
+}
+
+// holds tells whether m got the current counters.
+func (a *replicaActor) holds(m *Member) bool {
+	return m.cntVals == a.cnt.vals && m.cntOnline == a.cnt.online
+}
+
+// held books m, which holds the current counters since m.cntAt, for the next change.
+func (a *replicaActor) held(m *Member) {
+	if st := &a.cnt; st.heldAt == 0 || m.cntAt < st.heldAt {
+		st.heldAt = m.cntAt
+	}
+}
+
+// countersJoined books a new member's counters: it holds the current frame (joined carried the
+// same totals) or is due once paced after its join.
+func (a *replicaActor) countersJoined(m *Member) {
+	st := &a.cnt
+	if st.frame != nil && a.holds(m) {
+		a.held(m)
+		return
+	}
+	st.due = min(st.due, m.cntAt+a.countersEvery())
+}
+
+// countersEvery is how often a member may get counters (unix nanos): counters_interval, or
+// members x RoundPerMember in a big room.
+func (a *replicaActor) countersEvery() int64 {
+	return max(a.cnt.interval, time.Duration(len(a.members))*a.r.node.cfg.RoundPerMember).Nanoseconds()
+}
+
+// countersDue tells whether m may get the current counters now: it has not got them and its
+// last ones are one countersEvery old (prepareCounters returned true).
+func (a *replicaActor) countersDue(m *Member, nowN, every int64) bool {
+	st := &a.cnt
+	return (m.cntVals != st.vals || m.cntOnline != st.online) && nowN >= m.cntAt+every
+}
+
+// countersSent records that m got the current counters at nowN.
+func (a *replicaActor) countersSent(m *Member, nowN int64) {
+	m.cntVals, m.cntOnline, m.cntAt = a.cnt.vals, a.cnt.online, nowN
+	a.held(m)
+}
+
+// countersHold is how long a member due for counters waits for its coming notify or window
+// to carry them (one pace of the room) before it gets them alone.
+func (a *replicaActor) countersHold(m *Member) int64 {
+	if m.pulledTS.Load() >= a.lastTS && (m.push || m.markAt.Load() == 0) {
+		return 0 // nothing is coming its way
+	}
+	cfg := &a.r.node.cfg
+	return max(cfg.DispatchInterval, time.Duration(len(a.members))*cfg.RoundPerMember).Nanoseconds()
+}
+
+// counterRound writes the current counters frame, alone, to the members whose last one
+// differs, at most once per interval each; one whose notify or window is coming waits for it
+// (countersHold; the round writes both). It costs nothing while every member is up to date
+// and no member is due: st.due is the earliest time one may be written to.
+func (a *replicaActor) counterRound(now time.Time) {
+	if !a.prepareCounters() {
+		return // no totals from the grain yet
+	}
+	st := &a.cnt
+	r := a.r
 	nowN := now.UnixNano()
 	if nowN < st.due {
 		return
 	}
 	cfg := &r.node.cfg
+	every := a.countersEvery()
 	due := int64(math.MaxInt64)
 	sent := 0
 	for _, m := range a.members {
-		if m.cntHash == st.hash {
-			if st.heldAt == 0 || m.cntAt < st.heldAt {
-				st.heldAt = m.cntAt // it may hold it by its joined, or by a value that came back
-			}
+		if a.holds(m) {
+			a.held(m) // by its joined, or by a value that came back
 			continue
 		}
-		if at := m.cntAt + every; nowN < at {
+		if at := m.cntAt + every + a.countersHold(m); nowN < at {
 			due = min(due, at)
 			continue
 		}
 		if m.sess.Notify(st.frame) {
-			m.cntHash, m.cntAt = st.hash, nowN
-			if st.heldAt == 0 {
-				st.heldAt = nowN
-			}
+			a.countersSent(m, nowN)
 			sent++
 		} else {
 			due = min(due, nowN+cfg.DispatchInterval.Nanoseconds()) // busy: next round
@@ -323,29 +390,15 @@ func (a *replicaActor) counterRound(now time.Time) {
 	}
 }
 
-// counterPace is how often a member may get a counters frame: the interval, stretched in big
-// rooms as notifies are.
-func (a *replicaActor) counterPace() int64 {
-	return max(a.cnt.interval, time.Duration(len(a.members))*a.r.node.cfg.RoundPerMember).Nanoseconds()
-}
-
-// countersJoined books a new member's counters: it holds the current frame (joined carried the
-// same totals) or is due once paced after its join.
-func (a *replicaActor) countersJoined(m *Member) {
-	st := &a.cnt
-	if st.frame != nil && m.cntHash == st.hash {
-		if st.heldAt == 0 || m.cntAt < st.heldAt {
-			st.heldAt = m.cntAt
-		}
-		return
-	}
-	st.due = min(st.due, m.cntAt+a.counterPace())
+// countersObjectHash is the hash of the counters object `{"likes":1,...}` of values.
+func countersObjectHash(values []wire.Counter) uint64 {
+	var buf [256]byte
+	return xxhash.Sum64(wire.AppendCountersObject(buf[:0], values))
 }
 
 // joinCounters records the counters a member's joined frame carried as its last ones: the
 // first counters frame follows once they change, counters_interval after the join at the
 // earliest.
-func (m *Member) joinCounters(room string, cs []wire.Counter, online int64, now time.Time) {
-	m.cntHash = xxhash.Sum64(wire.AppendCounters(nil, room, cs, online))
-	m.cntAt = now.UnixNano()
+func (m *Member) joinCounters(cs []wire.Counter, online int64, now time.Time) {
+	m.cntVals, m.cntOnline, m.cntAt = countersObjectHash(cs), online, now.UnixNano()
 }

@@ -3,11 +3,13 @@ package actors
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/liveroom/liveroom/actors/pb"
 	"github.com/liveroom/liveroom/rooms"
@@ -17,6 +19,7 @@ import (
 type frameSession struct {
 	mu     sync.Mutex
 	frames []string
+	calls  int // Notify calls that wrote: one write each
 	busy   bool
 }
 
@@ -27,7 +30,11 @@ func (s *frameSession) Notify(f *SharedFrame) bool {
 	if s.busy {
 		return false
 	}
+	s.calls++
 	s.frames = append(s.frames, string(f.Data))
+	if f.Then != nil {
+		s.frames = append(s.frames, string(f.Then.Data))
+	}
 	return true
 }
 func (s *frameSession) Push(f *SharedFrame) bool { return s.Notify(f) }
@@ -119,7 +126,7 @@ func TestCounterFramesPaced(t *testing.T) {
 	a, members, sessions := counterReplica(3)
 	t0 := time.Now()
 	for _, m := range members {
-		m.joinCounters("bench", nil, 3, t0) // joined showed no counters and 3 online
+		m.joinCounters(nil, 3, t0) // joined showed no counters and 3 online
 	}
 	a.counterRound(t0)
 	if n := sessions[0].count(); n != 0 {
@@ -196,7 +203,7 @@ func TestCounterFrameChangeWaitsForPace(t *testing.T) {
 	a, members, sessions := counterReplica(2)
 	t0 := time.Now()
 	for _, m := range members {
-		m.joinCounters("bench", nil, 2, t0)
+		m.joinCounters(nil, 2, t0)
 	}
 	a.reported = 2
 	a.counterTotals(&pb.CounterTotals{Values: map[string]int64{"likes": 1}, Online: 2, IntervalMs: 1000})
@@ -234,10 +241,91 @@ func BenchmarkCounterJoins(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		m := &Member{r: a.r, sess: &countSession{}}
-		m.joinCounters("bench", nil, int64(i), now)
+		m.joinCounters(nil, int64(i), now)
 		a.add(m)
 		a.r.local.Add(1)
 		now = now.Add(time.Millisecond)
 		a.counterRound(now)
+	}
+}
+
+// A member due for counters in the round that notifies it gets both in one write, the notify
+// first; a push member gets its window with the counters inside while its online count is
+// the room's, and followed by the counters frame once online changed. A member whose notify is
+// coming (its pull in progress) waits for it up to one pace before it gets the counters frame
+// alone; one with nothing coming gets it at once.
+func TestCountersRideWithTheRound(t *testing.T) {
+	a, members, sessions := counterReplica(3)
+	members[1].push = true
+	t0 := time.Now()
+	for _, m := range members {
+		m.joinCounters(nil, 3, t0)
+	}
+	a.reported = 3
+	a.counterTotals(&pb.CounterTotals{Values: map[string]int64{"likes": 5}, Online: 3, IntervalMs: 1000})
+	ts := t0.UnixMicro()
+	appendMsgs(a, 2, &ts)
+	last := func(s *frameSession, k int) []string {
+		t.Helper()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if len(s.frames) < k {
+			t.Fatalf("%d frames, want at least %d: %q", len(s.frames), k, s.frames)
+		}
+		return append([]string(nil), s.frames[len(s.frames)-k:]...)
+	}
+	const counters5 = `{"op":"counters","room":"bench","counters":{"likes":5},"online":3}`
+	shared := testutil.ToFloat64(a.r.node.metrics.CounterFramesShared)
+
+	t1 := t0.Add(time.Second)
+	a.round(t1)
+	for _, i := range []int{0, 2} {
+		if f := last(sessions[i], 2); sessions[i].calls != 1 || !strings.HasPrefix(f[0], `{"op":"notify"`) || f[1] != counters5 {
+			t.Fatalf("member %d: %d writes, frames %q", i, sessions[i].calls, f)
+		}
+	}
+	if f := last(sessions[1], 1); sessions[1].calls != 1 || !strings.HasPrefix(f[0], `{"op":"msgs"`) || !strings.HasSuffix(f[0], `,"counters":{"likes":5}}`) {
+		t.Fatalf("push member: %d writes, frames %q", sessions[1].calls, f)
+	}
+	a.counterRound(t1)
+	if n := sessions[0].count() + sessions[1].count() + sessions[2].count(); n != 5 {
+		t.Fatalf("%d frames after the counter round: the round's counters went again", n)
+	}
+
+	// One viewer fewer: online changed; the push member's next window carries the frame behind it.
+	a.r.local.Add(-1)
+	t2 := t1.Add(time.Second)
+	appendMsgs(a, 1, &ts)
+	a.round(t2)
+	const counters5of2 = `{"op":"counters","room":"bench","counters":{"likes":5},"online":2}`
+	if f := last(sessions[1], 2); sessions[1].calls != 2 || !strings.HasPrefix(f[0], `{"op":"msgs"`) || strings.Contains(f[0], `"counters"`) || f[1] != counters5of2 {
+		t.Fatalf("push member after online changed: %d writes, frames %q", sessions[1].calls, f)
+	}
+	// The notify members' pulls are in progress: their counters wait for the next notify, one
+	// pace (DispatchInterval here) at most.
+	a.counterRound(t2)
+	if sessions[0].count() != 2 {
+		t.Fatalf("counters frame at once while a notify is coming: %q", last(sessions[0], 1))
+	}
+	a.counterRound(t2.Add(a.r.node.cfg.DispatchInterval))
+	if f := last(sessions[0], 1); sessions[0].calls != 2 || f[0] != counters5of2 {
+		t.Fatalf("after the hold: %d writes, frames %q", sessions[0].calls, f)
+	}
+	// New totals. Up to date with the messages and no pull in progress: nothing is coming, no
+	// hold; member 0's pull is still in progress: it waits.
+	m := members[2]
+	m.markAt.Store(0)
+	m.pulledTS.Store(a.lastTS)
+	a.counterTotals(&pb.CounterTotals{Values: map[string]int64{"likes": 6}, Online: 3, IntervalMs: 1000})
+	t3 := t2.Add(time.Second + a.r.node.cfg.DispatchInterval)
+	a.counterRound(t3)
+	if f := last(sessions[2], 1); f[0] != `{"op":"counters","room":"bench","counters":{"likes":6},"online":2}` {
+		t.Fatalf("nothing coming: frames %q", f)
+	}
+	if f := last(sessions[0], 1); f[0] != counters5of2 {
+		t.Fatalf("a notify coming: frames %q", f)
+	}
+	if got := testutil.ToFloat64(a.r.node.metrics.CounterFramesShared) - shared; got != 4 {
+		t.Errorf("%v counters frames shared a write, want 4", got)
 	}
 }

@@ -14,8 +14,9 @@ import (
 type Session interface {
 	// UID is the authenticated user id.
 	UID() string
-	// Notify writes the shared notify frame f. It returns false if the frame was not written
-	// (the session is busy writing or closed); the round then tries again next time.
+	// Notify writes the shared notify frame f and, when f.Then is set, f.Then right after it
+	// in the same write. It returns false if nothing was written (the session is busy writing
+	// or closed); the round then tries again next time.
 	Notify(f *SharedFrame) bool
 	// Notify must not wait for a slow peer: a round writes to every member in turn.
 	// Kick tells the session it was removed: from room with reason, or, with room "", that the
@@ -42,9 +43,17 @@ type Membership interface {
 var _ Membership = (*Member)(nil)
 
 // SharedFrame is an encoded server frame that many sessions write unchanged (one notify per
-// room per round). Prepared and Wire let the transport cache its own encodings of Data once.
+// room per round). Prepared and Wire let the transport cache its own encodings of Data once
+// (Wire: of Data and Then together).
+//
+// Then is a second frame written with this one, in the same write: a member's counters frame
+// when it is due in the round that notifies the member or pushes its window, so that the two
+// cost one syscall instead of two (a write of a counters frame cost ~14 us of the server's CPU
+// at 10k viewers tapping likes: docs/benchmarks.md "Likes"). A pair is a SharedFrame of its
+// own, made once per round and shared by the members that get both.
 type SharedFrame struct {
 	Data     []byte
+	Then     *SharedFrame
 	Prepared atomic.Value
 	Wire     atomic.Pointer[[]byte]
 }
@@ -70,9 +79,13 @@ type Member struct {
 	sent       atomic.Bool  // the session sent since its last pull: that pull waits for the node's sends
 	gone       atomic.Bool  // left or kicked; set once by whoever removes it
 
-	adds    rooms.Bucket // the session's add limiter in this room; guarded by r.cnt.mu
-	cntHash uint64       // hash of the last counters the member got (joined or a frame); owned by the replica actor
-	cntAt   int64        // unix nanos of that; owned by the replica actor
+	adds rooms.Bucket // the session's add limiter in this room; guarded by r.cnt.mu
+	// The last counters the member got (joined, a counters frame, a pushed window carrying
+	// them), owned by the replica actor: the hash of the counters object, the online count
+	// (a pushed window carries the object only) and when (unix nanos).
+	cntVals   uint64
+	cntOnline int64
+	cntAt     int64
 }
 
 // Room returns the room id.

@@ -334,9 +334,6 @@ func (c *Config) validateViewerIO() error {
 	if c.Slow > 0 {
 		off = append(off, "--slow")
 	}
-	if c.Likes > 0 {
-		off = append(off, "--likes")
-	}
 	if c.Liveness > 0 {
 		off = append(off, "--liveness")
 	}

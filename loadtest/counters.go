@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -61,7 +60,7 @@ type likeCounts struct {
 // maxAddDelta is the largest delta of a viewer's add (PROTOCOL.md 8.4).
 const maxAddDelta = 100
 
-// like taps the room's likes at the configured rate while the worker is in its send phase,
+// like taps the room's likes (the goroutine IO's; the epoll IO's is likes_epoll.go) at the configured rate while the worker is in its send phase,
 // until stop is closed. Taps are not timer events: tap k falls at start + k/Likes (start a
 // random part of a tap interval away), and each wake-up sends the taps due since the last
 // one. Without --like-batch a wake-up comes every tap and each tap is its own add of delta
@@ -69,11 +68,7 @@ const maxAddDelta = 100
 // delta 100), as an app conflates them (the JS client's addEvery). Taps due outside the send
 // phase are never made; a late wake-up sends what fell due meanwhile.
 func (v *wsViewer) like(conn *websocket.Conn, stop chan struct{}) {
-	tap := time.Duration(float64(time.Second) / v.w.cfg.Likes)
-	every, batch := v.w.cfg.LikeBatch, v.w.cfg.LikeBatch > 0
-	if !batch {
-		every = tap
-	}
+	tap, every, batch := v.w.cfg.tapEvery(), v.w.cfg.likeEvery(), v.w.cfg.LikeBatch > 0
 	start := time.Now().Add(time.Duration(rand.Int64N(int64(tap))))
 	// The first wake-up comes after a random part of the interval (it spreads the viewers'),
 	// the next ones from a ticker, which keeps the period when wake-ups come late.
@@ -86,8 +81,7 @@ func (v *wsViewer) like(conn *websocket.Conn, stop chan struct{}) {
 		}
 	}()
 	wake := first.C
-	prefix := []byte(`{"op":"add","room":"` + v.room + `","counter":"likes","delta":`)
-	frame := make([]byte, 0, len(prefix)+8)
+	var frame []byte
 	var tapped int64 // taps due so far, sent or not
 	var recent doubtBuckets
 	defer func() {
@@ -116,7 +110,7 @@ func (v *wsViewer) like(conn *websocket.Conn, stop chan struct{}) {
 			if !batch {
 				delta = 1
 			}
-			frame = append(strconv.AppendInt(append(frame[:0], prefix...), delta, 10), '}')
+			frame = v.addFrame(frame[:0], delta)
 			if v.writeTo(conn, frame) != nil {
 				return
 			}
@@ -188,16 +182,18 @@ func (d *doubtBuckets) inDoubt(now time.Time) int64 {
 	return 0
 }
 
-// onLikes keeps the likes total of a joined or counters frame, if it carries the counters
-// (--likes: nothing otherwise).
-func (v *viewer) onLikes(b []byte) {
+// onLikes keeps the likes total of a joined, counters or pushed msgs frame, if it carries the
+// counters (--likes: nothing otherwise), and tells whether it did.
+func (v *viewer) onLikes(b []byte) bool {
 	if v.lk == nil {
-		return
+		return false
 	}
-	if n, ok := likesOf(b); ok {
+	n, ok := likesOf(b)
+	if ok {
 		v.lk.likes.Store(n)
 		v.lk.hasLikes.Store(true)
 	}
+	return ok
 }
 
 var (
@@ -205,14 +201,22 @@ var (
 	keyLikes    = []byte(`"likes":`)
 )
 
-// likesOf reads the likes total of a frame's "counters" object (the last member of joined, a
-// member of counters): 0 when the object has no likes, false without the object.
+// countersTail is how far from a frame's end its "counters" object may begin: it is the last
+// member (joined, a pushed window) or followed by online only (counters), and 16 counters of
+// 32-character names take under 1 KB. A pushed window is up to tens of KB and most carry no
+// counters: scanned whole, every window's bytes were read a second time.
+const countersTail = 2048
+
+// likesOf reads the likes total of a frame's "counters" object (the last member of joined and
+// of a pushed window, a member of counters): 0 when the object has no likes, false without
+// the object.
 func likesOf(b []byte) (int64, bool) {
-	i := bytes.LastIndex(b, keyCounters)
+	tail := b[max(0, len(b)-countersTail):]
+	i := bytes.LastIndex(tail, keyCounters)
 	if i < 0 {
 		return 0, false
 	}
-	obj := b[i+len(keyCounters):]
+	obj := tail[i+len(keyCounters):]
 	if j := bytes.IndexByte(obj, '}'); j >= 0 {
 		obj = obj[:j]
 	}

@@ -20,19 +20,27 @@ func TestLikesOf(t *testing.T) {
 	f(`{"op":"joined","room":"r","epoch":"e","ts":1,"seq":0,"online":1,"id":1}`, 0, false) // a server without counters
 	// The counters object is the last member: a message body before it does not count.
 	f(`{"op":"msgs","msgs":[{"body":{"counters":{"likes":5}}}],"counters":{"likes":6}}`, 6, true)
+	// A long window: the object is found at its end, and only there.
+	long := `{"op":"msgs","msgs":[` + strings.Repeat(`{"ts":1,"body":{"n":1}},`, 200) + `{"ts":2}]`
+	f(long+`,"counters":{"likes":7}}`, 7, true)
+	f(long+`}`, 0, false)
 }
 
-// The end check against the fake: with every add counted and every frame sent, the run
+// The end check against the fake, in both viewer IO modes: with every add counted and every frame sent, the run
 // passes with the totals exact (the rooms' earlier totals left out); adds over the 20/s
 // limit are refused and not counted as accepted; an add the server loses, a viewer whose
 // last counters frame is not the server's total and a post the server did not count fail
 // the run.
 func TestRunCounters(t *testing.T) {
+	forEachIO(t, testRunCounters)
+}
+
+func testRunCounters(t *testing.T, io string) {
 	defer func(a, b time.Duration) { counterSettle, viewerSettle = a, b }(counterSettle, viewerSettle)
 	counterSettle, viewerSettle = 2*time.Second, time.Second
 	run := func(c *fakeCluster, likes float64) *Result {
 		t.Helper()
-		cfg := Config{ViewerIO: ViewerIOGoroutine, Viewers: 6, PerWorker: 3, Rooms: 2, Likes: likes, CounterPosts: 4, Drain: 2 * time.Second,
+		cfg := Config{ViewerIO: io, Viewers: 6, PerWorker: 3, Rooms: 2, Likes: likes, CounterPosts: 4, Drain: 2 * time.Second,
 			Prefix: "ct", Rates: map[string]float64{"normal": 5}}
 		res := fakeRun(t, c, cfg, Options{})
 		if res.Counters == nil {
@@ -151,16 +159,20 @@ func TestRefusedAddRange(t *testing.T) {
 	f(nil, 1, 1, 1) // an error without id before any add: counted as one tap, as before batching
 }
 
-// --like-batch on the fake: taps summed into one add per interval are counted exactly (in taps,
+// --like-batch on the fake, in both viewer IO modes: taps summed into one add per interval are counted exactly (in taps,
 // frames apart), a sum over 100 is split (the fake refuses a delta over 100), 40 taps a second
 // in 4 adds stay under the 20 adds/s limit that one add per tap exceeds, and refusals of adds
 // whose deltas differ leave the check a range that still holds, and still catches a lost add.
 func TestRunCountersBatched(t *testing.T) {
+	forEachIO(t, testRunCountersBatched)
+}
+
+func testRunCountersBatched(t *testing.T, io string) {
 	defer func(a, b time.Duration) { counterSettle, viewerSettle = a, b }(counterSettle, viewerSettle)
 	counterSettle, viewerSettle = 2*time.Second, time.Second
 	run := func(c *fakeCluster, likes float64, batch time.Duration) *CounterResult {
 		t.Helper()
-		cfg := Config{ViewerIO: ViewerIOGoroutine, Viewers: 6, PerWorker: 3, Rooms: 2, Likes: likes, LikeBatch: batch, Drain: 2 * time.Second,
+		cfg := Config{ViewerIO: io, Viewers: 6, PerWorker: 3, Rooms: 2, Likes: likes, LikeBatch: batch, Drain: 2 * time.Second,
 			Prefix: "cb", Rates: map[string]float64{"normal": 5}}
 		res := fakeRun(t, c, cfg, Options{})
 		if res.Counters == nil {

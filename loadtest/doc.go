@@ -27,8 +27,9 @@
 // and a session's liveness timer pings and closes it from the timer's goroutine. With --likes a
 // joined session has a second goroutine writing its adds under the write mutex, ended and
 // awaited when the session ends. Epoll IO: a viewer's state is touched only under its mutex, by
-// the dialer goroutine running its attempt, the handler goroutine serving its socket's event,
-// its join-deadline timer, or the final report (viewer_epoll.go). Either way counters are
+// the dialer goroutine running its attempt, the handler goroutine serving its socket's event
+// or its likes wheel's (likes_epoll.go: one wheel goroutine per worker hands the viewers due to
+// the handlers), its join-deadline timer, or the final report (viewer_epoll.go). Either way counters are
 // atomics; latency histograms are sharded, each behind its own mutex, and those per room-size
 // class sit behind one mutex per class; the rare ones (resumptions, acknowledgements, notice
 // numbers, interned strings) sit behind one mutex each. Every goroutine a run starts ends by

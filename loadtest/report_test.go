@@ -108,7 +108,6 @@ func TestEpollRefuses(t *testing.T) {
 	}
 	f(func(c *Config) { c.Churn = 0.1 }, "does not support --churn")
 	f(func(c *Config) { c.Slow, c.SlowMode = 0.1, "late" }, "does not support --slow")
-	f(func(c *Config) { c.Likes, c.Drain = 5, 3*time.Second }, "does not support --likes")
 	f(func(c *Config) { c.Liveness = time.Second }, "does not support --liveness")
 	f(func(c *Config) { c.Churn, c.Liveness = 0.1, time.Second }, "does not support --churn, --liveness")
 }

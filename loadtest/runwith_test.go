@@ -29,7 +29,7 @@ func fakeRun(t *testing.T, c *fakeCluster, cfg Config, o Options) *Result {
 }
 
 // forEachIO runs f as a subtest in each viewer IO mode (for the tests that apply to both: the
-// epoll IO refuses churn, slow viewers, likes and liveness).
+// epoll IO refuses churn, slow viewers and liveness).
 func forEachIO(t *testing.T, f func(t *testing.T, io string)) {
 	for _, io := range []string{ViewerIOGoroutine, ViewerIOEpoll} {
 		t.Run(io, func(t *testing.T) { f(t, io) })

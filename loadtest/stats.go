@@ -82,7 +82,7 @@ type Totals struct {
 	AddsRefused    int64 `json:"adds_refused,omitempty"` // taps, at least
 	AddsRefusedMax int64 `json:"adds_refused_max,omitempty"`
 	AddsInDoubt    int64 `json:"adds_in_doubt,omitempty"`
-	CounterFrames  int64 `json:"counter_frames,omitempty"`
+	CounterFrames  int64 `json:"counter_frames,omitempty"` // counters frames and pushed windows carrying the counters
 }
 
 func (c *counters) totals() Totals {

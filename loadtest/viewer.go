@@ -254,8 +254,8 @@ func (v *viewer) onMsgs(b []byte, f *msgsFrame, out frameWriter) error {
 		}
 	}
 	v.deliver(f.msgs, recv)
-	if v.w.cfg.Push && v.lk != nil { // a pushed window may carry the counters (PROTOCOL.md 8.4)
-		v.onLikes(b)
+	if v.w.cfg.Push && v.onLikes(b) { // a pushed window may carry the counters (PROTOCOL.md 8.4)
+		v.w.c.counterFrames.Add(1) // an update as a counters frame is
 	}
 	v.w.c.dropped.Add(int64(f.dropped))
 	if f.next > v.since {

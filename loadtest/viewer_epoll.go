@@ -34,8 +34,9 @@ import (
 // viewer's state is guarded by its mu, held by the dialer during an attempt, by a handler
 // while it serves an event, by the join deadline's timer and by the final report. An event or
 // a timer carries the session's generation: one from an ended session finds another and does
-// nothing. Not supported here (refused by Config.validate): --churn, --slow, --likes,
-// --liveness.
+// nothing. With --likes, one wheel per worker hands the viewers whose taps are due to the
+// handlers, which write their adds (likes_epoll.go). Not supported here (refused by
+// Config.validate): --churn, --slow, --liveness.
 
 // epollDialers bounds the connection attempts a worker has in flight (each one a goroutine).
 const epollDialers = 128
@@ -60,6 +61,7 @@ type epollIO struct {
 	dials  dialQueue      // viewers due for a connection attempt
 	wg     sync.WaitGroup // handlers
 	dwg    sync.WaitGroup // dialers
+	lwg    sync.WaitGroup // the likes wheel (--likes)
 }
 
 // epViewer is a viewer in the epoll mode.
@@ -73,6 +75,7 @@ type epViewer struct {
 	how       ending       // how the last session ended (the next attempt's nextNode)
 	closeCode int          // the server's close frame in this session (0: none)
 	timer     *time.Timer  // the join deadline (nil once joined)
+	lt        *epLikes     // --likes only (likes_epoll.go)
 }
 
 // newEpollIO makes the worker's viewers and starts the poller, the handlers and the dialers;
@@ -92,6 +95,9 @@ func newEpollIO(ctx context.Context, w *worker) (*epollIO, error) {
 	for i := range io.views {
 		v := &epViewer{io: io, fd: -1}
 		w.initViewer(&v.viewer, cfg.First+i)
+		if cfg.Likes > 0 {
+			v.lt = &epLikes{}
+		}
 		io.views[i] = v
 		w.viewers = append(w.viewers, &v.viewer)
 	}
@@ -102,6 +108,11 @@ func newEpollIO(ctx context.Context, w *worker) (*epollIO, error) {
 	for range min(epollDialers, max(cfg.Count, 1)) {
 		io.dwg.Add(1)
 		go func() { defer io.dwg.Done(); io.dial() }()
+	}
+	if cfg.Likes > 0 {
+		wh := newLikeWheel(cfg.Count, cfg.likeEvery())
+		io.lwg.Add(1)
+		go func() { defer io.lwg.Done(); io.turn(ctx, wh) }()
 	}
 	return io, nil
 }
@@ -122,11 +133,12 @@ func (io *epollIO) connectAll(ctx context.Context) {
 	}
 }
 
-// stop ends the attempts, the poller and the handlers, then every session (ctx has ended:
-// none is attempted again).
+// stop ends the attempts, the likes wheel, the poller and the handlers, then every session
+// (ctx has ended: none is attempted again).
 func (io *epollIO) stop() {
 	io.dials.close()
 	io.dwg.Wait()
+	io.lwg.Wait()
 	io.poller.Close()
 	close(io.events)
 	io.wg.Wait()
@@ -221,6 +233,7 @@ func (v *epViewer) end(how ending) {
 		_ = syscall.Close(int(v.fd)) // leaves the epoll set with it: no other descriptor shares its file
 		v.fd, v.conn = -1, nil
 	}
+	v.endLikes(time.Now())
 	v.closeSession()
 	if v.io.ctx.Err() != nil {
 		return
@@ -229,8 +242,17 @@ func (v *epViewer) end(how ending) {
 	time.AfterFunc(v.after(how), func() { v.io.dials.push(v) })
 }
 
-// write writes one whole frame without waiting (v.mu held).
+// write writes one whole frame without waiting (v.mu held), after the rest of an add the
+// socket took only part of (likes_epoll.go).
 func (v *epViewer) write(frame []byte) error {
+	if v.lt != nil {
+		if err := v.flushRest(time.Now()); err != nil {
+			return err
+		}
+		if len(v.lt.rest) > 0 {
+			return errSendFull
+		}
+	}
 	n, err := v.conn.TryWrite(frame)
 	if err == nil && n < len(frame) {
 		err = errSendFull
@@ -238,11 +260,15 @@ func (v *epViewer) write(frame []byte) error {
 	return err
 }
 
-// handle serves the poller's events until the channel is closed.
+// handle serves the poller's and the likes wheel's events until the channel is closed.
 func (io *epollIO) handle() {
 	h := &epHandler{io: io}
 	for id := range io.events {
-		h.serve(id)
+		if uint32(id)&likeEvent != 0 {
+			h.like(id)
+		} else {
+			h.serve(id)
+		}
 	}
 }
 
@@ -252,6 +278,7 @@ type epHandler struct {
 	io    *epollIO
 	frame msgsFrame
 	wbuf  []byte
+	add   []byte    // an add's payload (likes_epoll.go)
 	v     *epViewer // the viewer being served
 }
 
@@ -286,9 +313,12 @@ func (h *epHandler) serve(id uint64) {
 		case werr != nil:
 			v.end(v.ending())
 			return
-		case res == frameJoined && v.timer != nil:
-			v.timer.Stop()
-			v.timer = nil
+		case res == frameJoined:
+			if v.timer != nil {
+				v.timer.Stop()
+				v.timer = nil
+			}
+			v.startLikes(time.Now())
 		}
 	}
 }

@@ -37,6 +37,9 @@ type Metrics struct {
 	Epochs         prometheus.Counter     // rooms that started a new epoch because their stamps diverged
 	CounterAdds    *prometheus.CounterVec // counter adds by result: accepted, rate_limited, lost
 	CounterFrames  prometheus.Counter     // counters frames written to sessions
+	// CounterFramesShared: those of CounterFrames written with the session's notify or pushed
+	// window in one write (behind it, or inside the window).
+	CounterFramesShared prometheus.Counter
 
 	// Latencies (histograms.go).
 	DeliveryLag  prometheus.Histogram     // a message's ts to the round that wrote its first frame, once per round per replica
@@ -80,12 +83,14 @@ func New() *Metrics {
 		Epochs:         counter("rooms_diverged_total", "Rooms that started a new epoch because a replica held stamps the room's activation did not know."),
 		CounterAdds: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "liveroom", Name: "counter_adds_total",
 			Help: "Counter adds (viewers' and the backend's) by result: accepted by the room, rate_limited by the per-session limit, lost (summed on this node but not handed to the room)."}, []string{"result"}),
-		CounterFrames: counter("counter_frames_total", "Counters frames written to sessions."),
+		CounterFrames: counter("counter_frames_total", "Counters frames written to sessions (those inside pushed windows included)."),
+		CounterFramesShared: counter("counter_frames_shared_total",
+			"Counters frames of counter_frames_total written in one write with the session's notify or pushed window (behind it, or inside the window as its counters)."),
 	}
 	m.newHistograms()
 	m.Registry.MustRegister(m.Accepted.vec, m.RateLimited.vec, m.Evicted.vec, m.DroppedInPull, m.NotifiesSent, m.NotifiesMerged,
 		m.Pulls, m.DeltasSent, m.Kicks, m.Sessions, m.Rooms, m.ConnRejected, m.StoreErrors, m.Members, m.MembersLeft, m.Nodes,
-		m.Undurable, m.UndurableRooms, m.Fenced, m.Epochs, m.CounterAdds, m.CounterFrames,
+		m.Undurable, m.UndurableRooms, m.Fenced, m.Epochs, m.CounterAdds, m.CounterFrames, m.CounterFramesShared,
 		m.DeliveryLag, m.RoundSeconds, m.GrainRequest, m.StoreSeconds, buildInfo(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -15,6 +15,8 @@ import (
 
 	"github.com/fasthttp/websocket"
 
+	"github.com/liveroom/liveroom/actors"
+	"github.com/liveroom/liveroom/internal/socket"
 	"github.com/liveroom/liveroom/internal/testwait"
 	"github.com/liveroom/liveroom/transport"
 )
@@ -392,5 +394,52 @@ func TestWholeSessionKicks(t *testing.T) {
 			_, b := s.api(t, "GET", "/v1/rooms/k-all", apiKey, "")
 			return num(a["online"]) == 0 && num(b["online"]) == 0
 		})
+	}
+}
+
+// A notify with the member's counters frame behind it (actors.SharedFrame.Then: both due in
+// one round) reaches the viewer as two frames in one write, the notify first: one read on the
+// viewer's socket returns both, and again when another member shares the same pair.
+func TestNotifyWithCountersOneWrite(t *testing.T) {
+	s := startFake(t, nil)
+	var conns []*websocket.Conn
+	for _, uid := range []string{"p1", "p2"} {
+		conn, _, err := websocket.DefaultDialer.Dial("ws://"+s.addr+"/v1/ws?uid="+uid, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = conn.Close() })
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, b, err := conn.ReadMessage(); err != nil || !strings.Contains(string(b), `"op":"hello"`) {
+			t.Fatalf("hello: %s %v", b, err)
+		}
+		if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"op":"join","room":"pair","id":1}`)); err != nil {
+			t.Fatal(err)
+		}
+		if _, b, err := conn.ReadMessage(); err != nil || !strings.Contains(string(b), `"op":"joined"`) {
+			t.Fatalf("joined: %s %v", b, err)
+		}
+		conns = append(conns, conn)
+	}
+	s.mem.mu.Lock()
+	members := append([]*memMember(nil), s.mem.rooms["pair"].members...)
+	s.mem.mu.Unlock()
+	notify := `{"op":"notify","room":"pair","ts":7}`
+	counters := `{"op":"counters","room":"pair","counters":{"likes":12},"online":2}`
+	pair := &actors.SharedFrame{Data: []byte(notify), Then: &actors.SharedFrame{Data: []byte(counters)}}
+	for i, m := range members {
+		if !m.sess.Notify(pair) {
+			t.Fatalf("member %d: Notify wrote nothing", i)
+		}
+	}
+	want := string(socket.ServerFrame(websocket.TextMessage, []byte(notify))) + string(socket.ServerFrame(websocket.TextMessage, []byte(counters)))
+	for i, conn := range conns {
+		nc := conn.NetConn()
+		_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b := make([]byte, 4096)
+		n, err := nc.Read(b)
+		if err != nil || string(b[:n]) != want {
+			t.Fatalf("viewer %d: one read returned %q (%v), want both frames %q", i, b[:n], err, want)
+		}
 	}
 }

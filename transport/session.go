@@ -111,6 +111,9 @@ func (s *wsSession) Notify(f *actors.SharedFrame) bool {
 	wire := f.Wire.Load()
 	if wire == nil {
 		w := socket.ServerFrame(websocket.TextMessage, f.Data)
+		if f.Then != nil { // two frames, one write (actors.SharedFrame)
+			w = append(w, socket.ServerFrame(websocket.TextMessage, f.Then.Data)...)
+		}
 		f.Wire.Store(&w)
 		wire = &w
 	}
@@ -178,8 +181,17 @@ func (s *wsSession) finishWrite(rest []byte) {
 }
 
 // writeShared writes a frame shared by many sessions in its prepared form (built once per
-// frame, whichever session writes it first), waiting for the socket. The caller holds wmu.
+// frame, whichever session writes it first), then f.Then if set, waiting for the socket. The
+// caller holds wmu.
 func (s *wsSession) writeShared(f *actors.SharedFrame) bool {
+	if !s.writePrepared(f) {
+		return false
+	}
+	return f.Then == nil || s.writePrepared(f.Then)
+}
+
+// writePrepared writes f's prepared message through websocket.Conn (s.wmu held).
+func (s *wsSession) writePrepared(f *actors.SharedFrame) bool {
 	pm, _ := f.Prepared.Load().(*websocket.PreparedMessage)
 	if pm == nil {
 		var err error

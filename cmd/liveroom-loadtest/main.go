@@ -92,7 +92,7 @@ func run(ctx context.Context, args []string) int {
 	fs.StringVar(&mode, "mode", "", "label of the server's mode in the report (default notify-pull, or push-window with --push)")
 	fs.BoolVar(&cfg.Push, "push", false, `viewers join with "push":true (the server pushes each round's window)`)
 	fs.StringVar(&cfg.ViewerIO, "viewer-io", loadtest.DefaultViewerIO(), "how a worker runs its viewers: epoll (small structs whose sockets wait in one epoll set per worker, under 3 KB each; "+
-		"no --churn, --slow, --likes or --liveness) or goroutine (a goroutine and a websocket.Conn each, ~22 KB; every feature)")
+		"no --churn, --slow or --liveness) or goroutine (a goroutine and a websocket.Conn each, ~22 KB; every feature)")
 	fs.Float64Var(&cfg.Churn, "churn", 0, "fraction of the viewers per minute (e.g. 0.01) that, spread over each minute of the send phase, close their session and reconnect at once with join since (they stay in the loss check)")
 	fs.DurationVar(&cfg.Liveness, "liveness", 0, "a joined session silent this long sends a ping; silent twice as long, it is closed and resumes elsewhere (a node frozen by SIGSTOP); 0: off")
 	fs.BoolVar(&cfg.CheckStamps, "check-stamps", false, "keep every (room, epoch, seq) the viewers receive and count those seen with two ts: stamp_conflicts (no seq stamped twice; for fault runs)")
