@@ -36,13 +36,13 @@ type Config struct {
 	Metrics   *metrics.Metrics // default metrics.New()
 	Logger    *slog.Logger     // default slog.Default()
 
-	FlushInterval    time.Duration // how often a room grain sends its batched deltas; default 5ms
+	FlushInterval time.Duration // how often a room grain sends its batched deltas; default 5ms
 	// FlushPerNode spaces the deltas of a room that many nodes subscribe to: a grain flushes at
 	// most once per max(FlushInterval, subscribed nodes x this). A delta costs its grain's
 	// member about 87 us per node it goes to (docs/capacity.md, c_delta): 200 ticks a second
 	// to 52 nodes took most of a core. Default 500us: up to 10 nodes flush every 5 ms, 52
 	// every 26 ms (38 ticks a second), while their viewers' rounds are seconds apart.
-	FlushPerNode time.Duration
+	FlushPerNode     time.Duration
 	DispatchInterval time.Duration // how often a replica runs a notify round; default 50ms
 	// RoundPerMember paces members of big rooms: a member is notified at most once per
 	// max(DispatchInterval, members x RoundPerMember). Each notify costs about three frames
