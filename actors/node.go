@@ -513,6 +513,7 @@ func (n *Node) acquireReplica(ctx context.Context, room, uid string) (*Replica, 
 		}
 		r = newReplica(n, room)
 		n.replicas[room] = r
+		n.replicasChanged()
 		r.refs++
 		n.mu.Unlock()
 		props := actor.PropsFromProducer(func() actor.Actor { return &replicaActor{r: r} })
@@ -534,6 +535,7 @@ func (n *Node) acquireReplica(ctx context.Context, room, uid string) (*Replica, 
 		n.mu.Lock()
 		if n.replicas[room] == r {
 			delete(n.replicas, room)
+			n.replicasChanged()
 		}
 		n.mu.Unlock()
 		return nil, fmt.Errorf("room %s: %w", room, r.readyErr)
@@ -565,9 +567,14 @@ func (n *Node) retireReplica(r *Replica) bool {
 	r.retired = true
 	if n.replicas[r.room] == r {
 		delete(n.replicas, r.room)
+		n.replicasChanged()
 	}
 	return true
 }
+
+// replicasChanged sets the replicas gauge (liveroom_replicas) to the registry's size, as
+// grainStarted and grainStopped do for the grains; the caller holds n.mu.
+func (n *Node) replicasChanged() { n.metrics.Replicas.Set(float64(len(n.replicas))) }
 
 // retireMember marks m gone and drops its reference; only the first caller gets true.
 func (n *Node) retireMember(m *Member) bool {

@@ -328,3 +328,47 @@ func TestPassivationKeepsHistory(t *testing.T) {
 		t.Fatalf("window after the notice: %s (want the new message and 1 dropped)", res.Body)
 	}
 }
+
+// The node's gauges say where rooms run: liveroom_replicas counts a replica from its first
+// viewer's join until it stops idle, and a send to a room without viewers here runs its grain
+// (liveroom_rooms) but no replica.
+func TestReplicasGauge(t *testing.T) {
+	n := testNode(t, func(c *Config) { c.ReplicaIdle = 50 * time.Millisecond })
+	ctx := context.Background()
+	gauges := func() (grains, replicas float64) {
+		return metricValue(t, n, "liveroom_rooms", ""), metricValue(t, n, "liveroom_replicas", "")
+	}
+	if g, r := gauges(); g != 0 || r != 0 {
+		t.Fatalf("fresh node: %v grains, %v replicas", g, r)
+	}
+	var members []Membership
+	for _, room := range []string{"r-g1", "r-g2", "r-g2"} {
+		s := &fakeSession{uid: "v-" + room + fmt.Sprint(len(members))}
+		if err := n.Connect(s); err != nil {
+			t.Fatal(err)
+		}
+		defer n.Disconnect(s)
+		j, err := n.Join(ctx, s, room, JoinOptions{Since: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, j.Member)
+	}
+	if g, r := gauges(); g != 2 || r != 2 {
+		t.Fatalf("3 viewers in 2 rooms: %v grains, %v replicas; want 2 and 2", g, r)
+	}
+	if _, err := n.Send(ctx, "r-g3", chat("u", "nobody here")); err != nil {
+		t.Fatal(err)
+	}
+	if g, r := gauges(); g != 3 || r != 2 {
+		t.Fatalf("after a send to a room without viewers: %v grains, %v replicas; want 3 and 2", g, r)
+	}
+	n.Leave(members[0]) // r-g1's only viewer: its replica stops once idle
+	testwait.For(t, 5*time.Second, "r-g1's replica stopped", func() bool { _, r := gauges(); return r == 1 })
+	if n.localReplica("r-g1") != nil || n.localReplica("r-g2") == nil {
+		t.Fatal("the gauge went down, but not for r-g1's replica")
+	}
+	n.Leave(members[1]) // r-g2 keeps a viewer: its replica stays
+	n.Leave(members[2])
+	testwait.For(t, 5*time.Second, "r-g2's replica stopped", func() bool { _, r := gauges(); return r == 0 })
+}

@@ -203,6 +203,7 @@ func (d *driver) send(ctx context.Context) error {
 	var sendWG sync.WaitGroup
 	defer sendWG.Wait() // after stopSend (defers run last first)
 	sendStart := time.Now()
+	d.nodes.sendPhase(true)
 	sctx, stopSend := context.WithDeadline(ctx, sendStart.Add(cfg.Duration))
 	defer stopSend()
 	rctx, stopRetry := context.WithDeadline(ctx, sendStart.Add(cfg.Duration+cfg.Drain-retryGrace(cfg.Drain)))
@@ -252,6 +253,7 @@ func (d *driver) send(ctx context.Context) error {
 	stopSend()
 	sendWG.Wait()
 	d.sendSeconds = time.Since(sendStart).Seconds()
+	d.nodes.sendPhase(false)
 	cpus1, cpu1 := d.srv.cpu()
 	res.ServerCPU = cpu1 - d.cpu0
 	res.ServerRSSEnd = d.srv.rss(func(s *ServerStat) *int64 { return &s.RSSEnd })
@@ -328,6 +330,7 @@ func (d *driver) drain(ctx context.Context) error {
 	if m := d.nodes.finish(); len(d.cfg.urls) > 1 {
 		d.res.Membership = m
 	}
+	d.res.Placement = d.cfg.placement(d.nodes.placement())
 	return nil
 }
 

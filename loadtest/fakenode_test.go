@@ -3,6 +3,7 @@ package loadtest
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -141,6 +142,32 @@ func (n *fakeNode) kickWith(uid, reason string, code int, extra string) int {
 	return len(ss)
 }
 
+// grainNode is the node that hosts the room's grain: a hash of its name over the nodes.
+func (c *fakeCluster) grainNode(room string) int {
+	h := fnv.New32a()
+	h.Write([]byte(room))
+	return int(h.Sum32() % uint32(len(c.nodes)))
+}
+
+// placement is what liveroomd's gauges would say of the node: the rooms whose grain it hosts,
+// and the rooms its sessions joined (a replica each).
+func (n *fakeNode) placement() (grains, replicas int) {
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	for room := range n.c.rooms {
+		if n.c.grainNode(room) == n.k {
+			grains++
+		}
+	}
+	joined := map[string]bool{}
+	for s := range n.sessions {
+		for room := range s.rooms {
+			joined[room] = true
+		}
+	}
+	return grains, len(joined)
+}
+
 func (n *fakeNode) sessionCount() int {
 	n.c.mu.Lock()
 	defer n.c.mu.Unlock()
@@ -163,8 +190,10 @@ func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		fmt.Fprintf(w, `{"node":"n%d","ws":%q}`, n.k, ws)
 	case p == "/metrics":
-		fmt.Fprintf(w, "# TYPE go_goroutines gauge\ngo_goroutines %d\nliveroom_sessions %d\nliveroom_cluster_members %d\n",
-			100+n.k, n.sessionCount(), len(n.c.nodes))
+		grains, replicas := n.placement()
+		fmt.Fprintf(w, "# TYPE go_goroutines gauge\ngo_goroutines %d\nliveroom_sessions %d\nliveroom_cluster_members %d\n"+
+			"liveroom_rooms %d\nliveroom_rooms_undurable 0\nliveroom_replicas %d\n",
+			100+n.k, n.sessionCount(), len(n.c.nodes), grains, replicas)
 	case n.c.serveCounters(w, r):
 	case strings.HasPrefix(p, "/v1/rooms/") && r.Method == "POST":
 		parts := strings.Split(p, "/") // "", v1, rooms, R, messages|notices

@@ -13,13 +13,15 @@ import (
 
 // The node metrics read from each node's /metrics once a second: liveroomd's cluster
 // membership collectors (package metrics: the size of the node's member list, and how many
-// members have left it since the node started), the Go runtime's goroutines and the open
-// WebSocket sessions.
+// members have left it since the node started), the Go runtime's goroutines, the open
+// WebSocket sessions, and the room grains and replicas the node runs (placement.go).
 const (
 	membersGauge    = "liveroom_cluster_members"
 	leftCounter     = "liveroom_cluster_members_left_total"
 	goroutinesGauge = "go_goroutines"
 	sessionsGauge   = "liveroom_sessions"
+	grainsGauge     = "liveroom_rooms"
+	replicasGauge   = "liveroom_replicas"
 )
 
 // Membership is what the nodes' member lists showed during a cluster run: every node's
@@ -50,20 +52,28 @@ type nodeReading struct {
 	left       int64
 	goroutines int64
 	sessions   int64
+	grains     int64
+	replicas   int64
 }
+
+// noReading is a read that found nothing.
+var noReading = nodeReading{members: -1, left: -1, goroutines: -1, sessions: -1, grains: -1, replicas: -1}
 
 // nodeSampler reads the metrics of every node, one goroutine per node. latest holds each
 // node's last reading for the per-second series: a node's members stay at its last successful
 // reading (-1: none yet), its goroutines and sessions are -1 after a failed read (a dead or
 // frozen node counts nothing in the sums).
 type nodeSampler struct {
-	client *fasthttp.Client
-	nodes  []NodeMembers
-	latest []nodeReading
-	left0  []int64 // each node's left counter at its first reading (-1: none yet)
-	mu     sync.Mutex
-	wg     sync.WaitGroup
-	stop   context.CancelFunc
+	client  *fasthttp.Client
+	nodes   []NodeMembers
+	place   []NodePlacement
+	latest  []nodeReading
+	left0   []int64 // each node's left counter at its first reading (-1: none yet)
+	sending bool    // the send phase is on: readings count toward the placement's maxima
+	mu      sync.Mutex
+	wg      sync.WaitGroup
+	stop    context.CancelFunc
+	done    bool // finish ran
 }
 
 // startNodeSampler samples the nodes every interval until finish is called.
@@ -71,7 +81,8 @@ func startNodeSampler(ctx context.Context, urls []string, interval time.Duration
 	s := &nodeSampler{client: &fasthttp.Client{ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second}}
 	for _, u := range urls {
 		s.nodes = append(s.nodes, NodeMembers{URL: u, Min: -1})
-		s.latest = append(s.latest, nodeReading{members: -1, left: -1, goroutines: -1, sessions: -1})
+		s.place = append(s.place, NodePlacement{URL: u, GrainsMax: -1, GrainsEnd: -1, ReplicasMax: -1, ReplicasEnd: -1})
+		s.latest = append(s.latest, noReading)
 		s.left0 = append(s.left0, -1)
 	}
 	ctx, s.stop = context.WithCancel(ctx)
@@ -100,7 +111,7 @@ func (s *nodeSampler) sample(k int) {
 	defer fasthttp.ReleaseResponse(resp)
 	req.SetRequestURI(s.nodes[k].URL + "/metrics")
 	err := s.client.DoTimeout(req, resp, 2*time.Second)
-	r := nodeReading{members: -1, left: -1, goroutines: -1, sessions: -1}
+	r := noReading
 	if err == nil && resp.StatusCode() == 200 {
 		r = parseNodeMetrics(resp.Body())
 	}
@@ -108,6 +119,7 @@ func (s *nodeSampler) sample(k int) {
 	defer s.mu.Unlock()
 	cur := &s.latest[k]
 	cur.goroutines, cur.sessions = r.goroutines, r.sessions
+	s.place[k].record(r, s.sending)
 	n := &s.nodes[k]
 	if r.members < 0 {
 		n.Failed++
@@ -129,7 +141,7 @@ func (s *nodeSampler) sample(k int) {
 
 // parseNodeMetrics finds the node metrics in a Prometheus text exposition (-1: absent).
 func parseNodeMetrics(body []byte) nodeReading {
-	r := nodeReading{members: -1, left: -1, goroutines: -1, sessions: -1}
+	r := noReading
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	for sc.Scan() {
 		name, val, ok := bytes.Cut(sc.Bytes(), []byte{' '})
@@ -147,6 +159,10 @@ func parseNodeMetrics(body []byte) nodeReading {
 			dst = &r.goroutines
 		case sessionsGauge:
 			dst = &r.sessions
+		case grainsGauge:
+			dst = &r.grains
+		case replicasGauge:
+			dst = &r.replicas
 		default:
 			continue
 		}
@@ -177,10 +193,38 @@ func (s *nodeSampler) current() (members []int, goroutines, sessions int64) {
 	return members, goroutines, sessions
 }
 
-// finish stops the sampling and returns the membership summary.
+// sampleAll reads every node once, now, and returns when every read is in.
+func (s *nodeSampler) sampleAll() {
+	var wg sync.WaitGroup
+	for k := range s.nodes {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.sample(k) }()
+	}
+	wg.Wait()
+}
+
+// sendPhase marks the start (on) or the end of the send phase. At its end every node is read
+// once more before the mark comes off: the placement's maxima always hold a reading of the
+// send phase, however short.
+func (s *nodeSampler) sendPhase(on bool) {
+	if !on {
+		s.sampleAll()
+	}
+	s.mu.Lock()
+	s.sending = on
+	s.mu.Unlock()
+}
+
+// finish stops the sampling, reads every node a last time (the placement's end figures) and
+// returns the membership summary; it runs once (a second call returns the first summary's
+// nodes without reading again).
 func (s *nodeSampler) finish() *Membership {
 	s.stop()
 	s.wg.Wait()
+	if !s.done {
+		s.done = true
+		s.sampleAll()
+	}
 	m := &Membership{Min: -1, Nodes: s.nodes}
 	for _, n := range s.nodes {
 		m.Samples += n.Samples
@@ -192,4 +236,11 @@ func (s *nodeSampler) finish() *Membership {
 		m.Max = max(m.Max, n.Max)
 	}
 	return m
+}
+
+// placement returns what the nodes' grains and replicas gauges showed (after finish).
+func (s *nodeSampler) placement() []NodePlacement {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]NodePlacement(nil), s.place...)
 }

@@ -147,6 +147,9 @@ func (r *Result) Summary(w io.Writer) {
 			"per-second spread: RSS %s, goroutines %s\n",
 			c.Warmup, pct(r.RSSDrift), pct(r.GoroutineDrift), pct(r.RSSSpread), pct(r.GoroutineSpread))
 	}
+	if r.Placement != nil {
+		r.Placement.summary(w)
+	}
 	if m := r.Membership; m != nil {
 		if m.Min < 0 {
 			fmt.Fprintf(w, "cluster members: not read (%d reads failed or lacked %s)\n", m.Failed, membersGauge)
@@ -337,7 +340,7 @@ func (r *Result) WriteHTML(w io.Writer) error {
 	if len(r.Classes) > 1 {
 		classes = r.Classes
 	}
-	return reportTmpl.Execute(w, map[string]any{"Summary": sum.String(), "Imgs": imgs, "JSON": string(raw), "Classes": classes,
+	return reportTmpl.Execute(w, map[string]any{"Summary": sum.String(), "Imgs": imgs, "JSON": string(raw), "Classes": classes, "Placement": r.Placement,
 		"P": func(c ClassResult, pri string) string { return p50p99(c.Latency, pri) }})
 }
 
@@ -462,6 +465,11 @@ var reportTmpl = template.Must(template.New("r").Parse(`<!doctype html>
 {{with .Classes}}<h2>By room size</h2>
 <table><tr><th>viewers per room</th><th>rooms</th><th>viewers</th><th>deliveries/s</th><th>normal p50 / p99 ms</th><th>system p50 / p99 ms</th><th>lost notices</th></tr>
 {{range .}}<tr><td>{{.Class}}</td><td>{{.Rooms}}</td><td>{{.Viewers}}</td><td>{{printf "%.0f" .DeliveriesPerS}}</td><td>{{call $.P . "normal"}}</td><td>{{call $.P . "system"}}</td><td>{{.Lost}} of {{.Expected}}</td></tr>
+{{end}}</table>{{end}}
+{{with .Placement}}<h2>Rooms per node</h2>
+<p>Room grains (<code>liveroom_rooms</code>) and replicas (<code>liveroom_replicas</code>) per node: the most at a reading of the send phase, and at the end; expected replicas are the distinct rooms of the viewers the node was given. {{.Rooms}} rooms, {{.ReplicasExpected}} replicas expected.</p>
+<table><tr><th>node</th><th>grains max</th><th>grains end</th><th>replicas max</th><th>replicas end</th><th>replicas expected</th></tr>
+{{range .Nodes}}<tr><td>{{.URL}}</td><td>{{.GrainsMax}}</td><td>{{.GrainsEnd}}</td><td>{{.ReplicasMax}}</td><td>{{.ReplicasEnd}}</td><td>{{.ReplicasExpected}}</td></tr>
 {{end}}</table>{{end}}
 {{range .Imgs}}<h2>{{.Title}}</h2><img alt="{{.Title}}" src="data:image/png;base64,{{.Data}}">{{end}}
 <details><summary>raw result</summary><pre>{{.JSON}}</pre></details>

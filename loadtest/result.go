@@ -57,6 +57,7 @@ type Result struct {
 	Servers            []ServerStat     `json:"servers,omitempty"`       // per server (--server-pid)
 	KilledAt           float64          `json:"killed_at_s,omitempty"`   // --kill-pids: seconds into the send phase the servers were killed
 	Membership         *Membership      `json:"membership,omitempty"`    // cluster runs (several --url)
+	Placement          *Placement       `json:"placement,omitempty"`     // the room grains and replicas per node (placement.go)
 	Resume             Quantiles        `json:"resume"`                  // from a joined session's end (not churn) to the next joined
 	Reconnects         int64            `json:"reconnects"`              // such resumptions (totals.reconnects counts every attempt after a viewer's first)
 	ChurnResume        Quantiles        `json:"churn_resume"`            // --churn: from a churned session's end to the next joined (totals.churns: how many)

@@ -26,6 +26,7 @@ type Metrics struct {
 	Kicks          *prometheus.CounterVec // kicks by reason
 	Sessions       prometheus.Gauge       // open WebSocket sessions
 	Rooms          prometheus.Gauge       // room grains active on this node
+	Replicas       prometheus.Gauge       // room replicas active on this node (rooms with local viewers or pulls)
 	ConnRejected   *prometheus.CounterVec // refused connection attempts by why
 	StoreErrors    prometheus.Counter     // store operations that failed (traffic went on)
 	Members        prometheus.Gauge       // cluster members in this node's member list
@@ -70,6 +71,7 @@ func New() *Metrics {
 			Help: "Sessions kicked, by reason."}, []string{"reason"}),
 		Sessions: gauge("sessions", "Open WebSocket sessions."),
 		Rooms:    gauge("rooms", "Room grains active on this node."),
+		Replicas: gauge("replicas", "Room replicas active on this node: the rooms this node's viewers joined or pulled, until the replica stops idle."),
 		ConnRejected: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "liveroom", Name: "conn_rejected_total",
 			Help: "Connection attempts refused, by why."}, []string{"why"}),
 		StoreErrors: counter("store_errors_total", "Store operations that failed; live traffic went on without them."),
@@ -89,7 +91,7 @@ func New() *Metrics {
 	}
 	m.newHistograms()
 	m.Registry.MustRegister(m.Accepted.vec, m.RateLimited.vec, m.Evicted.vec, m.DroppedInPull, m.NotifiesSent, m.NotifiesMerged,
-		m.Pulls, m.DeltasSent, m.Kicks, m.Sessions, m.Rooms, m.ConnRejected, m.StoreErrors, m.Members, m.MembersLeft, m.Nodes,
+		m.Pulls, m.DeltasSent, m.Kicks, m.Sessions, m.Rooms, m.Replicas, m.ConnRejected, m.StoreErrors, m.Members, m.MembersLeft, m.Nodes,
 		m.Undurable, m.UndurableRooms, m.Fenced, m.Epochs, m.CounterAdds, m.CounterFrames, m.CounterFramesShared,
 		m.DeliveryLag, m.RoundSeconds, m.GrainRequest, m.StoreSeconds, buildInfo(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

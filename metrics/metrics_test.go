@@ -38,6 +38,7 @@ func TestHandlerServesTextFormat(t *testing.T) {
 	m.Kicks.WithLabelValues("unresponsive").Inc()
 	m.Sessions.Set(8)
 	m.Rooms.Set(9)
+	m.Replicas.Set(11)
 	m.ConnRejected.WithLabelValues("ip_rate").Add(10)
 	body := scrape(t, m)
 	for _, want := range []string{
@@ -45,7 +46,7 @@ func TestHandlerServesTextFormat(t *testing.T) {
 		`liveroom_rate_limited_total{pri="low"} 1`, `liveroom_evicted_total{pri="low"} 2`, `liveroom_build_info{goversion="go`,
 		"liveroom_dropped_in_pull_total 4", "liveroom_notifies_sent_total 5", "liveroom_notifies_merged_total 6",
 		"liveroom_pulls_total 7", `liveroom_kicks_total{reason="unresponsive"} 1`, "liveroom_sessions 8",
-		"liveroom_rooms 9", `liveroom_conn_rejected_total{why="ip_rate"} 10`, "go_goroutines", "# HELP liveroom_accepted_total",
+		"liveroom_rooms 9", "liveroom_replicas 11", `liveroom_conn_rejected_total{why="ip_rate"} 10`, "go_goroutines", "# HELP liveroom_accepted_total",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics output lacks %q", want)
