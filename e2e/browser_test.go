@@ -25,6 +25,7 @@ const chromium = "/usr/bin/chromium"
 // server is a liveroomd process on a fixed port (so it can be restarted on the same one).
 type server struct {
 	bin, addr string
+	extra     []string // more flags (say higher connection limits)
 	cmd       *exec.Cmd
 }
 
@@ -32,6 +33,7 @@ func (s *server) start(t *testing.T) {
 	t.Helper()
 	s.cmd = exec.Command(s.bin, "--dev", "--addr", s.addr, "--api-key", "K", "--admin-key", "A", "--jwt-secret", "S",
 		"--log-level", "warn")
+	s.cmd.Args = append(s.cmd.Args, s.extra...)
 	s.cmd.Stderr = os.Stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
