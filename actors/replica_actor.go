@@ -402,6 +402,13 @@ func (a *replicaActor) small() bool {
 	return time.Duration(len(a.members))*cfg.RoundPerMember <= cfg.DispatchInterval
 }
 
+// pace is how often a member is notified (or pushed) at most on average: DispatchInterval, or
+// members x RoundPerMember in a big room (unix nanos).
+func (a *replicaActor) pace() int64 {
+	cfg := &a.r.node.cfg
+	return max(cfg.DispatchInterval, time.Duration(len(a.members))*cfg.RoundPerMember).Nanoseconds()
+}
+
 // roundSoon: new messages, new content or a new member. A small room runs its round now; a big
 // one at most once per DispatchInterval.
 func (a *replicaActor) roundSoon(now time.Time) {
@@ -551,7 +558,7 @@ func (a *replicaActor) round(now time.Time) {
 		a.frame = nil // made by the first notify of the round (notifyNow): an idle room holds none
 	}
 	cfg := &a.r.node.cfg
-	pace := max(cfg.DispatchInterval, time.Duration(len(a.members))*cfg.RoundPerMember).Nanoseconds()
+	pace := a.pace()
 	slack, busy := cfg.DispatchInterval.Nanoseconds(), cfg.DispatchInterval.Nanoseconds()
 	nowN, retry, kickAfter := now.UnixNano(), cfg.NotifyRetry.Nanoseconds(), int32(cfg.KickAfter)
 	due := int64(math.MaxInt64)

@@ -321,7 +321,7 @@ func (a *replicaActor) countersJoined(m *Member) {
 // countersEvery is how often a member may get counters (unix nanos): counters_interval, or
 // members x RoundPerMember in a big room.
 func (a *replicaActor) countersEvery() int64 {
-	return max(a.cnt.interval, time.Duration(len(a.members))*a.r.node.cfg.RoundPerMember).Nanoseconds()
+	return max(a.cnt.interval.Nanoseconds(), a.pace())
 }
 
 // countersDue tells whether m may get the current counters now: it has not got them and its
@@ -343,8 +343,7 @@ func (a *replicaActor) countersHold(m *Member) int64 {
 	if m.pulledTS.Load() >= a.lastTS && (m.push || m.markAt.Load() == 0) {
 		return 0 // nothing is coming its way
 	}
-	cfg := &a.r.node.cfg
-	return max(cfg.DispatchInterval, time.Duration(len(a.members))*cfg.RoundPerMember).Nanoseconds()
+	return a.pace()
 }
 
 // counterRound writes the current counters frame, alone, to the members whose last one

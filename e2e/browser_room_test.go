@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"image/png"
 	"math"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -28,31 +26,11 @@ func TestDemoPageRoomInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Chromium and 1,000 WebSocket viewers")
 	}
-	if _, err := os.Stat(chromium); err != nil {
-		t.Skip("needs Debian's chromium (.ci/run installs it)")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "liveroomd")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/liveroomd").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// 1,000 viewers of one address: the per-IP and per-uid connection limits out of the way.
-	srv := &server{bin: bin, addr: ln.Addr().String(), extra: []string{"--conn-per-ip", "100000", "--conn-per-uid", "100000",
-		"--http-rate-per-ip", "-1", "--http-conns-per-ip", "-1"}}
-	ln.Close()
-	srv.start(t)
+	srv, actx := startBrowser(t, 1280, 800, "--conn-per-ip", "100000", "--conn-per-uid", "100000",
+		"--http-rate-per-ip", "-1", "--http-conns-per-ip", "-1")
 	defer srv.kill()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.WindowSize(1280, 800))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
 	browser, cancelB := chromedp.NewContext(actx)
 	defer cancelB()
 	if err := chromedp.Do(browser); err != nil {

@@ -58,6 +58,36 @@ func (s *server) kill() {
 	}
 }
 
+// startBrowser builds and starts a liveroomd (--dev, with extra flags) on a free port and
+// headless Chromium with a window of width x height; the test is skipped without Chromium.
+// The browser ends with the test; the server with srv.kill (the tests restart it).
+func startBrowser(t *testing.T, width, height int, extra ...string) (*server, context.Context) {
+	t.Helper()
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skip("needs Debian's chromium (.ci/run installs it)")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "liveroomd")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/liveroomd").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &server{bin: bin, addr: ln.Addr().String(), extra: extra}
+	ln.Close()
+	srv.start(t)
+	t.Cleanup(srv.kill)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.WindowSize(width, height))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	return srv, actx
+}
+
 func (s *server) post(t *testing.T, path, key, body string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", "http://"+s.addr+path, strings.NewReader(body))
@@ -144,29 +174,8 @@ func TestDemoPageInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Chromium")
 	}
-	if _, err := os.Stat(chromium); err != nil {
-		t.Skip("needs Debian's chromium (.ci/run installs it)")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "liveroomd")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/liveroomd").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &server{bin: bin, addr: ln.Addr().String()}
-	ln.Close()
-	srv.start(t)
+	srv, actx := startBrowser(t, 1280, 720)
 	defer srv.kill()
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.WindowSize(1280, 720))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
 	alice, cancelA := chromedp.NewContext(actx)
 	defer cancelA()
 	if err := chromedp.Do(alice); err != nil { // start the browser before opening a second tab
